@@ -1,0 +1,244 @@
+"""Derivations: chains of equalities whose every step SymPy checks.
+
+A :class:`Derivation` starts from an expression and adds steps ``= rhs`` each with a one-line
+justification.  A step's relation decides what "checked" means:
+
+* :func:`equal` (default): ``lhs - rhs`` simplifies to 0 (entry-wise for matrices);
+* :func:`equal_given` : equal after a substitution that encodes a hypothesis (e.g. \\Gamma^T = \\Gamma);
+* :func:`equal_up_to_constant_in` : ``lhs - rhs`` does not depend on the given variables (log-densities
+  "up to normalisation");
+* :func:`relation` : any other machine check, with a name.
+
+Before any symbolic work, a step is evaluated at random rational points in exact arithmetic: a false step
+is refuted there with a concrete counterexample, and a true one goes on to the symbolic proof.
+
+>>> import sympy as sp
+>>> x, y = sp.symbols("x y")
+>>> d = Derivation("square", (x + y)**2).step(x**2 + 2*x*y + y**2, "binomial formula")
+>>> [r.passed for r in d.check()]
+[True]
+>>> bad = Derivation("wrong square", (x + y)**2).step(x**2 + y**2, "forgot the cross term")
+>>> r = bad.check()[0]
+>>> r.passed, r.detail.startswith("refuted at")
+(False, True)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+__all__ = [
+    "Derivation",
+    "Step",
+    "StepResult",
+    "Relation",
+    "equal",
+    "equal_given",
+    "equal_up_to_constant_in",
+    "relation",
+    "is_zero",
+]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a step is checked: ``test(lhs, rhs) -> (ok, detail)``; ``symbol`` is its LaTeX sign."""
+
+    name: str
+    test: Callable[[object, object], tuple[bool, str]]
+    symbol: str = "="
+
+
+@dataclass(frozen=True)
+class StepResult:
+    passed: bool
+    seconds: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class Step:
+    lhs: object
+    rhs: object
+    why: str
+    relation: Relation
+    lhs_tex: str | None = None
+    rhs_tex: str | None = None
+    label: str = ""
+
+    def check(self) -> StepResult:
+        t0 = time.perf_counter()
+        ok, detail = self.relation.test(self.lhs, self.rhs)
+        return StepResult(bool(ok), time.perf_counter() - t0, detail)
+
+
+def _symbolic_size(e) -> bool:
+    """True when ``e`` involves a MatrixSymbol of symbolic size (general d): compare canonical forms."""
+    atoms = e.atoms(sp.MatrixSymbol) if isinstance(e, sp.Basic) else set()
+    return any(not all(getattr(k, "is_Integer", False) for k in ms.shape) for ms in atoms)
+
+
+def _explicit(e):
+    if isinstance(e, MatrixExpr) and not _symbolic_size(e):
+        e = e.doit()
+        try:
+            return e.as_explicit()
+        except (ValueError, TypeError, AttributeError):
+            return e
+    return e
+
+
+def _entries(e) -> list:
+    e = _explicit(e)
+    if isinstance(e, (sp.MatrixBase,)):
+        return list(e)
+    return [e]
+
+
+def is_zero(e) -> bool:
+    """True when SymPy can prove the scalar ``e`` is identically 0 (expand, then cancel, then simplify)."""
+    e = sp.sympify(e)
+    if e == 0:
+        return True
+    ex = sp.expand(e)
+    if ex == 0:
+        return True
+    if sp.cancel(sp.together(ex)) == 0:
+        return True
+    return sp.simplify(ex) == 0
+
+
+def _random_point(free: set, rng: random.Random) -> dict:
+    point = {}
+    for s in sorted(free, key=str):
+        if isinstance(s, sp.MatrixSymbol):
+            continue
+        num = rng.randint(-7, 7) or 1
+        point[s] = sp.Rational(num, rng.randint(1, 5))
+    return point
+
+
+def _refute(diff_entries: list, trials: int = 3, seed: int = 1) -> str | None:
+    """Exact evaluation at random rational points; a non-zero value is a counterexample."""
+    rng = random.Random(seed)
+    free = set().union(*(sp.sympify(e).free_symbols for e in diff_entries)) if diff_entries else set()
+    if any(isinstance(s, sp.MatrixSymbol) for s in free) or not free:
+        return None
+    for _ in range(trials):
+        point = _random_point(free, rng)
+        for e in diff_entries:
+            try:
+                val = sp.sympify(e).xreplace(point)
+                val = sp.nsimplify(val) if val.has(sp.Float) else sp.simplify(val) if not val.is_number else val
+                if val.is_number and val.is_zero is False and sp.simplify(val) != 0:
+                    shown = ", ".join(f"{k}={v}" for k, v in list(point.items())[:6])
+                    return f"refuted at {shown}{', ...' if len(point) > 6 else ''}: lhs - rhs = {val}"
+            except (ZeroDivisionError, TypeError, ValueError):
+                continue
+    return None
+
+
+def _equal_test(lhs, rhs) -> tuple[bool, str]:
+    left, right = _explicit(lhs), _explicit(rhs)
+    if getattr(left, "shape", ()) != getattr(right, "shape", ()):
+        return False, f"shapes differ: {getattr(left, 'shape', ())} vs {getattr(right, 'shape', ())}"
+    diff = left - right
+    if isinstance(diff, MatrixExpr) and (_symbolic_size(diff) or not isinstance(diff, sp.MatrixBase)):
+        # symbolic-size matrix expression: compare canonical forms
+        d = sp.simplify(diff.doit().expand().doit())
+        ok = d == sp.ZeroMatrix(*d.shape) or d == 0 or isinstance(d, sp.ZeroMatrix)
+        return ok, "canonical matrix forms agree" if ok else f"difference does not simplify to 0: {d}"
+    entries = _entries(diff)
+    counter = _refute(entries)
+    if counter:
+        return False, counter
+    for k, e in enumerate(entries):
+        if not is_zero(e):
+            return False, f"entry {k}: difference does not simplify to 0"
+    return True, f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} simplify to 0"
+
+
+equal = Relation("equal", _equal_test)
+"""lhs - rhs simplifies to zero."""
+
+
+def equal_given(substitutions: dict, why: str = "") -> Relation:
+    """Equality after substituting a hypothesis, e.g. ``{Gamma.T: Gamma}`` for a symmetric \\Gamma."""
+
+    def test(lhs, rhs):
+        lhs2 = sp.sympify(lhs).xreplace(substitutions) if not isinstance(lhs, sp.MatrixBase) else lhs.xreplace(substitutions)
+        rhs2 = sp.sympify(rhs).xreplace(substitutions) if not isinstance(rhs, sp.MatrixBase) else rhs.xreplace(substitutions)
+        ok, detail = _equal_test(lhs2, rhs2)
+        return ok, f"given {why or substitutions}: {detail}"
+
+    return Relation(f"equal given {why or substitutions}", test)
+
+
+def equal_up_to_constant_in(variables: Sequence, what: str = "") -> Relation:
+    """lhs - rhs does not depend on ``variables`` (every partial derivative simplifies to 0)."""
+    variables = list(variables)
+
+    def test(lhs, rhs):
+        diff = sp.sympify(_explicit(lhs)) - sp.sympify(_explicit(rhs))
+        for v in variables:
+            if not is_zero(sp.diff(diff, v)):
+                return False, f"difference depends on {v}"
+        return True, f"difference is constant in {', '.join(map(str, variables))}"
+
+    return Relation(f"equal up to a constant in {what or variables}", test, symbol=r"\simeq")
+
+
+def relation(name: str, test: Callable[[object, object], tuple[bool, str]], symbol: str = "=") -> Relation:
+    """A custom machine check named ``name``."""
+    return Relation(name, test, symbol)
+
+
+@dataclass
+class Derivation:
+    """A chain  start = e_1 = e_2 = ...  with a checked justification per step.
+
+    ``step(rhs, why)`` continues the chain from the previous right-hand side; passing ``lhs=`` starts a new
+    line (a side identity) that is checked on its own.
+    """
+
+    name: str
+    start: object
+    start_tex: str | None = None
+    steps: list = field(default_factory=list)
+
+    def step(self, rhs, why: str, *, check: Relation = equal, rhs_tex: str | None = None,
+             lhs=None, lhs_tex: str | None = None, label: str = "") -> "Derivation":
+        if not why or not isinstance(why, str):
+            raise ValueError("why: every step needs a one-line justification")
+        if lhs is None:
+            lhs = self.steps[-1].rhs if self.steps else self.start
+            if lhs_tex is None and not self.steps:
+                lhs_tex = self.start_tex
+        self.steps.append(Step(lhs, rhs, why, check, lhs_tex, rhs_tex, label or f"step-{len(self.steps) + 1}"))
+        return self
+
+    def check(self) -> list[StepResult]:
+        return [s.check() for s in self.steps]
+
+    @property
+    def result(self):
+        return self.steps[-1].rhs if self.steps else self.start
+
+    def latex(self) -> str:
+        """The derivation as an ``align*`` environment, one justification per line."""
+        lines = []
+        for i, s in enumerate(self.steps):
+            rhs = s.rhs_tex if s.rhs_tex is not None else sp.latex(s.rhs, order="none")
+            starts_line = i == 0 or s.lhs is not self.steps[i - 1].rhs
+            lhs = ""
+            if starts_line:
+                lhs = s.lhs_tex if s.lhs_tex is not None else sp.latex(s.lhs, order="none")
+            why = s.why.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#")
+            lines.append(f"{lhs} &{s.relation.symbol} {rhs} && \\text{{{why}}}")
+        return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"

@@ -1,0 +1,116 @@
+"""pytest plugin: ``pytest`` is the proof checker.
+
+Registered through the ``pytest11`` entry point.  Any file ending in ``.verify`` (this project keeps
+``tests/statements.verify``) makes pytest collect the registered statements it names (one id per line,
+or ``all``).  Each statement becomes a collector with
+
+* one item per derivation step:  ``<statement>::<derivation>::<step>``  (the step is checked by SymPy);
+* one item per evidence check:   ``<statement>::evidence::<check>``  (figure against threshold).
+
+Options: ``--run-slow`` also runs the checks marked slow; ``--verify-seed N`` changes the master seed
+(default 0); the figure of every check is printed (``-s`` shows it) and attached to the report.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .claims import Statement, run_check, statements
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("softmax-verify")
+    group.addoption("--run-slow", action="store_true", default=False, help="also run statements' slow checks")
+    group.addoption("--verify-seed", type=int, default=0, help="master seed of the evidence checks (default 0)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: heavy check, run with --run-slow")
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".verify":
+        return StatementsFile.from_parent(parent, path=file_path)
+    return None
+
+
+class StatementsFile(pytest.File):
+    def collect(self):
+        words = [w.strip() for w in self.path.read_text().splitlines()]
+        ids = [w for w in words if w and not w.startswith("#")]
+        for st in statements([] if ids in ([], ["all"]) else ids):
+            yield StatementCollector.from_parent(self, name=st.id, statement=st)
+
+
+class StatementCollector(pytest.Collector):
+    def __init__(self, *, statement: Statement, **kw):
+        super().__init__(**kw)
+        self.statement = statement
+
+    def collect(self):
+        for derivation in self.statement.built_derivations():
+            for step in derivation.steps:
+                yield StepItem.from_parent(self, name=f"{_slug(derivation.name)}::{step.label}", step=step,
+                                           derivation=derivation.name)
+        for check in self.statement.checks:
+            item = CheckItem.from_parent(self, name=f"evidence::{check.name}", check=check)
+            if check.slow:
+                item.add_marker(pytest.mark.slow)
+            yield item
+
+
+class StepItem(pytest.Item):
+    def __init__(self, *, step, derivation: str, **kw):
+        super().__init__(**kw)
+        self.step = step
+        self.derivation = derivation
+
+    def runtest(self):
+        result = self.step.check()
+        self.user_properties.append(("detail", result.detail))
+        if not result.passed:
+            raise StepFailed(f"{self.derivation} / {self.step.label}: {self.step.why}\n  -> {result.detail}")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, StepFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.name}::{self.name}"
+
+
+class CheckItem(pytest.Item):
+    def __init__(self, *, check, **kw):
+        super().__init__(**kw)
+        self.check = check
+
+    def setup(self):
+        if self.check.slow and not self.config.getoption("--run-slow"):
+            pytest.skip("slow check (run with --run-slow)")
+
+    def runtest(self):
+        ev = run_check(self.parent.statement, self.check, self.config.getoption("--verify-seed"))
+        line = (f"[{ev.id}::{ev.name}] {ev.kind}: {ev.unit or 'figure'} = {ev.figure:.4g} "
+                f"(needs {ev.relation} {ev.threshold:g}) in {ev.seconds:.2f}s; {ev.detail}")
+        print(line)
+        for key in ("figure", "threshold", "seconds", "detail"):
+            self.user_properties.append((key, getattr(ev, key)))
+        if not ev.passed:
+            raise StepFailed("evidence failed: " + line)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, StepFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.name}::{self.name}"
+
+
+class StepFailed(AssertionError):
+    """A derivation step or an evidence check that did not hold."""
+
+
+def _slug(text: str) -> str:
+    return "-".join(text.replace("(", "").replace(")", "").split())
