@@ -110,8 +110,10 @@ def derivation_entries(dim: int) -> Derivation:
     c = md + Gd * ad
     log_tilted = _scalar(zpd.T * ad) - _scalar((zpd - md).T * Gi * (zpd - md)) / 2
     completed = -_scalar((zpd - c).T * Gi * (zpd - c)) / 2
-    d = Derivation(f"lemma-2.1 explicit d={dim}", _scalar((Kd * zpd).T * (Qd * zd)), start_tex=r"\langle K z', Q z\rangle")
-    d.step(_scalar(zpd.T * Kd.T * Qd * zd), r"$\langle Kz',Qz\rangle = z'^T K^T Q z =: z'^T a$", label="score")
+    d = Derivation(f"lemma-2.1 explicit d={dim}", _scalar((Kd * zpd).T * (Qd * zd)), start_tex=r"\langle K z', Q z\rangle",
+                   brief=dim > 1)
+    d.step(_scalar(zpd.T * Kd.T * Qd * zd), r"$\langle Kz',Qz\rangle = z'^T K^T Q z =: z'^T a$", label="score",
+           rhs_tex=r"z'^T K^T Q z")
     d.step(completed, r"complete the square: equal up to a constant in $z'$, with $c = m + \Gamma a$",
            lhs=log_tilted, lhs_tex=r"\log\frac{d\mu_z}{dz'} \simeq z'^T a - \tfrac12 (z'-m)^T\Gamma^{-1}(z'-m)",
            rhs_tex=r"-\tfrac12 (z'-c)^T\Gamma^{-1}(z'-c)",
@@ -134,8 +136,9 @@ def derivation_companion(dim: int) -> Derivation:
     gd = _vec("g", dim)
     second_moment = _gaussian_second_moment(md, Bd, gd)
     d = Derivation(f"companion explicit d={dim}", _scalar((Kd * zpd).T * (Qd * zd)) * zpd,
-                   start_tex=r"\langle K z', Q z\rangle\, z'")
-    d.step(zpd * zpd.T * Kd.T * Qd * zd, r"a scalar commutes: $\langle Kz',Qz\rangle z' = z' z'^T K^T Q z$", label="rearrange")
+                   start_tex=r"\langle K z', Q z\rangle\, z'", brief=dim > 1)
+    d.step(zpd * zpd.T * Kd.T * Qd * zd, r"a scalar commutes: $\langle Kz',Qz\rangle z' = z' z'^T K^T Q z$", label="rearrange",
+           rhs_tex=r"z' z'^T K^T Q z")
     d.step(md * md.T + Bd * Bd.T, r"Isserlis for $z' = m + B g$, $g \sim N(0, I)$: $E[g]=0$, $E[g g^T] = I$",
            lhs=second_moment, lhs_tex=r"E_\mu[z' z'^T]", rhs_tex=r"m m^T + B B^T = \Gamma + m m^T", label="second-moment")
     tlin = Vd * (Gd + md * md.T) * Kd.T * Qd * zd
@@ -264,7 +267,7 @@ def check_rademacher_rejected(L: int = 10000, prompts: int = 200):
 
 
 def linear_attention_quadrature(p: dict) -> list:
-    """The definition  V \int <K z', Q z> z' d\mu(z')  by Gauss-Hermite; the integrand is a quadratic
+    r"""The definition  V \int <K z', Q z> z' d\mu(z')  by Gauss-Hermite; the integrand is a quadratic
     polynomial, so the 3-node rule is exact.  Everything is in exact/40-digit arithmetic (K^T Q z included)."""
     with mp.workdps(DPS + 10):
         K_, Q_, V_, z_ = (mp_matrix(p[k]) for k in ("K", "Q", "V", "z"))

@@ -1,0 +1,50 @@
+"""softmax-verify: executable mathematics for *Softmax as Linear Attention in the Large-Prompt Regime*
+(Boursier & Boyer, arXiv 2512.11784) and the results it leans on.
+
+The stable public API:
+
+>>> import numpy as np, verify
+>>> K = Q = V = np.eye(2)
+>>> verify.gaussian_limit(K, Q, V, [1.0, 0.0], np.eye(2), [0.0, 1.0])
+array([1., 1.])
+>>> [float(x) for x in verify.attention_quadrature(K, Q, V, [1.0, 0.0], np.eye(2), [0.0, 1.0], dps=30)]
+[1.0, 1.0]
+>>> verify.check_claim("gaussian-limit", "V*(m + Gamma*K.T*Q*z)").accepted
+True
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .attention import gaussian_limit, linear_attention, linear_limit, softmax_attention
+from .measures import Empirical, Gaussian, Rademacher
+from .montecarlo import Estimate
+from .quadrature import attention_quadrature, attention_quadrature_float
+
+__all__ = [
+    "Gaussian",
+    "Rademacher",
+    "Empirical",
+    "Estimate",
+    "gaussian_limit",
+    "linear_limit",
+    "softmax_attention",
+    "linear_attention",
+    "attention_quadrature",
+    "attention_quadrature_float",
+    "check_claim",
+]
+
+
+def check_claim(claim_id: str, formula: str, seed: int = 0):
+    """Check a candidate closed form for the claim ``claim_id``; returns a ``Verdict``
+    (``.accepted``, ``.worst_error``).  Unknown ids, unparsable or wrongly shaped formulas raise
+    ``ValueError``."""
+    from .claims import claim_specs
+    from .formula import check_formula
+
+    specs = claim_specs()
+    if not isinstance(claim_id, str) or claim_id not in specs:
+        raise ValueError(f"claim_id: unknown {claim_id!r}; known: {', '.join(specs)}")
+    return check_formula(specs[claim_id], formula, seed=seed)

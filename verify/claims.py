@@ -38,6 +38,7 @@ __all__ = [
     "registry",
     "get_statement",
     "statements",
+    "claim_specs",
     "run_check",
     "ENTRY_POINT_GROUP",
 ]
@@ -208,6 +209,11 @@ def statements(ids: Iterable[str] | None = None) -> list[Statement]:
     if not ids:
         return list(reg.values())
     return [get_statement(i) for i in ids]
+
+
+def claim_specs() -> dict:
+    """Every user-checkable claim (``verify claim``), by id."""
+    return {c.id: c for st in registry().values() for c in st.claims}
 
 
 def get_statement(statement_id: str) -> Statement:

@@ -211,6 +211,8 @@ class Derivation:
     start: object
     start_tex: str | None = None
     steps: list = field(default_factory=list)
+    brief: bool = False
+    """Documents show a brief derivation as one line (e.g. the same chain with explicit entries at d = 3)."""
 
     def step(self, rhs, why: str, *, check: Relation = equal, rhs_tex: str | None = None,
              lhs=None, lhs_tex: str | None = None, label: str = "") -> "Derivation":
@@ -240,5 +242,5 @@ class Derivation:
             if starts_line:
                 lhs = s.lhs_tex if s.lhs_tex is not None else sp.latex(s.lhs, order="none")
             why = s.why.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#")
-            lines.append(f"{lhs} &{s.relation.symbol} {rhs} && \\text{{{why}}}")
+            lines.append(f"{lhs} &{s.relation.symbol} {rhs} && \\parbox[t]{{0.34\\linewidth}}{{\\raggedright\\footnotesize {why}}}")
         return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"

@@ -1,0 +1,157 @@
+"""The ``verify`` command line.
+
+    verify list                                    statements with the paper's numbering
+    verify run [ID...] [--json] [--seed N] [--slow]  check derivations and run evidence; exit 0/1
+    verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
+    verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
+
+Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
+(one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .claims import claim_specs, statements
+from .formula import check_formula
+from .latex import compile_pdf, document
+from .report import format_table, run_statements, to_json
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """Bad usage: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the whole usage)
+        raise UsageError(message)
+
+
+def _claims_help() -> str:
+    lines = ["claims and their symbols:"]
+    for spec in claim_specs().values():
+        lines.append(f"\n  {spec.id}: {spec.summary}")
+        lines += ["    " + ln for ln in spec.symbols_help.splitlines()]
+        lines.append(f"    example: verify claim {spec.id} --formula \"{spec.example}\"")
+    lines.append("\nA formula is accepted when it agrees with an independent reference (quadrature of the definition) "
+                 "at random parameter points to the claim's tolerance.")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="verify", description="softmax-verify: machine-checked statements of Boursier & Boyer "
+                "(arXiv 2512.11784) and the results it leans on.")
+    p.add_argument("--version", action="version", version=f"softmax-verify {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="statement ids with paper numbering and one-line descriptions")
+
+    run = sub.add_parser("run", help="check derivations and run the evidence")
+    run.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
+    run.add_argument("--json", action="store_true", help="print JSON records instead of the table")
+    run.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    run.add_argument("--slow", action="store_true", help="also run the slow checks")
+    run.add_argument("--no-derivations", action="store_true", help="skip the symbolic derivations")
+    run.add_argument("-v", "--verbose", action="store_true", help="print every record's detail")
+
+    tex = sub.add_parser("latex", help="write a standalone LaTeX document")
+    tex.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
+    tex.add_argument("-o", "--output", required=True, help="output .tex file")
+    tex.add_argument("--pdf", action="store_true", help="also run pdflatex (when on PATH)")
+    tex.add_argument("--seed", type=int, default=0, help="master seed of the evidence (default 0)")
+    tex.add_argument("--no-evidence", action="store_true", help="leave the evidence tables empty (faster)")
+
+    claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
+    claim.add_argument("--formula", required=True, help="SymPy expression in the claim's symbols")
+    claim.add_argument("--seed", type=int, default=0, help="seed of the reference points (default 0)")
+    claim.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    return p
+
+
+def _cmd_list(args) -> int:
+    sts = statements()
+    width = max(len(s.id) for s in sts)
+    num = max(len(s.number) for s in sts)
+    for s in sts:
+        print(f"{s.id.ljust(width)}  {s.number.ljust(num)}  {s.summary}  [{s.status}]")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    if args.seed < 0:
+        raise ValueError(f"--seed: must be >= 0, got {args.seed}")
+    sts = statements(args.ids)
+    progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
+                             progress=progress)
+    print(to_json(records) if args.json else format_table(records, verbose=args.verbose))
+    return 0 if all(r.passed for r in records) else 1
+
+
+def _cmd_latex(args) -> int:
+    out = Path(args.output)
+    if out.suffix != ".tex":
+        raise ValueError(f"-o/--output: expected a .tex file name, got {args.output!r}")
+    sts = statements(args.ids)
+    evidence = {}
+    if not args.no_evidence:
+        for st in sts:
+            evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document(sts, evidence))
+    print(f"wrote {out}")
+    if args.pdf:
+        try:
+            print(f"wrote {compile_pdf(out)}")
+        except FileNotFoundError as exc:
+            print(f"verify: {exc}; skipped the PDF", file=sys.stderr)
+        except RuntimeError as exc:
+            print(f"verify: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _cmd_claim(args) -> int:
+    specs = claim_specs()
+    if args.claim_id not in specs:
+        raise ValueError(f"claim id: unknown {args.claim_id!r}; known: {', '.join(specs)}")
+    verdict = check_formula(specs[args.claim_id], args.formula, seed=args.seed)
+    if args.json:
+        print(json.dumps(verdict.to_dict()))
+    else:
+        word = "ACCEPTED" if verdict.accepted else "REJECTED"
+        print(f"{word}: {args.claim_id}: {args.formula}")
+        print(f"  worst relative discrepancy {verdict.worst_error:.3g} (at d={verdict.worst_dim}; "
+              f"tolerance {verdict.tolerance:.0e}) over {verdict.n_points} reference points")
+    return 0 if verdict.accepted else 1
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _cmd_claim}
+
+
+def main(argv=None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"verify: error: {exc} (see 'verify --help')", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:
+        print(f"verify: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("verify: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
