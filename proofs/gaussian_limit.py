@@ -181,18 +181,20 @@ def companion_derivations() -> list[Derivation]:
 # --------------------------------------------------------------------------------------- evidence
 
 
-def _quadrature_digits(params: dict) -> float:
+def _quadrature_digits(expr, params: dict) -> float:
     reference = attention_quadrature(params["K"], params["Q"], params["V"], params["m"], params["Gamma"],
                                      params["z"], dps=DPS)
     with mp.workdps(DPS):
-        return agreeing_digits(closed_form(SOFTMAX_LIMIT, params), mpmath.matrix(reference))
+        return agreeing_digits(closed_form(expr, params), mpmath.matrix(reference))
 
 
-def check_quadrature(dims=(1, 2, 3), points: int = 5):
+def check_quadrature(expr=SOFTMAX_LIMIT, dims=(1, 2, 3), points: int = 5):
+    """Closed form ``expr`` (SymPy, in K, Q, V, m, Gamma, z) vs 40-digit quadrature of the definition."""
+
     def run(rng):
         worst = {}
         for dim in dims:
-            worst[dim] = min(_quadrature_digits(attention_point(dim, rng)) for _ in range(points))
+            worst[dim] = min(_quadrature_digits(expr, attention_point(dim, rng)) for _ in range(points))
         fig = min(worst.values())
         return at_least(fig, DIGITS_REQUIRED, "digits",
                         "min agreeing digits per d: " + ", ".join(f"d={k}: {v:.1f}" for k, v in worst.items())
@@ -207,11 +209,13 @@ def _softmax_mc(measure, params, L: int, prompts: int, rng) -> np.ndarray:
     return np.array([softmax_attention(measure.sample(L, rng), z_, K_, Q_, V_) for _ in range(prompts)])
 
 
-def check_monte_carlo(Ls=(100, 1000, 10000), prompts: int = 300, dim: int = 2):
+def check_monte_carlo(limit=gaussian_limit, Ls=(100, 1000, 10000), prompts: int = 300, dim: int = 2):
+    """Finite-prompt softmax attention vs the closed form ``limit(K, Q, V, m, Gamma, z)`` (numpy)."""
+
     def run(rng):
         params = attention_point(dim, rng, scale=0.5)
         mu = Gaussian(params["m"], params["Gamma"])
-        target = gaussian_limit(params["K"], params["Q"], params["V"], params["m"], params["Gamma"], params["z"])
+        target = limit(params["K"], params["Q"], params["V"], params["m"], params["Gamma"], params["z"])
         mse, lines = [], []
         for L in Ls:
             out = _softmax_mc(mu, params, L, prompts, rng)
@@ -230,14 +234,16 @@ def check_monte_carlo(Ls=(100, 1000, 10000), prompts: int = 300, dim: int = 2):
     return run
 
 
-def check_float64(max_dim: int = 8, per_dim: int = 3):
+def check_float64(limit=gaussian_limit, max_dim: int = 8, per_dim: int = 3):
+    """float64 factorised quadrature of the definition vs ``limit`` for d = 1..max_dim."""
+
     def run(rng):
         worst = np.inf
         for dim in range(1, max_dim + 1):
             for _ in range(per_dim):
                 p = attention_point(dim, rng, scale=0.5)
                 ref = attention_quadrature_float(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["z"])
-                got = gaussian_limit(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["z"])
+                got = limit(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["z"])
                 err = np.max(np.abs(got - ref)) / max(1.0, np.max(np.abs(ref)))
                 worst = min(worst, 16.0 if err == 0 else -np.log10(err))
         return at_least(round(float(worst), 2), 11.0, "digits",
@@ -281,7 +287,7 @@ def linear_attention_quadrature(p: dict) -> list:
     return gaussian_expectation(integrand, p["m"], p["Gamma"], n=3, dps=DPS)
 
 
-def check_companion_quadrature(dims=(1, 2, 3), points: int = 5):
+def check_companion_quadrature(expr=LINEAR_LIMIT, dims=(1, 2, 3), points: int = 5):
     """T_lin by quadrature of its definition (a polynomial integrand: exact) vs V(\\Gamma + m m^T)K^TQz."""
 
     def run(rng):
@@ -291,7 +297,7 @@ def check_companion_quadrature(dims=(1, 2, 3), points: int = 5):
                 p = attention_point(dim, rng)
                 ref = linear_attention_quadrature(p)
                 with mp.workdps(DPS):
-                    worst = min(worst, agreeing_digits(closed_form(LINEAR_LIMIT, p), mpmath.matrix(ref)))
+                    worst = min(worst, agreeing_digits(closed_form(expr, p), mpmath.matrix(ref)))
         return at_least(worst, DIGITS_REQUIRED, "digits", f"{points} points for each d in {dims}, exact 3-node rule")
 
     return run

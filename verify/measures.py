@@ -25,7 +25,7 @@ import numpy as np
 
 from .validation import as_matrix, as_vector, covariance, positive_int
 
-__all__ = ["Gaussian", "Rademacher", "Empirical", "as_generator"]
+__all__ = ["Gaussian", "Rademacher", "Empirical", "as_generator", "covariance_root"]
 
 
 def as_generator(seed) -> np.random.Generator:
@@ -67,7 +67,7 @@ class Gaussian:
         cov = covariance(self.cov, "cov", mean.shape[0], allow_singular=self.allow_singular)
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "cov", cov)
-        object.__setattr__(self, "root", _root(cov))
+        object.__setattr__(self, "root", covariance_root(cov))
 
     @property
     def dim(self) -> int:
@@ -139,7 +139,8 @@ class Empirical:
         return self.tokens.shape[0]
 
 
-def _root(cov: np.ndarray) -> np.ndarray:
+def covariance_root(cov: np.ndarray) -> np.ndarray:
+    """A matrix B with B B^T = cov: Cholesky, or (semi-definite cov) the eigen-root V diag(sqrt(max(l, 0)))."""
     try:
         return np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:

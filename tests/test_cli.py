@@ -1,0 +1,87 @@
+"""The command line: exit statuses, JSON records, claims, LaTeX (compiled with pdflatex when present)."""
+
+import json
+import shutil
+
+import pytest
+
+from verify.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "gaussian-limit" in out and "Lemma 2.1" in out
+
+
+def test_run_json_records(capsys):
+    code, out, _ = run(capsys, "run", "gaussian-limit", "--json", "--seed", "1")
+    records = json.loads(out)
+    assert code == 0 and records
+    for r in records:
+        assert {"id", "kind", "passed", "figure", "threshold", "seconds"} <= set(r)
+    by_kind = {r["kind"]: r for r in records}
+    assert by_kind["quadrature"]["figure"] >= 30  # digits
+    assert abs(by_kind["montecarlo"]["figure"]) <= 5  # |z|
+
+
+def test_run_table(capsys):
+    code, out, err = run(capsys, "run", "linear-limit")
+    assert code == 0 and "passed, 0 failed" in out and "[1/" in err
+
+
+def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):
+    from proofs import gaussian_limit as gl
+    from verify.claims import Check, at_most
+
+    bad = Check("always-red", "float64", lambda rng: at_most(1.0, 0.0, "err"))
+    monkeypatch.setattr(gl.COMPANION, "checks", list(gl.COMPANION.checks) + [bad])
+    code, out, _ = run(capsys, "run", "linear-limit", "--no-derivations")
+    assert code == 1 and "FAIL" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "no-such-statement"], ["claim", "no-such-claim", "--formula", "x"], ["bogus"],
+     ["claim", "gaussian-limit", "--formula", "V*Gamma"], ["claim", "gaussian-limit", "--formula", "V*m +"],
+     ["run", "--seed", "-3"], ["latex", "-o", "out.pdf"], ["claim", "gaussian-limit"]],
+)
+def test_bad_usage_exits_2_with_one_line(capsys, argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("verify: error:")
+
+
+def test_claim_accepted_and_rejected(capsys):
+    code, out, _ = run(capsys, "claim", "gaussian-limit", "--formula", "V*(m + Gamma*K.T*Q*z)")
+    assert code == 0 and out.startswith("ACCEPTED")
+    code, out, _ = run(capsys, "claim", "gaussian-limit", "--formula", "V*(Gamma + m*m.T)*K.T*Q*z")
+    assert code == 1 and out.startswith("REJECTED") and "worst relative discrepancy" in out
+    code, out, _ = run(capsys, "claim", "linear-limit", "--formula", "V*(Gamma + m*m.T)*K.T*Q*z", "--json")
+    assert code == 0 and json.loads(out)["accepted"] is True
+
+
+def test_claim_help_documents_symbols(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["claim", "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and "Gamma" in out and "gaussian-limit" in out
+
+
+def test_latex_document(capsys, tmp_path):
+    target = tmp_path / "doc.tex"
+    code, out, _ = run(capsys, "latex", "gaussian-limit", "linear-limit", "-o", str(target),
+                       *(["--pdf"] if shutil.which("pdflatex") else []))
+    assert code == 0
+    tex = target.read_text()
+    assert r"\begin{align*}" in tex and r"\begin{tabular}" in tex
+    assert "V m + V \\Gamma K^{T} Q z" in tex  # the paper's order, not reordered
+    assert tex.count(r"\parbox") >= 4  # a justification per step
+    if shutil.which("pdflatex"):
+        assert (tmp_path / "doc.pdf").stat().st_size > 1000

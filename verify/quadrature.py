@@ -1,0 +1,368 @@
+"""Gauss-Hermite quadrature at arbitrary precision for expectations under a Gaussian.
+
+The n-point *probabilists'* Gauss-Hermite rule integrates against the standard normal density
+\\varphi(x) = e^{-x^2/2} / \\sqrt{2\\pi}:
+
+    \\sum_{i=1}^n w_i f(x_i) \\approx E f(G),   G ~ N(0, 1),
+
+exactly for every polynomial f of degree <= 2n - 1.  The nodes x_i are the roots of the Hermite
+polynomial He_n (He_0 = 1, He_1 = x, He_{k+1} = x He_k - k He_{k-1}), the weights are
+w_i = n! / (n^2 He_{n-1}(x_i)^2), and they sum to 1.  For X = m + B G with B B^T = \\Gamma the
+tensor-product rule integrates against N(m, \\Gamma).
+
+:func:`attention_quadrature` integrates the *definition* of measure attention (paper, Sec. 2)
+
+    T[\\mu](z) = \\int e^{<K z', Q z>} V z' d\\mu(z') / \\int e^{<K z', Q z>} d\\mu(z'),   \\mu = N(m, \\Gamma),
+
+and never the closed form of Lemma 2.1 that it is used to check.
+
+>>> nodes, weights = hermite_rule(3, 20)
+>>> [mp.nstr(x, 15) for x in nodes], [mp.nstr(w, 15) for w in weights]
+(['-1.73205080756888', '0.0', '1.73205080756888'], ['0.166666666666667', '0.666666666666667', '0.166666666666667'])
+>>> mp.nstr(gaussian_expectation(lambda x: x[0] ** 4, [1.0], [[2.0]], n=3, dps=30), 30)
+'25.0'
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from operator import mul
+
+import mpmath
+import numpy as np
+from mpmath import mp
+
+from .measures import covariance_root
+from .validation import as_matrix, as_vector, covariance, positive_int
+
+__all__ = [
+    "hermite_rule",
+    "hermite_rule_float",
+    "gaussian_expectation",
+    "attention_quadrature",
+    "attention_quadrature_float",
+    "nodes_needed",
+    "MAX_NODES",
+]
+
+GUARD_DIGITS = 10
+"""Extra decimal digits carried by every internal computation."""
+
+MIN_NODES = 20
+"""Floor of the automatic choice of nodes per dimension."""
+
+MAX_NODES = 120
+"""Ceiling of the automatic choice of nodes per dimension (beyond it: ``ValueError``)."""
+
+
+# --------------------------------------------------------------------------------------------- rules
+
+
+@functools.lru_cache(maxsize=128)
+def hermite_rule(n: int, dps: int) -> tuple[tuple, tuple]:
+    """Nodes and weights of the n-point probabilists' Gauss-Hermite rule, correct to ``dps`` digits.
+
+        \\sum_i w_i f(x_i) = E f(G),  G ~ N(0, 1),  for deg f <= 2n - 1;
+        He_n(x_i) = 0,   w_i = n! / (n^2 He_{n-1}(x_i)^2),   \\sum_i w_i = 1.
+
+    Each node is Newton-refined, x <- x - He_n(x) / (n He_{n-1}(x)), at ``dps + 10`` digits from the
+    float64 node of :func:`numpy.polynomial.hermite_e.hermegauss`; the rule is symmetric (x_{n+1-i} =
+    -x_i, and x = 0 exactly for odd n).  Results are cached by ``(n, dps)``; the mpf values carry the
+    guard digits.
+
+    >>> x, w = hermite_rule(2, 30)
+    >>> mp.nstr(x[1], 25), mp.nstr(w[0], 25)
+    ('1.0', '0.5')
+    >>> hermite_rule(2, 30) is hermite_rule(2, 30)
+    True
+    """
+    n = positive_int(n, "n")
+    dps = positive_int(dps, "dps")
+    guess, _ = np.polynomial.hermite_e.hermegauss(n)
+    with mp.workdps(dps + GUARD_DIGITS):
+        tol = mp.ldexp(mp.one, 8 - mp.prec)
+        fact = mp.factorial(n)
+        nodes = [mp.zero] * n
+        weights = [mp.zero] * n
+        for i in range(n // 2, n):
+            x = mp.zero if (n % 2 and i == n // 2) else mp.mpf(float(guess[i]))
+            for _ in range(50):
+                hn, hn1 = _hermite_pair(n, x)
+                step = hn / (n * hn1)
+                x -= step
+                if abs(step) <= tol * max(1, abs(x)):
+                    break
+            else:  # pragma: no cover - Newton from the float64 node always converges
+                raise ArithmeticError(f"hermite_rule: Newton did not converge for node {i} of n={n}")
+            hn1 = _hermite_pair(n, x)[1]
+            nodes[i], nodes[n - 1 - i] = x, -x
+            weights[i] = weights[n - 1 - i] = fact / (n * n * hn1 * hn1)
+        return tuple(nodes), tuple(weights)
+
+
+def _hermite_pair(n: int, x):
+    """(He_n(x), He_{n-1}(x)) by the three-term recurrence."""
+    prev, cur = mp.one, x
+    for k in range(1, n):
+        prev, cur = cur, x * cur - k * prev
+    return cur, prev
+
+
+@functools.lru_cache(maxsize=64)
+def hermite_rule_float(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same rule in float64: ``hermegauss`` with weights normalised to sum 1 (i.e. divided by \\sqrt{2\\pi}).
+
+    The arrays are cached and read-only.
+
+    >>> x, w = hermite_rule_float(3)
+    >>> np.round(x, 12).tolist(), np.round(w, 12).tolist()
+    ([-1.732050807569, 0.0, 1.732050807569], [0.166666666667, 0.666666666667, 0.166666666667])
+    """
+    n = positive_int(n, "n")
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / w.sum()
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
+def nodes_needed(slope: float, dps: int, dim: int = 1) -> int:
+    """Nodes per dimension so that the rule integrates e^{b g} and g e^{b g}, |b| <= ``slope``, to ``dps`` digits.
+
+    The n-point rule misses E f(G) by n!/(2n)! f^{(2n)}(\\xi); its leading term for f = e^{b x} is
+    n! b^{2n} / (2n)!  (relative to E e^{bG} = e^{b^2/2}), and for f = x e^{bx} it gains a factor
+    (1 + 2n/|b|).  Returns the smallest n >= 20 with  dim * n! (|b|^{2n} + 2n |b|^{2n-1}) / (2n)! < 10^{-(dps+2)}
+    (it may exceed :data:`MAX_NODES`; callers decide).
+
+    >>> nodes_needed(0.0, 40), nodes_needed(2.0, 40), nodes_needed(6.0, 40)
+    (20, 38, 83)
+    """
+    target = -(dps + 2) * math.log(10.0)
+    n = MIN_NODES
+    while _log_rule_error(n, slope, dim) >= target and n < 10 * MAX_NODES:
+        n += 1
+    return n
+
+
+def _log_rule_error(n: int, slope: float, dim: int) -> float:
+    """Natural log of the bound  dim * n! (|b|^{2n} + 2n |b|^{2n-1}) / (2n)!  (see :func:`nodes_needed`)."""
+    beta = abs(float(slope))
+    if beta == 0.0:
+        return -math.inf
+    return (math.log(dim) + math.lgamma(n + 1) - math.lgamma(2 * n + 1) + (2 * n - 1) * math.log(beta)
+            + math.log(beta + 2 * n))
+
+
+# ------------------------------------------------------------------------------------ mp helpers
+
+
+def _plain(value):
+    """An mpmath matrix as nested lists (numpy would flatten it); anything else unchanged."""
+    return value.tolist() if isinstance(value, mpmath.matrix) else value
+
+
+def _mp_entries(value, validated: np.ndarray):
+    """Entries of ``value`` as mpf, keeping mpf inputs exact (``validated`` is its checked float copy)."""
+    value = _plain(value)
+    raw = np.asarray(value, dtype=object).reshape(validated.shape)
+    out = np.empty(validated.shape, dtype=object)
+    for idx, entry in np.ndenumerate(raw):
+        out[idx] = entry if isinstance(entry, mpmath.mpf) else mp.mpf(float(validated[idx]))
+    return out
+
+
+def _mp_root(cov) -> list[list]:
+    """B with B B^T = \\Gamma at working precision: Cholesky, else the eigen-root U diag(\\sqrt{\\lambda_+})."""
+    d = cov.shape[0]
+    sym = mpmath.matrix([[(cov[i, j] + cov[j, i]) / 2 for j in range(d)] for i in range(d)])
+    try:
+        root = mp.cholesky(sym)
+    except (ValueError, ZeroDivisionError):
+        vals, vecs = mp.eigsy(sym)
+        root = vecs * mp.diag([mp.sqrt(max(v, 0)) for v in vals])
+    return [[root[i, j] for j in range(d)] for i in range(d)]
+
+
+def _gaussian_params(mean, cov):
+    """Validated (m, \\Gamma) as float64 arrays (a PSD \\Gamma is accepted)."""
+    m_np = as_vector(_plain(mean), "mean")
+    return m_np, covariance(_plain(cov), "cov", m_np.shape[0], allow_singular=True)
+
+
+# ---------------------------------------------------------------------------- generic expectation
+
+
+def gaussian_expectation(f, mean, cov, n: int = 20, dps: int = 30):
+    """E f(X), X ~ N(m, \\Gamma), by the tensor-product Gauss-Hermite rule (n nodes per dimension).
+
+        E f(X) \\approx \\sum_{i_1..i_d} w_{i_1} ... w_{i_d} f(m + B (x_{i_1}, ..., x_{i_d})),   B B^T = \\Gamma,
+
+    exact for polynomials of total degree <= 2n - 1.  ``f`` receives a list of d mpf coordinates and is
+    called inside ``mp.workdps(dps + 10)``; it returns a number (-> mpf) or a sequence or mpmath matrix
+    of numbers (-> list of mpf, row-major).  n^d evaluations: meant for polynomial integrands, small d.
+
+    >>> v = gaussian_expectation(lambda x: [x[0] * x[1], x[1] ** 2], [1.0, 2.0], [[1.0, 0.5], [0.5, 2.0]], n=2)
+    >>> [mp.nstr(t, 20) for t in v]
+    ['2.5', '6.0']
+    """
+    if not callable(f):
+        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
+    n = positive_int(n, "n")
+    dps = positive_int(dps, "dps")
+    m_np, cov_np = _gaussian_params(mean, cov)
+    d = m_np.shape[0]
+    nodes, weights = hermite_rule(n, dps + GUARD_DIGITS)
+    with mp.workdps(dps + GUARD_DIGITS):
+        m = list(_mp_entries(mean, m_np))
+        root = _mp_root(_mp_entries(cov, cov_np))
+        total = None
+        scalar = True
+        for idx in itertools.product(range(n), repeat=d):
+            g = [nodes[i] for i in idx]
+            x = [m[r] + mp.fsum(root[r][c] * g[c] for c in range(d)) for r in range(d)]
+            w = mp.fprod(weights[i] for i in idx)
+            val = f(x)
+            if isinstance(val, mpmath.matrix):
+                val = [val[i, j] for i in range(val.rows) for j in range(val.cols)]
+            if isinstance(val, (list, tuple, np.ndarray)):
+                scalar = False
+                vals = [v if isinstance(v, mpmath.mpf) else mp.mpf(v) for v in np.ravel(np.asarray(val, dtype=object))]
+            else:
+                vals = [mp.mpf(val)]
+            if total is None:
+                total = [w * v for v in vals]
+            else:
+                if len(vals) != len(total):
+                    raise ValueError(f"f: returned {len(vals)} values at one node and {len(total)} at another")
+                total = [t + w * v for t, v in zip(total, vals)]
+    with mp.workdps(dps):
+        out = [+t for t in total]
+    return out[0] if scalar else out
+
+
+# ---------------------------------------------------------------------------------- attention
+
+
+def _attention_inputs(K, Q, V, mean, cov, z):
+    """Validated float64 copies of (K, Q, V, m, \\Gamma, z): square d x d matrices, length-d vectors."""
+    m_np, cov_np = _gaussian_params(mean, cov)
+    d = m_np.shape[0]
+    K_np, Q_np, V_np = (as_matrix(_plain(M), name, shape=(d, d)) for M, name in ((K, "K"), (Q, "Q"), (V, "V")))
+    return K_np, Q_np, V_np, m_np, cov_np, as_vector(_plain(z), "z", size=d)
+
+
+def attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40, n: int | None = None) -> list:
+    """Measure attention T[\\mu](z) for \\mu = N(m, \\Gamma), integrated from its definition at ``dps`` digits.
+
+        T[\\mu](z) = \\int e^{<K z', Q z>} V z' d\\mu(z') / \\int e^{<K z', Q z>} d\\mu(z').
+
+    With z' = m + B g (B B^T = \\Gamma, g ~ N(0, I)) and a = K^T Q z the score is
+    <K z', Q z> = a^T m + b^T g, b = B^T a, so the weight is e^{a^T m} \\prod_j e^{b_j g_j}; the constant
+    e^{a^T m} cancels in the ratio.  The d-dimensional tensor-product rule (n nodes per dimension) gives
+
+        N = \\sum_{i \\in [n]^d} W_i x_i,   D = \\sum_{i \\in [n]^d} W_i,   W_i = \\prod_j w_{i_j} e^{b_j x_{i_j}},
+        T[\\mu](z) \\approx V (m + B N / D).
+
+    The per-dimension tables w_i e^{b_j x_i} (scaled by their maximum, which cancels) are rounded once to
+    fixed-point integers; the grid sums are then accumulated exactly in integer arithmetic.  ``n=None``
+    picks :func:`nodes_needed` for max_j |b_j| (between 20 and :data:`MAX_NODES`; ``ValueError`` beyond).
+    A singular PSD \\Gamma is accepted (eigen-root B when Cholesky fails).  Returns d mpf (rounded to ``dps``).
+
+    >>> T = attention_quadrature([[1.0]], [[2.0]], [[3.0]], [0.5], [[0.25]], [1.0], dps=30)
+    >>> mp.nstr(T[0], 25)
+    '3.0'
+    """
+    dps = positive_int(dps, "dps")
+    if n is not None:
+        n = positive_int(n, "n")
+    arrays = _attention_inputs(K, Q, V, mean, cov, z)
+    d = arrays[3].shape[0]
+    work = dps + GUARD_DIGITS
+    with mp.workdps(work):
+        Kmp, Qmp, Vmp, m, cov_mp, zmp = (_mp_entries(v, a) for v, a in zip((K, Q, V, mean, cov, z), arrays))
+        root = _mp_root(cov_mp)
+        qz = [mp.fsum(Qmp[r, c] * zmp[c] for c in range(d)) for r in range(d)]
+        a = [mp.fsum(Kmp[r, c] * qz[r] for r in range(d)) for c in range(d)]  # a = K^T Q z
+        b = [mp.fsum(root[r][c] * a[r] for r in range(d)) for c in range(d)]  # b = B^T a
+        beta = max(abs(float(bj)) for bj in b)
+        if n is None:
+            n = nodes_needed(beta, dps, d)
+            if n > MAX_NODES:
+                raise ValueError(
+                    f"z: the score slope |B^T K^T Q z| = {beta:.3g} (from K, Q, z and cov) needs {n} > {MAX_NODES} "
+                    f"Gauss-Hermite nodes per dimension for dps={dps}; scale down K, Q, z or cov, or lower dps")
+        nodes, weights = hermite_rule(n, work)
+        bits = mp.prec + 2 * n.bit_length() + 8
+        xs = [int(mp.ldexp(x, bits)) for x in nodes]
+        tables = []
+        for bj in b:
+            row = [w * mp.exp(bj * x) for x, w in zip(nodes, weights)]
+            top = max(row)
+            tables.append([int(mp.ldexp(t / top, bits)) for t in row])
+        num, den = _grid_sums(tables, xs)
+        gbar = [mp.ldexp(mp.mpf(nk) / den, -bits) for nk in num]  # N / D (the nodes carry a factor 2^bits)
+        zbar = [m[r] + mp.fsum(root[r][c] * gbar[c] for c in range(d)) for r in range(d)]
+        out = [mp.fsum(Vmp[r, c] * zbar[c] for c in range(d)) for r in range(d)]
+    with mp.workdps(dps):
+        return [+t for t in out]
+
+
+def _grid_sums(tables: list[list[int]], xs: list[int]) -> tuple[list[int], int]:
+    """Exact integer sums over the grid [n]^d: D = \\sum_i W_i and N_k = \\sum_i W_i x_{i_k}, W_i = \\prod_j P_j[i_j].
+
+    The grid is walked as (outer index tuple) x (last dimension); every W_i is formed explicitly.
+    """
+    d = len(tables)
+    last = tables[-1]
+    den = 0
+    num = [0] * d
+    for outer in itertools.product(*(range(len(t)) for t in tables[:-1])):
+        w_outer = 1
+        for j, i in enumerate(outer):
+            w_outer *= tables[j][i]
+        if not w_outer:
+            continue
+        row = [w_outer * p for p in last]  # W_i for the n grid points of this line
+        s = sum(row)
+        den += s
+        num[-1] += sum(map(mul, row, xs))
+        for j, i in enumerate(outer):
+            num[j] += s * xs[i]  # = \sum over the line of W_i x_{i_j}, exactly
+    return num, den
+
+
+def attention_quadrature_float(K, Q, V, mean, cov, z, n: int | None = None) -> np.ndarray:
+    """Measure attention for \\mu = N(m, \\Gamma) from its definition, in float64, for any dimension.
+
+    In whitened coordinates g = B^{-1}(z' - m) the tilted weight e^{b^T g} \\prod_j \\varphi(g_j)
+    (b = B^T K^T Q z) is a product measure, so by Fubini the tilted mean of g factorises coordinatewise:
+
+        \\bar g_k = \\int g e^{b_k g} \\varphi(g) dg / \\int e^{b_k g} \\varphi(g) dg
+                  \\approx \\sum_i w_i x_i e^{b_k x_i} / \\sum_i w_i e^{b_k x_i},
+
+    each by a 1-D n-point rule (exponents shifted by their maximum, so huge scores do not overflow);
+    then T[\\mu](z) \\approx V (m + B \\bar g).  Cost O(d n): fine for d = 8 and beyond.  With ``n=None``
+    the rule has max(80, :func:`nodes_needed`) nodes; a given n raises ``ValueError`` when the error
+    bound of :func:`nodes_needed` for n nodes and max|b_k| exceeds 1e-13.
+
+    >>> attention_quadrature_float([[1.0]], [[2.0]], [[3.0]], [0.5], [[0.25]], [1.0]).round(12).tolist()
+    [3.0]
+    """
+    K_np, Q_np, V_np, m_np, cov_np, z_np = _attention_inputs(K, Q, V, mean, cov, z)
+    d = m_np.shape[0]
+    root = covariance_root(cov_np)
+    b = root.T @ (K_np.T @ (Q_np @ z_np))
+    beta = float(np.max(np.abs(b)))
+    n = max(80, nodes_needed(beta, 13, d)) if n is None else positive_int(n, "n")
+    if _log_rule_error(n, beta, d) > -13 * math.log(10.0):
+        raise ValueError(f"n: {n} nodes cannot resolve the score slope |B^T K^T Q z| = {beta:.3g} in float64; "
+                         f"use n >= {nodes_needed(beta, 13, d)} or scale down K, Q, z or cov")
+    x, w = hermite_rule_float(n)
+    with np.errstate(divide="ignore"):  # a weight that underflowed to 0 gets log = -inf, tilt 0
+        log_w = np.log(w)
+    expo = log_w[None, :] + b[:, None] * x[None, :]
+    tilt = np.exp(expo - expo.max(axis=1, keepdims=True))
+    gbar = (tilt @ x) / tilt.sum(axis=1)
+    return V_np @ (m_np + root @ gbar)
