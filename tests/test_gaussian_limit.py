@@ -93,3 +93,37 @@ def test_bad_formulas_raise(formula, words):
     with pytest.raises(ValueError, match="formula") as err:
         verify.check_claim("gaussian-limit", formula)
     assert words in str(err.value)
+
+
+# ------------------------------------------------------------------ property test (hypothesis)
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@st.composite
+def lemma_inputs(draw, max_dim=6):
+    """Valid inputs of Lemma 2.1: any K, Q, V; Gamma = A A^T + I/2 (SPD); moderate entries."""
+    d = draw(st.integers(1, max_dim))
+    entries = st.floats(-1, 1, allow_nan=False, allow_infinity=False)
+    K, Q, V, A = (draw(arrays(float, (d, d), elements=entries)) for _ in range(4))
+    m, z = (draw(arrays(float, (d,), elements=st.floats(-2, 2))) for _ in range(2))
+    return K, Q, V, m, A @ A.T / d + 0.5 * np.eye(d), z
+
+
+@settings(max_examples=60, deadline=None)
+@given(lemma_inputs())
+def test_lemma_holds_on_generated_inputs(args):
+    K, Q, V, m, G, z = args
+    ref = verify.attention_quadrature_float(K, Q, V, m, G, z)
+    got = verify.gaussian_limit(K, Q, V, m, G, z)
+    assert np.max(np.abs(got - ref)) <= 1e-9 * max(1.0, np.max(np.abs(ref)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(lemma_inputs(max_dim=3))
+def test_linear_form_differs_exactly_by_Vm(args):
+    """T - T_lin = V m (1 - m^T K^T Q z) on generated inputs (the companion's difference step, in float64)."""
+    K, Q, V, m, G, z = args
+    gap = verify.gaussian_limit(K, Q, V, m, G, z) - verify.linear_limit(K, Q, V, m, G, z)
+    assert np.allclose(gap, V @ m * (1 - m @ K.T @ Q @ z), atol=1e-10)
