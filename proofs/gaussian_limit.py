@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 from mpmath import mp
 
+from verify import certified
 from verify.attention import gaussian_limit, linear_limit, softmax_attention
 from verify.claims import Check, Statement, at_least, at_most
 from verify.derivation import Derivation, equal, equal_given, equal_up_to_constant_in, relation
@@ -199,6 +200,32 @@ def check_quadrature(expr=SOFTMAX_LIMIT, dims=(1, 2, 3), points: int = 5):
         return at_least(fig, DIGITS_REQUIRED, "digits",
                         "min agreeing digits per d: " + ", ".join(f"d={k}: {v:.1f}" for k, v in worst.items())
                         + f" ({points} points each, {DPS}-digit Gauss-Hermite of the definition)")
+
+    return run
+
+
+def check_certified(expr=SOFTMAX_LIMIT, dims=(1, 2, 3), points: int = 5, prec: int = 160):
+    """Arb balls that provably contain the definition's value must contain the closed form ``expr``.
+
+    The closed form is evaluated at 80 digits (its rounding error, < 1e-75, is added to the comparison)."""
+
+    def run(rng):
+        worst_digits, outside = np.inf, []
+        for dim in dims:
+            for k in range(points):
+                p = attention_point(dim, rng)
+                balls = certified.attention_enclosure(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["z"], prec=prec)
+                with mp.workdps(80):
+                    value = closed_form(expr, p)
+                    for i, ball in enumerate(balls):
+                        mid, rad = mpmath.mpf(ball.mid().str(90, radius=False)), mpmath.mpf(ball.rad().str(20, radius=False))
+                        if abs(value[i] - mid) > rad + mpmath.mpf("1e-75"):
+                            outside.append(f"d={dim} point {k} coordinate {i}")
+                        scale = max(mpmath.mpf(1), abs(mid))
+                        worst_digits = min(worst_digits, float(-mpmath.log10(rad / scale)) if rad > 0 else 80.0)
+        detail = (f"{len(dims) * points} points: every enclosure contains the closed form; "
+                  f"certified digits >= {worst_digits:.1f}") if not outside else f"closed form OUTSIDE the enclosure at {', '.join(outside[:4])}"
+        return at_least(0.0 if outside else round(worst_digits, 1), DIGITS_REQUIRED, "digits", detail)
 
     return run
 
@@ -388,6 +415,8 @@ LEMMA = Statement(
     checks=[
         Check("quadrature", "quadrature", check_quadrature(),
               "40-digit Gauss-Hermite of the definition vs the closed form, 5 random points for d = 1, 2, 3"),
+        Check("certified", "certified", check_certified(),
+              "Arb enclosures of the definition (certified 1-D integrals + tail bounds) contain the closed form"),
         Check("monte-carlo", "montecarlo", check_monte_carlo(),
               "finite-prompt softmax attention converges: MSE decreases over L = 1e2, 1e3, 1e4; |z| <= 5 at 1e4"),
         Check("float64", "float64", check_float64(),

@@ -127,3 +127,19 @@ def test_linear_form_differs_exactly_by_Vm(args):
     K, Q, V, m, G, z = args
     gap = verify.gaussian_limit(K, Q, V, m, G, z) - verify.linear_limit(K, Q, V, m, G, z)
     assert np.allclose(gap, V @ m * (1 - m @ K.T @ Q @ z), atol=1e-10)
+
+
+def test_certified_check_excludes_wrong_form():
+    wrong = sp.MatAdd(gl.V * gl.m, gl.V * gl.Gamma * gl.K * gl.Q * gl.z)  # K for K^T
+    out = gl.check_certified(expr=wrong, points=2)(RNG())
+    assert not out.passed and "OUTSIDE" in out.detail
+    assert gl.check_certified(points=2)(RNG()).passed
+
+
+def test_certified_enclosure_names_bad_input():
+    from verify.certified import attention_enclosure
+
+    with pytest.raises(ValueError, match="prec"):
+        attention_enclosure(np.eye(1), np.eye(1), np.eye(1), [0.0], [[1.0]], [1.0], prec=10)
+    with pytest.raises(ValueError, match="cov"):
+        attention_enclosure(np.eye(2), np.eye(2), np.eye(2), [0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]], [1.0, 0.0])
