@@ -1,0 +1,259 @@
+"""Tests of verify.icl_gradient (gradient of R_inf, finite differences, RK4 flow) and negative controls of the
+statements "icl-minimizers" and "icl-gradient" (wrong formulas must be rejected)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from verify.derivation import Derivation, equal
+from verify.icl import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.icl_gradient import (
+    central_difference,
+    hessian_fd,
+    icl_active_vector,
+    icl_from_active_vector,
+    icl_risk_gradient,
+    icl_risk_gradient_fd,
+    icl_risk_hessian_fd,
+    invariant_flow,
+    invariant_flow_rhs,
+    max_relative_error,
+    rk4,
+)
+from verify.strategies import random_covariance
+
+
+def _point(d, seed, scale=0.7):
+    rng = np.random.default_rng(seed)
+    S = random_covariance(d, rng)
+    U, V = scale * rng.standard_normal((2, d + 1, d + 1))
+    return U, V, S, float(rng.uniform(0.0, 0.5))
+
+
+# ------------------------------------------------------------------------------ gradient vs FD
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5])
+def test_gradient_matches_central_differences(d):
+    U, V, S, noise = _point(d, 10 + d)
+    err = max_relative_error(icl_risk_gradient(U, V, S, noise), icl_risk_gradient_fd(U, V, S, noise))
+    assert err < 1e-7
+
+
+def test_free_entries_have_zero_gradient():
+    U, V, S, noise = _point(3, 1)
+    gU, gV = icl_risk_gradient(U, V, S, noise)
+    assert np.all(gU[:, 3] == 0) and np.all(gV[:3, :] == 0)
+    fU, fV = icl_risk_gradient_fd(U, V, S, noise)
+    assert np.abs(fU[:, 3]).max() < 1e-9 and np.abs(fV[:3, :]).max() < 1e-9
+
+
+def _wrong_gradient(U, V, S, noise, variant):
+    """The closed form with one deliberate slip (what a careless derivation would produce)."""
+    d = S.shape[0]
+    gU, gV = icl_risk_gradient(U, V, S, noise)
+    U11, u, a, b = U[:d, :d], U[d, :d], V[d, :d], V[d, d]
+    s2 = noise**2
+    M = b * U11.T @ S + np.outer(u, a) @ S - np.eye(d)
+    e = U11.T @ S @ a + b * s2 * u + b * np.trace(S) * u
+    wU, wV = gU.copy(), gV.copy()
+    if variant == "M instead of M^T in nabla_U11":
+        wU[:d, :d] = np.outer(S @ a, S @ e) + b * S @ M @ S
+    elif variant == "U11^T instead of U11 in nabla_a":
+        wV[d, :d] = S @ U11.T @ S @ e + S @ M.T @ S @ u
+    elif variant == "kappa = tr(Sigma^2) in nabla_u":
+        wU[d, :d] = gU[d, :d] - np.trace(S @ S) * b * b * S @ u
+    elif variant == "transposed U11 block":
+        wU[:d, :d] = gU[:d, :d].T
+    return wU, wV
+
+
+@pytest.mark.parametrize("variant", ["M instead of M^T in nabla_U11", "U11^T instead of U11 in nabla_a",
+                                     "kappa = tr(Sigma^2) in nabla_u", "transposed U11 block"])
+def test_wrong_gradient_fails_fd_comparison(variant):
+    U, V, S, noise = _point(3, 7)
+    err = max_relative_error(_wrong_gradient(U, V, S, noise, variant), icl_risk_gradient_fd(U, V, S, noise))
+    assert err > 1e-3, f"{variant} was not rejected (rel. error {err:.1e})"
+
+
+def test_gradient_at_limit_point_vanishes_and_perturbation_does_not():
+    S = toeplitz_sigma(4, 0.5)
+    U, V = bayes_point(S)
+    assert max(np.abs(g).max() for g in icl_risk_gradient(U, V, S, 0.2)) < 1e-12
+    assert max(np.abs(g).max() for g in icl_risk_gradient(1.01 * U, V, S, 0.2)) > 1e-3
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def test_bad_inputs_name_the_parameter():
+    U, V, S, _ = _point(2, 0)
+    with pytest.raises(ValueError, match="^U: expected shape"):
+        icl_risk_gradient(U[:2, :2], V, S)
+    bad = V.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="^V: contains NaN"):
+        icl_risk_gradient(U, bad, S)
+    with pytest.raises(ValueError, match="^Sigma: covariance must be symmetric"):
+        icl_risk_gradient(U, V, [[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="^Sigma: covariance must be positive definite"):
+        icl_risk_gradient(U, V, [[1.0, 0.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match="^noise: must be >= 0"):
+        icl_risk_gradient(U, V, S, noise=-0.1)
+    with pytest.raises(TypeError, match="^f: expected a callable"):
+        central_difference(3.0, U)
+    with pytest.raises(ValueError, match="^h: must be > 0"):
+        central_difference(lambda X: 0.0, U, h=0.0)
+    with pytest.raises(ValueError, match="^grad: expected a gradient of shape"):
+        hessian_fd(lambda x: np.zeros(3), [1.0, 2.0])
+    with pytest.raises(ValueError, match="^theta: expected length 9"):
+        icl_from_active_vector(np.zeros(8), 2)
+    with pytest.raises(ValueError, match="^b: must be finite"):
+        invariant_flow_rhs(np.eye(2), float("nan"), S)
+    with pytest.raises(TypeError, match="^b0: expected a real number"):
+        invariant_flow(np.eye(2), "1", S, 1.0, 10)
+    with pytest.raises(ValueError, match="^A0: expected shape"):
+        invariant_flow(np.eye(3), 1.0, S, 1.0, 10)
+    with pytest.raises(ValueError, match="^grading: must be >= 1"):
+        rk4(lambda t, y: -y, [1.0], 1.0, 10, grading=0.5)
+    with pytest.raises(ValueError, match="^y0: contains NaN"):
+        rk4(lambda t, y: -y, [np.inf], 1.0, 10)
+    with pytest.raises(ValueError, match="^reference: expected arrays"):
+        max_relative_error(np.zeros(2), np.zeros(3))
+
+
+# ------------------------------------------------------------------------------ Hessian
+
+
+def test_hessian_fd_exact_on_cubic_gradient_and_psd_at_minimizer():
+    rng = np.random.default_rng(3)
+    Q = rng.standard_normal((4, 4))
+    Q = Q + Q.T
+    # gradient of 1/2 x^T Q x + sum x_i^4 / 4 is cubic: Hessian Q + diag(3 x^2) exactly
+    x = rng.standard_normal(4)
+    H = hessian_fd(lambda y: Q @ y + y**3, x)
+    assert np.abs(H - (Q + np.diag(3 * x**2))).max() < 1e-9
+    S = random_covariance(4, rng)
+    ev = np.linalg.eigvalsh(icl_risk_hessian_fd(*bayes_point(S), S, 0.3))
+    assert ev.min() > -1e-10 and ev.max() > 1.0
+
+
+def test_active_vector_roundtrip():
+    U, V, _, _ = _point(3, 4)
+    U2, V2 = icl_from_active_vector(icl_active_vector(U, V, 3), 3, U, V)
+    assert np.array_equal(U, U2) and np.array_equal(V, V2)
+
+
+# ------------------------------------------------------------------------------ flow
+
+
+def test_fast_flow_rhs_equals_gradient_rhs():
+    rng = np.random.default_rng(5)
+    S = random_covariance(3, rng)
+    A = rng.standard_normal((3, 3))
+    b = 0.8
+    Adot, bdot = invariant_flow_rhs(A, b, S)
+    h = 1e-4  # one tiny RK4 step of the fast rhs reproduces y + h f(y) to O(h^2)
+    tr = invariant_flow(A, b, S, h, 1)
+    assert np.abs((tr.A[-1] - A) / h - Adot).max() < 1e-2 * max(1.0, np.abs(Adot).max())
+    assert abs((tr.b[-1] - b) / h - bdot) < 1e-2 * max(1.0, abs(bdot))
+    # and the gradient-based rhs is -grad of the risk (finite differences of icl_risk_infinite)
+    U, V = invariant_point(A, b, 3)
+    fU, fV = icl_risk_gradient_fd(U, V, S)
+    assert np.abs(Adot + fU[:3, :3]).max() < 1e-7 and abs(bdot + fV[3, 3]) < 1e-7
+
+
+def test_d1_flow_matches_logistic_solution():
+    # balanced d = 1: x = A = b, y = x^2 solves y' = 2 s^2 y (1 - s y): y(t) = 1 / (s + (1/y0 - s) e^{-2 s^2 t})
+    sig, x0, T = 0.25, 4.0, 50.0
+    tr = invariant_flow([[x0]], x0, [[sig]], T, 2000, record_every=100)
+    y_exact = 1.0 / (sig + (1.0 / x0**2 - sig) * np.exp(-2 * sig**2 * tr.t))
+    assert np.abs(tr.A[:, 0, 0] ** 2 - y_exact).max() < 1e-8
+    assert np.allclose(tr.A[:, 0, 0], tr.b)
+
+
+def test_rk4_is_deterministic_and_fourth_order():
+    f = lambda t, y: np.array([y[1], -y[0]])  # noqa: E731
+    e1 = abs(rk4(f, [1.0, 0.0], 2.0, 50)[1][-1, 0] - np.cos(2.0))
+    e2 = abs(rk4(f, [1.0, 0.0], 2.0, 100)[1][-1, 0] - np.cos(2.0))
+    assert 12 < e1 / e2 < 20
+    a, b = rk4(f, [1.0, 0.0], 2.0, 50), rk4(f, [1.0, 0.0], 2.0, 50)
+    assert np.array_equal(a[1], b[1])
+
+
+def test_balance_conserved_sum_not():
+    S = toeplitz_sigma(3, 0.5)
+    A0 = np.array([[0.3, -0.2, 0.1], [0.4, 0.2, 0.0], [-0.1, 0.3, 0.5]])
+    tr = invariant_flow(A0, 0.7, S, 10.0, 2000, record_every=50)
+    q = tr.balance
+    p = np.einsum("nij,nij->n", tr.A, tr.A) + tr.b**2
+    assert np.abs(q - q[0]).max() < 1e-9
+    assert np.abs(p - p[0]).max() > 0.1
+
+
+def test_flow_stationary_at_limit_point():
+    S = toeplitz_sigma(3, 0.5)
+    U, V = bayes_point(S)
+    Adot, bdot = invariant_flow_rhs(U[:3, :3], V[3, 3], S)
+    assert np.abs(Adot).max() < 1e-12 and abs(bdot) < 1e-12
+    assert icl_risk_infinite(U, V, S, 0.3) == pytest.approx(0.045, abs=1e-15)
+
+
+# ------------------------------------------------------------------------------ the statements reject wrong math
+
+
+def test_transposed_paper_flow_is_refuted_symbolically():
+    from proofs.icl_gradient_flow import derivation_invariant_flow
+    from verify.symbolic import symbolic_matrix
+
+    der = derivation_invariant_flow(2)
+    assert all(r.passed for r in der.check())
+    lhs = der.steps[0].lhs
+    A = symbolic_matrix("A", 2, 2)
+    Sig = symbolic_matrix("Sigma", 2, 2, symmetric=True)
+    b = sp.Symbol("b", real=True)
+    wrong = b * Sig * Sig - b**2 * Sig * A.T * Sig * Sig
+    r = Derivation("transposed", lhs).step(wrong, "a transposed reading").check()[0]
+    assert not r.passed
+
+
+def test_wrong_closed_form_fails_the_decomposition():
+    from proofs import icl_minimizers as m
+
+    S = m.icl_symbols(2)
+    U11, u, a, b = S["blocks"]
+    Sig = S["Sigma"]
+    right = m.risk_infinite_from_blocks(U11, u, a, b, Sig)
+    # kappa = (tr S)^2 + tr(S^2) instead of + 2 tr(S^2): a dropped Wick pairing
+    wrong = right - sp.Rational(1, 2) * b**2 * (u.T * Sig * u)[0] * (Sig * Sig).trace()
+    mean_sq = m._quadratic_mean(m.residual(U11, u, a, b, Sig, S["w"]), Sig, S["w"])
+    assert equal.test(right, m.s**2 / 2 + mean_sq / 2)[0]
+    assert not equal.test(wrong, m.s**2 / 2 + mean_sq / 2)[0]
+
+
+def test_minimizer_set_relation_rejects_an_incomplete_answer():
+    from proofs import icl_minimizers as m
+
+    der = m.derivation_minimizer_set()
+    step = der.steps[0]
+    assert step.check().passed
+    only_f1 = [step.rhs[0]]
+    ok, detail = step.relation.test(step.lhs, only_f1)
+    assert not ok and "unexpected" in detail
+
+
+def test_gradient_derivation_rejects_dropped_transpose():
+    from proofs.icl_gradient_flow import assemble, explicit_gradient, gradient_blocks
+    from proofs.icl_minimizers import icl_symbols, risk_infinite_from_blocks
+
+    S = icl_symbols(2)
+    U11, u, a, b = S["blocks"]
+    Sig = S["Sigma"]
+    R = risk_infinite_from_blocks(U11, u, a, b, Sig)
+    eU, _ = explicit_gradient(R, S["U"], S["V"])
+    gU11, gu, ga, gb = gradient_blocks(U11, u, a, b, Sig)
+    assert equal.test(eU, assemble(gU11, gu, ga, gb, 2)[0])[0]
+    wrong = gU11.T  # transposed block
+    assert not equal.test(eU, assemble(wrong, gu, ga, gb, 2)[0])[0]

@@ -1,0 +1,168 @@
+"""proofs.icl_risk: the claim checker for R_inf, negative controls of the derivation relations, consistency.
+
+The statement's own derivation steps and evidence checks run through the pytest plugin; here: the claim
+``verify claim icl-risk-infinite`` accepts the right formula and its rewritings and rejects the wrong ones,
+each relation used in the derivation is watched failing on a wrong step, and the closed form agrees with the
+engine's float implementation and with the definition at special points.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from mpmath import mp
+
+import proofs.icl_risk as P
+from verify.formula import agreeing_digits, check_formula
+from verify.icl import bayes_point, icl_risk_infinite
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return P.CLAIM
+
+
+# ----------------------------------------------------------------------------------------------- claim
+
+
+def test_example_accepted(spec):
+    v = check_formula(spec, spec.example, seed=0)
+    assert v.accepted, v.detail
+    assert v.n_points == 6 and {p.dim for p in P.claim_points(0)} == {1, 2, 3}
+
+
+@pytest.mark.parametrize("formula", P.CLAIM_EQUIVALENTS)
+def test_equivalent_rewritings_accepted(spec, formula):
+    v = check_formula(spec, formula, seed=0)
+    assert v.accepted, v.detail
+
+
+@pytest.mark.parametrize("formula", P.CLAIM_WRONG)
+def test_wrong_examples_rejected(spec, formula):
+    v = check_formula(spec, formula, seed=0)
+    assert not v.accepted, f"wrong formula accepted: {formula}"
+    assert v.worst_error > 1e-6
+
+
+def test_tiny_perturbation_rejected(spec):
+    """The reference is the definition to ~40 digits: an error of 1e-15 is caught."""
+    assert not check_formula(spec, spec.example + " + 1/10**15", seed=0).accepted
+
+
+def test_wrong_examples_listed(spec):
+    assert len(spec.wrong_examples) >= 4 and len(set(spec.wrong_examples)) == len(spec.wrong_examples)
+    assert spec.example not in spec.wrong_examples
+
+
+@pytest.mark.parametrize("formula", ["u", "U11*u", "Sigma"])
+def test_wrong_shape_raises(spec, formula):
+    with pytest.raises(ValueError, match="expected a scalar"):
+        check_formula(spec, formula, seed=0)
+
+
+@pytest.mark.parametrize("formula", ["foo*b", "trace(Gamma)", "b + w"])
+def test_unknown_symbol_raises(spec, formula):
+    with pytest.raises(ValueError, match="unknown symbol"):
+        check_formula(spec, formula, seed=0)
+
+
+def test_reference_is_the_definition_not_the_closed_form():
+    """Claim references equal the closed form (to 40 digits) but are computed by quadrature of the definition."""
+    pts = P.claim_points(1)
+    assert any(p.values["s"] == 0 for p in pts) and any(p.values["s"] != 0 for p in pts)
+    rng = np.random.default_rng(7)
+    pt = P.random_point(2, rng)
+    with mp.workdps(P.DPS):
+        assert agreeing_digits(P._mpf(P.closed_form_exact(pt)), P.definition_quadrature(pt)) >= 35
+
+
+# ------------------------------------------------------------------ relations: watched failing
+
+
+def test_wrong_block_product_rejected():
+    wrong = P.x.T * (P.G_W - P.b * P.u * P.Q_W)  # drop the b u (w^T Sigma w) term
+    ok, _ = P.GENERAL.test(P.PREDICTION, wrong)
+    assert not ok
+    wrong_noise = P.x.T * (P.G_W - P.b * P.s**2 * P.u)  # forget the s^2 in the corner of Gamma_w
+    assert not P.GENERAL.test(P.PREDICTION, wrong_noise)[0]
+    assert P.GENERAL.test(P.PREDICTION, P.x.T * P.G_W)[0]
+
+
+def test_wrong_query_expectation_rejected():
+    h = P.G_W - P.w
+    lhs = P.HALF * (P.x.T * P.G_W - P.w.T * P.x - P.eps * P.I1) ** 2
+    assert P.E_QUERY.test(lhs, P.HALF * (h.T * P.Sigma * h + P.s**2 * P.I1))[0]
+    assert not P.E_QUERY.test(lhs, P.HALF * (h.T * P.Sigma * h))[0]  # forgot the target noise
+    assert not P.E_QUERY.test(lhs, P.HALF * (h.T * h + P.s**2 * P.I1))[0]  # E x x^T = I instead of Sigma
+
+
+def test_wrong_task_expectation_rejected():
+    start = P.derivation_task().steps[-2].lhs  # the expanded integrand
+    good = P.CLOSED_FORM
+    bad = good - P.HALF * P.b**2 * (P.u.T * P.Sigma * P.u) * sp.Trace(P.Sigma * P.Sigma)  # one pairing only
+    assert P.E_TASK.test(start, good)[0]
+    assert not P.E_TASK.test(start, bad)[0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_definition_relation_rejects_wrong_closed_forms(k):
+    rel = P._definition_relation(k)
+    assert rel.test(P.DEFINITION_INTEGRAND, P.CLOSED_FORM)[0]
+    wrong = P.CLOSED_FORM - P.HALF * P.s**2 * P.I1
+    assert not rel.test(P.DEFINITION_INTEGRAND, wrong)[0]
+    z = sp.ZeroMatrix(P.d, 1)
+    assert not rel.test(P.DEFINITION_INTEGRAND, P.closed_form_of(P.U11, z, z))[0]  # invariant-only on general U, V
+
+
+def test_every_derivation_step_passes_and_is_labelled():
+    for D in P.derivations():
+        results = D.check()
+        assert all(r.passed for r in results), [(s.label, r.detail) for s, r in zip(D.steps, results)]
+        assert "\\begin{align*}" in D.latex()
+
+
+# ------------------------------------------------------------------------------ consistency, special points
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_closed_form_matches_engine_float(k):
+    rng = np.random.default_rng(k)
+    for _ in range(3):
+        pt = P.random_point(k, rng)
+        U, V, S, s = P._float_point(pt)
+        assert icl_risk_infinite(U, V, S, s) == pytest.approx(float(P.closed_form_exact(pt)), rel=1e-12)
+
+
+def test_bayes_point_attains_noise_floor():
+    S = np.array([[1.5, 0.5], [0.5, 1.0]])
+    U, V = bayes_point(S)
+    assert icl_risk_infinite(U, V, S, 0.3) == pytest.approx(0.045, abs=1e-12)
+
+
+def test_extra_minimisers_in_dimension_one():
+    """d = 1: b = 0, U11 = 0, u a Sigma = 1 predicts w x_q exactly, so R_inf = s^2/2 (quadrature of the definition)."""
+    Sigma, u, s = sp.Rational(3, 2), sp.Rational(2), sp.Rational(1, 3)
+    a = 1 / (u * Sigma)
+    pt = {"U": sp.Matrix([[0, 5], [u, -1]]), "V": sp.Matrix([[7, 2], [a, 0]]), "Sigma": sp.Matrix([[Sigma]]), "s": s}
+    with mp.workdps(P.DPS):
+        ref = P.definition_quadrature(pt)
+        assert agreeing_digits(ref, mpmath.mpf(1) / 18) >= 35
+    assert P.closed_form_exact(pt) == s**2 / 2
+    # in d = 2 the rank-one u a^T Sigma cannot equal I: the same construction leaves a positive excess
+    S2 = sp.eye(2)
+    pt2 = {"U": sp.Matrix([[0, 0, 0], [0, 0, 0], [1, 0, 0]]), "V": sp.Matrix([[0, 0, 0], [0, 0, 0], [1, 0, 0]]),
+           "Sigma": S2, "s": s}
+    assert P.closed_form_exact(pt2) > s**2 / 2
+
+
+def test_gap_point_has_requested_score_scale():
+    U, V, S, s = P.gap_point()
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((200000, 2))
+    xq = rng.standard_normal((200000, 2)) @ np.linalg.cholesky(S).T
+    x = rng.standard_normal((200000, 2)) @ np.linalg.cholesky(S).T
+    y = np.einsum("ni,ni->n", w, x) + s * rng.standard_normal(200000)
+    score = np.einsum("ni,ij,nj->n", x, U[:2, :2], xq) + y * (xq @ U[2, :2])
+    assert np.mean(score**2) == pytest.approx(P.GAP_SCORE_VARIANCE, rel=0.05)
