@@ -499,7 +499,7 @@ STATEMENT = Statement(
         r"\\ \text{Bayes risk } \min\mathcal R_\infty = \tfrac{s^2}{2};\ \operatorname{argmin}\mathcal R_\infty ="
         r" \{b \neq 0,\ U_{11} = \Sigma^{-1}/b,\ u = 0,\ a = 0\}"
         r"\ \cup\ \{d = 1:\ b = 0,\ U_{11} = 0,\ u\,a = 1/\Sigma\},"
-        r"\ \text{free entries arbitrary};\ (U_\star,V_\star) = \big(\mathrm{tr}(\Sigma^{-2})^{-1/4}\mathrm{diag}(\Sigma^{-1},0),"
+        r"\ \text{free entries arbitrary};\\ (U_\star,V_\star) = \big(\mathrm{tr}(\Sigma^{-2})^{-1/4}\mathrm{diag}(\Sigma^{-1},0),"
         r"\ \mathrm{tr}(\Sigma^{-2})^{1/4}e_{d+1}e_{d+1}^\top\big) \text{ is the member with } \|U_{11}\|_F = b."
         r"\\ \text{At every minimizer } \nabla\mathcal R_\infty = 0 \text{ and } \nabla^2\mathcal R_\infty"
         r" = \mathbb E_w[J^\top\Sigma J] \succeq 0."

@@ -114,7 +114,7 @@ G_TEX = r"x_q^\top\big(c_0 + (M + I_d)w + b\,u\,(w^\top\Sigma w)\big)"
 
 STATEMENT_TEX = (
     r"\mathcal R_\infty(U,V) = \tfrac12\,\mathbb E_w\mathbb E_{x_q,\varepsilon_q}\big(e_{d+1}^\top V\Gamma_w U(x_q,0)"
-    r" - y_q\big)^2 = " + CLOSED_TEX + r",\qquad c_0 = U_{11}^\top\Sigma a + b s^2 u,\quad "
+    r" - y_q\big)^2 = " + CLOSED_TEX + r",\\ c_0 = U_{11}^\top\Sigma a + b s^2 u,\quad "
     r"M = bU_{11}^\top\Sigma + u a^\top\Sigma - I_d,"
     r"\quad U_{11} = U_{1:d,1:d},\ u = U_{d+1,1:d}^\top,\ a = V_{d+1,1:d}^\top,\ b = V_{d+1,d+1}."
 )

@@ -85,3 +85,12 @@ def test_latex_document(capsys, tmp_path):
     assert tex.count(r"\parbox") >= 4  # a justification per step
     if shutil.which("pdflatex"):
         assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH (.ci/run installs it)")
+def test_latex_all_statements_compile(capsys, tmp_path):
+    """Every registered statement renders to LaTeX that pdflatex accepts (justifications are escaped)."""
+    target = tmp_path / "all.tex"
+    code, out, err = run(capsys, "latex", "-o", str(target), "--pdf", "--no-evidence")
+    assert code == 0, err
+    assert (tmp_path / "all.pdf").stat().st_size > 10000

@@ -18,6 +18,16 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .attention import gaussian_limit, linear_attention, linear_limit, softmax_attention
+from .icl import (
+    bayes_point,
+    fit_rate,
+    gamma_w,
+    icl_risk_gap_mc,
+    icl_risk_infinite,
+    icl_risk_infinite_mc,
+    icl_risk_mc,
+    invariant_point,
+)
 from .measures import Empirical, Gaussian, Rademacher
 from .montecarlo import Estimate
 from .quadrature import attention_quadrature, attention_quadrature_float
@@ -34,6 +44,14 @@ __all__ = [
     "attention_quadrature",
     "attention_quadrature_float",
     "check_claim",
+    "gamma_w",
+    "icl_risk_infinite",
+    "icl_risk_infinite_mc",
+    "icl_risk_mc",
+    "icl_risk_gap_mc",
+    "fit_rate",
+    "bayes_point",
+    "invariant_point",
 ]
 
 

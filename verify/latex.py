@@ -12,41 +12,9 @@ import tempfile
 from pathlib import Path
 
 from .claims import Evidence, Statement
+from .derivation import escape_text
 
 __all__ = ["document", "compile_pdf", "escape_text"]
-
-_UNICODE = {
-    "Γ": r"$\Gamma$", "Σ": r"$\Sigma$", "μ": r"$\mu$", "ν": r"$\nu$", "σ": r"$\sigma$", "∞": r"$\infty$",
-    "≤": r"$\le$", "≥": r"$\ge$", "→": r"$\to$", "∇": r"$\nabla$", "ε": r"$\varepsilon$", "≠": r"$\neq$",
-    "±": r"$\pm$", "–": "--", "—": "---", "×": r"$\times$", "²": r"$^2$", "√": r"$\surd$", "’": "'",
-}
-
-
-def escape_text(text: str) -> str:
-    """Escape LaTeX specials in plain text (not in $...$ math) and map common Unicode to math."""
-    out, in_math = [], False
-    for ch in text:
-        if ch == "$":
-            in_math = not in_math
-            out.append(ch)
-        elif in_math:
-            out.append(ch)
-        elif ch in _UNICODE:
-            out.append(_UNICODE[ch])
-        elif ch in "&%#_{}":
-            out.append("\\" + ch)
-        elif ch == "~":
-            out.append(r"\textasciitilde{}")
-        elif ch == "^":
-            out.append(r"\textasciicircum{}")
-        elif ch == "\\":
-            out.append(r"\textbackslash{}")
-        elif ord(ch) > 127 and not ch.isalpha():
-            out.append("?")  # pdflatex's utf8 covers accented letters, not arbitrary symbols
-        else:
-            out.append(ch)
-    return "".join(out)
-
 
 def _figure(ev: Evidence) -> str:
     from .report import format_figure
@@ -72,7 +40,7 @@ def _evidence_table(records: list[Evidence]) -> str:
 def _statement_section(st: Statement, records: list[Evidence]) -> str:
     parts = [f"\\section{{{escape_text(st.number)}: {escape_text(st.title)}}}",
              f"\\noindent\\textit{{Source.}} {escape_text(st.source)}. \\textit{{Status.}} {escape_text(st.status)}.",
-             "\\paragraph{Statement.}", f"\\[ {st.statement_tex} \\]"]
+             "\\paragraph{Statement.}", f"\\begin{{gather*}}\n{st.statement_tex}\n\\end{{gather*}}"]
     if st.hypotheses_tex:
         parts.append("\\paragraph{Hypotheses.}\n\\begin{itemize}")
         parts += [f"  \\item ${h}$" for h in st.hypotheses_tex]
