@@ -30,7 +30,7 @@ from mpmath import mp
 from verify import certified
 from verify.attention import gaussian_limit, linear_limit, softmax_attention
 from verify.claims import Check, Statement, at_least, at_most
-from verify.derivation import Derivation, equal, equal_given, equal_up_to_constant_in, relation
+from verify.derivation import Derivation, equal_given, equal_up_to_constant_in
 from verify.formula import ClaimPoint, ClaimSpec, Value, agreeing_digits, evaluate, mp_matrix
 from verify.measures import Gaussian, Rademacher
 from verify.montecarlo import DEFAULT_Z, mean_estimate

@@ -43,7 +43,7 @@ from verify.icl_gradient import (
 )
 from verify.montecarlo import DEFAULT_Z
 from verify.strategies import random_covariance
-from verify.symbolic import explicit_at, isserlis_moment, symbolic_matrix, symbolic_vector
+from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
 
 from proofs import icl_risk
 
@@ -123,31 +123,6 @@ def prediction_coefficient(U, V, Sigma, w):
     return (sp.Matrix(V)[d, :] * Gamma * sp.Matrix(U)[:, :d]).T
 
 
-def mean_over_w(expr, w):
-    r"""E_w[expr] for w ~ N(0, I_d), exactly: expand in the monomials of w (sparse polynomial arithmetic) and
-    replace each w^k by its Isserlis moment (:func:`verify.symbolic.isserlis_moment`).  Matrices entry-wise."""
-    if isinstance(expr, sp.MatrixBase):
-        return expr.applyfunc(lambda e: mean_over_w(e, w))
-    ws = list(w)
-    expr = sp.sympify(expr)
-    others = sorted(expr.free_symbols - set(ws), key=str)
-    gens = ws + others
-    if not gens:
-        return expr
-    P = sp.Poly(expr, *gens)
-    cache, acc = {}, {}
-    k = len(ws)
-    for mon, coeff in P.terms():
-        wm = mon[:k]
-        if wm not in cache:
-            cache[wm] = isserlis_moment([i for i, e in enumerate(wm) for _ in range(e)])
-        if cache[wm]:
-            acc[mon[k:]] = acc.get(mon[k:], 0) + coeff * cache[wm]
-    if not others:
-        return sp.Add(*acc.values())
-    return sp.Poly.from_dict(acc, *others).as_expr() if acc else sp.Integer(0)
-
-
 def _poly_product_quadratic(r, Sigma, gens):
     """r^T \\Sigma r as a sparse Poly in ``gens`` (fast expansion)."""
     rp = [sp.Poly(ri, *gens) for ri in r]
@@ -162,7 +137,7 @@ def _poly_product_quadratic(r, Sigma, gens):
 def _quadratic_mean(r, Sigma, w):
     """E_w[r^T\\Sigma r] for a residual r polynomial in w."""
     gens = list(w) + sorted((set().union(*(ri.free_symbols for ri in r)) | Sigma.free_symbols) - set(w), key=str)
-    return mean_over_w(_poly_product_quadratic(r, Sigma, gens), w)
+    return wick_expectation(_poly_product_quadratic(r, Sigma, gens).as_expr(), w)
 
 
 def active_entries(U, V, d: int) -> list:
@@ -348,7 +323,7 @@ def derivation_hessian(d: int, family: str) -> Derivation:
     R = risk_infinite_from_blocks(U11, u, a, b, Sig)
     H = sp.hessian(R, theta).xreplace(sub)
     J = residual(U11, u, a, b, Sig, w).jacobian(theta)
-    G = mean_over_w((J.T * Sig * J).applyfunc(sp.expand), w).xreplace(sub)
+    G = wick_expectation((J.T * Sig * J).applyfunc(sp.expand), w).xreplace(sub)
     return Derivation(f"Hessian at ({family}) is a Gram mean, hence PSD (d = {d})", H,
                       start_tex=rf"\nabla^2_\theta\mathcal R_\infty\big|_{{({family})}}").step(
         G, "R - s^2/2 = 1/2 E[r^T Sigma r] and r = 0 there: only the Gauss-Newton term E[J^T Sigma J] survives",

@@ -35,9 +35,8 @@ from sympy import BlockMatrix, Identity, MatrixSymbol, ZeroMatrix
 from verify.claims import Check, Statement, at_least, at_most
 from verify.derivation import Derivation, relation
 from verify.formula import ClaimPoint, ClaimSpec, agreeing_digits
-from verify.icl import fit_rate, icl_risk_gap_mc, icl_risk_infinite_mc
+from verify.icl import fit_rate, icl_risk_gap_mc, icl_risk_infinite_mc, icl_risk_infinite_quadrature
 from verify.montecarlo import DEFAULT_Z
-from verify.quadrature import gaussian_expectation
 from verify.strategies import random_covariance
 from verify.symbolic import (
     explicit_at,
@@ -304,39 +303,9 @@ def closed_form_exact(point: dict, expr=None) -> sp.Rational:
 
 
 def definition_quadrature(point: dict, dps: int = DPS):
-    """R_\\infty from its DEFINITION: Gauss-Hermite over (w, x_q, eps_q) of 1/2 (e^T V \\Gamma_w U (x_q, 0) - y_q)^2.
-
-    \\Gamma_w is built from w; the closed form is never used.  3 nodes per dimension are exact (degree <= 5).
-    """
-    k = point["Sigma"].shape[0]
-    with mp.workdps(dps + 10):
-        Um = [[mp.mpf(sp.Rational(point["U"][i, j]).p) / sp.Rational(point["U"][i, j]).q for j in range(k + 1)]
-              for i in range(k + 1)]
-        Vrow = [mp.mpf(sp.Rational(point["V"][k, j]).p) / sp.Rational(point["V"][k, j]).q for j in range(k + 1)]
-        S = [[mp.mpf(sp.Rational(point["Sigma"][i, j]).p) / sp.Rational(point["Sigma"][i, j]).q for j in range(k)]
-             for i in range(k)]
-        s2 = mp.mpf(sp.Rational(point["s"]).p) / sp.Rational(point["s"]).q
-        s2 = s2 * s2
-
-    def loss(z):
-        wv, xv, e = z[:k], z[k:2 * k], z[2 * k]
-        Sw = [mp.fsum(S[i][j] * wv[j] for j in range(k)) for i in range(k)]
-        G = [[S[i][j] for j in range(k)] + [Sw[i]] for i in range(k)]
-        G.append(Sw + [mp.fsum(wv[i] * Sw[i] for i in range(k)) + s2])
-        h = [mp.fsum(Um[i][j] * xv[j] for j in range(k)) for i in range(k + 1)]  # U (x_q, 0)
-        Gh = [mp.fsum(G[i][j] * h[j] for j in range(k + 1)) for i in range(k + 1)]
-        pred = mp.fsum(Vrow[i] * Gh[i] for i in range(k + 1))
-        y = mp.fsum(wv[i] * xv[i] for i in range(k)) + e
-        return (pred - y) ** 2 / 2
-
-    cov = mpmath.zeros(2 * k + 1, 2 * k + 1)
-    with mp.workdps(dps + 10):
-        for i in range(k):
-            cov[i, i] = 1
-            for j in range(k):
-                cov[k + i, k + j] = S[i][j]
-        cov[2 * k, 2 * k] = s2 if s2 != 0 else 0
-    return gaussian_expectation(loss, [0] * (2 * k + 1), cov, n=NODES, dps=dps)
+    """R_\\infty at ``point`` from its DEFINITION (engine: Gauss-Hermite over (w, x_q, eps_q), exact on this
+    polynomial integrand, rational entries kept exact)."""
+    return icl_risk_infinite_quadrature(point["U"], point["V"], point["Sigma"], point["s"], dps=dps)
 
 
 def _mpf(q) -> mpmath.mpf:

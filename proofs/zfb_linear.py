@@ -472,7 +472,6 @@ def derivation_theorem_4_2(d: int = 2) -> Derivation:
     start = _s(mv.T * Gi * Lam * Gi * mv) + _tr(Gi * Lam * Gi * Sxy) / M - 2 * _s(mv.T * Gi * mv) + ey2
     D = Derivation(f"zfb-theorem-4.2 d={d}", start,
                    start_tex=r"\mathbb E(\hat y_q - y_q)^2 = \mathbb E[\hat m^\top\Gamma^{-1}\Lambda\Gamma^{-1}\hat m] - 2m^\top\Gamma^{-1}m + \mathbb E y^2,\ \mathbb E\hat m\hat m^\top = mm^\top + \Sigma_{xy}/M")
-    T = Lam + _tr(Lam) * Id
     D.step((ey2 - _s(mv.T * Li * mv)) + _tr(Sxy * Gi**2 * Lam) / M
            + (_s(a.T * Gi**2 * Lam**3 * a) + 2 * _tr(Lam) * _s(a.T * Gi**2 * Lam**2 * a)
               + _tr(Lam)**2 * _s(a.T * Gi**2 * Lam * a)) / N**2,

@@ -33,7 +33,6 @@ from mpmath import mp
 from tokenize import TokenError
 from sympy.parsing.sympy_parser import (
     convert_xor,
-    implicit_multiplication_application,
     parse_expr,
     standard_transformations,
 )
