@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_matrix, as_vector, covariance
+from .validation import as_matrix, as_vector, attention_inputs
 
 __all__ = ["softmax_attention", "linear_attention", "gaussian_limit", "linear_limit", "softmax_weights"]
 
@@ -78,25 +78,16 @@ def linear_attention(tokens, z, K, Q, V) -> np.ndarray:
     return (V @ (t.T @ scores) / t.shape[0]).T
 
 
-def _gaussian_args(K, Q, V, mean, cov, z):
-    m = as_vector(mean, "mean")
-    d = m.shape[0]
-    G = covariance(cov, "cov", d, allow_singular=True)
-    K, Q, V = _params(K, Q, V, d)
-    zz = as_vector(z, "z", d)
-    return K, Q, V, m, G, zz
-
-
 def gaussian_limit(K, Q, V, mean, cov, z) -> np.ndarray:
     """Lemma 2.1 (Castin et al. 2025): T^{K,Q,V}[N(m, \\Gamma)](z) = V m + V \\Gamma K^T Q z.
 
     \\Gamma may be positive semi-definite.
     """
-    K, Q, V, m, G, zz = _gaussian_args(K, Q, V, mean, cov, z)
+    K, Q, V, m, G, zz = attention_inputs(K, Q, V, mean, cov, z)
     return V @ m + V @ G @ K.T @ Q @ zz
 
 
 def linear_limit(K, Q, V, mean, cov, z) -> np.ndarray:
     """Companion of Lemma 2.1: T_lin^{K,Q,V}[N(m, \\Gamma)](z) = V (\\Gamma + m m^T) K^T Q z."""
-    K, Q, V, m, G, zz = _gaussian_args(K, Q, V, mean, cov, z)
+    K, Q, V, m, G, zz = attention_inputs(K, Q, V, mean, cov, z)
     return V @ (G + np.outer(m, m)) @ K.T @ Q @ zz

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .quadrature import _attention_inputs
+from .validation import attention_inputs
 
 __all__ = ["available", "attention_enclosure", "to_arb_matrix"]
 
@@ -92,7 +92,7 @@ def attention_enclosure(K, Q, V, mean, cov, z, prec: int = 160) -> list:
     Every ball contains the exact value of the definition for the given (float) inputs.
     """
     _require()
-    K_np, Q_np, V_np, m_np, G_np, z_np = _attention_inputs(K, Q, V, mean, cov, z)
+    K_np, Q_np, V_np, m_np, G_np, z_np = attention_inputs(K, Q, V, mean, cov, z)
     if not isinstance(prec, int) or isinstance(prec, bool) or prec < 53:
         raise ValueError(f"prec: expected an int >= 53 bits, got {prec!r}")
     d = m_np.shape[0]

@@ -35,7 +35,7 @@ import numpy as np
 from mpmath import mp
 
 from .measures import covariance_root
-from .validation import as_matrix, as_vector, covariance, positive_int
+from .validation import as_vector, attention_inputs, covariance, positive_int
 
 __all__ = [
     "hermite_rule",
@@ -245,14 +245,6 @@ def gaussian_expectation(f, mean, cov, n: int = 20, dps: int = 30):
 # ---------------------------------------------------------------------------------- attention
 
 
-def _attention_inputs(K, Q, V, mean, cov, z):
-    """Validated float64 copies of (K, Q, V, m, \\Gamma, z): square d x d matrices, length-d vectors."""
-    m_np, cov_np = _gaussian_params(mean, cov)
-    d = m_np.shape[0]
-    K_np, Q_np, V_np = (as_matrix(_plain(M), name, shape=(d, d)) for M, name in ((K, "K"), (Q, "Q"), (V, "V")))
-    return K_np, Q_np, V_np, m_np, cov_np, as_vector(_plain(z), "z", size=d)
-
-
 def attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40, n: int | None = None) -> list:
     """Measure attention T[\\mu](z) for \\mu = N(m, \\Gamma), integrated from its definition at ``dps`` digits.
 
@@ -277,7 +269,7 @@ def attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40, n: int | None = N
     dps = positive_int(dps, "dps")
     if n is not None:
         n = positive_int(n, "n")
-    arrays = _attention_inputs(K, Q, V, mean, cov, z)
+    arrays = attention_inputs(K, Q, V, mean, cov, z)
     d = arrays[3].shape[0]
     work = dps + GUARD_DIGITS
     with mp.workdps(work):
@@ -351,7 +343,7 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
     """
     if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step <= 0.25:
         raise ValueError(f"step: expected a spacing in (0, 0.25], got {step!r}")
-    K_np, Q_np, V_np, m_np, cov_np, z_np = _attention_inputs(K, Q, V, mean, cov, z)
+    K_np, Q_np, V_np, m_np, cov_np, z_np = attention_inputs(K, Q, V, mean, cov, z)
     root = covariance_root(cov_np)
     b = root.T @ (K_np.T @ (Q_np @ z_np))
     gbar = np.empty_like(b)

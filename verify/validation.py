@@ -30,6 +30,7 @@ __all__ = [
     "positive_int",
     "positive_float",
     "nonnegative_float",
+    "attention_inputs",
 ]
 
 
@@ -37,6 +38,8 @@ def as_array(value, name: str, ndim: int | None = None) -> np.ndarray:
     """Return ``value`` as a finite float64 array, or raise naming ``name``."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name}: expected an array of numbers, got {type(value).__name__}")
+    if not isinstance(value, np.ndarray) and hasattr(value, "tolist"):
+        value = value.tolist()  # mpmath / SymPy matrices: nested lists (numpy would flatten them)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -117,3 +120,13 @@ def nonnegative_float(value, name: str) -> float:
     if x < 0:
         raise ValueError(f"{name}: must be >= 0, got {value}")
     return x
+
+
+def attention_inputs(K, Q, V, mean, cov, z):
+    """Validated float64 copies of (K, Q, V, m, \\Gamma, z) for attention on N(m, \\Gamma): d x d matrices,
+    length-d vectors, \\Gamma symmetric positive semi-definite (Lemma 2.1 holds for every PSD \\Gamma)."""
+    m = as_vector(mean, "mean")
+    d = m.shape[0]
+    G = covariance(cov, "cov", d, allow_singular=True)
+    K, Q, V = (as_matrix(M, name, (d, d)) for M, name in ((K, "K"), (Q, "Q"), (V, "V")))
+    return K, Q, V, m, G, as_vector(z, "z", d)
