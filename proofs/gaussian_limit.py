@@ -36,6 +36,7 @@ from verify.measures import Gaussian, Rademacher
 from verify.montecarlo import DEFAULT_Z, mean_estimate
 from verify.quadrature import attention_quadrature, attention_quadrature_float, gaussian_expectation
 from verify.strategies import attention_point
+from verify.symbolic import symbolic_matrix, symbolic_vector
 
 DPS = 40
 DIGITS_REQUIRED = 30
@@ -67,18 +68,6 @@ def closed_form(expr, params: dict) -> mpmath.matrix:
 # ------------------------------------------------------------------------------------ derivations
 
 
-def _symmetric(d: int) -> sp.Matrix:
-    return sp.Matrix(d, d, lambda i, j: sp.Symbol(f"Gamma_{min(i, j)}{max(i, j)}"))
-
-
-def _full(name: str, d: int) -> sp.Matrix:
-    return sp.Matrix(d, d, lambda i, j: sp.Symbol(f"{name}_{i}{j}"))
-
-
-def _vec(name: str, d: int) -> sp.Matrix:
-    return sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"{name}_{i}"))
-
-
 def _scalar(e) -> sp.Expr:
     return e[0, 0] if isinstance(e, sp.MatrixBase) else e
 
@@ -105,8 +94,8 @@ def derivation_general() -> Derivation:
 
 def derivation_entries(dim: int) -> Derivation:
     """Explicit entries (symmetric \\Gamma, full K, Q, V): tilted density, completing the square, identification."""
-    Kd, Qd, Vd, Gd = _full("K", dim), _full("Q", dim), _full("V", dim), _symmetric(dim)
-    md, zd, zpd, ad = _vec("m", dim), _vec("z", dim), _vec("zp", dim), _vec("a", dim)
+    Kd, Qd, Vd, Gd = symbolic_matrix("K", dim, dim), symbolic_matrix("Q", dim, dim), symbolic_matrix("V", dim, dim), symbolic_matrix("Gamma", dim, dim, symmetric=True)
+    md, zd, zpd, ad = symbolic_vector("m", dim), symbolic_vector("z", dim), symbolic_vector("zp", dim), symbolic_vector("a", dim)
     Gi = Gd.inv()
     c = md + Gd * ad
     log_tilted = _scalar(zpd.T * ad) - _scalar((zpd - md).T * Gi * (zpd - md)) / 2
@@ -131,10 +120,10 @@ def derivation_entries(dim: int) -> Derivation:
 
 def derivation_companion(dim: int) -> Derivation:
     """T_lin[N(m, \\Gamma)](z) = V(\\Gamma + m m^T) K^T Q z and T - T_lin = V m (1 - m^T K^T Q z)."""
-    Kd, Qd, Vd, Gd = _full("K", dim), _full("Q", dim), _full("V", dim), _symmetric(dim)
-    md, zd, zpd = _vec("m", dim), _vec("z", dim), _vec("zp", dim)
+    Kd, Qd, Vd, Gd = symbolic_matrix("K", dim, dim), symbolic_matrix("Q", dim, dim), symbolic_matrix("V", dim, dim), symbolic_matrix("Gamma", dim, dim, symmetric=True)
+    md, zd, zpd = symbolic_vector("m", dim), symbolic_vector("z", dim), symbolic_vector("zp", dim)
     Bd = sp.Matrix(dim, dim, lambda i, j: sp.Symbol(f"B_{i}{j}") if j <= i else 0)
-    gd = _vec("g", dim)
+    gd = symbolic_vector("g", dim)
     second_moment = _gaussian_second_moment(md, Bd, gd)
     d = Derivation(f"companion explicit d={dim}", _scalar((Kd * zpd).T * (Qd * zd)) * zpd,
                    start_tex=r"\langle K z', Q z\rangle\, z'", brief=dim > 1)

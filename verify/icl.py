@@ -72,7 +72,7 @@ import numpy as np
 
 from .measures import as_generator
 from .montecarlo import DEFAULT_Z, Estimate
-from .validation import as_matrix, as_vector, covariance, nonnegative_float, positive_int
+from .validation import as_matrix, as_vector, covariance, nonnegative_float, positive_int, real
 
 __all__ = [
     "PROMPTS_PER_BLOCK",
@@ -117,14 +117,6 @@ def _batch(value, name: str, d: int) -> tuple[np.ndarray, bool]:
     return as_vector(value, name, size=d)[None, :], True
 
 
-def _real(value, name: str) -> float:
-    """A finite real scalar (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite, got {value}")
-    return x
 
 
 # ----------------------------------------------------------------------------------------------- L = infinity
@@ -538,9 +530,9 @@ def invariant_point(A, b, d) -> tuple[np.ndarray, np.ndarray]:
     """
     d = positive_int(d, "d")
     if np.ndim(A) == 0:
-        A = _real(A, "A") * np.eye(d)
+        A = real(A, "A") * np.eye(d)
     A = as_matrix(A, "A", shape=(d, d))
-    b = _real(b, "b")
+    b = real(b, "b")
     U = np.zeros((d + 1, d + 1))
     U[:d, :d] = A
     V = np.zeros((d + 1, d + 1))
@@ -574,7 +566,7 @@ def toeplitz_sigma(d, rho) -> np.ndarray:
     [[1.0, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 1.0]]
     """
     d = positive_int(d, "d")
-    rho = _real(rho, "rho")
+    rho = real(rho, "rho")
     if not abs(rho) < 1:
         raise ValueError(f"rho: must satisfy |rho| < 1 for a positive-definite Sigma, got {rho}")
     i = np.arange(d)

@@ -43,14 +43,13 @@ True
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .icl import icl_risk_infinite
-from .validation import as_array, as_matrix, covariance, nonnegative_float, positive_float, positive_int
+from .validation import as_array, as_matrix, covariance, nonnegative_float, positive_float, positive_int, real
 
 __all__ = [
     "icl_blocks",
@@ -77,14 +76,6 @@ def _uv(U, V, d: int) -> tuple[np.ndarray, np.ndarray]:
     return as_matrix(U, "U", shape=(d + 1, d + 1)), as_matrix(V, "V", shape=(d + 1, d + 1))
 
 
-def _real(value, name: str) -> float:
-    """A finite real scalar (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
-    x = float(value)
-    if not np.isfinite(x):
-        raise ValueError(f"{name}: must be finite, got {value}")
-    return x
 
 
 def icl_blocks(U, V, d) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -301,7 +292,7 @@ def invariant_flow_rhs(A, b, Sigma, noise=0.0) -> tuple[np.ndarray, float]:
     S = _sigma(Sigma)
     d = S.shape[0]
     A = as_matrix(A, "A", shape=(d, d))
-    b = _real(b, "b")
+    b = real(b, "b")
     gA, _, _, gb = _gradient_blocks(A, np.zeros(d), np.zeros(d), float(b), S, nonnegative_float(noise, "noise") ** 2)
     return -gA, -gb
 
@@ -379,7 +370,7 @@ def invariant_flow(A0, b0, Sigma, t_end, n_steps, noise=0.0, record_every: int =
     S = _sigma(Sigma)
     d = S.shape[0]
     A0 = as_matrix(A0, "A0", shape=(d, d))
-    b0 = _real(b0, "b0")
+    b0 = real(b0, "b0")
     nonnegative_float(noise, "noise")
     S2 = S @ S
 

@@ -59,7 +59,19 @@ class StatementCollector(pytest.Collector):
             yield item
 
 
-class StepItem(pytest.Item):
+class _StatementItem(pytest.Item):
+    """An item of a statement: failures print the step or evidence line, not a traceback."""
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, StepFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.name}::{self.name}"
+
+
+class StepItem(_StatementItem):
     def __init__(self, *, step, derivation: str, **kw):
         super().__init__(**kw)
         self.step = step
@@ -71,16 +83,8 @@ class StepItem(pytest.Item):
         if not result.passed:
             raise StepFailed(f"{self.derivation} / {self.step.label}: {self.step.why}\n  -> {result.detail}")
 
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, StepFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
 
-    def reportinfo(self):
-        return self.path, None, f"{self.parent.name}::{self.name}"
-
-
-class CheckItem(pytest.Item):
+class CheckItem(_StatementItem):
     def __init__(self, *, check, **kw):
         super().__init__(**kw)
         self.check = check
@@ -98,14 +102,6 @@ class CheckItem(pytest.Item):
             self.user_properties.append((key, getattr(ev, key)))
         if not ev.passed:
             raise StepFailed("evidence failed: " + line)
-
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, StepFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self):
-        return self.path, None, f"{self.parent.name}::{self.name}"
 
 
 class StepFailed(AssertionError):

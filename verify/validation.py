@@ -29,6 +29,7 @@ __all__ = [
     "covariance",
     "positive_int",
     "positive_float",
+    "real",
     "nonnegative_float",
     "attention_inputs",
 ]
@@ -100,6 +101,16 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name}: must be >= {minimum}, got {value}")
     return int(value)
+
+
+def real(value, name: str) -> float:
+    """A finite real scalar (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    x = float(value)
+    if not np.isfinite(x):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    return x
 
 
 def positive_float(value, name: str) -> float:
