@@ -36,7 +36,7 @@ from verify.measures import Gaussian, Rademacher
 from verify.montecarlo import DEFAULT_Z, mean_estimate
 from verify.quadrature import attention_quadrature, attention_quadrature_float, gaussian_expectation
 from verify.strategies import attention_point
-from verify.symbolic import symbolic_matrix, symbolic_vector
+from verify.symbolic import symbolic_matrix, symbolic_vector, wick_expectation
 
 DPS = 40
 DIGITS_REQUIRED = 30
@@ -141,23 +141,9 @@ def derivation_companion(dim: int) -> Derivation:
 
 
 def _gaussian_second_moment(md, Bd, gd) -> sp.Matrix:
-    """E[(m + B g)(m + B g)^T] with g ~ N(0, I), by Isserlis on the expanded degree-2 polynomial."""
+    """E[(m + B g)(m + B g)^T] with g ~ N(0, I), entry-wise by Isserlis (:func:`verify.symbolic.wick_expectation`)."""
     x = md + Bd * gd
-    outer = (x * x.T).applyfunc(sp.expand)
-    g = list(gd)
-
-    def expect(poly):
-        p = sp.Poly(poly, *g)
-        total = sp.Integer(0)
-        for powers, coeff in p.terms():
-            deg = sum(powers)
-            if deg == 0:
-                total += coeff
-            elif deg == 2 and max(powers) == 2:
-                total += coeff  # E[g_i^2] = 1; cross terms E[g_i g_j] = 0 and odd moments vanish
-        return total
-
-    return outer.applyfunc(expect)
+    return wick_expectation(x * x.T, list(gd))
 
 
 def derivations() -> list[Derivation]:

@@ -110,6 +110,13 @@ def _noise(noise) -> float:
     return nonnegative_float(noise, "noise")
 
 
+def _c0_and_M(U11, u, a, b, S, s2):
+    """c0 = U11^T \\Sigma a + b s^2 u and M = b U11^T \\Sigma + u a^T \\Sigma - I: the risk's building blocks."""
+    c0 = U11.T @ S @ a + b * s2 * u
+    M = b * U11.T @ S + np.outer(u, a) @ S - np.eye(S.shape[0])
+    return c0, M
+
+
 def _batch(value, name: str, d: int) -> tuple[np.ndarray, bool]:
     """A (n, d) float array from a vector (n = 1) or a batch of rows, and whether it was a single vector."""
     if np.ndim(value) == 2:
@@ -165,8 +172,7 @@ def icl_risk_infinite(U, V, Sigma, noise=0.0) -> float:
     U, V = _uv(U, V, d)
     s2 = _noise(noise) ** 2
     U11, u, a, b = U[:d, :d], U[d, :d], V[d, :d], V[d, d]
-    c0 = U11.T @ S @ a + b * s2 * u
-    M = b * U11.T @ S + np.outer(u, a) @ S - np.eye(d)
+    c0, M = _c0_and_M(U11, u, a, b, S, s2)
     trS, trS2 = np.trace(S), np.trace(S @ S)
     Su = S @ u
     two_r = (

@@ -48,8 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-from .icl import icl_risk_infinite
-from .validation import as_array, as_matrix, covariance, nonnegative_float, positive_float, positive_int, real
+from .icl import _c0_and_M, _sigma, _uv, icl_risk_infinite
+from .validation import as_array, as_matrix, nonnegative_float, positive_float, positive_int, real
 
 __all__ = [
     "icl_blocks",
@@ -68,12 +68,6 @@ __all__ = [
 ]
 
 
-def _sigma(Sigma) -> np.ndarray:
-    return covariance(Sigma, "Sigma")
-
-
-def _uv(U, V, d: int) -> tuple[np.ndarray, np.ndarray]:
-    return as_matrix(U, "U", shape=(d + 1, d + 1)), as_matrix(V, "V", shape=(d + 1, d + 1))
 
 
 
@@ -118,11 +112,9 @@ def icl_risk_gradient(U, V, Sigma, noise=0.0) -> tuple[np.ndarray, np.ndarray]:
 
 def _gradient_blocks(U11, u, a, b, S, s2):
     """The four gradient blocks, unchecked (callers validate); the one place the formulas live."""
-    d = S.shape[0]
     T = np.trace(S)
     kappa = 2.0 * np.einsum("ij,ji->", S, S)
-    c0 = U11.T @ S @ a + b * s2 * u
-    M = b * U11.T @ S + np.outer(u, a) @ S - np.eye(d)
+    c0, M = _c0_and_M(U11, u, a, b, S, s2)
     e = c0 + b * T * u
     Se, Su, Sa = S @ e, S @ u, S @ a
     SMt = S @ M.T
