@@ -63,15 +63,12 @@ ValueError: L: must be >= 1, got 0
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
-from statistics import NormalDist
-from typing import Sequence
 
 import numpy as np
 
 from .measures import as_generator
-from .montecarlo import DEFAULT_Z, Estimate
+from .montecarlo import DEFAULT_Z, Estimate, RateFit, fit_rate  # noqa: F401  (fit_rate re-exported)
 from .validation import as_matrix, as_vector, covariance, nonnegative_float, positive_int, real
 
 __all__ = [
@@ -425,101 +422,6 @@ def icl_risk_gap_mc(
             D = D - np.where(gate2, 0.5 * kappa * kappa * (delta * delta - rho), 0.0)
         acc.add(D)
     return acc.estimate()
-
-
-# ----------------------------------------------------------------------------------------------- rates
-
-
-@dataclass(frozen=True)
-class RateFit:
-    r"""Fit  log(gap) = intercept + exponent log(L)  (weighted least squares; see :func:`fit_rate`)."""
-
-    exponent: float
-    stderr: float
-    intercept: float
-    interval: tuple[float, float]
-    chi2: float
-    dof: int
-    level: float
-    scale: float
-
-    def __str__(self) -> str:
-        lo, hi = self.interval
-        return (
-            f"exponent {self.exponent:.4f} +- {self.stderr:.2g}  ({self.level:.0%} CI [{lo:.4f}, {hi:.4f}]"
-            f"{f', widened x{self.scale:.3g}' if self.scale > 1 else ''}), chi2 {self.chi2:.3g} on {self.dof} dof"
-        )
-
-
-def fit_rate(Ls: Sequence[int], estimates: Sequence[Estimate], *, level=0.95, min_z=DEFAULT_Z) -> RateFit:
-    r"""Power-law rate of a positive quantity (e.g. R_L - R_\infty) in L.
-
-    Weighted least squares of y_i = log(mean_i) on x_i = log(L_i) with weights 1/\sigma_i^2, where
-    \sigma_i = stderr_i / mean_i (delta method).  The exponent's standard error is sqrt([(X^T W X)^{-1}]_{11})
-    (the variances are known).  ``chi2`` (on ``dof`` = n-2) says whether a single power law fits; when
-    chi2/dof > 1 the interval is widened by ``scale`` = sqrt(chi2/dof) (Birge ratio), so that a misfit (e.g.
-    pre-asymptotic curvature at small L) is not hidden behind a tiny statistical error:
-    ``interval`` = exponent +- z_{(1+level)/2} scale stderr.  Every estimate must be significantly positive (mean > ``min_z`` stderr),
-    otherwise the logarithm and the delta method are meaningless: ``ValueError`` naming the offending L.
-
-    >>> from verify.montecarlo import Estimate
-    >>> fit = fit_rate([10, 100, 1000], [Estimate(1e-1, 1e-3, 100), Estimate(1e-2, 1e-4, 100), Estimate(1e-3, 1e-5, 100)])
-    >>> round(fit.exponent, 12), round(fit.intercept, 12)
-    (-1.0, 0.0)
-    >>> fit_rate([10, 100], [Estimate(1e-1, 1e-3, 100), Estimate(1e-3, 1e-3, 100)])
-    Traceback (most recent call last):
-    ...
-    ValueError: estimates: the estimate at L=100 is not significantly positive (0.001 +- 0.001, need mean > 5 stderr)
-    """
-    Ls = list(Ls)
-    estimates = list(estimates)
-    if len(Ls) != len(estimates):
-        raise ValueError(f"estimates: expected one estimate per L ({len(Ls)}), got {len(estimates)}")
-    if len(Ls) < 2:
-        raise ValueError(f"Ls: need at least 2 prompt lengths, got {len(Ls)}")
-    for L in Ls:
-        if isinstance(L, bool) or not isinstance(L, numbers.Real) or not math.isfinite(L) or L < 1:
-            raise ValueError(f"Ls: each L must be a finite number >= 1, got {L!r}")
-    if len(set(float(L) for L in Ls)) < 2:
-        raise ValueError("Ls: need at least 2 distinct prompt lengths")
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level: must be in (0, 1), got {level}")
-    x, y, sd = [], [], []
-    for L, est in zip(Ls, estimates):
-        mean, se = float(est.mean), float(est.stderr)
-        if not (math.isfinite(mean) and math.isfinite(se)) or se <= 0.0:
-            raise ValueError(f"estimates: the estimate at L={L} needs a finite mean and a stderr > 0, got {est}")
-        if not mean > min_z * se:
-            raise ValueError(
-                f"estimates: the estimate at L={L} is not significantly positive "
-                f"({mean:.3g} +- {se:.2g}, need mean > {min_z:g} stderr)"
-            )
-        x.append(math.log(L))
-        y.append(math.log(mean))
-        sd.append(se / mean)
-    X = np.column_stack([np.ones(len(x)), np.array(x)])
-    wts = 1.0 / np.array(sd) ** 2
-    A = X.T @ (wts[:, None] * X)
-    cov = np.linalg.inv(A)
-    beta = cov @ (X.T @ (wts * np.array(y)))
-    resid = np.array(y) - X @ beta
-    chi2 = float((wts * resid**2).sum())
-    se_slope = math.sqrt(cov[1, 1])
-    dof = len(x) - 2
-    scale = max(1.0, math.sqrt(chi2 / dof)) if dof > 0 else 1.0
-    half = NormalDist().inv_cdf(0.5 + level / 2) * scale * se_slope
-    slope = float(beta[1])
-    return RateFit(
-        exponent=slope,
-        stderr=se_slope,
-        intercept=float(beta[0]),
-        interval=(slope - half, slope + half),
-        chi2=chi2,
-        dof=dof,
-        level=level,
-        scale=scale,
-    )
 
 
 # ----------------------------------------------------------------------------------------------- points
