@@ -2,6 +2,7 @@
 
     verify list                                    statements with the paper's numbering
     verify run [ID...] [--json] [--seed N] [--slow]  check derivations and run evidence; exit 0/1
+    verify run [ID...] --mutants [--json]          every check on its planted mutants: each must go red
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
 
@@ -20,7 +21,7 @@ from . import __version__
 from .claims import claim_specs, statements
 from .formula import check_formula
 from .latex import compile_pdf, document
-from .report import format_table, run_statements, to_json
+from .report import format_mutants, format_table, run_mutants, run_statements, to_json
 
 __all__ = ["main"]
 
@@ -60,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--slow", action="store_true", help="also run the slow checks")
     run.add_argument("--no-derivations", action="store_true", help="skip the symbolic derivations")
     run.add_argument("-v", "--verbose", action="store_true", help="print every record's detail")
+    run.add_argument("--mutants", action="store_true",
+                     help="run every check on its planted mutants instead: each must go red (exit 1 if one stays green)")
 
     tex = sub.add_parser("latex", help="write a standalone LaTeX document")
     tex.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
@@ -91,6 +94,10 @@ def _cmd_run(args) -> int:
         raise ValueError(f"--seed: must be >= 0, got {args.seed}")
     sts = statements(args.ids)
     progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.mutants:
+        records = run_mutants(sts, seed=args.seed, slow=args.slow, progress=progress)
+        print(to_json(records) if args.json else format_mutants(records))
+        return 0 if all(r.caught for r in records) else 1
     records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
                              progress=progress)
     print(to_json(records) if args.json else format_table(records, verbose=args.verbose))

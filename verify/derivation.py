@@ -1,12 +1,15 @@
-"""Derivations: chains of equalities whose every step SymPy checks.
+"""Derivations: connected chains of equalities whose every step SymPy checks.
 
-A :class:`Derivation` starts from an expression and adds steps ``= rhs`` each with a one-line
-justification.  A step's relation decides what "checked" means:
+A :class:`Derivation` starts from the statement's definition and adds steps ``= rhs`` each with a one-line
+justification; each step's left side is the previous right side, and the chain must end at the registered
+closed form (``conclusion``).  A step's relation decides what "checked" means:
 
 * :func:`equal` (default): ``lhs - rhs`` simplifies to 0 (entry-wise for matrices);
 * :func:`equal_given` : equal after a substitution that encodes a hypothesis (e.g. \\Gamma^T = \\Gamma);
 * :func:`equal_up_to_constant_in` : ``lhs - rhs`` does not depend on the given variables (log-densities
   "up to normalisation");
+* :func:`by` : the step applies a named :class:`Assumption` (a fact used without proof, with its own check);
+* :func:`maps` : the step applies a named machine-computed transformation (differentiate, take the mean, ...);
 * :func:`relation` : any other machine check, with a name.
 
 Before any symbolic work, a step is evaluated at random rational points in exact arithmetic: a false step
@@ -14,10 +17,10 @@ is refuted there with a concrete counterexample, and a true one goes on to the s
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")
->>> d = Derivation("square", (x + y)**2).step(x**2 + 2*x*y + y**2, "binomial formula")
+>>> d = Derivation("square", (x + y)**2, conclusion=x**2 + 2*x*y + y**2).step(x**2 + 2*x*y + y**2, "binomial formula")
 >>> [r.passed for r in d.check()]
-[True]
->>> bad = Derivation("wrong square", (x + y)**2).step(x**2 + y**2, "forgot the cross term")
+[True, True]
+>>> bad = Derivation("wrong square", (x + y)**2, conclusion=x**2 + y**2).step(x**2 + y**2, "forgot the cross term")
 >>> r = bad.check()[0]
 >>> r.passed, r.detail.startswith("refuted at")
 (False, True)
@@ -42,6 +45,9 @@ __all__ = [
     "equal_given",
     "equal_up_to_constant_in",
     "relation",
+    "by",
+    "maps",
+    "Assumption",
     "is_zero",
     "escape_text",
 ]
@@ -233,12 +239,79 @@ def relation(name: str, test: Callable[[object, object], tuple[bool, str]], symb
     return Relation(name, test, symbol)
 
 
+@dataclass(frozen=True)
+class Assumption:
+    r"""A fact a derivation uses without proving it, declared by name and checked on its own.
+
+    ``rule`` says how a step uses it: a dict of substitutions ``{pattern: replacement}`` (applied with
+    ``xreplace``, then ``doit``) or a function ``expr -> expr``.  ``check`` is an evidence
+    :class:`verify.claims.Check` (with its mutants) that establishes the fact independently, e.g. the Gaussian
+    log-MGF by quadrature; the pytest plugin and ``verify run`` run it as ``assumption:<name>``.
+    """
+
+    name: str
+    statement_tex: str
+    rule: object
+    check: object
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name: an assumption needs a name, got {self.name!r}")
+        if not (callable(self.rule) or isinstance(self.rule, dict)):
+            raise TypeError("rule: expected a dict of substitutions or a function expr -> expr")
+        if self.check is None or not hasattr(self.check, "outcome"):
+            raise TypeError(f"check: assumption {self.name!r} needs its own evidence Check")
+
+    def apply(self, expr):
+        if callable(self.rule):
+            return self.rule(expr)
+        out = expr.xreplace(self.rule) if hasattr(expr, "xreplace") else expr
+        return out.doit() if hasattr(out, "doit") else out
+
+
+def by(assumption: Assumption, then: Relation | None = None) -> Relation:
+    """The step uses ``assumption``: rhs must equal lhs with the assumption applied (compared with ``then``,
+    default :data:`equal`)."""
+    compare = then or equal
+
+    def test(lhs, rhs):
+        ok, detail = compare.test(assumption.apply(lhs), rhs)
+        return ok, f"by assumption {assumption.name}: {detail}"
+
+    rel = Relation(f"by {assumption.name}", test, compare.symbol)
+    object.__setattr__(rel, "assumption", assumption)
+    return rel
+
+
+def maps(name: str, transform: Callable[[object], object], symbol: str = r"\Rightarrow",
+         then: Relation | None = None) -> Relation:
+    """A step that applies a named, machine-computed transformation: rhs must equal ``transform(lhs)``
+    (e.g. "the mean of the Gaussian density exp(lhs)", "differentiate in a", "apply V").  The chain stays
+    connected although the object changes; the LaTeX sign is ``symbol``."""
+    compare = then or equal
+
+    def test(lhs, rhs):
+        ok, detail = compare.test(transform(lhs), rhs)
+        return ok, f"{name}: {detail}"
+
+    return Relation(name, test, symbol)
+
+
 @dataclass
 class Derivation:
-    """A chain  start = e_1 = e_2 = ...  with a checked justification per step.
+    """A connected chain  start = e_1 = e_2 = ... = conclusion  with a checked justification per step.
 
-    ``step(rhs, why)`` continues the chain from the previous right-hand side; passing ``lhs=`` starts a new
-    line (a side identity) that is checked on its own.
+    ``start`` is the statement's definition (in the derivation's setting); ``step(rhs, why)`` always continues
+    from the previous right-hand side -- there is no free left side, so a chain cannot be broken by a typed
+    expression.  ``conclusion`` is the statement's registered closed form: :meth:`check` adds a last result
+    that the final right side equals it (as expressions, with ``conclusion_check``).  Facts used without proof
+    enter through :func:`by` (an :class:`Assumption` with its own check).
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> d = Derivation("d", (x + 1)**2, conclusion=x**2 + 2*x + 1).step(x**2 + 2*x + 1, "expand")
+    >>> [r.passed for r in d.check()], d.labels()
+    ([True, True], ['step-1', 'ends-at-conclusion'])
     """
 
     name: str
@@ -247,34 +320,61 @@ class Derivation:
     steps: list = field(default_factory=list)
     brief: bool = False
     """Documents show a brief derivation as one line (e.g. the same chain with explicit entries at d = 3)."""
+    conclusion: object = None
+    conclusion_tex: str | None = None
+    conclusion_check: Relation | None = None
 
     def step(self, rhs, why: str, *, check: Relation = equal, rhs_tex: str | None = None,
-             lhs=None, lhs_tex: str | None = None, label: str = "") -> "Derivation":
+             label: str = "") -> "Derivation":
         if not why or not isinstance(why, str):
             raise ValueError("why: every step needs a one-line justification")
-        if lhs is None:
-            lhs = self.steps[-1].rhs if self.steps else self.start
-            if lhs_tex is None and not self.steps:
-                lhs_tex = self.start_tex
+        if not isinstance(check, Relation):
+            raise TypeError(f"check: expected a Relation, got {type(check).__name__}")
+        lhs = self.steps[-1].rhs if self.steps else self.start
+        lhs_tex = self.start_tex if not self.steps else None
         self.steps.append(Step(lhs, rhs, why, check, lhs_tex, rhs_tex, label or f"step-{len(self.steps) + 1}"))
         return self
 
+    @property
+    def assumptions(self) -> tuple:
+        """The assumptions the steps use (through :func:`by`), in order."""
+        out = []
+        for s in self.steps:
+            a = getattr(s.relation, "assumption", None)
+            if a is not None and a not in out:
+                out.append(a)
+        return tuple(out)
+
+    def connected(self) -> StepResult:
+        """Every step's left side is the previous right side (the first one's is ``start``)."""
+        t0 = time.perf_counter()
+        prev = self.start
+        for s in self.steps:
+            if s.lhs is not prev:
+                return StepResult(False, time.perf_counter() - t0, f"chain broken before {s.label}: its left side is not the previous right side")
+            prev = s.rhs
+        if not self.steps:
+            return StepResult(False, time.perf_counter() - t0, "no steps")
+        return StepResult(True, time.perf_counter() - t0, f"{len(self.steps)} steps form one chain from the start")
+
+    def conclude(self) -> StepResult:
+        """The last right side equals the registered closed form ``conclusion``."""
+        t0 = time.perf_counter()
+        if self.conclusion is None:
+            return StepResult(False, 0.0, "no conclusion declared: a derivation must end at the statement's closed form")
+        conn = self.connected()
+        if not conn.passed:
+            return conn
+        ok, detail = (self.conclusion_check or equal).test(self.result, self.conclusion)
+        return StepResult(bool(ok), time.perf_counter() - t0, f"ends at the registered closed form: {detail}")
+
+    def labels(self) -> list[str]:
+        return [s.label for s in self.steps] + ["ends-at-conclusion"]
+
     def check(self) -> list[StepResult]:
-        return [s.check() for s in self.steps]
+        """One result per step, then one for the conclusion (which also requires a connected chain)."""
+        return [s.check() for s in self.steps] + [self.conclude()]
 
     @property
     def result(self):
         return self.steps[-1].rhs if self.steps else self.start
-
-    def latex(self) -> str:
-        """The derivation as an ``align*`` environment, one justification per line."""
-        lines = []
-        for i, s in enumerate(self.steps):
-            rhs = s.rhs_tex if s.rhs_tex is not None else sp.latex(s.rhs, order="none")
-            starts_line = i == 0 or s.lhs is not self.steps[i - 1].rhs
-            lhs = ""
-            if starts_line:
-                lhs = s.lhs_tex if s.lhs_tex is not None else sp.latex(s.lhs, order="none")
-            why = escape_text(s.why)
-            lines.append(f"{lhs} &{s.relation.symbol} {rhs} && \\parbox[t]{{0.34\\linewidth}}{{\\raggedright\\footnotesize {why}}}")
-        return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"

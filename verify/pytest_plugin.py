@@ -4,8 +4,11 @@ Registered through the ``pytest11`` entry point.  Any file ending in ``.verify``
 ``tests/statements.verify``) makes pytest collect the registered statements it names (one id per line,
 or ``all``).  Each statement becomes a collector with
 
-* one item per derivation step:  ``<statement>::<derivation>::<step>``  (the step is checked by SymPy);
-* one item per evidence check:   ``<statement>::evidence::<check>``  (figure against threshold).
+* one item per derivation step:  ``<statement>::<derivation>::<step>``  (the step is checked by SymPy), and
+  ``<statement>::<derivation>::ends-at-conclusion`` (the connected chain ends at the registered closed form);
+* one item per assumption:       ``<statement>::assumption::<name>``  (the fact's own evidence check);
+* one item per evidence check:   ``<statement>::evidence::<check>``  (figure against threshold);
+* one item per planted mutant:   ``<statement>::mutant::<check>::<mutant>``  (the check must go red on it).
 
 Options: ``--run-slow`` also runs the checks marked slow; ``--verify-seed N`` changes the master seed
 (default 0); the figure of every check is printed (``-s`` shows it) and attached to the report.
@@ -50,13 +53,28 @@ class StatementCollector(pytest.Collector):
     def collect(self):
         for derivation in self.statement.built_derivations():
             for step in derivation.steps:
-                yield StepItem.from_parent(self, name=f"{_slug(derivation.name)}::{step.label}", step=step,
-                                           derivation=derivation.name)
+                yield StepItem.from_parent(self, name=f"{_slug(derivation.name)}::{step.label}", run=step.check,
+                                           what=f"{derivation.name} / {step.label}: {step.why}")
+            yield StepItem.from_parent(self, name=f"{_slug(derivation.name)}::ends-at-conclusion",
+                                       run=derivation.conclude,
+                                       what=f"{derivation.name}: the chain ends at the registered closed form")
+        for assumption in self.statement.assumptions:
+            yield CheckItem.from_parent(self, name=f"assumption::{assumption.name}", check=assumption.check)
+            for m in assumption.check.mutants:
+                yield MutantItem.from_parent(self, name=f"assumption::{assumption.name}::mutant::{_slug(m.name)}",
+                                             check=assumption.check, mutant=m.name)
         for check in self.statement.checks:
             item = CheckItem.from_parent(self, name=f"evidence::{check.name}", check=check)
             if check.slow:
                 item.add_marker(pytest.mark.slow)
             yield item
+        for check in self.statement.checks:
+            for m in check.mutants:
+                item = MutantItem.from_parent(self, name=f"mutant::{check.name}::{_slug(m.name)}", check=check,
+                                              mutant=m.name)
+                if check.slow:
+                    item.add_marker(pytest.mark.slow)
+                yield item
 
 
 class _StatementItem(pytest.Item):
@@ -72,16 +90,16 @@ class _StatementItem(pytest.Item):
 
 
 class StepItem(_StatementItem):
-    def __init__(self, *, step, derivation: str, **kw):
+    def __init__(self, *, run, what: str, **kw):
         super().__init__(**kw)
-        self.step = step
-        self.derivation = derivation
+        self.run = run
+        self.what = what
 
     def runtest(self):
-        result = self.step.check()
+        result = self.run()
         self.user_properties.append(("detail", result.detail))
         if not result.passed:
-            raise StepFailed(f"{self.derivation} / {self.step.label}: {self.step.why}\n  -> {result.detail}")
+            raise StepFailed(f"{self.what}\n  -> {result.detail}")
 
 
 class CheckItem(_StatementItem):
@@ -102,6 +120,27 @@ class CheckItem(_StatementItem):
             self.user_properties.append((key, getattr(ev, key)))
         if not ev.passed:
             raise StepFailed("evidence failed: " + line)
+
+
+class MutantItem(_StatementItem):
+    """The check run on a planted wrong subject: passes only when the check goes red on it."""
+
+    def __init__(self, *, check, mutant: str, **kw):
+        super().__init__(**kw)
+        self.check = check
+        self.mutant = mutant
+
+    def setup(self):
+        if self.check.slow and not self.config.getoption("--run-slow"):
+            pytest.skip("slow check (run with --run-slow)")
+
+    def runtest(self):
+        ev = run_check(self.parent.statement, self.check, self.config.getoption("--verify-seed"), mutant=self.mutant)
+        line = (f"[{ev.id}::{ev.name} on mutant {self.mutant!r}] {ev.unit or 'figure'} = {ev.figure:.4g} "
+                f"(true subject needs {ev.relation} {ev.threshold:g}); {ev.detail}")
+        print(line)
+        if not ev.caught:
+            raise StepFailed("check stayed GREEN on its mutant: " + line)
 
 
 class StepFailed(AssertionError):

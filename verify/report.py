@@ -12,16 +12,18 @@ from typing import Callable, Iterable
 
 from .claims import Evidence, Statement, run_check
 
-__all__ = ["run_derivation", "run_statements", "format_table", "to_json", "format_figure"]
+__all__ = ["run_derivation", "run_statements", "run_mutants", "format_table", "format_mutants", "to_json", "format_figure"]
 
 
 def run_derivation(statement: Statement, derivation) -> Evidence:
-    """Check every step of ``derivation``: figure = steps that hold, threshold = all steps."""
+    """Check every step of ``derivation`` and that the chain ends at the closed form: figure = results that
+    hold, threshold = all of them."""
     t0 = time.perf_counter()
     results = derivation.check()
-    failed = [s.label for s, r in zip(derivation.steps, results) if not r.passed]
+    failed = [label for label, r in zip(derivation.labels(), results) if not r.passed]
     held = len(results) - len(failed)
-    detail = f"{held}/{len(results)} steps machine-checked" + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    detail = (f"{held}/{len(results)} machine-checked ({len(derivation.steps)} steps + ends at the closed form)"
+              + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return Evidence(statement.id, derivation.name, "symbolic", not failed, float(held), float(len(results)),
                     ">=", "steps", time.perf_counter() - t0, detail)
 
@@ -34,6 +36,7 @@ def run_statements(sts: Iterable[Statement], seed: int = 0, slow: bool = False, 
     for st in sts:
         if derivations:
             jobs += [(st, d, None) for d in st.built_derivations()]
+            jobs += [(st, None, a.check) for a in st.assumptions]
         jobs += [(st, None, c) for c in st.checks if slow or not c.slow]
     out = []
     for k, (st, deriv, check) in enumerate(jobs, 1):
@@ -43,6 +46,40 @@ def run_statements(sts: Iterable[Statement], seed: int = 0, slow: bool = False, 
             progress(f"[{k}/{len(jobs)}] {st.id} :: {name}: {'pass' if ev.passed else 'FAIL'} ({ev.seconds:.2f}s)")
         out.append(ev)
     return out
+
+
+def run_mutants(sts: Iterable[Statement], seed: int = 0, slow: bool = False,
+                progress: Callable[[str], None] | None = None) -> list[Evidence]:
+    """Every check (and every assumption's check) run on each of its mutants: one record per (check, mutant);
+    ``record.caught`` says the check went red on it, as it must."""
+    jobs = []
+    for st in sts:
+        checks = [a.check for a in st.assumptions] + [c for c in st.checks if slow or not c.slow]
+        jobs += [(st, c, m.name) for c in checks for m in c.mutants]
+    out = []
+    for k, (st, check, mutant) in enumerate(jobs, 1):
+        ev = run_check(st, check, seed, mutant=mutant)
+        if progress:
+            progress(f"[{k}/{len(jobs)}] {st.id} :: {check.name} on {mutant!r}: "
+                     f"{'caught' if ev.caught else 'NOT CAUGHT'} ({ev.seconds:.2f}s)")
+        out.append(ev)
+    return out
+
+
+def format_mutants(records: list[Evidence]) -> str:
+    """Per check: 'fails on: <mutant>' with the figure it reached (or NOT CAUGHT)."""
+    header = ("id", "check", "fails on", "figure", "true needs", "caught")
+    rows = [(r.id, r.name, r.mutant, format_figure(r.figure, r.unit) + (f" {r.unit}" if r.unit else ""),
+             f"{r.relation} {format_figure(r.threshold, r.unit)}", "yes" if r.caught else "NO") for r in records]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
+    for r, row in zip(records, rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if not r.caught:
+            lines.append(f"    {r.detail}")
+    caught = sum(r.caught for r in records)
+    lines.append(f"{caught} caught, {len(records) - caught} not caught")
+    return "\n".join(lines)
 
 
 def format_figure(value: float, unit: str = "") -> str:
