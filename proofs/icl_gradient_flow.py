@@ -42,7 +42,7 @@ from verify.icl_gradient import (
 from verify.strategies import random_covariance, random_matrix
 from verify.symbolic import symbolic_matrix
 
-from proofs.icl_minimizers import icl_symbols, risk_infinite_from_blocks, s
+from verify.icl_symbolic import icl_symbols, risk_infinite_from_blocks, s
 
 # ------------------------------------------------------------------------------ symbolic gradient
 

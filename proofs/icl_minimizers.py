@@ -45,83 +45,11 @@ from verify.montecarlo import DEFAULT_Z
 from verify.strategies import random_covariance
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
 
-from proofs import icl_risk
-
-# ------------------------------------------------------------------------------ symbolic building blocks
-
-s = sp.Symbol("s", real=True)
-"""Label-noise standard deviation (s = 0: the paper's model)."""
-b_sym = sp.Symbol("b", real=True, nonzero=True)
-
-
-def icl_symbols(d: int) -> dict:
-    """Explicit-entry U, V ((d+1)x(d+1), every entry a symbol), symmetric \\Sigma, w and the blocks."""
-    U = symbolic_matrix("U", d + 1, d + 1)
-    V = symbolic_matrix("V", d + 1, d + 1)
-    return {
-        "d": d, "U": U, "V": V,
-        "Sigma": symbolic_matrix("Sigma", d, d, symmetric=True),
-        "w": symbolic_vector("w", d),
-        "blocks": icl_blocks(U, V, d),
-    }
-
-
-def icl_blocks(U, V, d: int):
-    """(U11, u, a, b) = (U[:d,:d], U[d,:d]^T, V[d,:d]^T, V[d,d]) of explicit matrices."""
-    U, V = sp.Matrix(U), sp.Matrix(V)
-    return U[:d, :d], U[d, :d].T, V[d, :d].T, V[d, d]
-
-
-def _c0_M(U11, u, a, b, Sigma):
-    d = Sigma.shape[0]
-    c0 = U11.T * Sigma * a + b * s**2 * u
-    M = b * U11.T * Sigma + u * a.T * Sigma - sp.eye(d)
-    return c0, M
-
-
-def risk_infinite_local(U11, u, a, b, Sigma):
-    r"""The closed form of R_\infty written out from the blocks (the formula this module was handed):
-
-    2 R_\infty = c0^T\Sigma c0 + 2 b tr(\Sigma) c0^T\Sigma u + b^2 (u^T\Sigma u)((tr\Sigma)^2 + 2 tr\Sigma^2) + tr(M^T\Sigma M) + s^2.
-    """
-    c0, M = _c0_M(U11, u, a, b, Sigma)
-    T = Sigma.trace()
-    return sp.Rational(1, 2) * ((c0.T * Sigma * c0)[0] + 2 * b * T * (c0.T * Sigma * u)[0]
-                                + b**2 * (u.T * Sigma * u)[0] * (T**2 + 2 * (Sigma * Sigma).trace())
-                                + (M.T * Sigma * M).trace() + s**2)
-
-
-def risk_infinite_from_blocks(U11, u, a, b, Sigma):
-    r"""R_\infty as stated and derived in proofs/icl_risk.py (statement "icl-risk", ``CLOSED_FORM``, every d),
-    evaluated at d = Sigma.shape[0] with the given explicit blocks (:func:`verify.symbolic.explicit_at`)."""
-    k = Sigma.shape[0]
-    return explicit_at(icl_risk.CLOSED_FORM, icl_risk.d, k, [icl_risk.Sigma], expand=False,
-                       values={icl_risk.U11: U11, icl_risk.u: u, icl_risk.a: a, icl_risk.Sigma: Sigma,
-                               icl_risk.b: b, icl_risk.s: s})
-
-
-def residual(U11, u, a, b, Sigma, w):
-    """g(w) - w = c0 + M w + b u (w^T \\Sigma w): the error of the prediction coefficient."""
-    c0, M = _c0_M(U11, u, a, b, Sigma)
-    return c0 + M * w + b * u * (w.T * Sigma * w)[0]
-
-
-def sum_of_squares_form(U11, u, a, b, Sigma):
-    """1/2 [e^T\\Sigma e + 2 tr(\\Sigma^2) b^2 u^T\\Sigma u + tr(M^T\\Sigma M)] + s^2/2,  e = c0 + b tr(\\Sigma) u."""
-    c0, M = _c0_M(U11, u, a, b, Sigma)
-    e = c0 + b * Sigma.trace() * u
-    return sp.Rational(1, 2) * ((e.T * Sigma * e)[0] + 2 * (Sigma * Sigma).trace() * b**2 * (u.T * Sigma * u)[0]
-                                + (M.T * Sigma * M).trace()) + s**2 / 2
-
-
-def prediction_coefficient(U, V, Sigma, w):
-    r"""From the definition: p_\infty = e_{d+1}^T V \Gamma_w U (x_q, 0) = h^T x_q with h = (e_{d+1}^T V \Gamma_w U[:, :d])^T,
-    \Gamma_w = [[\Sigma, \Sigma w], [w^T\Sigma, w^T\Sigma w + s^2]] (full explicit U, V: free entries included)."""
-    d = Sigma.shape[0]
-    Sw = Sigma * w
-    Gamma = sp.Matrix(sp.BlockMatrix([[Sigma, Sw], [Sw.T, sp.Matrix([[(w.T * Sw)[0] + s**2]])]]))
-    return (sp.Matrix(V)[d, :] * Gamma * sp.Matrix(U)[:, :d]).T
-
+from verify.icl_symbolic import (
+    b_sym, c0_and_M, icl_symbols, prediction_coefficient, residual, risk_infinite_from_blocks,
+    risk_infinite_local, s, sum_of_squares_form,
+)
+from verify.icl_symbolic import icl_blocks_explicit as icl_blocks
 
 def _poly_product_quadratic(r, Sigma, gens):
     """r^T \\Sigma r as a sparse Poly in ``gens`` (fast expansion)."""
@@ -175,7 +103,7 @@ def derivation_decomposition(d: int) -> Derivation:
     U11, u, a, b = S["blocks"]
     R = risk_infinite_from_blocks(U11, u, a, b, Sig)
     r = residual(U11, u, a, b, Sig, w)
-    c0, M = _c0_M(U11, u, a, b, Sig)
+    c0, M = c0_and_M(U11, u, a, b, Sig)
     return (
         Derivation(f"R_inf - s^2/2 as a mean square (d = {d}, explicit entries)", R,
                    start_tex=r"\mathcal R_\infty(U,V)")

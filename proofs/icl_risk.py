@@ -34,6 +34,10 @@ from sympy import BlockMatrix, Identity, MatrixSymbol, ZeroMatrix
 
 from verify.claims import Check, Statement, at_least, at_most
 from verify.derivation import Derivation, relation
+from verify.icl_symbolic import (
+    A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, PREDICTION, Q_W, QUERY, SYM,
+    U11, U12, U22, U_BLOCKS, V11, V12, V_BLOCKS, Id, Sigma, a, b, c0_of, closed_form_of, d, eps, M_of, s, u, w, x,
+)
 from verify.formula import ClaimPoint, ClaimSpec, agreeing_digits
 from verify.icl import fit_rate, icl_risk_gap_mc, icl_risk_infinite_mc, icl_risk_infinite_quadrature
 from verify.montecarlo import DEFAULT_Z
@@ -55,55 +59,7 @@ DIGITS_REQUIRED = 30
 NODES = 3  # Gauss-Hermite nodes per dimension: exact to degree 5; the integrand has degree 4 in w, 2 in x_q, eps
 
 # --------------------------------------------------------------------------------------- the objects
-
-d = sp.Symbol("d", integer=True, positive=True)
-Sigma = MatrixSymbol("Sigma", d, d)
-w, x = MatrixSymbol("w", d, 1), MatrixSymbol("x_q", d, 1)
-U11, U12, U22 = MatrixSymbol("U_11", d, d), MatrixSymbol("U_12", d, 1), MatrixSymbol("U_22", 1, 1)
-u = MatrixSymbol("u", d, 1)  # U[d, :d]^T
-V11, V12 = MatrixSymbol("V_11", d, d), MatrixSymbol("V_12", d, 1)
-a = MatrixSymbol("a", d, 1)  # V[d, :d]^T
-A = MatrixSymbol("A", d, d)
-b, s, eps = sp.symbols("b s epsilon_q", real=True)
-I1, Id = Identity(1), Identity(d)
-HALF = sp.Rational(1, 2)
-SYM = (Sigma,)
-
-GAMMA_W = BlockMatrix([[Sigma, Sigma * w], [w.T * Sigma, w.T * Sigma * w + s**2 * I1]])
-U_BLOCKS = BlockMatrix([[U11, U12], [u.T, U22]])
-V_BLOCKS = BlockMatrix([[V11, V12], [a.T, b * I1]])
-E_LAST = BlockMatrix([[ZeroMatrix(1, d), I1]])
-QUERY = BlockMatrix([[x], [ZeroMatrix(1, 1)]])
-
-PREDICTION = E_LAST * V_BLOCKS * GAMMA_W * U_BLOCKS * QUERY
-"""p_\\infty = e_{d+1}^T V \\Gamma_w U (x_q, 0)  (Lemma 2.1 for the centred Gaussian N(0, \\Gamma_w))."""
-
-DEFINITION_INTEGRAND = HALF * (PREDICTION - w.T * x - eps * I1) ** 2
-"""1/2 (p_\\infty - y_q)^2 with y_q = w^T x_q + \\epsilon_q."""
-
-
-def c0_of(U11_, u_, a_):
-    return U11_.T * Sigma * a_ + b * s**2 * u_
-
-
-def M_of(U11_, u_, a_):
-    return b * U11_.T * Sigma + u_ * a_.T * Sigma - Id
-
-
-def closed_form_of(U11_, u_, a_):
-    """The statement's closed form (a 1 x 1 matrix expression), in the order of the statement."""
-    c0, M = c0_of(U11_, u_, a_), M_of(U11_, u_, a_)
-    return HALF * (c0.T * Sigma * c0 + 2 * b * trace(Sigma) * (c0.T * Sigma * u_)
-                   + b**2 * (u_.T * Sigma * u_) * (trace(Sigma) ** 2 + 2 * trace(Sigma * Sigma))
-                   + trace(M.T * Sigma * M) * I1 + s**2 * I1)
-
-
-C0, M_ = c0_of(U11, u, a), M_of(U11, u, a)
-Q_W = w.T * Sigma * w
-G_W = C0 + (M_ + Id) * w + b * u * Q_W
-CLOSED_FORM = closed_form_of(U11, u, a)
-
-INVARIANT_FORM = HALF * trace((b * Sigma * A - Id) * Sigma * (b * Sigma * A - Id).T) * I1 + HALF * s**2 * I1
+# (one copy, in the engine: verify.icl_symbolic)
 """1/2 tr((b\\Sigma A - I)\\Sigma(b\\Sigma A - I)^T) + s^2/2: the paper's reduced form (+ label noise)."""
 
 CLOSED_TEX = (r"\tfrac12\Big[c_0^\top\Sigma c_0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
