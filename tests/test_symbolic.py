@@ -11,23 +11,29 @@ import pytest
 import sympy as sp
 from sympy import Identity, MatrixSymbol
 
-from verify.symbolic import (
-    canonical_form,
+import verify.symbolic
+from verify.symbolic import entries, matexpr, wick
+from verify.symbolic.entries import (
     explicit_at,
     explicit_equal,
     explicit_expectation_equal,
-    gaussian_mean,
-    gaussian_second_moment,
-    isserlis_moment,
     lower_triangular,
+    symbolic_matrix,
+    symbolic_vector,
+)
+from verify.symbolic.matexpr import (
+    canonical_form,
     matexpr_equal,
     matrix_expectation_equal,
     matrix_wick_expectation,
+)
+from verify.symbolic.wick import (
+    gaussian_mean,
+    gaussian_second_moment,
+    isserlis_moment,
     quadratic_form_mean,
     quadratic_form_product_mean,
     quadratic_times_linear_mean,
-    symbolic_matrix,
-    symbolic_vector,
     trace,
     wick_expectation,
 )
@@ -41,6 +47,19 @@ CS = MatrixSymbol("c", n, 1)
 
 def scalar(e):
     return sp.expand(e[0, 0] if isinstance(e, sp.MatrixBase) else e)
+
+
+# ------------------------------------------------------------------------------- package layout
+
+
+def test_package_reexports_every_layer_and_imports_run_one_way():
+    """``from verify.symbolic import X`` works for every public name of the three layers, with no circles."""
+    for layer in (wick, matexpr, entries):
+        for name in layer.__all__:
+            assert getattr(verify.symbolic, name) is getattr(layer, name)
+    assert sorted(verify.symbolic.__all__) == sorted(wick.__all__ + matexpr.__all__ + entries.__all__)
+    assert not any(hasattr(wick, m) for m in ("matexpr", "entries", "_collapse", "symbolic_matrix"))
+    assert not hasattr(matexpr, "symbolic_matrix") and not hasattr(matexpr, "explicit_at")
 
 
 # ------------------------------------------------------------------------------- symbolic matrices
