@@ -141,7 +141,7 @@ class TestEveryKind:
         check = make()
         with pytest.raises(ValueError, match="mutant"):
             check.outcome(stream(0, "kind"), mutant="no such mutant")
-        with pytest.raises(TypeError, match="seed"):
+        with pytest.raises(ValueError, match="seed"):
             stream(-1, "kind")
         if name != "rate":  # rate runs over a grid of L, not over points
             with pytest.raises(ValueError, match="points"):

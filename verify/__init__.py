@@ -61,7 +61,9 @@ def check_claim(claim_id: str, formula: str, seed: int = 0):
     ``ValueError``."""
     from .claims import claim_specs
     from .formula import check_formula
+    from .validation import seed_value
 
+    seed = seed_value(seed, "seed")
     specs = claim_specs()
     if not isinstance(claim_id, str) or claim_id not in specs:
         raise ValueError(f"claim_id: unknown {claim_id!r}; known: {', '.join(specs)}")

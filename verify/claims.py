@@ -328,7 +328,7 @@ def registry() -> dict[str, Statement]:
 def statements(ids: Iterable[str] | None = None) -> list[Statement]:
     """The statements named by ``ids`` (all when empty), or ``ValueError`` naming the unknown one."""
     reg = registry()
-    ids = list(ids or [])
+    ids = list(dict.fromkeys(ids or []))  # a repeated id runs once
     if not ids:
         return list(reg.values())
     return [get_statement(i) for i in ids]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from . import __version__
 from .claims import claim_specs, statements
 from .formula import check_formula
 from .latex import compile_pdf, document
+from .validation import seed_value
 from .report import format_mutants, format_table, run_mutants, run_statements, to_json
 
 __all__ = ["main"]
@@ -46,6 +49,31 @@ def _claims_help() -> str:
     return "\n".join(lines)
 
 
+def _seed(text: str) -> int:
+    """argparse type of --seed: a non-negative integer, or a one-line error naming --seed."""
+    try:
+        return seed_value(int(text), "--seed")
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+
+
+def _output_tex(text: str) -> Path:
+    """-o/--output: a .tex path whose parent directory exists and is writable (nothing is created)."""
+    out = Path(text)
+    if out.suffix != ".tex":
+        raise ValueError(f"-o/--output: expected a .tex file name, got {text!r}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.exists():
+        raise ValueError(f"-o/--output: directory {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise ValueError(f"-o/--output: {str(parent)!r} is not a directory")
+    if out.exists() and out.is_dir():
+        raise ValueError(f"-o/--output: {text!r} is a directory")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"-o/--output: directory {str(parent)!r} is not writable")
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="softmax-verify: machine-checked statements of Boursier & Boyer "
                 "(arXiv 2512.11784) and the results it leans on.")
@@ -57,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="check derivations and run the evidence")
     run.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
     run.add_argument("--json", action="store_true", help="print JSON records instead of the table")
-    run.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    run.add_argument("--seed", type=_seed, default=0, help="master seed (default 0)")
     run.add_argument("--slow", action="store_true", help="also run the slow checks")
     run.add_argument("--no-derivations", action="store_true", help="skip the symbolic derivations")
     run.add_argument("-v", "--verbose", action="store_true", help="print every record's detail")
@@ -68,14 +96,14 @@ def _parser() -> argparse.ArgumentParser:
     tex.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
     tex.add_argument("-o", "--output", required=True, help="output .tex file")
     tex.add_argument("--pdf", action="store_true", help="also run pdflatex (when on PATH)")
-    tex.add_argument("--seed", type=int, default=0, help="master seed of the evidence (default 0)")
+    tex.add_argument("--seed", type=_seed, default=0, help="master seed of the evidence (default 0)")
     tex.add_argument("--no-evidence", action="store_true", help="leave the evidence tables empty (faster)")
 
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
     claim.add_argument("--formula", required=True, help="SymPy expression in the claim's symbols")
-    claim.add_argument("--seed", type=int, default=0, help="seed of the reference points (default 0)")
+    claim.add_argument("--seed", type=_seed, default=0, help="seed of the reference points (default 0)")
     claim.add_argument("--json", action="store_true", help="print the verdict as JSON")
     return p
 
@@ -90,8 +118,6 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    if args.seed < 0:
-        raise ValueError(f"--seed: must be >= 0, got {args.seed}")
     sts = statements(args.ids)
     progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.mutants:
@@ -105,22 +131,22 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_latex(args) -> int:
-    out = Path(args.output)
-    if out.suffix != ".tex":
-        raise ValueError(f"-o/--output: expected a .tex file name, got {args.output!r}")
+    out = _output_tex(args.output)
+    if args.pdf and shutil.which("pdflatex") is None:
+        raise ValueError("--pdf: pdflatex is not on PATH (Debian: apt-get install texlive-latex-base)")
     sts = statements(args.ids)
     evidence = {}
     if not args.no_evidence:
         for st in sts:
             evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document(sts, evidence))
     print(f"wrote {out}")
     if args.pdf:
         try:
             print(f"wrote {compile_pdf(out)}")
         except FileNotFoundError as exc:
-            print(f"verify: {exc}; skipped the PDF", file=sys.stderr)
+            print(f"verify: error: --pdf: {exc}", file=sys.stderr)
+            return 2
         except RuntimeError as exc:
             print(f"verify: {exc}", file=sys.stderr)
             return 1

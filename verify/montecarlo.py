@@ -81,8 +81,10 @@ def stream(seed: int, *key: str | int) -> np.random.Generator:
     >>> bool((a == b).all())
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed: expected a non-negative int, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
     words = [int(seed)] + [zlib.crc32(str(k).encode()) for k in key]
     return np.random.default_rng(np.random.SeedSequence(words))
 

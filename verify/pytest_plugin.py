@@ -19,12 +19,22 @@ from __future__ import annotations
 import pytest
 
 from .claims import Statement, run_check, statements
+from .validation import seed_value
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("softmax-verify")
     group.addoption("--run-slow", action="store_true", default=False, help="also run statements' slow checks")
-    group.addoption("--verify-seed", type=int, default=0, help="master seed of the evidence checks (default 0)")
+    group.addoption("--verify-seed", type=_seed, default=0, help="master seed of the evidence checks (default 0)")
+
+
+def _seed(text: str) -> int:
+    import argparse
+
+    try:
+        return seed_value(int(text), "--verify-seed")
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"--verify-seed: expected a non-negative integer, got {text!r}") from None
 
 
 def pytest_configure(config):

@@ -103,6 +103,23 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def seed_value(value, name: str = "seed") -> int:
+    """A master seed: a non-negative integer (bools and floats refused), named in the error.
+
+    >>> seed_value(3)
+    3
+    >>> seed_value(-1, "--seed")
+    Traceback (most recent call last):
+    ...
+    ValueError: --seed: expected a non-negative integer, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a non-negative integer, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value}")
+    return int(value)
+
+
 def real(value, name: str) -> float:
     """A finite real scalar (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

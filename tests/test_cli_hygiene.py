@@ -1,0 +1,83 @@
+"""The CLI and API tried as a new user would: seeds, output paths, missing pdflatex, duplicate ids, widths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import verify
+from verify import cli
+from verify.claims import Evidence, statements
+from verify.report import format_mutants, format_table
+
+
+def _run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--seed", "-3"], ["run", "--seed", "1.5"], ["claim", "gaussian-limit", "--formula", "V*m", "--seed", "-5"],
+    ["latex", "-o", "x.tex", "--seed", "-1"],
+])
+def test_every_bad_seed_names_seed_in_one_line(capsys, argv):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == "" and "--seed" in err and err.count("\n") == 1
+
+
+def test_api_seed_is_named():
+    with pytest.raises(ValueError, match="seed"):
+        verify.check_claim("gaussian-limit", "V*m", seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        verify.check_claim("gaussian-limit", "V*m", seed=True)
+
+
+def test_pytest_verify_seed_is_named():
+    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/statements.verify", "--verify-seed", "-1", "-q",
+                           "--co", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(__file__)), timeout=120)
+    assert proc.returncode != 0 and "--verify-seed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_latex_output_must_go_to_an_existing_writable_directory(capsys, tmp_path):
+    missing = tmp_path / "nonexistent" / "dir" / "x.tex"
+    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(missing), "--no-evidence")
+    assert code == 2 and "does not exist" in err and not missing.parent.exists()
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(afile / "x.tex"), "--no-evidence")
+    assert code == 2 and "not a directory" in err
+    (tmp_path / "d.tex").mkdir()
+    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(tmp_path / "d.tex"), "--no-evidence")
+    assert code == 2 and "is a directory" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_latex_output_unwritable(capsys, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(ro / "x.tex"), "--no-evidence")
+    assert code == 2 and "not writable" in err
+
+
+def test_pdf_without_pdflatex_exits_nonzero(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(tmp_path / "x.tex"), "--pdf", "--no-evidence")
+    assert code == 2 and "pdflatex" in err and err.count("\n") == 1
+
+
+def test_duplicate_ids_run_once():
+    assert [s.id for s in statements(["gaussian-limit", "linear-limit", "gaussian-limit"])] == ["gaussian-limit",
+                                                                                             "linear-limit"]
+
+
+def test_tables_fit_100_columns():
+    long = Evidence("a-statement-with-a-long-id", "an evidence name that goes on " * 4, "negative-control", False,
+                    1.5e-7, 5.0, "<=", "relative error", 123.45, "detail " * 40, mutant="a mutant " * 8)
+    for text in (format_table([long] * 3, verbose=True), format_mutants([long] * 3)):
+        assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "~" in format_table([long])  # a cut cell says so
