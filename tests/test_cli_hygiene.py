@@ -81,3 +81,27 @@ def test_tables_fit_100_columns():
     for text in (format_table([long] * 3, verbose=True), format_mutants([long] * 3)):
         assert max(len(line) for line in text.splitlines()) <= 100, text
     assert "~" in format_table([long])  # a cut cell says so
+
+
+@pytest.mark.parametrize("bad, error", [
+    ([[1 + 1j, 0], [0, 1]], TypeError), ([["1", "0"], ["0", "1"]], TypeError), (None, TypeError),
+    ([[True, False], [False, True]], TypeError), ([[1.0, float("nan")], [float("nan"), 1.0]], ValueError),
+])
+def test_validation_refuses_complex_strings_none_bools_nan_naming_the_parameter(bad, error):
+    from verify.validation import covariance
+
+    with pytest.raises(error, match="Sigma"):
+        covariance(bad, "Sigma")
+
+
+def test_positive_definiteness_is_relative():
+    import numpy as np
+
+    from verify.validation import covariance
+
+    covariance(1e-15 * np.eye(3), "Sigma")  # tiny but perfectly conditioned
+    covariance(1e6 * np.eye(3), "Sigma")
+    with pytest.raises(ValueError, match="positive definite"):
+        covariance(np.diag([1.0, 1e-15]), "Sigma")  # condition number 1e15
+    with pytest.raises(ValueError, match="positive definite"):
+        covariance(np.zeros((2, 2)), "Sigma")

@@ -216,7 +216,9 @@ def enclosure(name: str, subject: Callable[[Point], Sequence], enclose: Callable
         pts = _points(points, rng)
         outside, widest = [], math.inf
         for k, p in enumerate(pts):
-            balls, value = list(enclose(p)), subj(p)
+            balls = list(enclose(p))
+            with mp.workdps(dps):
+                value = subj(p)
             saved = flint.ctx.prec
             try:
                 flint.ctx.prec = int(dps * 3.33) + 64  # the subject's decimal string converts without loss

@@ -28,6 +28,7 @@ __all__ = [
     "as_vector",
     "covariance",
     "positive_int",
+    "seed_value",
     "positive_float",
     "real",
     "nonnegative_float",
@@ -42,7 +43,20 @@ def as_array(value, name: str, ndim: int | None = None) -> np.ndarray:
     if not isinstance(value, np.ndarray) and hasattr(value, "tolist"):
         value = value.tolist()  # mpmath / SymPy matrices: nested lists (numpy would flatten them)
     try:
-        arr = np.asarray(value, dtype=float)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: expected an array of numbers ({exc})") from None
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name}: expected real numbers, got complex values (dtype {raw.dtype})")
+    if kind in "bUSVMm":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {raw.dtype}")
+    if kind == "O":
+        for x in raw.ravel():
+            if isinstance(x, (bool, str, bytes)) or x is None or not isinstance(x, numbers.Real):
+                raise TypeError(f"{name}: expected real numbers, got an entry of type {type(x).__name__}")
+    try:
+        arr = raw.astype(float)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name}: expected an array of numbers ({exc})") from None
     if ndim is not None and arr.ndim != ndim:
@@ -75,21 +89,34 @@ def as_vector(value, name: str, size: int | None = None) -> np.ndarray:
 
 
 def covariance(value, name: str, size: int | None = None, *, allow_singular: bool = False) -> np.ndarray:
-    """A symmetric positive-definite (or, with ``allow_singular``, semi-definite) matrix."""
+    """A symmetric positive-definite (or, with ``allow_singular``, semi-definite) matrix.
+
+    Both tests are relative to the matrix's own scale, so 1e-15 I is positive definite and a matrix with
+    condition number above 1e14 is refused as numerically singular.
+
+    >>> covariance(1e-15 * np.eye(2), "cov").shape
+    (2, 2)
+    >>> covariance([[1.0, 0.0], [0.0, 1e-16]], "Sigma")
+    Traceback (most recent call last):
+    ...
+    ValueError: Sigma: covariance must be positive definite (min eigenvalue 1e-16)
+    """
     arr = as_matrix(value, name)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name}: covariance must be square, got shape {arr.shape}")
     if size is not None and arr.shape[0] != size:
         raise ValueError(f"{name}: expected a {size}x{size} covariance, got {arr.shape}")
-    scale = max(1.0, float(np.max(np.abs(arr))))
-    asym = float(np.max(np.abs(arr - arr.T)))
+    scale = float(np.max(np.abs(arr))) if arr.size else 0.0
+    asym = float(np.max(np.abs(arr - arr.T))) if arr.size else 0.0
     if asym > 1e-12 * scale:
         raise ValueError(f"{name}: covariance must be symmetric (max asymmetry {asym:.3g})")
-    eig_min = float(np.linalg.eigvalsh((arr + arr.T) / 2).min())
+    eigs = np.linalg.eigvalsh((arr + arr.T) / 2)
+    eig_min, eig_max = float(eigs.min()), float(np.abs(eigs).max())
+    rel = eig_min / eig_max if eig_max > 0 else 0.0
     if allow_singular:
-        if eig_min < -1e-12 * scale:
+        if eig_min < -1e-12 * eig_max:
             raise ValueError(f"{name}: covariance must be positive semi-definite (min eigenvalue {eig_min:.3g})")
-    elif eig_min <= 1e-14 * scale:
+    elif not rel > 1e-14:
         raise ValueError(f"{name}: covariance must be positive definite (min eigenvalue {eig_min:.3g})")
     return arr
 
