@@ -65,12 +65,14 @@ __all__ = [
     "rk4",
     "Trajectory",
     "invariant_flow",
+    "paper_flow",
+    "GRADIENT_SLIPS",
+    "FLOW_SLIPS",
+    "flow_trajectory",
+    "conservation_drift",
+    "balanced_limit_distance",
+    "LIMIT_SLIPS",
 ]
-
-
-
-
-
 
 def icl_blocks(U, V, d) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     r"""The blocks that enter R_\infty: (U11, u, a, b) = (U[:d,:d], U[d,:d], V[d,:d], V[d,d]).
@@ -125,7 +127,8 @@ def _gradient_blocks(U11, u, a, b, S, s2):
     return gU11, gu, ga, float(gb)
 
 
-def central_difference(f: Callable[[np.ndarray], float], X, h=1e-5, name: str = "X") -> np.ndarray:
+def central_difference(f: Callable[[np.ndarray], float], X, h=1e-5, name: str = "X",
+                       richardson: bool = False) -> np.ndarray:
     r"""Gradient of a scalar function by central differences, entry by entry:
 
         \partial f / \partial X_{ij} \approx (f(X + h E_{ij}) - f(X - h E_{ij})) / (2h)      (error O(h^2 f''')).
@@ -143,18 +146,24 @@ def central_difference(f: Callable[[np.ndarray], float], X, h=1e-5, name: str = 
     h = positive_float(h, "h")
     G = np.zeros_like(X)
     flat = G.reshape(-1)
-    for k in range(X.size):
+
+    def D(k: int, step: float) -> float:
         Xp = X.copy().reshape(-1)
         Xm = X.copy().reshape(-1)
-        Xp[k] += h
-        Xm[k] -= h
-        flat[k] = (float(f(Xp.reshape(X.shape))) - float(f(Xm.reshape(X.shape)))) / (2.0 * h)
+        Xp[k] += step
+        Xm[k] -= step
+        return (float(f(Xp.reshape(X.shape))) - float(f(Xm.reshape(X.shape)))) / (2.0 * step)
+
+    for k in range(X.size):  # richardson: (4 D_{h/2} - D_h)/3, error O(h^4 f^(5))
+        flat[k] = (4.0 * D(k, h / 2.0) - D(k, h)) / 3.0 if richardson else D(k, h)
     return G
 
 
-def icl_risk_gradient_fd(U, V, Sigma, noise=0.0, h=1e-5) -> tuple[np.ndarray, np.ndarray]:
+def icl_risk_gradient_fd(U, V, Sigma, noise=0.0, h=1e-5, richardson: bool = False) -> tuple[np.ndarray, np.ndarray]:
     r"""Reference gradient: central differences of the *risk* :func:`verify.icl.icl_risk_infinite`
-    (never of :func:`icl_risk_gradient`), over all 2 (d+1)^2 entries of U and V.
+    (never of :func:`icl_risk_gradient`), over all 2 (d+1)^2 entries of U and V.  With ``richardson`` each
+    entry is (4 D_{h/2} - D_h)/3 (:func:`central_difference`): exact up to rounding, R_\infty being a
+    polynomial of degree <= 4 in each entry.
 
     >>> gU, gV = icl_risk_gradient_fd(np.zeros((2, 2)), np.eye(2), [[1.0]])
     >>> gU.round(6).tolist(), gV.round(6).tolist()
@@ -163,8 +172,8 @@ def icl_risk_gradient_fd(U, V, Sigma, noise=0.0, h=1e-5) -> tuple[np.ndarray, np
     S = _sigma(Sigma)
     d = S.shape[0]
     U, V = _uv(U, V, d)
-    gU = central_difference(lambda X: icl_risk_infinite(X, V, S, noise), U, h, "U")
-    gV = central_difference(lambda X: icl_risk_infinite(U, X, S, noise), V, h, "V")
+    gU = central_difference(lambda X: icl_risk_infinite(X, V, S, noise), U, h, "U", richardson)
+    gV = central_difference(lambda X: icl_risk_infinite(U, X, S, noise), V, h, "V", richardson)
     return gU, gV
 
 
@@ -375,3 +384,331 @@ def invariant_flow(A0, b0, Sigma, t_end, n_steps, noise=0.0, record_every: int =
 
     ts, ys = rk4(rhs, np.concatenate([A0.reshape(-1), [b0]]), t_end, n_steps, record_every, grading)
     return Trajectory(ts, ys[:, :-1].reshape(-1, d, d), ys[:, -1])
+
+
+# ------------------------------------------------------------------------------ evidence helpers (statement icl-gradient)
+#
+# Points, independent references and planted slips for the checks of proofs/icl_gradient_flow.py.  References
+# never call the formula under test: the gradient's reference differentiates R_\infty (its established closed
+# form, and at d = 1, 2 the quadrature of its definition); the flow's reference differentiates R_\infty at the
+# invariant point; trajectories are integrated by an error-controlled method with stated tolerances.
+
+_CACHE: dict = {}
+
+
+def _memo(key, compute):
+    """Deterministic results keyed by their exact inputs (a mutant run sees the same points: reuse them)."""
+    if key not in _CACHE:
+        if len(_CACHE) > 512:
+            _CACHE.clear()
+        _CACHE[key] = compute()
+    return _CACHE[key]
+
+
+def _key(*arrays) -> tuple:
+    return tuple(np.asarray(x, dtype=float).tobytes() + str(np.shape(x)).encode() for x in arrays)
+
+
+def gradient_points(rng, dims=range(1, 7), per_dim: int = 2, quadrature_dims=(1, 2)) -> list[dict]:
+    r"""Random (U, V, \Sigma, s) at each d in ``dims`` (``per_dim`` each; reference: Richardson differences of the
+    closed form R_\infty) and one point per d in ``quadrature_dims`` (reference: differences of the quadrature
+    of the definition, :func:`icl_risk_gradient_quadrature_fd`)."""
+    from .strategies import random_covariance, random_matrix
+
+    pts = []
+    for d, ref in [(d, "closed form") for d in dims for _ in range(per_dim)] + [(d, "quadrature") for d in quadrature_dims]:
+        S = random_covariance(d, rng)
+        U, V = random_matrix(d + 1, rng, 0.7), random_matrix(d + 1, rng, 0.7)
+        pts.append({"dim": d, "U": U, "V": V, "Sigma": S, "noise": float(rng.uniform(0.0, 0.5)), "reference": ref,
+                    "label": f"d={d} ({ref})"})
+    return pts
+
+
+def gradient_of(formula: Callable) -> Callable[[dict], tuple]:
+    """The subject p -> formula(U, V, \\Sigma, s) (a gradient formula, or a slip of it)."""
+    return lambda p: formula(p["U"], p["V"], p["Sigma"], p["noise"])
+
+
+def icl_risk_gradient_quadrature_fd(U, V, Sigma, noise=0.0, dps: int = 40, h: str = "1e-12"):
+    r"""Central differences (step ``h``, at ``dps`` digits) of :func:`verify.icl.icl_risk_infinite_quadrature`,
+    the Gauss-Hermite quadrature of the *definition* 1/2 E[(p_\infty - y_q)^2]: neither the closed form of
+    R_\infty nor its gradient is used.  Error O(h^2) ~ 1e-24 plus rounding 10^{-dps}/h.  3^{2d+1} nodes per
+    evaluation, 4 (d+1)^2 evaluations: meant for d <= 2."""
+    from mpmath import mp
+
+    from .icl import icl_risk_infinite_quadrature
+
+    S = _sigma(Sigma)
+    d = S.shape[0]
+    U, V = _uv(U, V, d)
+    noise = nonnegative_float(noise, "noise")
+
+    def compute():
+        out = []
+        with mp.workdps(dps):
+            step = mp.mpf(h)
+            for which in (0, 1):
+                M = U if which == 0 else V
+                G = np.zeros((d + 1, d + 1))
+                for i in range(d + 1):
+                    for j in range(d + 1):
+                        def f(x):
+                            Mx = [[mp.mpf(float(v)) for v in row] for row in M]
+                            Mx[i][j] += x
+                            args = (Mx, V) if which == 0 else (U, Mx)
+                            return icl_risk_infinite_quadrature(*args, S, noise, dps=dps)
+                        G[i, j] = float((f(step) - f(-step)) / (2 * step))
+                out.append(G)
+        return tuple(out)
+
+    return _memo(("quadrature-fd", dps, h, noise) + _key(U, V, S), compute)
+
+
+def gradient_reference(p: dict) -> tuple:
+    """The independent reference of a gradient point (see :func:`gradient_points`)."""
+    if p["reference"] == "quadrature":
+        return icl_risk_gradient_quadrature_fd(p["U"], p["V"], p["Sigma"], p["noise"])
+    return _memo(("closed-form-fd", p["noise"]) + _key(p["U"], p["V"], p["Sigma"]),
+                 lambda: icl_risk_gradient_fd(p["U"], p["V"], p["Sigma"], p["noise"], h=1e-2, richardson=True))
+
+
+def _slip(variant: str):
+    def grad(U, V, Sigma, noise=0.0):
+        S = _sigma(Sigma)
+        d = S.shape[0]
+        U, V = _uv(U, V, d)
+        gU, gV = icl_risk_gradient(U, V, S, noise)
+        U11, u, a, b = U[:d, :d], U[d, :d], V[d, :d], V[d, d]
+        c0, M = _c0_and_M(U11, u, a, b, S, noise**2)
+        e = c0 + b * np.trace(S) * u
+        if variant == "transposed":
+            gU[:d, :d] = gU[:d, :d].T
+        elif variant == "dropped":
+            gU[d, :d] -= 2.0 * np.trace(S @ S) * b * b * S @ u
+        elif variant == "factor2":
+            gV[d, :d] *= 2.0
+        elif variant == "M":
+            gU[:d, :d] = np.outer(S @ a, S @ e) + b * S @ M @ S
+        elif variant == "U11T":
+            gV[d, :d] = S @ U11.T @ S @ e + S @ M.T @ S @ u
+        return gU, gV
+
+    return grad
+
+
+GRADIENT_SLIPS = {
+    "transposed": _slip("transposed"),   # \nabla_{U11} transposed
+    "dropped": _slip("dropped"),         # \kappa b^2 \Sigma u dropped from \nabla_u
+    "factor2": _slip("factor2"),         # 2 \nabla_a
+    "M": _slip("M"),                     # M for M^T in \nabla_{U11}
+    "U11T": _slip("U11T"),               # U11^T for U11 in \nabla_a
+}
+"""Planted slips of :func:`icl_risk_gradient` (same signature), for mutants and tests."""
+
+
+def max_relative_error_to_reference(p: dict, subject: Callable) -> float:
+    """max |subject - reference| / max |reference| at a gradient point."""
+    return max_relative_error(subject(p), gradient_reference(p))
+
+
+# ------------------------------------------------------------------------------ the invariant flow
+
+
+def paper_flow(A, b, Sigma) -> tuple[np.ndarray, float]:
+    r"""The paper's printed flow (Sec. 5):  \dot A = b\Sigma^2 - b^2\Sigma^2 A\Sigma,
+    \dot b = tr(A^T\Sigma^2) - b tr(A^T\Sigma^2 A\Sigma)  (unchecked inputs: a fast right-hand side).
+
+    >>> Adot, bdot = paper_flow(np.array([[1.0]]), 1.0, np.array([[0.25]]))
+    >>> Adot.tolist(), bdot
+    ([[0.046875]], 0.046875)
+    """
+    S2 = Sigma @ Sigma
+    S2AS = S2 @ A @ Sigma
+    return b * S2 - b * b * S2AS, float(np.einsum("ij,ij->", A, S2) - b * np.einsum("ij,ij->", A, S2AS))
+
+
+def _transposed_flow(A, b, Sigma):
+    S2 = Sigma @ Sigma
+    return b * S2 - b * b * Sigma @ A.T @ S2, paper_flow(A, b, Sigma)[1]
+
+
+def _wrong_sign_flow(A, b, Sigma):
+    Adot, _ = paper_flow(A, b, Sigma)
+    S2 = Sigma @ Sigma
+    return Adot, float(np.einsum("ij,ij->", A, S2) + b * np.einsum("ij,ij->", A, S2 @ A @ Sigma))
+
+
+def _swapped_flow(A, b, Sigma):
+    S2 = Sigma @ Sigma
+    return b * S2 - b * b * Sigma @ A @ S2, paper_flow(A, b, Sigma)[1]
+
+
+FLOW_SLIPS = {
+    "transposed": _transposed_flow,   # b\Sigma^2 - b^2 \Sigma A^T \Sigma^2
+    "wrong sign": _wrong_sign_flow,   # \dot b = tr(A^T\Sigma^2) + b tr(A^T\Sigma^2 A\Sigma)
+    "swapped": _swapped_flow,         # \Sigma A \Sigma^2 for \Sigma^2 A \Sigma
+}
+"""Planted slips of :func:`paper_flow` (same signature)."""
+
+
+def flow_points(rng, dims=(2, 3, 4)) -> list[dict]:
+    """Random \\Sigma, non-symmetric A and b in [0.5, 1.5] at each d."""
+    from .strategies import random_covariance, random_matrix
+
+    return [{"dim": d, "Sigma": random_covariance(d, rng), "A": random_matrix(d, rng), "b": float(rng.uniform(0.5, 1.5))}
+            for d in dims]
+
+
+def flow_discrepancy(p: dict, flow: Callable) -> float:
+    r"""max relative difference between flow(A, b, \Sigma) and -\nabla R_\infty at U = diag(A, 0),
+    V = b e e^T, the latter by Richardson differences of the closed form R_\infty (never a flow formula)."""
+    from .icl import invariant_point
+
+    A, b, S = p["A"], p["b"], p["Sigma"]
+    d = S.shape[0]
+    Adot, bdot = flow(A, b, S)
+    U, V = invariant_point(A, b, d)
+    fU, fV = _memo(("inv-fd",) + _key(U, V, S), lambda: icl_risk_gradient_fd(U, V, S, h=1e-2, richardson=True))
+    ref = np.concatenate([-fU[:d, :d].ravel(), [-fV[d, d]]])
+    return max_relative_error(np.concatenate([np.asarray(Adot).ravel(), [bdot]]), ref)
+
+
+def flow_trajectory(flow: Callable, A0, b0, Sigma, t_end: float, rtol: float = 1e-13, atol: float = 1e-15):
+    r"""Integrate (\dot A, \dot b) = flow(A, b, \Sigma) on [0, t_end] by DOP853 (scipy ``solve_ivp``, error
+    controlled: every accepted step's error estimate e satisfies RMS(e_i / (atol + rtol |y_i|)) <= 1).
+    Returns (t, Y): every accepted step (rows y = (vec A, b))."""
+    from scipy.integrate import solve_ivp
+
+    S = _sigma(Sigma)
+    d = S.shape[0]
+    A0 = as_matrix(A0, "A0", shape=(d, d))
+    b0 = real(b0, "b0")
+
+    def rhs(t, y):
+        Adot, bdot = flow(y[:-1].reshape(d, d), y[-1], S)
+        return np.concatenate([np.asarray(Adot).ravel(), [bdot]])
+
+    def compute():
+        sol = solve_ivp(rhs, (0.0, positive_float(t_end, "t_end")), np.concatenate([A0.ravel(), [b0]]),
+                        method="DOP853", rtol=rtol, atol=atol)
+        if not sol.success:
+            raise ValueError(f"flow: the integrator failed: {sol.message}")
+        return sol.t, sol.y.T
+
+    return _memo(("traj", flow, t_end, rtol, atol) + _key(A0, b0, S), compute)
+
+
+def balance(Y) -> np.ndarray:
+    """||A||_F^2 - b^2 for rows y = (vec A, b)."""
+    return (Y[:, :-1] ** 2).sum(1) - Y[:, -1] ** 2
+
+
+def sum_of_squares(Y) -> np.ndarray:
+    """||A||_F^2 + b^2 for rows y = (vec A, b) (not conserved)."""
+    return (Y[:, :-1] ** 2).sum(1) + Y[:, -1] ** 2
+
+
+def trajectory_points(rng, dims=(2, 3, 4), t_end: float = 20.0) -> list[dict]:
+    """The generic trajectories of the balance checks: Toeplitz(0.5) \\Sigma, A0 = A/2 with A non-symmetric
+    Gaussian, b0 in [0.5, 1]."""
+    from .icl import toeplitz_sigma
+    from .strategies import random_matrix
+
+    return [{"dim": d, "Sigma": toeplitz_sigma(d, 0.5), "A0": 0.5 * random_matrix(d, rng),
+             "b0": float(rng.uniform(0.5, 1.0)), "t_end": t_end} for d in dims]
+
+
+def conservation_drift(p: dict, subject, rtol: float = 1e-13, atol: float = 1e-15) -> tuple[float, float, int]:
+    r"""(drift, allowed, steps) of the quantity Q along the flow, subject = (flow, Q), Q one of :func:`balance`,
+    :func:`sum_of_squares`.
+
+    drift = max_t |Q(y(t)) - Q(y(0))| from :func:`flow_trajectory`.  Allowed = what the integrator's stated
+    tolerance permits for an exactly conserved Q: the exact flow keeps Q, so Q(y_N) - Q(y_0) is the sum over
+    steps of Q(y_{k+1}) - Q(\phi_h(y_k)), each at most ||\nabla Q|| ||le_k|| with the local error
+    ||le_k||_2 <= \sqrt n max_i (atol + rtol |y_{k+1,i}|) (the RMS error test) and ||\nabla Q|| = 2 ||y|| for
+    Q = ||A||^2 -+ b^2; no error amplification enters (Q is conserved from every state)."""
+    flow, Q = subject
+    t, Y = flow_trajectory(flow, p["A0"], p["b0"], p["Sigma"], p["t_end"], rtol, atol)
+    q = Q(Y)
+    drift = float(np.abs(q - q[0]).max())
+    n = Y.shape[1]
+    per_step = 2.0 * np.linalg.norm(Y[1:], axis=1) * np.sqrt(n) * (atol + rtol * np.abs(Y[1:]).max(axis=1))
+    return drift, float(per_step.sum()), len(t) - 1
+
+
+def drift_ratio(p: dict, subject) -> float:
+    """Drift of Q in units of the allowed drift (:func:`conservation_drift`): <= 1 for a conserved Q."""
+    drift, allowed, _ = conservation_drift(p, subject)
+    return drift / allowed
+
+
+def relative_change(p: dict, subject) -> float:
+    """max_t |Q(t) - Q(0)| / |Q(0)| along the trajectory of ``p``, subject = (flow, Q)."""
+    flow, Q = subject
+    _, Y = flow_trajectory(flow, p["A0"], p["b0"], p["Sigma"], p["t_end"])
+    q = Q(Y)
+    return float(np.abs(q - q[0]).max() / max(abs(q[0]), 1e-300))
+
+
+# ------------------------------------------------------------------------------ balanced flow -> (U*, V*)
+
+
+def balanced_points(rng, Sigmas, alphas) -> list[dict]:
+    r"""The paper's initialisation U(0) = \alpha diag(P, 0), V(0) = \alpha e e^T, P = \Theta\Theta^T / ||\Theta\Theta^T||_F
+    (\Theta Gaussian), for each \Sigma (array, or callable rng -> array) and \alpha."""
+    pts = []
+    for Sig in Sigmas:
+        S = _sigma(Sig(rng) if callable(Sig) else Sig)
+        d = S.shape[0]
+        for alpha in alphas:
+            Theta = rng.standard_normal((d, d))
+            P = Theta @ Theta.T
+            pts.append({"dim": d, "Sigma": S, "alpha": float(alpha), "P": P / np.linalg.norm(P),
+                        "label": f"d={d}, alpha={alpha}"})
+    return pts
+
+
+def balanced_endpoint(p: dict, t_end: float = 300.0, n_steps: int | None = None, grading: float | None = None):
+    r"""(U, V) at t_end of the flow from the balanced initialisation (RK4 on a graded mesh, :func:`invariant_flow`)."""
+    from .icl import invariant_point
+
+    d = p["dim"]
+    n_steps = n_steps or p.get("n_steps", 10000)
+    grading = grading or p.get("grading", 3.0)
+
+    def compute():
+        tr = invariant_flow(p["alpha"] * p["P"], p["alpha"], p["Sigma"], t_end, n_steps, record_every=n_steps,
+                            grading=grading)
+        return invariant_point(tr.A[-1], tr.b[-1], d)
+
+    return _memo(("balanced", t_end, n_steps, grading, p["alpha"]) + _key(p["P"], p["Sigma"]), compute)
+
+
+def balanced_limit_distance(p: dict, limit: Callable) -> float:
+    r"""Relative distance of the flow's endpoint to limit(\Sigma) = (U_\star, V_\star):
+    max(max|U - U_\star| / max|U_\star|, |V_{d+1,d+1} - V_{\star,d+1,d+1}| / |V_{\star,d+1,d+1}|)."""
+    d = p["dim"]
+    U, V = balanced_endpoint(p)
+    Us, Vs = limit(p["Sigma"])
+    return float(max(np.abs(U - Us).max() / np.abs(Us).max(), abs(V[d, d] - Vs[d, d]) / abs(Vs[d, d])))
+
+
+def _limit_slip(power_U: float, power_V: float):
+    def limit(Sigma):
+        from .icl import invariant_point
+
+        S = _sigma(Sigma)
+        Si = np.linalg.inv(S)
+        Si = (Si + Si.T) / 2
+        t = np.trace(Si @ Si)
+        return invariant_point(Si * t**power_U, t**power_V, S.shape[0])
+
+    return limit
+
+
+LIMIT_SLIPS = {
+    "U+1/4": _limit_slip(0.25, 0.25),   # U_\star = tr(\Sigma^{-2})^{+1/4} diag(\Sigma^{-1}, 0)
+    "swapped": _limit_slip(0.25, -0.25),  # exponents of U_\star and V_\star swapped
+    "no trace": _limit_slip(0.0, 0.0),   # U_\star = diag(\Sigma^{-1}, 0), V_\star = e e^T
+}
+"""Planted slips of :func:`verify.icl.bayes_point` (same signature)."""
