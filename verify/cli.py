@@ -5,6 +5,7 @@
     verify run [ID...] --mutants [--json]          every check on its planted mutants: each must go red
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
+    verify selftest [ID...] [--full] [--json]      mutant formulas rejected, rewritings accepted, seeds
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
 (one line on stderr).
@@ -17,6 +18,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -55,6 +57,16 @@ def _seed(text: str) -> int:
         return seed_value(int(text), "--seed")
     except (TypeError, ValueError):
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _output_tex(text: str) -> Path:
@@ -98,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     tex.add_argument("--pdf", action="store_true", help="also run pdflatex (when on PATH)")
     tex.add_argument("--seed", type=_seed, default=0, help="master seed of the evidence (default 0)")
     tex.add_argument("--no-evidence", action="store_true", help="leave the evidence tables empty (faster)")
+
+    st = sub.add_parser("selftest", help="measure sensitivity and specificity: mutant formulas, rewritings, seeds")
+    st.add_argument("ids", nargs="*", metavar="ID", help="claim ids for the catalogue (default: all)")
+    st.add_argument("--full", action="store_true", help="also run every statement's evidence over many seeds")
+    st.add_argument("--seeds", type=_count, default=200, help="number of seeds with --full (default 200)")
+    st.add_argument("--workers", type=_count, default=2, help="processes for --full (default 2)")
+    st.add_argument("--seed", type=_seed, default=0, help="seed of the claim points (default 0)")
+    st.add_argument("--json", action="store_true", help="print one JSON document")
 
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,7 +188,42 @@ def _cmd_claim(args) -> int:
     return 0 if verdict.accepted else 1
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _cmd_claim}
+def _cmd_selftest(args) -> int:
+    from . import selftest
+
+    progress = None if args.json or not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress)
+    summary = selftest.summarise_claims(records)
+    seeds = []
+    if args.full:
+        seeds = selftest.run_seed_sweep(range(args.seeds), workers=args.workers, progress=progress)
+    ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
+    if args.json:
+        doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
+               "seeds": [s.to_dict() for s in seeds], "ok": ok}
+        print(json.dumps(doc, default=str))
+    else:
+        print(f"claims: {summary['rejected']}/{summary['mutants']} wrong formulas rejected "
+              f"({summary['rejection_rate']:.0%}), {summary['accepted']}/{summary['rewritings']} rewritings accepted; "
+              f"smallest discrepancy caught {summary['smallest_discrepancy_caught']:.3g}")
+        for cid, c in summary["per_claim"].items():
+            print(f"  {cid}: {c['rejected']}/{c['mutants']} mutants rejected, {c['accepted']}/{c['rewritings']} rewritings accepted")
+        for f in summary["failures"]:
+            print(f"  WRONG: {f['claim']} expected {f['expected']}: {f['formula']} ({f['detail']})")
+        if seeds:
+            fails = sum(s.failures for s in seeds)
+            zs = [s.worst_figure for s in seeds if s.unit == "|z|"]
+            print(f"seeds: {args.seeds} seeds x {len(seeds)} checks: {fails} failures; largest |z| "
+                  f"{max(zs) if zs else float('nan'):.3g}; false-alarm rate per |z| comparison {selftest.Z_FALSE_ALARM:.2g}")
+            for s in seeds:
+                if s.failures:
+                    print(f"  FAIL {s.id}::{s.name} at seeds {list(s.failed_seeds)[:10]}")
+        print(f"selftest {'passed' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f}s")
+    return 0 if ok else 1
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _cmd_claim, "selftest": _cmd_selftest}
 
 
 def main(argv=None) -> int:
