@@ -535,7 +535,7 @@ def _transposed_flow(A, b, Sigma):
 def _wrong_sign_flow(A, b, Sigma):
     Adot, _ = paper_flow(A, b, Sigma)
     S2 = Sigma @ Sigma
-    return Adot, float(np.einsum("ij,ij->", A, S2) + b * np.einsum("ij,ij->", A, S2 @ A @ Sigma))
+    return Adot, float(-np.einsum("ij,ij->", A, S2) - b * np.einsum("ij,ij->", A, S2 @ A @ Sigma))
 
 
 def _swapped_flow(A, b, Sigma):
@@ -545,7 +545,7 @@ def _swapped_flow(A, b, Sigma):
 
 FLOW_SLIPS = {
     "transposed": _transposed_flow,   # b\Sigma^2 - b^2 \Sigma A^T \Sigma^2
-    "wrong sign": _wrong_sign_flow,   # \dot b = tr(A^T\Sigma^2) + b tr(A^T\Sigma^2 A\Sigma)
+    "wrong sign": _wrong_sign_flow,   # \dot b = -tr(A^T\Sigma^2) - b tr(A^T\Sigma^2 A\Sigma)
     "swapped": _swapped_flow,         # \Sigma A \Sigma^2 for \Sigma^2 A \Sigma
 }
 """Planted slips of :func:`paper_flow` (same signature)."""
@@ -589,8 +589,12 @@ def flow_trajectory(flow: Callable, A0, b0, Sigma, t_end: float, rtol: float = 1
         return np.concatenate([np.asarray(Adot).ravel(), [bdot]])
 
     def compute():
+        def blow_up(t, y):  # a (wrong) flow that escapes to infinity stops here instead of crawling
+            return 1e6 - np.abs(y).max()
+
+        blow_up.terminal = True
         sol = solve_ivp(rhs, (0.0, positive_float(t_end, "t_end")), np.concatenate([A0.ravel(), [b0]]),
-                        method="DOP853", rtol=rtol, atol=atol)
+                        method="DOP853", rtol=rtol, atol=atol, events=blow_up)
         if not sol.success:
             raise ValueError(f"flow: the integrator failed: {sol.message}")
         return sol.t, sol.y.T
@@ -712,3 +716,57 @@ LIMIT_SLIPS = {
     "no trace": _limit_slip(0.0, 0.0),   # U_\star = diag(\Sigma^{-1}, 0), V_\star = e e^T
 }
 """Planted slips of :func:`verify.icl.bayes_point` (same signature)."""
+
+
+# ------------------------------------------------------------------------------ fast exact polynomial algebra (derivations)
+
+
+def _poly_gens(*exprs) -> list:
+    import sympy as sp
+
+    free = set()
+    for e in exprs:
+        for x in (e if isinstance(e, sp.MatrixBase) else [e]):
+            free |= sp.sympify(x).free_symbols
+    return sorted(free, key=str)
+
+
+def _poly_equal_test(lhs, rhs):
+    import sympy as sp
+
+    L = lhs if isinstance(lhs, sp.MatrixBase) else sp.Matrix([lhs])
+    R = rhs if isinstance(rhs, sp.MatrixBase) else sp.Matrix([rhs])
+    if L.shape != R.shape:
+        return False, f"shapes differ: {L.shape} vs {R.shape}"
+    gens = _poly_gens(L, R)
+    for k, (x, y) in enumerate(zip(L, R)):
+        diff = sp.sympify(x - y)
+        if gens and not sp.Poly(diff, *gens).is_zero or not gens and diff != 0:
+            return False, f"entry {k}: the difference is a non-zero polynomial"
+    return True, f"{len(L)} entries: lhs - rhs is the zero polynomial in {len(gens)} symbols"
+
+
+def polynomial_equal():
+    """A derivation relation for polynomial identities: lhs - rhs is the zero polynomial (expanded exactly by
+    ``sympy.Poly`` in every free symbol; much faster than general simplification on large polynomials)."""
+    from .derivation import relation
+
+    return relation("polynomial identity", _poly_equal_test)
+
+
+def polynomial_gradient(R, *matrices):
+    r"""Entry-wise partial derivatives of the polynomial R in every entry of each matrix, side by side
+    (``sympy.Poly.diff``: exact, fast on large polynomials).
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> polynomial_gradient(x**2 * y, sp.Matrix([[x, y]]))
+    Matrix([[2*x*y, x**2]])
+    """
+    import sympy as sp
+
+    gens = _poly_gens(R)
+    P = sp.Poly(R, *gens) if gens else None
+    blocks = [sp.Matrix(M).applyfunc(lambda v: P.diff(v).as_expr() if P is not None and v in gens else sp.Integer(0))
+              for M in matrices]
+    return sp.Matrix.hstack(*blocks)
