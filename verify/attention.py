@@ -28,7 +28,8 @@ import numpy as np
 
 from .validation import as_matrix, as_vector, attention_inputs
 
-__all__ = ["softmax_attention", "linear_attention", "gaussian_limit", "linear_limit", "softmax_weights"]
+__all__ = ["softmax_attention", "linear_attention", "gaussian_limit", "linear_limit", "softmax_weights",
+           "evaluate_closed_form", "softmax_batch_means"]
 
 
 def _params(K, Q, V, d: int):
@@ -91,3 +92,82 @@ def linear_limit(K, Q, V, mean, cov, z) -> np.ndarray:
     """Companion of Lemma 2.1: T_lin^{K,Q,V}[N(m, \\Gamma)](z) = V (\\Gamma + m m^T) K^T Q z."""
     K, Q, V, m, G, zz = attention_inputs(K, Q, V, mean, cov, z)
     return V @ (G + np.outer(m, m)) @ K.T @ Q @ zz
+
+
+def evaluate_closed_form(expr, symbols, values: dict, dps: int = 40):
+    r"""A SymPy (matrix) expression of the ``symbols`` evaluated at numeric ``values`` in ``dps``-digit mpmath.
+
+    ``values`` maps each symbol's name to a float array (or mpmath matrix); vectors become columns.  The
+    expression is compiled once per (expr, symbols) with :func:`sympy.lambdify` (module ``mpmath``: ``*`` is
+    the matrix product, ``.T`` the transpose, ``**-1`` the inverse).  Returns an mpmath matrix (a scalar is
+    returned as a 1 x 1 matrix).
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> A, x = sp.MatrixSymbol("A", d, d), sp.MatrixSymbol("x", d, 1)
+    >>> print(evaluate_closed_form(x.T * A * x / 2, [A, x], {"A": [[2.0, 0.0], [0.0, 4.0]], "x": [1.0, 1.0]}, dps=20))
+    [3.0]
+    """
+    import mpmath
+    from mpmath import mp
+
+    fn = _compiled(expr, tuple(symbols))
+    with mp.workdps(dps + 10):
+        args = []
+        for s in symbols:
+            v = values[s.name]
+            if not isinstance(v, mpmath.matrix):
+                arr = np.asarray(v, dtype=float)
+                arr = arr[:, None] if arr.ndim == 1 else arr
+                v = mpmath.matrix([[mp.mpf(float(t)) for t in row] for row in arr])
+            args.append(v)
+        out = fn(*args)
+        out = out if isinstance(out, mpmath.matrix) else mpmath.matrix([[out]])
+    with mp.workdps(dps):
+        return out * 1
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(expr, symbols: tuple):
+    key = (expr, symbols)
+    if key not in _COMPILED:
+        import sympy as sp
+
+        _COMPILED[key] = sp.lambdify(list(symbols), expr, modules="mpmath")
+    return _COMPILED[key]
+
+
+def softmax_batch_means(measure, K, Q, V, z, L: int, prompts: int, rng, batches: int = 40) -> np.ndarray:
+    r"""Monte Carlo of finite-prompt softmax attention: ``prompts`` independent prompts of L i.i.d. tokens from
+    ``measure`` (anything with ``sample(n, rng)`` and ``dim``), each giving T[\hat\mu_L](z); returns the
+    ``batches`` x d array of batch means (consecutive prompts grouped into equal batches).
+
+    The batch means are (nearly) Gaussian even when single outputs are not (the softmax weights are
+    log-normal under a Gaussian prompt), so  mean +- std/\sqrt{batches}  is an honest standard error.
+    Work is chunked by batch (memory ~ prompts/batches * L * d floats).
+
+    >>> from verify.measures import Rademacher
+    >>> out = softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [2.0], L=50, prompts=40, rng=np.random.default_rng(0), batches=20)
+    >>> out.shape, bool(np.all(np.abs(out) <= 1))
+    ((20, 1), True)
+    """
+    from .validation import positive_int
+
+    L, prompts, batches = positive_int(L, "L"), positive_int(prompts, "prompts"), positive_int(batches, "batches", 2)
+    if prompts % batches:
+        raise ValueError(f"prompts: expected a multiple of batches={batches}, got {prompts}")
+    d = measure.dim
+    K, Q, V = _params(K, Q, V, d)
+    zz = as_vector(z, "z", d)
+    qz = Q @ zz
+    per = prompts // batches
+    out = np.empty((batches, d))
+    for b in range(batches):
+        t = measure.sample(per * L, rng).reshape(per, L, d)
+        s = (t @ K.T) @ qz  # the score <K z_l, Q z> of every token
+        w = np.exp(s - s.max(axis=1, keepdims=True))
+        tilted = np.einsum("pl,pld->pd", w, t) / w.sum(axis=1)[:, None]
+        out[b] = (tilted @ V.T).mean(axis=0)
+    return out

@@ -25,7 +25,8 @@ import numpy as np
 
 from .validation import as_matrix, as_vector, covariance, positive_int
 
-__all__ = ["Gaussian", "Rademacher", "Empirical", "as_generator", "covariance_root"]
+__all__ = ["Gaussian", "Rademacher", "Discrete", "Empirical", "as_generator", "covariance_root",
+           "gaussian_mean_of_log_density", "is_gaussian_mean_of_log_density"]
 
 
 def as_generator(seed) -> np.random.Generator:
@@ -119,6 +120,57 @@ class Rademacher:
 
 
 @dataclass(frozen=True)
+class Discrete:
+    """A finitely supported measure  \\sum_i w_i \\delta_{x_i}  on R^d (``atoms`` n x d, ``weights`` summing to 1).
+
+    A generic non-Gaussian law: with unequal weights and asymmetric atoms it has non-zero odd cumulants, so
+    identities that hold for every measure (e.g. tilted mean = gradient of the log-MGF) can be told apart from
+    Gaussian-only ones.
+
+    >>> mu = Discrete([[0.0], [1.0], [3.0]], [0.5, 0.3, 0.2])
+    >>> round(float(mu.mean[0]), 12), round(float(mu.cov[0, 0]), 12)
+    (0.9, 1.29)
+    >>> Discrete([[0.0], [1.0]], [0.5, 0.6])
+    Traceback (most recent call last):
+    ...
+    ValueError: weights: expected non-negative weights summing to 1, got sum 1.1
+    """
+
+    points: np.ndarray
+    weights: np.ndarray
+
+    def __post_init__(self):
+        x = as_matrix(self.points, "atoms")
+        w = as_vector(self.weights, "weights", x.shape[0])
+        if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-12:
+            raise ValueError(f"weights: expected non-negative weights summing to 1, got sum {w.sum():.3g}")
+        object.__setattr__(self, "points", x)
+        object.__setattr__(self, "weights", w)
+
+    @property
+    def dim(self) -> int:
+        return self.points.shape[1]
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.weights @ self.points
+
+    @property
+    def cov(self) -> np.ndarray:
+        c = self.points - self.mean
+        return (c * self.weights[:, None]).T @ c
+
+    def sample(self, n: int, seed) -> np.ndarray:
+        n = positive_int(n, "n")
+        rng = as_generator(seed)
+        return self.points[rng.choice(self.points.shape[0], size=n, p=self.weights)]
+
+    def atoms(self) -> tuple[np.ndarray, np.ndarray]:
+        """The atoms and their weights: the measure exactly."""
+        return self.points, self.weights
+
+
+@dataclass(frozen=True)
 class Empirical:
     """The empirical measure (1/L) \\sum_l \\delta_{z_l} of a prompt ``tokens`` (an L x d array)."""
 
@@ -146,3 +198,91 @@ def covariance_root(cov: np.ndarray) -> np.ndarray:
     except np.linalg.LinAlgError:
         vals, vecs = np.linalg.eigh(cov)
         return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
+def gaussian_mean_of_log_density(log_density, variables):
+    r"""The mean of the Gaussian density  p(x) \propto e^{q(x)}  given its log-density q (SymPy, explicit entries).
+
+    q must be a quadratic polynomial in ``variables`` (its Hessian H free of them), and then the mean is the
+    mode, the solution of  \nabla q(x) = 0:  x^* = -H^{-1} \nabla q(0).  Whether H is negative definite
+    (a normalisable density) is the caller's hypothesis.  Returns a column ``sp.Matrix``; ``ValueError`` when
+    q is not quadratic or H is singular.
+
+    >>> import sympy as sp
+    >>> x, c, s = sp.symbols("x c s", positive=True)
+    >>> gaussian_mean_of_log_density(-(x - c) ** 2 / (2 * s), [x])
+    Matrix([[c]])
+    >>> gaussian_mean_of_log_density(-x ** 4, [x])
+    Traceback (most recent call last):
+    ...
+    ValueError: log_density: not quadratic in x (its Hessian depends on x)
+    """
+    import sympy as sp
+
+    xs = list(variables)
+    q = sp.sympify(log_density)
+    if isinstance(q, sp.MatrixBase):
+        if q.shape != (1, 1):
+            raise ValueError(f"log_density: expected a scalar, got shape {q.shape}")
+        q = q[0, 0]
+    H = sp.hessian(q, xs)
+    if any(e.has(*xs) for e in H):
+        raise ValueError(f"log_density: not quadratic in {', '.join(map(str, xs))} (its Hessian depends on them)"
+                         if len(xs) > 1 else f"log_density: not quadratic in {xs[0]} (its Hessian depends on {xs[0]})")
+    g0 = sp.Matrix([sp.diff(q, v) for v in xs]).xreplace({v: 0 for v in xs})
+    if H.det() == 0:
+        raise ValueError("log_density: singular Hessian, not a Gaussian density")
+    return (-H.LUsolve(g0)).applyfunc(sp.cancel)
+
+
+def is_gaussian_mean_of_log_density(log_density, mean, variables, trials: int = 3, seed: int = 1) -> tuple[bool, str]:
+    r"""Whether ``mean`` is the mean of the Gaussian density  p \propto e^{q}, q = ``log_density``: q is quadratic in
+    ``variables`` (Hessian H free of them), H is non-singular, and  \nabla q(mean) = 0  -- the unique stationary
+    point of a quadratic is its mode, which for a Gaussian is the mean.  The same statement as
+    :func:`gaussian_mean_of_log_density` without solving the linear system (cheap when H = -\Gamma^{-1} has
+    symbolic entries).  A false ``mean`` is refuted at random rational values of the other symbols.
+
+    Returns ``(ok, detail)`` (a :func:`verify.derivation.relation` test).
+
+    >>> import sympy as sp
+    >>> x, c = sp.symbols("x c")
+    >>> is_gaussian_mean_of_log_density(-(x - c) ** 2 / 2, [c], [x])[0], is_gaussian_mean_of_log_density(-(x - c) ** 2 / 2, [2 * c], [x])[0]
+    (True, False)
+    """
+    import random
+
+    import sympy as sp
+
+    xs = list(variables)
+    q = sp.sympify(log_density)
+    if isinstance(q, sp.MatrixBase):
+        q = q[0, 0]
+    mu = list(mean)
+    if len(mu) != len(xs):
+        raise ValueError(f"mean: expected {len(xs)} entries, got {len(mu)}")
+    H = sp.hessian(q, xs)
+    if any(e.has(*xs) for e in H):
+        return False, "not quadratic: the Hessian depends on the variables"
+    at = {v: c for v, c in zip(xs, mu)}
+    grad = [sp.diff(q, v).xreplace(at) for v in xs]
+    rng = random.Random(seed)
+    free = sorted(set().union(*(sp.sympify(g).free_symbols for g in grad), *(e.free_symbols for e in H)), key=str)
+    for _ in range(trials):
+        point = {s: sp.Rational(rng.randint(-7, 7) or 1, rng.randint(1, 5)) for s in free}
+        try:
+            values = [sp.nsimplify(g.xreplace(point)) for g in grad]
+        except ZeroDivisionError:
+            continue
+        bad = [k for k, v in enumerate(values) if v != 0]
+        if bad:
+            return False, f"gradient at the claimed mean is not 0 (coordinate {bad[0]} at a random rational point)"
+    if not all(g == 0 or sp.cancel(sp.together(g)) == 0 for g in grad):
+        return False, "gradient at the claimed mean does not simplify to 0"
+    point = {s: sp.Rational(rng.randint(-7, 7) or 1, rng.randint(1, 5)) for s in free}
+    try:
+        nonsingular = H.xreplace(point).det() != 0
+    except ZeroDivisionError:
+        nonsingular = False
+    if not nonsingular and H.det() == 0:
+        return False, "singular Hessian: not a Gaussian density"
+    return True, f"quadratic in {len(xs)} variables, non-singular Hessian, gradient 0 at the mean"

@@ -45,6 +45,11 @@ __all__ = [
     "attention_quadrature_float",
     "nodes_needed",
     "MAX_NODES",
+    "measure_expectation",
+    "log_mgf",
+    "log_mgf_gradient",
+    "tilted_mean",
+    "linear_attention_quadrature",
 ]
 
 GUARD_DIGITS = 10
@@ -357,3 +362,168 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
     if not np.all(np.isfinite(out)):
         raise ValueError("K, Q, z: the tilt is too steep to evaluate in float64")
     return out
+
+
+# ----------------------------------------------------------------- MGF, tilted mean, linear attention
+
+
+def _is_gaussian(measure) -> bool:
+    return hasattr(measure, "root") and hasattr(measure, "cov") and not hasattr(measure, "atoms")
+
+
+def measure_expectation(f, measure, n: int = 20, dps: int = 30):
+    """E f(X), X ~ ``measure``: Gauss-Hermite (n nodes per dimension, :func:`gaussian_expectation`) for a
+    :class:`verify.measures.Gaussian`, the exact weighted sum over the atoms for a measure with ``atoms()``
+    (:class:`~verify.measures.Discrete`, :class:`~verify.measures.Rademacher`).  ``f`` gets a list of d mpf
+    coordinates (inside ``mp.workdps(dps + 10)``) and returns a number or a sequence of numbers.
+
+    >>> from verify.measures import Discrete
+    >>> mp.nstr(measure_expectation(lambda x: x[0] ** 2, Discrete([[0.0], [1.0], [3.0]], [0.5, 0.25, 0.25])), 20)
+    '2.5'
+    """
+    if not callable(f):
+        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
+    dps = positive_int(dps, "dps")
+    if _is_gaussian(measure):
+        return gaussian_expectation(f, measure.mean, measure.cov, n=n, dps=dps)
+    if not hasattr(measure, "atoms"):
+        raise TypeError(f"measure: expected a Gaussian or a measure with atoms(), got {type(measure).__name__}")
+    atoms, weights = measure.atoms()
+    with mp.workdps(dps + GUARD_DIGITS):
+        total, scalar = None, True
+        for x, w in zip(np.asarray(atoms, dtype=float), np.asarray(weights, dtype=float)):
+            val = f([mp.mpf(float(t)) for t in x])
+            if isinstance(val, mpmath.matrix):
+                val = [val[i, j] for i in range(val.rows) for j in range(val.cols)]
+            vals = [mp.mpf(v) for v in val] if isinstance(val, (list, tuple)) else [mp.mpf(val)]
+            scalar = scalar and not isinstance(val, (list, tuple))
+            wv = mp.mpf(float(w))
+            total = [wv * v for v in vals] if total is None else [t + wv * v for t, v in zip(total, vals)]
+    with mp.workdps(dps):
+        out = [+t for t in total]
+    return out[0] if scalar else out
+
+
+def _nodes_for_tilt(measure, a, dps: int) -> int:
+    """Nodes per dimension for e^{a^T X}, X ~ N(m, \\Gamma): the slope of the tilt in whitened coordinates."""
+    if not _is_gaussian(measure):
+        return 1
+    b = np.asarray(measure.root, dtype=float).T @ np.asarray([float(t) for t in a])
+    n = nodes_needed(float(np.max(np.abs(b))) if b.size else 0.0, dps, measure.dim)
+    if n > MAX_NODES:
+        raise ValueError(f"a: the tilt |B^T a| = {np.max(np.abs(b)):.3g} needs {n} > {MAX_NODES} nodes for dps={dps}")
+    return n
+
+
+def _mgf(measure, a, n: int):
+    """M_\\mu(a) = E e^{a^T X} at the working precision.  Gaussian: X = m + B G, so by Fubini
+    E e^{a^T X} = e^{a^T m} \\prod_j E e^{b_j G_j}, b = B^T a, each factor by the n-node 1-D rule; otherwise the
+    generic expectation."""
+    if _is_gaussian(measure):
+        d = measure.dim
+        m_np, cov_np = _gaussian_params(measure.mean, measure.cov)
+        root = _mp_root(_mp_entries(measure.cov, cov_np))
+        nodes, weights = hermite_rule(n, mp.dps)
+        out = mp.exp(mp.fsum(ai * mp.mpf(float(mi)) for ai, mi in zip(a, m_np)))
+        for j in range(d):
+            bj = mp.fsum(root[i][j] * a[i] for i in range(d))
+            out *= mp.fsum(w * mp.exp(bj * x) for x, w in zip(nodes, weights))
+        return out
+    return measure_expectation(lambda x: mp.exp(mp.fsum(ai * xi for ai, xi in zip(a, x))), measure, n=n, dps=mp.dps)
+
+
+def log_mgf(measure, a, dps: int = 40):
+    r"""\log M_\mu(a) = \log E_\mu e^{a^T X}, integrated from its definition (no closed form), at ``dps`` digits.
+
+    >>> from verify.measures import Gaussian
+    >>> mp.nstr(log_mgf(Gaussian([1.0], [[4.0]]), [0.5], dps=30), 25)   # a m + a^2 s^2 / 2 = 1
+    '1.0'
+    """
+    dps = positive_int(dps, "dps")
+    with mp.workdps(dps + GUARD_DIGITS):
+        a = [mp.mpf(t) if isinstance(t, mpmath.mpf) else mp.mpf(float(t)) for t in a]
+        out = mp.log(_mgf(measure, a, _nodes_for_tilt(measure, a, dps)))
+    with mp.workdps(dps):
+        return +out
+
+
+def log_mgf_gradient(measure, a, dps: int = 40, log: bool = True) -> list:
+    r"""\nabla_a \log M_\mu(a)  (``log=False``: \nabla_a M_\mu(a)) by numerical differentiation of the quadrature
+    MGF (:func:`mpmath.diff`, which raises the working precision; the MGF is re-integrated at that precision).
+
+    >>> from verify.measures import Gaussian
+    >>> [mp.nstr(g, 20) for g in log_mgf_gradient(Gaussian([1.0], [[4.0]]), [0.5], dps=30)]   # m + s^2 a
+    ['3.0']
+    """
+    dps = positive_int(dps, "dps")
+    with mp.workdps(dps + GUARD_DIGITS):
+        a0 = [mp.mpf(t) if isinstance(t, mpmath.mpf) else mp.mpf(float(t)) for t in a]
+        d = len(a0)
+        n = _nodes_for_tilt(measure, a0, (3 * dps) // 2 + 2 * GUARD_DIGITS)  # F is differenced at step ~ 10^{-dps/2}
+
+        def F(*aa):
+            M = _mgf(measure, list(aa), n)
+            return mp.log(M) if log else M
+
+        grad = []
+        for k in range(d):
+            order = tuple(1 if j == k else 0 for j in range(d))
+            grad.append(mp.diff(F, a0, order))
+    with mp.workdps(dps):
+        return [+g for g in grad]
+
+
+def tilted_mean(measure, K, Q, z, dps: int = 40) -> list:
+    r"""The mean of the tilted measure  d\mu_z \propto e^{\langle K z', Q z\rangle} d\mu(z'), from its definition:
+
+        E_{\mu_z}[z'] = E_\mu[z' e^{\langle K z', Q z\rangle}] / E_\mu[e^{\langle K z', Q z\rangle}],
+
+    the score computed at every node as the inner product of K z' and Q z (nothing rewritten).
+
+    >>> from verify.measures import Discrete
+    >>> mu = Discrete([[-1.0], [1.0]], [0.5, 0.5])
+    >>> mp.nstr(tilted_mean(mu, [[1.0]], [[1.0]], [2.0], dps=20)[0], 15), mp.nstr(mp.tanh(2), 15)
+    ('0.964027580075817', '0.964027580075817')
+    """
+    Kn, Qn = np.asarray(K, dtype=float), np.asarray(Q, dtype=float)
+    zn = np.asarray(z, dtype=float)
+    d = zn.shape[0]
+    with mp.workdps(dps + GUARD_DIGITS):
+        Km = [[mp.mpf(float(Kn[i, j])) for j in range(d)] for i in range(d)]
+        qz = [mp.fsum(mp.mpf(float(Qn[i, j])) * mp.mpf(float(zn[j])) for j in range(d)) for i in range(d)]
+        a_num = np.array([float(mp.fsum(Km[i][j] * qz[i] for i in range(d))) for j in range(d)])
+
+        def integrand(x):
+            kx = [mp.fsum(Km[i][j] * x[j] for j in range(d)) for i in range(d)]
+            w = mp.exp(mp.fsum(kx[i] * qz[i] for i in range(d)))
+            return [w] + [w * xi for xi in x]
+
+        n = _nodes_for_tilt(measure, a_num, dps)
+        vals = measure_expectation(integrand, measure, n=n, dps=dps + GUARD_DIGITS)
+        out = [v / vals[0] for v in vals[1:]]
+    with mp.workdps(dps):
+        return [+t for t in out]
+
+
+def linear_attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40) -> list:
+    r"""Normalised linear attention on N(m, \Gamma) from its definition,
+
+        T_{lin}[\mu](z) = V \int \langle K z', Q z\rangle z' d\mu(z'),
+
+    by Gauss-Hermite: the integrand is a quadratic polynomial in z', so the 3-node rule is exact; the score is
+    the inner product of K z' and Q z at every node.  Returns d mpf at ``dps`` digits.
+
+    >>> [mp.nstr(t, 20) for t in linear_attention_quadrature([[1.0]], [[2.0]], [[3.0]], [0.5], [[0.25]], [1.0])]
+    ['3.0']
+    """
+    arrays = attention_inputs(K, Q, V, mean, cov, z)
+    d = arrays[3].shape[0]
+    with mp.workdps(dps + GUARD_DIGITS):
+        Kmp, Qmp, Vmp, _, _, zmp = (_mp_entries(v, a) for v, a in zip((K, Q, V, mean, cov, z), arrays))
+        qz = [mp.fsum(Qmp[i, j] * zmp[j] for j in range(d)) for i in range(d)]
+
+    def integrand(x):
+        score = mp.fsum(mp.fsum(Kmp[i, j] * x[j] for j in range(d)) * qz[i] for i in range(d))
+        return [score * mp.fsum(Vmp[r, c] * x[c] for c in range(d)) for r in range(d)]
+
+    return gaussian_expectation(integrand, mean, cov, n=3, dps=dps)

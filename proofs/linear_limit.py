@@ -1,0 +1,225 @@
+r"""Companion of Lemma 2.1 (the paper's remark "softmax coincides with linear attention"): normalised linear
+attention on a Gaussian prompt.
+
+**Statement.**  For \mu = N(m, \Gamma) on R^d and any K, Q, V, z,
+
+    T_lin[\mu](z) = V \int <Kz',Qz> z' d\mu(z') = V (\Gamma + m m^T) K^T Q z,
+
+which equals the softmax limit of Lemma 2.1 (V m + V \Gamma K^T Q z) when m = 0 and differs from it when
+V m \neq 0:  T - T_lin = V m (1 - m^T K^T Q z).
+
+**Proof.**  <Kz',Qz> z' = z' z'^T K^T Q z is quadratic in z'; its expectation under N(m, \Gamma) is computed by
+Isserlis' theorem (z' = m + w, w ~ N(0, \Gamma)), then V is applied.  The difference is matrix algebra on the
+two closed forms.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import numpy as np
+import sympy as sp
+from mpmath import mp
+
+from verify.attention import evaluate_closed_form
+from verify.claims import Statement
+from verify.derivation import Derivation, maps
+from verify.evidence import Mutant, agreement, bound, digits_between
+from verify.formula import ClaimPoint, ClaimSpec, mp_matrix
+from verify.quadrature import attention_quadrature, linear_attention_quadrature
+from verify.strategies import attention_point
+from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
+
+DPS = 40
+DIGITS_REQUIRED = 30
+
+# ------------------------------------------------------------------------------------ the statement
+
+n = sp.Symbol("d", integer=True, positive=True)
+K, Q, V, Gamma = (sp.MatrixSymbol(s, n, n) for s in ("K", "Q", "V", "Gamma"))
+m, z = (sp.MatrixSymbol(s, n, 1) for s in ("m", "z"))
+SYMBOLS = (K, Q, V, Gamma, m, z)
+
+LINEAR_LIMIT = V * (Gamma + m * m.T) * K.T * Q * z
+"""V (\\Gamma + m m^T) K^T Q z."""
+
+SOFTMAX_LIMIT = sp.MatAdd(V * m, V * Gamma * K.T * Q * z, evaluate=False)
+"""Lemma 2.1's closed form (restated here: no proof imports another proof)."""
+
+DIFFERENCE = V * m * (sp.Identity(1) - m.T * K.T * Q * z)
+"""T - T_lin = V m (1 - m^T K^T Q z)."""
+
+LINEAR_TEX = r"T^{K,Q,V}_{\mathrm{lin}}[\mathcal N(m,\Gamma)](z) = V \left(\Gamma + m m^{T}\right) K^{T} Q z"
+DIFFERENCE_TEX = r"T[\mu](z) - T_{\mathrm{lin}}[\mu](z) = V m \left(1 - m^{T} K^{T} Q z\right)"
+
+
+def closed_form(expr, params: dict, dps: int = DPS) -> mpmath.matrix:
+    """A SymPy expression in K, Q, V, Gamma, m, z at numeric ``params``, in ``dps`` digits."""
+    return evaluate_closed_form(expr, SYMBOLS, params, dps)
+
+
+# ------------------------------------------------------------------------------------ derivations
+
+
+def _explicit(dim: int) -> dict:
+    out = {s.name: symbolic_matrix(s.name, dim, dim, symmetric=s is Gamma) for s in (K, Q, V, Gamma)}
+    out.update({s.name: symbolic_vector(s.name, dim) for s in (m, z)})
+    out["zp"], out["w"] = symbolic_vector("zp", dim), symbolic_vector("w", dim)
+    return out
+
+
+def _column(e) -> sp.Matrix:
+    return e if isinstance(e, sp.MatrixBase) else sp.Matrix([[e]])
+
+
+def gaussian_expectation_map(e: dict):
+    """E over z' ~ N(m, \\Gamma) of a polynomial in z': z' = m + w, w ~ N(0, \\Gamma), Isserlis (exact)."""
+    shift = {zi: mi + wi for zi, mi, wi in zip(e["zp"], e["m"], e["w"])}
+    return lambda expr: wick_expectation(sp.Matrix(expr).xreplace(shift), list(e["w"]), e["Gamma"])
+
+
+def derivation_companion(dim: int) -> Derivation:
+    """T_lin = V E_mu[<Kz',Qz> z'] = V (\\Gamma + m m^T) K^T Q z with explicit entries at d = ``dim``."""
+    e = _explicit(dim)
+    Kd, Qd, Vd, Gd, md, zd, zpd = (e[k] for k in ("K", "Q", "V", "Gamma", "m", "z", "zp"))
+    score = ((Kd * zpd).T * (Qd * zd))[0, 0]
+    d = Derivation(f"linear attention, explicit $d={dim}$: Isserlis", score * zpd,
+                   start_tex=r"\langle K z', Q z\rangle\, z'", conclusion=_column(explicit_at(LINEAR_LIMIT, n, dim, symmetric=[Gamma])),
+                   brief=dim > 1)
+    d.step((Gd + md * md.T) * Kd.T * Qd * zd, r"$\mathbb E_\mu$ with $z' = m + w$, $w \sim \mathcal N(0,\Gamma)$ (Isserlis)",
+           check=maps(r"$\mathbb E_{z' \sim \mathcal N(m,\Gamma)}$ by Isserlis", gaussian_expectation_map(e)),
+           rhs_tex=r"\mathbb E_\mu[\langle Kz',Qz\rangle z'] = (\Gamma + m m^T) K^T Q z", label="isserlis")
+    d.step(Vd * (Gd + md * md.T) * Kd.T * Qd * zd, r"$T_{\mathrm{lin}}[\mu](z) = V\,\mathbb E_\mu[\langle Kz',Qz\rangle z']$",
+           check=maps("apply $V$", lambda x: Vd * x), rhs_tex=r"V (\Gamma + m m^T) K^T Q z", label="apply-V")
+    return d
+
+
+def derivation_difference() -> Derivation:
+    """T - T_lin = V m (1 - m^T K^T Q z) for every d, from the two registered closed forms."""
+    d = Derivation("softmax minus linear attention, general $d$", SOFTMAX_LIMIT - LINEAR_LIMIT,
+                   start_tex=r"T[\mu](z) - T_{\mathrm{lin}}[\mu](z) = V m + V\Gamma K^T Q z - V(\Gamma + m m^T) K^T Q z",
+                   conclusion=DIFFERENCE)
+    d.step(V * m - V * m * m.T * K.T * Q * z, r"the $V \Gamma K^T Q z$ terms cancel", rhs_tex=r"V m - V m m^T K^T Q z",
+           label="cancel")
+    d.step(DIFFERENCE, r"factor $V m$ (a $1 \times 1$ factor $m^T K^T Q z$)", rhs_tex=r"V m \left(1 - m^T K^T Q z\right)",
+           label="factor")
+    return d
+
+
+def derivations() -> list[Derivation]:
+    return [derivation_companion(k) for k in (1, 2, 3)] + [derivation_difference()]
+
+
+# --------------------------------------------------------------------------------------- evidence
+
+
+def _args(p: dict) -> tuple:
+    return p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["z"]
+
+
+def _as_closed_form(expr):
+    return lambda p: closed_form(expr, p)
+
+
+def _points(rng) -> list:
+    return [dict(attention_point(dim, rng), dim=dim) for dim in (1, 2, 3) for _ in range(5)]
+
+
+WRONG_FORMS = {
+    "softmax form": SOFTMAX_LIMIT,
+    "K for K^T": V * (Gamma + m * m.T) * K * Q * z,
+    "m m^T dropped": V * Gamma * K.T * Q * z,
+    "Gamma inverted": V * (Gamma.I + m * m.T) * K.T * Q * z,
+}
+
+QUADRATURE = agreement(
+    "quadrature", subject=_as_closed_form(LINEAR_LIMIT),
+    reference=lambda p: linear_attention_quadrature(*_args(p), dps=DPS), points=_points, digits=DIGITS_REQUIRED,
+    dps=DPS, kind="quadrature", reference_name="exact Gauss-Hermite of the linear-attention definition",
+    description="exact (3-node) Gauss-Hermite of the linear-attention definition vs V(Γ + m m^T)K^T Q z, d = 1, 2, 3",
+    mutants=[Mutant(k, _as_closed_form(v)) for k, v in WRONG_FORMS.items()])
+
+
+def _separation_points(rng) -> list:
+    pts = []
+    for k in range(4):
+        p = attention_point(2, rng)
+        pts.append(dict(p, label=f"uncentred #{k}"))
+        pts.append(dict(p, m=np.zeros(2), label=f"centred (m = 0) #{k}"))
+    return pts
+
+
+def _separation_digits(p: dict, subject) -> float:
+    """Centred points: digits of agreement of the subject with the softmax definition (quadrature).
+    Uncentred points: digits of agreement with the linear definition minus digits of agreement with the
+    softmax definition (both by quadrature): high only when the subject is the linear value and the two differ."""
+    with mp.workdps(DPS):
+        value = subject(p)
+        softmax = attention_quadrature(*_args(p), dps=DPS)
+        if not np.any(p["m"]):
+            return digits_between(value, softmax, cap=DPS)
+        return digits_between(value, linear_attention_quadrature(*_args(p), dps=DPS), cap=DPS) - digits_between(
+            value, softmax, cap=DPS)
+
+
+DIFFERS_WHEN_UNCENTRED = bound(
+    "differs-when-uncentred", subject=_as_closed_form(LINEAR_LIMIT), figure=_separation_digits, points=_separation_points,
+    threshold=DIGITS_REQUIRED, relation=">=", unit="digits", kind="negative-control",
+    what="centred: digits vs the softmax definition; uncentred: digits vs the linear definition minus digits vs the softmax one",
+    description="m = 0: the linear limit agrees with softmax attention (quadrature); m != 0: it matches linear and not "
+                "softmax attention (both by quadrature of the definitions)",
+    mutants=[Mutant("linear limit differs at m = 0 (K for K^T)", _as_closed_form(WRONG_FORMS["K for K^T"])),
+             Mutant("linear limit equal to the softmax one", _as_closed_form(SOFTMAX_LIMIT))])
+
+# ------------------------------------------------------------------------------- user claims
+
+
+def _reference_points(seed: int, per_dim: int) -> list[ClaimPoint]:
+    rng = np.random.default_rng([seed, 21])
+    pts = []
+    for dim in (1, 2, 3):
+        for _ in range(per_dim):
+            p = attention_point(dim, rng)
+            ref = linear_attention_quadrature(*_args(p), dps=DPS)
+            with mp.workdps(DPS):
+                pts.append(ClaimPoint(dim, {k: mp_matrix(v) for k, v in p.items()}, mpmath.matrix(ref)))
+    return pts
+
+
+LINEAR_CLAIM = ClaimSpec(
+    id="linear-limit",
+    statement_id="linear-limit",
+    summary="closed form of T_lin[N(m, Gamma)](z), normalised linear attention on a Gaussian prompt",
+    symbols_help=(
+        "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3 are tried.\n"
+        "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, e.g. 'V*(Gamma + m*m.T)*K.T*Q*z'."),
+    example="V*(Gamma + m*m.T)*K.T*Q*z",
+    expected_shape=lambda d: (d, 1),
+    points=functools.partial(_reference_points, per_dim=2),
+    wrong_examples=("V*Gamma*K.T*Q*z", "V*m + V*Gamma*K.T*Q*z", "V*(Gamma + m*m.T)*K*Q*z", "V*Gamma*m*m.T*K.T*Q*z"),
+)
+
+# ------------------------------------------------------------------------------------- statement
+
+COMPANION = Statement(
+    id="linear-limit",
+    number="Lemma 2.1 (remark)",
+    title="Normalised linear attention on a Gaussian prompt; equal to softmax only when centred",
+    summary="T_lin[N(m,Γ)](z) = V(Γ + m m^T) K^T Q z; equals Lemma 2.1's limit iff V m = 0",
+    source="Boursier & Boyer (arXiv 2512.11784), remark after Lemma 2.1 (slides: 'softmax coincides with linear attention')",
+    statement_tex=LINEAR_TEX + r",\qquad " + DIFFERENCE_TEX,
+    hypotheses_tex=[
+        r"\mu = \mathcal N(m, \Gamma) \text{ on } \mathbb R^d,\ \Gamma \succeq 0",
+        r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d",
+    ],
+    derivations=derivations,
+    checks=[QUADRATURE, DIFFERS_WHEN_UNCENTRED],
+    claims=[LINEAR_CLAIM],
+    status="verified (needs centred tokens)",
+    notes_tex=[r"``Softmax coincides with linear attention'' holds for centred Gaussians only: "
+               r"$T - T_{\mathrm{lin}} = Vm(1 - m^T K^T Q z) \neq 0$ when $Vm \neq 0$. All ICL tokens are centred."],
+    order=2.15,
+)
+
+STATEMENTS = [COMPANION]
