@@ -16,56 +16,45 @@ Gaussian) the infinite-prompt prediction is p_\infty = e_{d+1}^T V \Gamma_w U (x
 On the invariant subspace U = diag(A, 0), V = b e_{d+1} e_{d+1}^T it is the paper's
 1/2 tr((b\Sigma A - I)\Sigma(b\Sigma A - I)^T) (+ s^2/2 with label noise).
 
-**Proof.**  (i) block multiplication: p_\infty = x_q^T g(w), g(w) = c_0 + (M + I) w + b u (w^T\Sigma w);
-(ii) E over x_q ~ N(0,\Sigma), \epsilon_q: 1/2[(g - w)^T\Sigma(g - w) + s^2]; (iii) Isserlis over w:
-E w = 0, E w^T A w = tr A, E (w^T A w) c^T w = 0, E (w^T A w)(w^T B w) = tr A tr B + tr AB + tr AB^T.
-Every step is checked for *every* d by the matrix-level canonical forms and Isserlis contraction of
-:mod:`verify.symbolic`; independently the whole expectation is recomputed from the definition with
-explicit entries at d = 1, 2, 3 (Isserlis on monomials), and numerically (Gauss-Hermite, Monte Carlo).
+**Proof** (one chain from the definition, every d): block multiplication gives p_\infty = x_q^T g(w),
+g(w) = c_0 + (M + I) w + b u (w^T\Sigma w); the mean over x_q ~ N(0,\Sigma), \epsilon_q gives
+1/2[(g - w)^T\Sigma(g - w) + s^2]; Isserlis over w (E w = 0, E w^T A w = tr A, E (w^T A w) c^T w = 0,
+E (w^T A w)(w^T B w) = tr A tr B + tr AB + tr AB^T) gives the closed form.  The expectation steps are checked
+by matrix-level Isserlis contraction (every d) and, for the task, also with explicit entries at d = 1, 2, 3;
+a second chain takes the whole expectation of the definition with explicit entries at d = 1, 2, 3, a third
+the invariant subspace.  Numerics (engine: :mod:`verify.icl_reference`) never use the closed form.
 """
 
 from __future__ import annotations
 
-import mpmath
-import numpy as np
 import sympy as sp
-from mpmath import mp
-from sympy import BlockMatrix, Identity, MatrixSymbol, ZeroMatrix
+from sympy import BlockMatrix, ZeroMatrix
 
-from verify.claims import Check, Statement, at_least, at_most
+from verify.claims import Mutant, Statement
 from verify.derivation import Derivation, relation
-from verify.icl_symbolic import (
-    A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, PREDICTION, Q_W, QUERY, SYM,
-    U11, U12, U22, U_BLOCKS, V11, V12, V_BLOCKS, Id, Sigma, a, b, c0_of, closed_form_of, d, eps, M_of, s, u, w, x,
+from verify.evidence import agreement, rate, rejection, scaled, z_test
+from verify.formula import ClaimSpec
+from verify.icl_reference import (
+    claim_points, closed_form_value, definition_quadrature, exact_point, float_point, gap_point, gap_to_subject, mpf,
+    random_point, risk_definition_mc,
 )
-from verify.formula import ClaimPoint, ClaimSpec, agreeing_digits
-from verify.icl import fit_rate, icl_risk_gap_mc, icl_risk_infinite_mc, icl_risk_infinite_quadrature
-from verify.montecarlo import DEFAULT_Z
-from verify.strategies import random_covariance
+from verify.icl_symbolic import (
+    A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, Q_W, QUERY, SYM,
+    U11, Id, Sigma, a, b, c0_of, closed_form_of, d, eps, s, u, w, x,
+)
 from verify.symbolic import (
-    explicit_at,
-    explicit_expectation_equal,
-    gaussian_mean,
-    matexpr_equal,
-    matrix_expectation_equal,
-    quadratic_form_mean,
-    quadratic_form_product_mean,
-    quadratic_times_linear_mean,
-    trace,
+    explicit_expectation_equal, gaussian_mean, matexpr_equal, matrix_expectation_equal, quadratic_form_mean,
+    quadratic_form_product_mean, quadratic_times_linear_mean, trace,
 )
 
 DPS = 40
 DIGITS_REQUIRED = 30
-NODES = 3  # Gauss-Hermite nodes per dimension: exact to degree 5; the integrand has degree 4 in w, 2 in x_q, eps
-
-# --------------------------------------------------------------------------------------- the objects
-# (one copy, in the engine: verify.icl_symbolic)
-"""1/2 tr((b\\Sigma A - I)\\Sigma(b\\Sigma A - I)^T) + s^2/2: the paper's reduced form (+ label noise)."""
 
 CLOSED_TEX = (r"\tfrac12\Big[c_0^\top\Sigma c_0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
               r" + b^2(u^\top\Sigma u)\big((\mathrm{tr}\,\Sigma)^2 + 2\,\mathrm{tr}(\Sigma^2)\big)"
               r" + \mathrm{tr}(M^\top\Sigma M) + s^2\Big]")
-G_TEX = r"x_q^\top\big(c_0 + (M + I_d)w + b\,u\,(w^\top\Sigma w)\big)"
+INVARIANT_TEX = r"\tfrac12\,\mathrm{tr}\big((b\Sigma A - I)\Sigma(b\Sigma A - I)^\top\big) + \tfrac{s^2}{2}"
+DEFINITION_TEX = r"\mathcal R_\infty = \tfrac12\,\mathbb E\big(e_{d+1}^\top V\Gamma_w U(x_q,0) - w^\top x_q - \varepsilon_q\big)^2"
 
 STATEMENT_TEX = (
     r"\mathcal R_\infty(U,V) = \tfrac12\,\mathbb E_w\mathbb E_{x_q,\varepsilon_q}\big(e_{d+1}^\top V\Gamma_w U(x_q,0)"
@@ -76,12 +65,10 @@ STATEMENT_TEX = (
 
 # ------------------------------------------------------------------------------------- relations
 
-GENERAL = relation("matrix algebra, every d (1x1 factors commute and equal their transposes; Sigma symmetric)",
+GENERAL = relation(r"matrix algebra, every $d$ ($1\times1$ factors commute; $\Sigma$ symmetric)",
                    lambda l, r: matexpr_equal(l, r, SYM))
-E_QUERY = relation("E over x_q ~ N(0, Sigma), eps_q ~ N(0, s^2) by matrix-level Isserlis, every d",
+E_QUERY = relation(r"mean over $x_q \sim \mathcal N(0,\Sigma)$, $\varepsilon_q \sim \mathcal N(0,s^2)$: matrix-level Isserlis, every $d$",
                    lambda l, r: matrix_expectation_equal(l, r, [(x, Sigma)], SYM, {eps: s**2}))
-E_TASK = relation("E over w ~ N(0, I_d) by matrix-level Isserlis, every d",
-                  lambda l, r: matrix_expectation_equal(l, r, [(w, None)], SYM))
 
 
 def _both(first, second):
@@ -95,60 +82,50 @@ def _both(first, second):
     return test
 
 
-E_TASK_CROSS = relation(
-    "E over w: matrix-level Isserlis (every d) and explicit Isserlis at d = 1, 2, 3",
-    _both(lambda l, r: matrix_expectation_equal(l, r, [(w, None)], SYM),
-          explicit_expectation_equal(d, [(w, None)], (1, 2, 3), SYM)))
+E_TASK = relation(r"mean over $w \sim \mathcal N(0, I_d)$: matrix-level Isserlis (every $d$) and explicit Isserlis at $d = 1, 2, 3$",
+                  _both(lambda l, r: matrix_expectation_equal(l, r, [(w, None)], SYM),
+                        explicit_expectation_equal(d, [(w, None)], (1, 2, 3), SYM)))
+E_TASK_GENERAL = relation(r"mean over $w \sim \mathcal N(0, I_d)$: matrix-level Isserlis, every $d$",
+                          lambda l, r: matrix_expectation_equal(l, r, [(w, None)], SYM))
 
 
-def _definition_relation(k: int):
-    return relation(f"E over (w, x_q, eps_q) with explicit symbolic entries at d = {k}, Isserlis on monomials",
-                    explicit_expectation_equal(d, [(w, None), (x, Sigma)], (k,), SYM, {eps: s**2}))
+def definition_relation(dims=(1, 2, 3)):
+    """E over (w, x_q, eps_q) of the definition with explicit symbolic entries at each d in ``dims``."""
+    return relation(rf"mean over $(w, x_q, \varepsilon_q)$ with explicit symbolic entries at $d = {', '.join(map(str, dims))}$: "
+                    r"Isserlis on every monomial",
+                    explicit_expectation_equal(d, [(w, None), (x, Sigma)], dims, SYM, {eps: s**2}))
 
 
 # ------------------------------------------------------------------------------------- derivations
 
+G_TEX = r"x_q^\top g(w),\ g(w) = c_0 + (M + I_d)w + b\,u\,(w^\top\Sigma w)"
 
-def derivation_prediction() -> Derivation:
-    D = Derivation("prediction at infinite prompt length (every d)", PREDICTION,
-                   start_tex=r"p_\infty = e_{d+1}^\top V\,\Gamma_w\,U\,(x_q,0)")
-    D.step(a.T * Sigma * U11 * x + b * w.T * Sigma * U11 * x + (a.T * Sigma * w) * (u.T * x)
-           + b * (w.T * Sigma * w + s**2 * I1) * (u.T * x),
-           r"block product with $\Gamma_w$; only row $d+1$ of $V$ and the first $d$ columns of $U$ enter",
+
+def derivation_general(task_relation=E_TASK) -> Derivation:
+    """One chain, every d: the definition -> block product -> mean over the query -> Wick over w -> closed form."""
+    D = Derivation(r"$\mathcal R_\infty$ from its definition, every $d$", DEFINITION_INTEGRAND,
+                   start_tex=DEFINITION_TEX, conclusion=CLOSED_FORM, conclusion_tex=CLOSED_TEX,
+                   conclusion_check=GENERAL)
+    D.step(HALF * (x.T * G_W - w.T * x - eps * I1) ** 2,
+           r"block product with $\Gamma_w$: only row $d+1$ of $V$ and the first $d$ columns of $U$ enter",
            check=GENERAL, label="block-product",
-           rhs_tex=r"a^\top\Sigma U_{11}x_q + b\,w^\top\Sigma U_{11}x_q + (a^\top\Sigma w)(u^\top x_q)"
-                   r" + b\,(w^\top\Sigma w + s^2)(u^\top x_q)")
-    D.step(x.T * G_W, r"$1\times1$ factors commute and equal their transposes, $\Sigma^\top=\Sigma$",
-           check=GENERAL, label="collect-g", rhs_tex=G_TEX)
-    return D
-
-
-def derivation_query() -> Derivation:
+           rhs_tex=r"\tfrac12\,\mathbb E\big(" + G_TEX.split(",")[0] + r" - w^\top x_q - \varepsilon_q\big)^2,\quad "
+                   + G_TEX.split(",")[1].strip())
     h = G_W - w
-    D = Derivation("expectation over the query and its label noise (every d)", HALF * (x.T * G_W - w.T * x - eps * I1) ** 2,
-                   start_tex=r"\tfrac12\,\mathbb E_{x_q,\varepsilon_q}\big(x_q^\top g(w) - w^\top x_q - \varepsilon_q\big)^2")
     D.step(HALF * (h.T * Sigma * h + s**2 * I1),
-           r"Isserlis: $\mathbb E\,x_q x_q^\top = \Sigma$, $\mathbb E\,\varepsilon_q^2 = s^2$, odd moments vanish",
+           r"Isserlis over the query: $\mathbb E\,x_q x_q^\top = \Sigma$, $\mathbb E\,\varepsilon_q^2 = s^2$, odd moments vanish",
            check=E_QUERY, label="expect-query",
-           rhs_tex=r"\tfrac12\big[(g(w)-w)^\top\Sigma\,(g(w)-w) + s^2\big]")
-    return D
-
-
-def derivation_task() -> Derivation:
-    h = G_W - w
+           rhs_tex=r"\tfrac12\,\mathbb E_w\big[(g(w)-w)^\top\Sigma\,(g(w)-w) + s^2\big]")
     h2 = C0 + M_ * w + b * u * Q_W
-    D = Derivation("Wick moments over the task w (every d)", HALF * (h.T * Sigma * h + s**2 * I1),
-                   start_tex=r"\tfrac12\,\mathbb E_w\big[(g-w)^\top\Sigma(g-w) + s^2\big]")
-    D.step(HALF * (h2.T * Sigma * h2 + s**2 * I1), r"$g(w) - w = c_0 + Mw + b\,u\,(w^\top\Sigma w)$",
+    D.step(HALF * (h2.T * Sigma * h2 + s**2 * I1), r"$g(w) - w = c_0 + Mw + b\,u\,q$, $q = w^\top\Sigma w$",
            check=GENERAL, label="centre-g",
-           rhs_tex=r"\tfrac12\,\mathbb E_w\big[(c_0 + Mw + b\,u\,q)^\top\Sigma(c_0 + Mw + b\,u\,q) + s^2\big],\ q = w^\top\Sigma w")
+           rhs_tex=r"\tfrac12\,\mathbb E_w\big[(c_0 + Mw + b\,u\,q)^\top\Sigma(c_0 + Mw + b\,u\,q) + s^2\big]")
     expanded = HALF * (C0.T * Sigma * C0 + 2 * (C0.T * Sigma * M_ * w) + 2 * b * (C0.T * Sigma * u) * Q_W
                        + w.T * M_.T * Sigma * M_ * w + 2 * b * (u.T * Sigma * M_ * w) * Q_W
                        + b**2 * (u.T * Sigma * u) * Q_W * Q_W + s**2 * I1)
-    D.step(expanded, "expand the quadratic form (symmetric $\\Sigma$)", check=GENERAL, label="expand",
+    D.step(expanded, r"expand the quadratic form ($\Sigma^\top = \Sigma$)", check=GENERAL, label="expand",
            rhs_tex=r"\tfrac12\,\mathbb E_w\big[c_0^\top\Sigma c_0 + 2c_0^\top\Sigma Mw + 2b\,q\,c_0^\top\Sigma u"
                    r" + w^\top M^\top\Sigma Mw + 2b\,q\,u^\top\Sigma Mw + b^2q^2\,u^\top\Sigma u + s^2\big]")
-    # right-hand side assembled from the moment identities of verify.symbolic, term by term
     moments = HALF * (C0.T * Sigma * C0 + 2 * (C0.T * Sigma * M_ * gaussian_mean(d))
                       + 2 * b * quadratic_form_mean(Sigma) * (C0.T * Sigma * u)
                       + quadratic_form_mean(M_.T * Sigma * M_) * I1
@@ -157,233 +134,137 @@ def derivation_task() -> Derivation:
     D.step(moments,
            r"Isserlis: $\mathbb E w = 0$, $\mathbb E\,w^\top Aw = \mathrm{tr}A$, $\mathbb E\,q\,c^\top w = 0$,"
            r" $\mathbb E(w^\top Aw)(w^\top Bw) = \mathrm{tr}A\,\mathrm{tr}B + \mathrm{tr}AB + \mathrm{tr}AB^\top$",
-           check=E_TASK, label="expect-task",
-           rhs_tex=r"\tfrac12\big[c_0^\top\Sigma c_0 + 0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
-                   r" + \mathrm{tr}(M^\top\Sigma M) + 0 + b^2(u^\top\Sigma u)\big((\mathrm{tr}\Sigma)^2"
+           check=task_relation, label="expect-task",
+           rhs_tex=r"\tfrac12\big[c_0^\top\Sigma c_0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
+                   r" + \mathrm{tr}(M^\top\Sigma M) + b^2(u^\top\Sigma u)\big((\mathrm{tr}\Sigma)^2"
                    r" + \mathrm{tr}(\Sigma^2) + \mathrm{tr}(\Sigma\Sigma^\top)\big) + s^2\big]")
-    D.step(CLOSED_FORM, r"$\Sigma^\top = \Sigma$, collect: the closed form", check=GENERAL, label="closed-form",
+    D.step(CLOSED_FORM, r"$\Sigma^\top = \Sigma$; collect: the closed form", check=GENERAL, label="closed-form",
            rhs_tex=CLOSED_TEX)
     return D
 
 
-def derivation_moments() -> Derivation:
-    """The Gaussian moment identities used above, each checked for every d and with explicit entries."""
-    B = MatrixSymbol("B", d, d)
-    c = MatrixSymbol("c", d, 1)
-    D = Derivation("Gaussian moments used (Isserlis)", w, start_tex=r"\mathbb E_w\, w")
-    D.step(gaussian_mean(d) * I1, r"odd moment", check=relation("E over w, every d and d = 1, 2, 3",
-                                                                _first_moment_test), label="mean", rhs_tex="0")
-    D.step(quadratic_form_mean(A) * I1, r"pairing $(ij)$: $\sum_i A_{ii}$", check=E_TASK_CROSS, lhs=w.T * A * w,
-           lhs_tex=r"\mathbb E_w\, w^\top A w", rhs_tex=r"\mathrm{tr}A", label="quadratic")
-    D.step(quadratic_times_linear_mean(A, c) * I1, r"odd moment", check=E_TASK_CROSS, lhs=(w.T * A * w) * (c.T * w),
-           lhs_tex=r"\mathbb E_w (w^\top A w)(c^\top w)", rhs_tex="0", label="cubic")
-    D.step(quadratic_form_product_mean(A, B) * I1, r"three pairings of $w_iw_jw_kw_l$",
-           check=E_TASK_CROSS, lhs=(w.T * A * w) * (w.T * B * w),
-           lhs_tex=r"\mathbb E_w (w^\top A w)(w^\top B w)",
-           rhs_tex=r"\mathrm{tr}A\,\mathrm{tr}B + \mathrm{tr}(AB) + \mathrm{tr}(AB^\top)", label="quartic")
+def derivation_explicit(dims=(1, 2, 3)) -> Derivation:
+    """The whole expectation of the definition with explicit entries (independent of the matrix-level layer)."""
+    D = Derivation(r"$\mathcal R_\infty$ from its definition with explicit entries, $d = 1, 2, 3$", DEFINITION_INTEGRAND,
+                   brief=True, start_tex=DEFINITION_TEX, conclusion=CLOSED_FORM, conclusion_tex=CLOSED_TEX,
+                   conclusion_check=GENERAL)
+    D.step(CLOSED_FORM, r"Isserlis on every monomial of $(w, x_q, \varepsilon_q)$; $U$, $V$, $\Sigma$, $s$ symbolic",
+           check=definition_relation(dims), rhs_tex=CLOSED_TEX, label="explicit-d")
     return D
 
 
-def _first_moment_test(lhs, rhs):
-    """E[w] = 0 entry-wise: each entry w_i is odd (matrix level: the chain e_i^T w has one end in w)."""
-    e = MatrixSymbol("e", d, 1)
-    ok, detail = matrix_expectation_equal(e.T * lhs, e.T * ZeroMatrix(d, 1), [(w, None)], SYM)
-    ok2, detail2 = explicit_expectation_equal(d, [(w, None)], (1, 2, 3), SYM)(e.T * lhs, ZeroMatrix(1, 1))
-    return ok and ok2, f"{detail}; {detail2}"
-
-
-def derivation_explicit() -> Derivation:
-    """Layer (b): the whole expectation from the definition, with explicit entries, for d = 1, 2, 3."""
-    D = Derivation("closed form from the definition, explicit entries", DEFINITION_INTEGRAND, brief=True,
-                   start_tex=r"\tfrac12\,\mathbb E_{w,x_q,\varepsilon_q}\big(e_{d+1}^\top V\Gamma_wU(x_q,0) - y_q\big)^2")
-    for k in (1, 2, 3):
-        why = (f"$d={k}$: Isserlis on every monomial of $(w, x_q, \\varepsilon_q)$; $U$, $V$, $\\Sigma$, $s$ all symbolic")
-        D.step(CLOSED_FORM, why, check=_definition_relation(k), lhs=DEFINITION_INTEGRAND,
-               lhs_tex=rf"\tfrac12\,\mathbb E\big(p_\infty - y_q\big)^2\ (d={k})", rhs_tex=CLOSED_TEX, label=f"d={k}")
-    return D
+U_INV = BlockMatrix([[A, ZeroMatrix(d, 1)], [ZeroMatrix(1, d), ZeroMatrix(1, 1)]])
+V_INV = BlockMatrix([[ZeroMatrix(d, d), ZeroMatrix(d, 1)], [ZeroMatrix(1, d), b * I1]])
+INVARIANT_DEFINITION = HALF * (E_LAST * V_INV * GAMMA_W * U_INV * QUERY - w.T * x - eps * I1) ** 2
 
 
 def derivation_invariant() -> Derivation:
-    U_inv = BlockMatrix([[A, ZeroMatrix(d, 1)], [ZeroMatrix(1, d), ZeroMatrix(1, 1)]])
-    V_inv = BlockMatrix([[ZeroMatrix(d, d), ZeroMatrix(d, 1)], [ZeroMatrix(1, d), b * I1]])
-    D = Derivation("invariant subspace U = diag(A, 0), V = b e e^T (every d)",
-                   E_LAST * V_inv * GAMMA_W * U_inv * QUERY,
-                   start_tex=r"p_\infty\big|_{U=\mathrm{diag}(A,0),\,V=b e_{d+1}e_{d+1}^\top}")
-    D.step(b * w.T * Sigma * A * x, "block product: $U_{11} = A$, $u = 0$, $a = 0$", check=GENERAL, label="prediction",
-           rhs_tex=r"b\,w^\top\Sigma A x_q")
-    z = ZeroMatrix(d, 1)
-    D.step(INVARIANT_FORM, r"closed form at $U_{11}=A$, $u=a=0$: $c_0 = 0$, $M^\top = b\Sigma A - I$",
-           check=GENERAL, lhs=closed_form_of(A, z, z), lhs_tex=r"\mathcal R_\infty(\mathrm{diag}(A,0), b e_{d+1}e_{d+1}^\top)",
-           rhs_tex=r"\tfrac12\,\mathrm{tr}\big((b\Sigma A - I)\Sigma(b\Sigma A - I)^\top\big) + \tfrac{s^2}{2}",
-           label="reduced-risk")
+    """The definition on the invariant subspace U = diag(A, 0), V = b e e^T, down to the paper's reduced form."""
+    D = Derivation(r"invariant subspace $U = \mathrm{diag}(A, 0)$, $V = b\,e_{d+1}e_{d+1}^\top$, every $d$",
+                   INVARIANT_DEFINITION, start_tex=DEFINITION_TEX + r"\big|_{U=\mathrm{diag}(A,0),\,V=b e_{d+1}e_{d+1}^\top}",
+                   conclusion=INVARIANT_FORM, conclusion_tex=INVARIANT_TEX, conclusion_check=GENERAL)
+    h = b * A.T * Sigma * w - w
+    D.step(HALF * (x.T * h - eps * I1) ** 2, r"block product: $U_{11} = A$, $u = 0$, $a = 0$, so $p_\infty = b\,w^\top\Sigma A x_q$",
+           check=GENERAL, label="prediction", rhs_tex=r"\tfrac12\,\mathbb E\big(x_q^\top(bA^\top\Sigma - I)w - \varepsilon_q\big)^2")
+    D.step(HALF * (h.T * Sigma * h + s**2 * I1), r"Isserlis over the query", check=E_QUERY, label="expect-query",
+           rhs_tex=r"\tfrac12\,\mathbb E_w\big[w^\top(b\Sigma A - I)\Sigma(bA^\top\Sigma - I)w + s^2\big]")
+    D.step(HALF * quadratic_form_mean((b * Sigma * A - Id) * Sigma * (b * A.T * Sigma - Id)) * I1 + HALF * s**2 * I1,
+           r"$\mathbb E\,w^\top B w = \mathrm{tr}\,B$", check=E_TASK_GENERAL, label="expect-task", rhs_tex=INVARIANT_TEX)
     return D
 
 
 def derivations() -> list[Derivation]:
-    return [derivation_prediction(), derivation_query(), derivation_task(), derivation_moments(),
-            derivation_invariant(), derivation_explicit()]
-
-
-# --------------------------------------------------------------------------------------- numerics
-
-
-def _dyadic(value: float, bits: int = 10) -> sp.Rational:
-    return sp.Rational(int(round(float(value) * 2**bits)), 2**bits)
-
-
-def random_point(dim: int, rng, noise: bool = True) -> dict:
-    """A random (U, V, Sigma, s) with dyadic-rational entries (exact in SymPy, mpmath and float64)."""
-    S = random_covariance(dim, rng, floor=0.4)
-    S = sp.ImmutableMatrix(dim, dim, lambda i, j: _dyadic(S[min(i, j), max(i, j)]))
-    Um = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: _dyadic(0.6 * rng.standard_normal()))
-    Vm = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: _dyadic(0.6 * rng.standard_normal()))
-    sv = _dyadic(0.2 + 0.6 * rng.random()) if noise else sp.Integer(0)
-    return {"U": Um, "V": Vm, "Sigma": S, "s": sv}
-
-
-def blocks(point: dict) -> dict:
-    """U11, u, a, b of a point (the only parts of U, V the risk sees)."""
-    Um, Vm = point["U"], point["V"]
-    k = Um.shape[0] - 1
-    return {"U11": Um[:k, :k], "u": Um[k, :k].T, "a": Vm[k, :k].T, "b": Vm[k, k]}
-
-
-def closed_form_exact(point: dict, expr=None) -> sp.Rational:
-    """The statement's SymPy closed form (or ``expr``) at an explicit point, in exact arithmetic."""
-    bl = blocks(point)
-    k = bl["U11"].shape[0]
-    values = {U11: bl["U11"], u: bl["u"], a: bl["a"], Sigma: point["Sigma"], b: bl["b"], s: point["s"]}
-    if expr is INVARIANT_FORM:
-        values[A] = bl["U11"]
-    return sp.Rational(explicit_at(CLOSED_FORM if expr is None else expr, d, k, SYM, values))
-
-
-def definition_quadrature(point: dict, dps: int = DPS):
-    """R_\\infty at ``point`` from its DEFINITION (engine: Gauss-Hermite over (w, x_q, eps_q), exact on this
-    polynomial integrand, rational entries kept exact)."""
-    return icl_risk_infinite_quadrature(point["U"], point["V"], point["Sigma"], point["s"], dps=dps)
-
-
-def _mpf(q) -> mpmath.mpf:
-    q = sp.Rational(q)
-    return mp.mpf(q.p) / q.q
-
-
-def _float_point(point: dict):
-    return (np.array(point["U"].tolist(), dtype=float), np.array(point["V"].tolist(), dtype=float),
-            np.array(point["Sigma"].tolist(), dtype=float), float(point["s"]))
+    return [derivation_general(), derivation_explicit(), derivation_invariant()]
 
 
 # ----------------------------------------------------------------------------------------- evidence
+# The subject of every check is a closed form (a general-d SymPy expression) evaluated at the point; the
+# references (engine: verify.icl_reference) integrate the definition and never see it.  Mutants are planted
+# wrong closed forms: the slips the reviewer and the claim checker use.
 
 
-def check_quadrature(dims=(1, 2), points: int = 3, expr=None):
-    """Closed form vs 40-digit Gauss-Hermite of the definition; figure = min agreeing digits."""
-
-    def run(rng):
-        worst, lines = np.inf, []
-        for k in dims:
-            for j in range(points):
-                pt = random_point(k, rng, noise=(j != 0))  # the first point of each d is noiseless (s = 0)
-                with mp.workdps(DPS):
-                    ref = definition_quadrature(pt)
-                    got = _mpf(closed_form_exact(pt, expr))
-                    dig = agreeing_digits(got, ref)
-                worst = min(worst, dig)
-                lines.append(f"d={k}, s={float(pt['s']):.3g}: definition {mp.nstr(ref, 12)}, formula {mp.nstr(got, 12)}, "
-                             f"{dig:.1f} digits")
-        return worst, "; ".join(lines)
-
-    return run
+def risk_of(expr):
+    """The subject: ``expr`` (a closed form of R_inf) at an exact point, as an mpf at the working precision."""
+    return lambda p: mpf(closed_form_value(p, expr))
 
 
-def _quadrature_run(rng):
-    worst, detail = check_quadrature()(rng)
-    return at_least(worst, DIGITS_REQUIRED, "digits", f"{DPS}-digit Gauss-Hermite ({NODES} nodes/dim, exact) of the "
-                                                   f"definition vs the closed form: {detail}")
+def float_risk_of(expr):
+    return lambda p: float(closed_form_value(p, expr))
 
 
-def _negative_control_run(rng):
-    """The figure is computed exactly as in the quadrature check (min agreeing digits over the points); the check
-    passes when that figure is <= 3, i.e. when the wrong formula is rejected as a claim would be."""
-    worst, detail = check_quadrature(expr=INVARIANT_FORM)(rng)
-    return at_most(worst, 3.0, "digits", "the invariant-subspace formula 1/2 tr((b Sigma A - I) Sigma (b Sigma A - I)^T)"
-                   " + s^2/2 with A = U11, on general (U, V), vs the quadrature of the definition: " + detail)
+T = trace(Sigma)
+ONE_PAIRING = CLOSED_FORM - HALF * b**2 * (u.T * Sigma * u) * trace(Sigma * Sigma)  # (tr S)^2 + tr S^2 only
+NO_NOISE_CORNER = CLOSED_FORM.xreplace({C0: U11.T * Sigma * a})  # c0 without the b s^2 u of the corner of Gamma_w
+NO_CROSS_NO_QUARTIC = CLOSED_FORM - HALF * (2 * b * T * (C0.T * Sigma * u)
+                                            + b**2 * (u.T * Sigma * u) * (T**2 + 2 * trace(Sigma * Sigma)))
+NO_TARGET_NOISE = CLOSED_FORM - HALF * s**2 * I1
 
 
-def _mc_run(rng, n_prompts: int = 400_000, dims=(2, 3)):
-    zs, lines = [], []
-    for k in dims:
-        pt = random_point(k, rng)
-        U_, V_, S_, s_ = _float_point(pt)
-        ref = float(closed_form_exact(pt))
-        est = icl_risk_infinite_mc(U_, V_, S_, n_prompts=n_prompts, seed=rng, noise=s_)
-        z = est.z(ref)
-        zs.append(z)
-        lines.append(f"d={k}: MC {est} vs closed form {ref:.6g}, z={z:+.2f}")
-    return at_most(max(abs(t) for t in zs), DEFAULT_Z, "|z|",
-                   "Monte Carlo of the definition at L = infinity (sample w, x_q, eps_q; Gamma_w built from w): "
-                   + "; ".join(lines))
+def _quadrature_points(rng):
+    """d = 1 and 2, three points each; the first of each d is noiseless (s = 0)."""
+    return [random_point(k, rng, noise=(j != 0)) for k in (1, 2) for j in range(3)]
 
 
+def _mc_points(rng):
+    return [random_point(2, rng), random_point(3, rng)]
+
+
+MC_PAIRS = 150_000
+MC_REL_STDERR = 0.0012  # power 5 x 0.0012 = 0.6%: a 1% error gives |z| ~ 8
 GAP_LS = (10, 100, 1000, 10000)
+GAP_PROMPTS = {10: 30000, 100: 30000, 1000: 20000, 10000: 8000}
+SWEEP_LS = (10, 30, 100, 300, 1000, 3000, 10000)
+GAP_EXPONENT = 0.5
+_GAP = gap_point()
+_GAP_EXACT = exact_point(*_GAP)
 
 
-GAP_SCORE_VARIANCE = 0.1
-GAP_NOISE = 0.3
+def _gap(prompts):
+    def gap(L, rng, subject):
+        return gap_to_subject(*_GAP, L=L, n_prompts=prompts(L), rng=rng, limit=float(subject(_GAP_EXACT)))
+    return gap
 
 
-def gap_point(dim: int = 2, seed: int = 2, score_variance: float = GAP_SCORE_VARIANCE, noise: float = GAP_NOISE):
-    r"""A fixed general (U, V) (u, a, b and the unused blocks all non-zero) with small attention scores.
-
-    U is rescaled so that the mean squared score E[(z^T U (x_q, 0))^2] = tr(\Sigma U_{:,1:d}^T E[\Gamma_w] U_{:,1:d})
-    (E \Gamma_w = diag(\Sigma, tr \Sigma + s^2)) equals ``score_variance``.  With O(1) scores the softmax weights
-    are heavy-tailed and R_L - R_inf is still far from its asymptotics at L = 10^4 (see the module notes).
-    """
-    pt = random_point(dim, np.random.default_rng(seed))
-    U_, V_, S_, _ = _float_point(pt)
-    EG = np.zeros((dim + 1, dim + 1))
-    EG[:dim, :dim] = S_
-    EG[dim, dim] = np.trace(S_) + noise**2
-    Ut = U_[:, :dim]
-    return U_ * np.sqrt(score_variance / np.trace(S_ @ Ut.T @ EG @ Ut)), V_, S_, noise
+def _relative_gap(p, subject, rng):
+    ref = definition_quadrature(p)
+    return float(abs(subject(p) - ref) / abs(ref))
 
 
-def _gap_run(rng, n_prompts: int = 30000, Ls=GAP_LS):
-    U_, V_, S_, s_ = gap_point()
-    ests = [icl_risk_gap_mc(U_, V_, S_, L=L, n_prompts=n_prompts, seed=rng, noise=s_) for L in Ls]
-    lines = [f"L={L}: {e.mean:.4g} +- {e.stderr:.2g}" for L, e in zip(Ls, ests)]
-    # monotone beyond noise: no increase by more than 5 combined standard errors
-    steps = [(ests[i] - ests[i + 1]) for i in range(len(ests) - 1)]
-    zdrops = [st.mean / st.stderr for st in steps]
-    monotone = all(zd > -DEFAULT_Z for zd in zdrops)
-    try:
-        fit = fit_rate(Ls, ests)
-    except ValueError as exc:
-        return at_most(np.inf, 0.0, "CI upper end of the exponent", f"rate fit impossible: {exc}; " + "; ".join(lines))
-    hi = fit.interval[1]
-    detail = ("paired R_L - R_inf (d=2, fixed general U, V, E score^2 = 0.1, s = 0.3): " + "; ".join(lines)
-              + f"; successive drops in SE: {', '.join(f'{z:+.1f}' for z in zdrops)}; fitted {fit}")
-    if not monotone:
-        return at_most(np.inf, 0.0, "CI upper end of the exponent", "gap not decreasing beyond noise: " + detail)
-    return at_most(hi, 0.0, "CI upper end of the exponent", detail)
-
-
-def _gap_run_slow(rng):
-    return _gap_run(rng, n_prompts=150000, Ls=(10, 30, 100, 300, 1000, 3000, 10000))
-
+CLOSED = risk_of(CLOSED_FORM)
+FLOAT_CLOSED = float_risk_of(CLOSED_FORM)
 
 CHECKS = [
-    Check("quadrature-vs-definition", "quadrature", _quadrature_run,
-          "closed form vs 40-digit Gauss-Hermite of the definition over (w, x_q, eps_q), d = 1 and 2, 3 points each "
-          "(general U, V; s = 0 and s > 0)"),
-    Check("monte-carlo-infinite-L", "montecarlo", _mc_run,
-          "Monte Carlo of the definition at L = infinity (verify.icl.icl_risk_infinite_mc), d = 2, 3"),
-    Check("finite-L-gap", "montecarlo", _gap_run,
-          "R_L - R_inf by the paired estimator for L = 10..10^4: decreasing, fitted exponent's CI below 0"),
-    Check("finite-L-gap-sweep", "montecarlo", _gap_run_slow, "as finite-L-gap, 7 values of L, 5x prompts", slow=True),
-    Check("invariant-formula-rejected", "negative-control", _negative_control_run,
-          "the invariant-subspace-only formula is rejected off the subspace (agreement <= 3 digits)"),
+    agreement("quadrature-vs-definition", CLOSED, definition_quadrature, _quadrature_points, digits=DIGITS_REQUIRED,
+              dps=DPS, reference_name="40-digit Gauss-Hermite of the definition",
+              description="closed form vs 40-digit Gauss-Hermite (3 nodes per coordinate: exact) of the definition over "
+                          "$(w, x_q, \\varepsilon_q)$, $d = 1, 2$, 3 points each (general $U$, $V$; $s = 0$ and $s > 0$)",
+              mutants=[Mutant("1.01 x R_inf", scaled(CLOSED, 1.01)),
+                       Mutant("one quartic pairing: (tr S)^2 + tr S^2", risk_of(ONE_PAIRING)),
+                       Mutant("c0 without b s^2 u", risk_of(NO_NOISE_CORNER)),
+                       Mutant("no target noise s^2/2", risk_of(NO_TARGET_NOISE)),
+                       Mutant("U11 for U11^T", risk_of(closed_form_of(U11.T, u, a)))]),
+    z_test("monte-carlo-infinite-L", FLOAT_CLOSED,
+           lambda p, rng: risk_definition_mc(*float_point(p), n_pairs=MC_PAIRS, seed=rng, rel_stderr=MC_REL_STDERR), _mc_points, resolve=0.01,
+           description=f"Monte Carlo of the definition at $L = \\infty$, $d = 2, 3$: >= {MC_PAIRS} antithetic task pairs "
+                       f"(relative standard error <= {MC_REL_STDERR}), "
+                       "Gauss-Hermite over the query, control variates $w_iw_j - \\delta_{ij}$; must see a 1% error",
+           mutants=[Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01)),
+                    Mutant("no cross and quartic terms", float_risk_of(NO_CROSS_NO_QUARTIC))]),
+    rate("finite-L-gap", FLOAT_CLOSED, _gap(GAP_PROMPTS.get), GAP_LS, exponent=GAP_EXPONENT,
+         description="$R_L - \\mathcal R_\\infty$(closed form), $L = 10..10^4$: paired Monte Carlo of $R_L - R_\\infty$ "
+                     "plus the exact definition-minus-closed-form; fitted exponent's CI below $-1/2$",
+         mutants=[Mutant("p_inf 5% toward y_q: 0.9025 R_inf", scaled(FLOAT_CLOSED, 0.9025)),
+                  Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01))]),
+    rate("finite-L-gap-sweep", FLOAT_CLOSED, _gap(lambda L: 5 * GAP_PROMPTS.get(L, 30000 if L < 1000 else 20000 if L < 3000 else 8000)),
+         SWEEP_LS, exponent=GAP_EXPONENT, slow=True, description="as finite-L-gap, 7 values of $L$, 5x prompts",
+         mutants=[Mutant("p_inf 5% toward y_q: 0.9025 R_inf", scaled(FLOAT_CLOSED, 0.9025)),
+                  Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01))]),
+    rejection("invariant-formula-rejected", risk_of(INVARIANT_FORM), _relative_gap, _quadrature_points,
+              threshold=1e-6, unit="relative error",
+              what="relative error of the invariant-subspace formula (A = U11) against the quadrature of the definition",
+              description="the invariant-subspace-only formula is rejected off the subspace: relative error >= $10^{-6}$ at "
+                          "every point (the 40-digit reference and the claim tolerance $10^{-20}$ are far below)",
+              mutants=[Mutant("the general closed form", CLOSED)]),
 ]
 
 
@@ -433,26 +314,6 @@ Checked at d = 1, 2, 3 (2 random points each, s > 0 and s = 0) against the 40-di
 expectation of the definition (exact on this polynomial integrand)."""
 
 
-def claim_points(seed: int) -> list[ClaimPoint]:
-    """Reference points: the DEFINITION's expectation by exact Gauss-Hermite (3^(2d+1) nodes), 40 digits."""
-    rng = np.random.default_rng([seed, 5])
-    pts = []
-    for k in (1, 2, 3):
-        for j in range(2):
-            pt = random_point(k, rng, noise=(j == 0))
-            with mp.workdps(DPS + 10):
-                ref = definition_quadrature(pt, dps=DPS + 5)
-                bl = blocks(pt)
-
-                def mpm(Mx):
-                    return mpmath.matrix([[_mpf(Mx[i, jj]) for jj in range(Mx.shape[1])] for i in range(Mx.shape[0])])
-
-                values = {"U11": mpm(bl["U11"]), "u": mpm(bl["u"]), "a": mpm(bl["a"]), "b": _mpf(bl["b"]),
-                          "Sigma": mpm(pt["Sigma"]), "s": _mpf(pt["s"]), "I": mpmath.eye(k)}
-            pts.append(ClaimPoint(k, values, ref))
-    return pts
-
-
 CLAIM = ClaimSpec(
     id="icl-risk-infinite",
     statement_id="icl-risk-infinite",
@@ -465,6 +326,7 @@ CLAIM = ClaimSpec(
     dps=DPS,
     wrong_examples=CLAIM_WRONG,
 )
+
 
 # ------------------------------------------------------------------------------------------ statement
 
