@@ -7,51 +7,216 @@ import sympy as sp
 
 import verify
 from proofs import gaussian_limit as gl
+from proofs import linear_limit as ll
+from verify.claims import run_check
 from verify.formula import agreeing_digits, check_formula
 
-RNG = lambda: np.random.default_rng(2024)  # noqa: E731
 
 
 def _wrong_numpy(K, Q, V, m, G, z):
     return V @ m + V @ G @ K @ Q @ z  # K instead of K^T
 
 
-@pytest.mark.parametrize(
-    "wrong",
-    [
-        gl.V * gl.Gamma * gl.K.T * gl.Q * gl.z,  # missing V m
-        sp.MatAdd(gl.V * gl.m, gl.V * gl.Gamma * gl.K * gl.Q * gl.z),  # K for K^T
-        sp.MatAdd(gl.V * gl.m, gl.V * gl.Gamma.I * gl.K.T * gl.Q * gl.z),  # Gamma inverted
-        gl.LINEAR_LIMIT,  # the linear-attention form (m != 0)
-    ],
-)
-def test_quadrature_check_rejects_wrong_closed_form(wrong):
-    out = gl.check_quadrature(expr=wrong, points=2)(RNG())
-    assert not out.passed and out.figure < 5, out.detail
+def _run(statement, check, mutant=None, seed=0):
+    return run_check(statement, check, seed=seed, mutant=mutant)
 
 
-def test_quadrature_check_accepts_paper_form():
-    out = gl.check_quadrature(points=2)(RNG())
-    assert out.passed and out.figure >= 30, out.detail
+# ----------------------------------------------------------- every check fails on the reviewer's mutants
 
 
-def test_monte_carlo_check_rejects_wrong_limit():
-    out = gl.check_monte_carlo(limit=_wrong_numpy)(RNG())
-    print(out.detail)
+@pytest.mark.parametrize("statement, check", [(gl.LEMMA, c) for c in gl.LEMMA.checks] + [(ll.COMPANION, c) for c in ll.COMPANION.checks]
+                         + [(gl.LEMMA, a.check) for a in gl.LEMMA.assumptions],
+                         ids=lambda x: getattr(x, "name", getattr(x, "id", "")))
+def test_every_check_passes_and_catches_each_mutant(statement, check):
+    assert check.mutants, f"{check.name} declares no mutant"
+    ev = _run(statement, check)
+    assert ev.passed, ev.detail
+    for m in check.mutants:
+        bad = _run(statement, check, m.name)
+        assert bad.caught, f"{check.name} stayed green on {m.name}: {bad.detail}"
+
+
+def test_check_names_and_kinds_unchanged():
+    assert [(c.name, c.kind) for c in gl.LEMMA.checks] == [
+        ("quadrature", "quadrature"), ("certified", "certified"), ("monte-carlo", "montecarlo"),
+        ("float64", "float64"), ("rademacher-rejected", "negative-control")]
+    assert [(c.name, c.kind) for c in ll.COMPANION.checks] == [
+        ("quadrature", "quadrature"), ("differs-when-uncentred", "negative-control")]
+
+
+def test_figures_at_least_as_strong():
+    assert _run(gl.LEMMA, gl.QUADRATURE).figure >= 40
+    assert _run(gl.LEMMA, gl.CERTIFIED).figure >= 51
+    assert _run(ll.COMPANION, ll.QUADRATURE).figure >= 40
+
+
+def test_monte_carlo_resolves_one_percent():
+    """The reviewer's mutant: 1.01 x the closed form (accepted before with |z| 3.7) is now rejected at |z| > 5."""
+    ev = _run(gl.LEMMA, gl.MONTE_CARLO, "1% too large")
+    assert ev.caught and ev.figure > 5 and "smallest detectable relative error" in ev.detail
+    power = float(ev.detail.split("smallest detectable relative error ")[1].split()[0])
+    assert power <= 0.01
+
+
+def test_monte_carlo_underpowered_check_fails():
+    """z_test(resolve=0.01) with too few prompts cannot see 1%: it must fail, not pass silently."""
+    from verify.attention import softmax_batch_means
+    from verify.evidence import z_test
+    from verify.measures import Gaussian
+    from verify.montecarlo import mean_estimate
+
+    def small(p, rng):
+        means = softmax_batch_means(Gaussian(p["m"], p["Gamma"]), p["K"], p["Q"], p["V"], p["z"], 100, 40, rng, 20)
+        return [mean_estimate(c) for c in means.T]
+
+    chk = z_test("small", gl._numpy_limit, small, gl.MC_POINTS, resolve=0.01, mutants=[])
+    out = chk.outcome(np.random.default_rng(0))
+    assert not out.passed and "UNDERPOWERED" in out.detail
+
+
+def test_monte_carlo_rejects_a_slip_it_does_not_declare():
+    out = gl.MONTE_CARLO.run(np.random.default_rng(1), lambda p: _wrong_numpy(*gl._args(p)))
     assert not out.passed, out.detail
 
 
-def test_float64_check_rejects_wrong_limit():
-    assert not gl.check_float64(limit=_wrong_numpy)(RNG()).passed
+def test_differs_when_uncentred_asserts_the_centred_agreement():
+    """The reviewer's defect: a wrong linear_limit that differs at m = 0 passed with '(UNEXPECTED ...)' in the detail."""
+    chk = ll.DIFFERS_WHEN_UNCENTRED
+    wrong_at_zero = _run(ll.COMPANION, chk, "linear limit differs at m = 0 (K for K^T)")
+    assert wrong_at_zero.caught and "centred" in wrong_at_zero.detail
+    equal_to_softmax = _run(ll.COMPANION, chk, "linear limit equal to the softmax one")
+    assert equal_to_softmax.caught and equal_to_softmax.figure < 0
 
 
-def test_companion_quadrature_rejects_softmax_form():
-    assert not gl.check_companion_quadrature(expr=gl.SOFTMAX_LIMIT, points=2)(RNG()).passed
+# ----------------------------------------------------------- derivations: connected, slips fail
 
 
-def test_monte_carlo_mse_decreases_and_z_reported():
-    out = gl.check_monte_carlo()(RNG())
-    assert out.passed and "z at L=10000" in out.detail and "MSE" in out.detail
+def _results(d):
+    return dict(zip(d.labels(), d.check()))
+
+
+def test_all_derivations_pass_and_are_connected():
+    for st in (gl.LEMMA, ll.COMPANION):
+        for d in st.built_derivations():
+            assert d.connected().passed
+            bad = [(lab, r.detail) for lab, r in _results(d).items() if not r.passed]
+            assert not bad, (d.name, bad)
+
+
+def _plant(d, label, rhs):
+    """A copy of derivation ``d`` whose step ``label`` has the right side ``rhs`` (later steps keep theirs)."""
+    from verify.derivation import Derivation
+
+    out = Derivation(d.name + " (planted)", d.start, start_tex=d.start_tex, conclusion=d.conclusion)
+    for s in d.steps:
+        out.step(rhs if s.label == label else s.rhs, s.why, check=s.relation, label=s.label)
+    return out
+
+
+def test_general_d_slip_K_for_KT_in_last_step_fails():
+    wrong = sp.MatAdd(gl.V * gl.m, gl.V * gl.Gamma * gl.K * gl.Q * gl.z, evaluate=False)
+    r = _results(_plant(gl.derivation_general(), "substitute-a", wrong))
+    assert not r["substitute-a"].passed and not r["ends-at-conclusion"].passed
+
+
+def test_general_d_wrong_substitution_fails():
+    """A consistent slip in the declared substitution itself (a = K Q z) is caught at the substitution step."""
+    from verify.derivation import equal_given
+
+    d = gl.derivation_general()
+    last = d.steps[-1]
+    d.steps[-1] = type(last)(last.lhs, last.rhs, last.why, equal_given({gl.a: gl.K * gl.Q * gl.z}), label=last.label)
+    assert not d.check()[-2].passed
+
+
+def test_missing_half_in_the_mgf_rule_fails_a_step_and_its_own_check():
+    wrong = gl.gaussian_mgf_assumption(gl.a.T * gl.m + gl.a.T * gl.Gamma * gl.a)
+    r = _results(gl.derivation_general(mgf=wrong))
+    assert not r["gaussian-log-mgf"].passed
+    assert not wrong.check.outcome(np.random.default_rng(0)).passed
+
+
+def test_explicit_d2_slip_K_for_KT_fails():
+    d = gl.derivation_entries(2)
+    e = gl.explicit(2)
+    wrong = e["V"] * e["m"] + e["V"] * e["Gamma"] * e["K"] * e["Q"] * e["z"]
+    r = _results(_plant(d, "apply-V", wrong))
+    assert not r["apply-V"].passed and not r["ends-at-conclusion"].passed
+    c_wrong = e["m"] + e["Gamma"] * e["K"] * e["Q"] * e["z"]
+    r = _results(_plant(d, "gaussian-mean", c_wrong))
+    assert not r["gaussian-mean"].passed
+
+
+def test_companion_is_derived_not_typed():
+    d = ll.derivation_companion(2)
+    assert d.steps[0].relation.name.startswith(r"$\mathbb E")  # the Isserlis map computes the expectation
+    e = ll._explicit(2)
+    wrong = e["Gamma"] * e["K"].T * e["Q"] * e["z"]  # m m^T dropped
+    r = _results(_plant(d, "isserlis", wrong))
+    assert not r["isserlis"].passed  # the expectation is machine-computed: a typed wrong one is refuted
+    wrong_diff = ll.V * ll.m * (sp.Identity(1) + ll.m.T * ll.K.T * ll.Q * ll.z)
+    r = _results(_plant(ll.derivation_difference(), "factor", wrong_diff))
+    assert not r["factor"].passed and not r["ends-at-conclusion"].passed
+
+
+def test_gaussian_mean_relation_can_fail():
+    from verify.measures import gaussian_mean_of_log_density, is_gaussian_mean_of_log_density
+
+    x, y, c = sp.symbols("x y c")
+    q = -((x - c) ** 2 + (y - 1) ** 2 + x * y) / 2
+    mean = gaussian_mean_of_log_density(q, [x, y])
+    assert is_gaussian_mean_of_log_density(q, list(mean), [x, y])[0]
+    assert not is_gaussian_mean_of_log_density(q, [c, 1], [x, y])[0]
+    assert not is_gaussian_mean_of_log_density(-x**4, [0], [x])[0]
+    with pytest.raises(ValueError, match="quadratic"):
+        gaussian_mean_of_log_density(-x**4, [x])
+
+
+# ----------------------------------------------------------- engine helpers added for these statements
+
+
+def test_engine_mgf_and_tilted_mean_helpers():
+    from mpmath import mp
+
+    from verify.measures import Discrete, Gaussian
+    from verify.quadrature import log_mgf, log_mgf_gradient, tilted_mean
+
+    mu = Discrete([[0.0, 1.0], [1.0, -0.5], [2.0, 0.3]], [0.5, 0.25, 0.25])
+    K, Q, z = np.eye(2), np.eye(2), np.array([0.3, -0.2])
+    with mp.workdps(30):
+        tm, g = tilted_mean(mu, K, Q, z, 30), log_mgf_gradient(mu, z, 30)
+        assert max(abs(u - v) for u, v in zip(tm, g)) < mp.mpf("1e-28")
+        gM = log_mgf_gradient(mu, z, 30, log=False)
+        assert max(abs(u - v) for u, v in zip(tm, gM)) > 1e-3  # the gradient of M is not the tilted mean
+        G = Gaussian([0.5, -1.0], [[1.0, 0.2], [0.2, 0.5]])
+        a = [0.4, 0.3]
+        exact = 0.4 * 0.5 - 0.3 + (0.16 * 1.0 + 2 * 0.12 * 0.2 + 0.09 * 0.5) / 2
+        assert abs(log_mgf(G, a, 30) - mp.mpf(exact)) < 1e-14  # (the float64 inputs bound this comparison)
+    with pytest.raises(TypeError, match="measure"):
+        log_mgf(object(), [0.1], 20)
+
+
+def test_softmax_batch_means_validates_and_is_reproducible():
+    from verify.attention import softmax_batch_means
+    from verify.measures import Gaussian
+
+    mu = Gaussian([0.0], [[1.0]])
+    one = softmax_batch_means(mu, [[1.0]], [[1.0]], [[1.0]], [1.0], 50, 40, np.random.default_rng(3), 20)
+    two = softmax_batch_means(mu, [[1.0]], [[1.0]], [[1.0]], [1.0], 50, 40, np.random.default_rng(3), 20)
+    assert np.array_equal(one, two) and one.shape == (20, 1)
+    with pytest.raises(ValueError, match="prompts"):
+        softmax_batch_means(mu, [[1.0]], [[1.0]], [[1.0]], [1.0], 50, 41, np.random.default_rng(3), 20)
+    with pytest.raises(ValueError, match="z"):
+        softmax_batch_means(mu, [[1.0]], [[1.0]], [[1.0]], [1.0, 2.0], 50, 40, np.random.default_rng(3), 20)
+
+
+def test_discrete_measure_validates():
+    from verify.measures import Discrete
+
+    with pytest.raises(ValueError, match="weights"):
+        Discrete([[0.0], [1.0]], [0.7, 0.7])
+    with pytest.raises(ValueError, match="weights"):
+        Discrete([[0.0], [1.0]], [1.5, -0.5])
 
 
 def test_psd_covariance_supported():
@@ -72,7 +237,7 @@ def test_psd_covariance_supported():
     assert np.all(np.abs(zs) <= 5)
 
 
-@pytest.mark.parametrize("spec", [gl.SOFTMAX_CLAIM, gl.LINEAR_CLAIM], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", [gl.SOFTMAX_CLAIM, ll.LINEAR_CLAIM], ids=lambda s: s.id)
 def test_claim_examples(spec):
     assert check_formula(spec, spec.example).accepted
     for wrong in spec.wrong_examples:
@@ -129,11 +294,11 @@ def test_linear_form_differs_exactly_by_Vm(args):
     assert np.allclose(gap, V @ m * (1 - m @ K.T @ Q @ z), atol=1e-10)
 
 
-def test_certified_check_excludes_wrong_form():
-    wrong = sp.MatAdd(gl.V * gl.m, gl.V * gl.Gamma * gl.K * gl.Q * gl.z)  # K for K^T
-    out = gl.check_certified(expr=wrong, points=2)(RNG())
-    assert not out.passed and "OUTSIDE" in out.detail
-    assert gl.check_certified(points=2)(RNG()).passed
+def test_certified_check_needs_containment_and_width():
+    ev = _run(gl.LEMMA, gl.CERTIFIED, "K for K^T")
+    assert ev.caught and "OUTSIDE" in ev.detail
+    tiny = _run(gl.LEMMA, gl.CERTIFIED, "1e-40 relative offset")  # only narrow balls can see this
+    assert tiny.caught and "OUTSIDE" in tiny.detail
 
 
 def test_certified_enclosure_names_bad_input():

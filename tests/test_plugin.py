@@ -1,24 +1,25 @@
 """The pytest plugin: statements become items, and a false step or a red check becomes a failing item."""
 
 import proofs.gaussian_limit  # noqa: F401  (imported here so pytester's in-process runs keep one SymPy)
+import proofs.linear_limit  # noqa: F401
 import verify.claims  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
 CONFTEST = '''
 import pytest, sympy as sp
-from proofs import gaussian_limit as gl
+from proofs import linear_limit as ll
 from verify.claims import Check, at_most
 from verify.derivation import Derivation
 
 x = sp.Symbol("x")
-BAD_STEP = Derivation("planted", (x + 1) ** 2).step(x**2 + 1, "forgot the cross term")
+BAD_STEP = Derivation("planted", (x + 1) ** 2, conclusion=x**2 + 1).step(x**2 + 1, "forgot the cross term")
 RED = Check("planted-red", "float64", lambda rng: at_most(1.0, 0.0, "err", "planted failure"))
 
 # planted before collection (conftest import), undone when the inner session ends
 _mp = pytest.MonkeyPatch()
-_mp.setattr(gl.COMPANION, "_built", gl.COMPANION.built_derivations() + (BAD_STEP,))
-_mp.setattr(gl.COMPANION, "checks", list(gl.COMPANION.checks) + [RED])
+_mp.setattr(ll.COMPANION, "_built", ll.COMPANION.built_derivations() + (BAD_STEP,))
+_mp.setattr(ll.COMPANION, "checks", list(ll.COMPANION.checks) + [RED])
 
 
 def pytest_unconfigure(config):
@@ -30,7 +31,7 @@ def test_items_are_named_after_the_statement(pytester):
     pytester.makefile(".verify", statements="gaussian-limit")
     result = pytester.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
     out = result.stdout.str()
-    assert "statements.verify::gaussian-limit::lemma-2.1-explicit-d=2::complete-the-square" in out
+    assert "statements.verify::gaussian-limit::Lemma-2.1,-explicit-$d=2$:-completing-the-square::complete-the-square" in out
     assert "statements.verify::gaussian-limit::evidence::quadrature" in out
 
 
