@@ -152,7 +152,7 @@ def derivations_limit(d: int) -> list[Derivation]:
 
 def derivations() -> list[Derivation]:
     return ([derivation_minimiser(2), derivation_flow(2, "U"), derivation_flow(2, "u"), derivation_balanced(2),
-             derivation_average_w(2)] + derivations_limit(1) + derivations_limit(2))
+             derivation_average_w(1)] + derivations_limit(1) + derivations_limit(2))
 
 
 LAMBDAS = [toeplitz_sigma(3, 0.5), np.diag([1.0, 0.25]), np.array([[0.3]])]
