@@ -40,6 +40,6 @@ def test_false_step_and_red_check_fail(pytester):
     pytester.makefile(".verify", statements="linear-limit")
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "planted")
     out = result.stdout.str()
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=2, passed=1)  # the planted chain still ends at its declared conclusion
     assert "forgot the cross term" in out and "refuted at" in out
     assert "planted failure" in out
