@@ -72,25 +72,3 @@ def test_claim_help_documents_symbols(capsys):
         main(["claim", "--help"])
     out = capsys.readouterr().out
     assert exc.value.code == 0 and "Gamma" in out and "gaussian-limit" in out
-
-
-def test_latex_document(capsys, tmp_path):
-    target = tmp_path / "doc.tex"
-    code, out, _ = run(capsys, "latex", "gaussian-limit", "linear-limit", "-o", str(target),
-                       *(["--pdf"] if shutil.which("pdflatex") else []))
-    assert code == 0
-    tex = target.read_text()
-    assert r"\begin{align*}" in tex and r"\begin{tabular}" in tex
-    assert "V m + V \\Gamma K^{T} Q z" in tex  # the paper's order, not reordered
-    assert tex.count(r"\parbox") >= 4  # a justification per step
-    if shutil.which("pdflatex"):
-        assert (tmp_path / "doc.pdf").stat().st_size > 1000
-
-
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH (.ci/run installs it)")
-def test_latex_all_statements_compile(capsys, tmp_path):
-    """Every registered statement renders to LaTeX that pdflatex accepts (justifications are escaped)."""
-    target = tmp_path / "all.tex"
-    code, out, err = run(capsys, "latex", "-o", str(target), "--pdf", "--no-evidence")
-    assert code == 0, err
-    assert (tmp_path / "all.pdf").stat().st_size > 10000
