@@ -10,22 +10,20 @@ U11 = U[:d,:d], u = U[d,:d]^T, a = V[d,:d]^T, b = V[d,d]; the last column of U a
     R_\infty(U, V) - s^2/2 = 1/2 E_w[(g(w) - w)^T \Sigma (g(w) - w)],   g(w) - w = c0 + M w + b u (w^T\Sigma w),
                            = 1/2 [ e^T\Sigma e + 2 tr(\Sigma^2) b^2 u^T\Sigma u + tr(M^T\Sigma M) ]  >= 0,
 
-where p_\infty = g(w)^T x_q is the infinite-prompt prediction.  Hence the Bayes risk is s^2/2 and
-R_\infty = s^2/2 iff b u = 0, M = 0, c0 = 0, i.e. the global minimizers are
+where p_\infty = g(w)^T x_q.  Hence the Bayes risk is s^2/2, reached iff e = 0, b u = 0, M = 0:
 
     (F1)  b \neq 0,  U11 = \Sigma^{-1}/b,  u = 0,  a = 0                  (every d),
     (F2)  d = 1 only:  b = 0,  U11 = 0,  u a = 1/\Sigma                      (an extra family),
 
-free entries arbitrary.  The paper's limit point (U_\star, V_\star), b_\star = tr(\Sigma^{-2})^{1/4}, is the member of
-(F1) with ||U11||_F = b (balanced).  At every minimizer the gradient vanishes and the Hessian equals
-E_w[J^T\Sigma J] (J the Jacobian of g(w) - w in the active entries), hence is positive semi-definite.
+free entries arbitrary.  (U_\star, V_\star), b_\star = tr(\Sigma^{-2})^{1/4}, is the member of (F1) with ||U11||_F = b.
+At every minimizer the gradient vanishes and the Hessian is E_w[J^T\Sigma J] \succeq 0 (J = \partial_\theta(g - w)).
 
-**Proof.**  p_\infty = e_{d+1}^T V \Gamma_w U (x_q, 0) = g(w)^T x_q (Lemma 2.1 on N(0, \Gamma_w)); averaging over
-x_q and \epsilon_q gives the first line, Isserlis' theorem for w (E w^T\Sigma w = tr\Sigma,
-Var(w^T\Sigma w) = 2 tr\Sigma^2) the second.  The three terms are non-negative; they vanish iff b u = 0 (\Sigma \succ 0),
-M = 0 and then c0 = 0.  If b \neq 0: u = 0, U11^T = \Sigma^{-1}/b, and c0 = a/b forces a = 0.  If b = 0:
-M = u a^T\Sigma - I has rank(u a^T\Sigma) <= 1, so M = 0 needs d = 1, and then c0 = U11 \Sigma a = 0 with a \neq 0
-forces U11 = 0.
+**Proof.**  This statement builds on icl-risk-infinite: every chain starts from its closed form
+(:data:`verify.icl_symbolic.CLOSED_FORM`, here with explicit entries at d = 1, 2, 3).  Isserlis over w turns it
+into the mean square above and completing the square into three \Sigma-weighted squares; their zero set is
+solved by a case split on b u = 0.  If b = 0, M = u a^T\Sigma - I needs rank(u a^T\Sigma) = d, so d = 1.
+The numeric evidence never evaluates the closed form: the references integrate the definition (engine:
+:mod:`verify.icl_reference`, exact Gauss-Hermite in float64; gradients by differentiating under the integral).
 """
 
 from __future__ import annotations
@@ -33,39 +31,41 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from verify.claims import Check, Statement, at_least, at_most
-from verify.derivation import Derivation, relation
-from verify.icl import bayes_point, icl_risk_gap_mc, icl_risk_infinite, toeplitz_sigma
-from verify.icl_gradient import (
-    icl_risk_gradient,
-    icl_risk_gradient_fd,
-    icl_risk_hessian_fd,
+from verify.claims import Mutant, Statement
+from verify.derivation import Derivation, equal, maps, relation
+from verify.evidence import bound, scaled
+from verify.icl_reference import (
+    closed_form_value, exact_point, excess_definition, gap_to_subject, gradient_definition, hessian_definition,
+    minimizer_specs, minimizer_uv, perturbed_points, rank_one_points, risk_definition_gh, truncated_zero_uv,
 )
-from verify.montecarlo import DEFAULT_Z
-from verify.strategies import random_covariance
-from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
-
+from verify.icl_gradient import icl_risk_gradient
 from verify.icl_symbolic import (
-    b_sym, c0_and_M, icl_symbols, prediction_coefficient, residual, risk_infinite_from_blocks,
-    risk_infinite_local, s, sum_of_squares_form,
+    C0, CLOSED_FORM, HALF, I1, M_, Q_W, SYM, Sigma, b as b_, u as u_, w as w_,
+    SOS_FORM, TRUNCATED_EXCESS, b_sym, c0_and_M, icl_symbols, prediction_coefficient, residual,
+    risk_infinite_from_blocks, s, sum_of_squares_form,
 )
+from verify.icl import bayes_point, toeplitz_sigma
+from verify.symbolic import matexpr_equal, matrix_expectation_equal, symbolic_matrix, wick_expectation
+
 from verify.icl_symbolic import icl_blocks_explicit as icl_blocks
 
-def _poly_product_quadratic(r, Sigma, gens):
-    """r^T \\Sigma r as a sparse Poly in ``gens`` (fast expansion)."""
-    rp = [sp.Poly(ri, *gens) for ri in r]
-    n = len(rp)
-    q = sp.Poly(0, *gens)
-    for i in range(n):
-        for j in range(n):
-            q += rp[i] * sp.Poly(Sigma[i, j], *gens) * rp[j]
-    return q.as_expr()
+CLOSED_TEX = (r"\tfrac12\big[c_0^\top\Sigma c_0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
+              r" + b^2(u^\top\Sigma u)((\mathrm{tr}\Sigma)^2 + 2\mathrm{tr}\Sigma^2) + \mathrm{tr}(M^\top\Sigma M) + s^2\big]")
+SOS_TEX = (r"\frac{s^2}{2} + \frac12\Big[e^\top\Sigma e + 2\,\mathrm{tr}(\Sigma^2)\, b^2 u^\top\Sigma u"
+           r" + \mathrm{tr}(M^\top\Sigma M)\Big],\quad e = c_0 + b\,\mathrm{tr}(\Sigma)\,u")
+
+# ------------------------------------------------------------------------------ symbolic helpers
 
 
 def _quadratic_mean(r, Sigma, w):
-    """E_w[r^T\\Sigma r] for a residual r polynomial in w."""
+    """E_w[r^T\\Sigma r] for a residual r polynomial in w (Isserlis, exact)."""
     gens = list(w) + sorted((set().union(*(ri.free_symbols for ri in r)) | Sigma.free_symbols) - set(w), key=str)
-    return wick_expectation(_poly_product_quadratic(r, Sigma, gens).as_expr(), w)
+    rp = [sp.Poly(ri, *gens) for ri in r]
+    q = sp.Poly(0, *gens)
+    for i in range(len(rp)):
+        for j in range(len(rp)):
+            q += rp[i] * sp.Poly(Sigma[i, j], *gens) * rp[j]
+    return wick_expectation(q.as_expr(), w)
 
 
 def active_entries(U, V, d: int) -> list:
@@ -91,298 +91,355 @@ def family_F2(S: dict) -> dict:
     return {U[0, 0]: 0, V[1, 1]: 0, U[1, 0]: 1 / (V[1, 0] * Sig[0, 0])}
 
 
+def _risk(S: dict):
+    """The closed form of icl-risk-infinite at d = S['d'] with explicit entries (the start of every chain)."""
+    return risk_infinite_from_blocks(*S["blocks"], S["Sigma"])
+
+
+def _at(sub: dict, name: str):
+    return maps(rf"substitute {name}", lambda e: e.xreplace(sub))
+
+
+def _gradient_at(S: dict, sub: dict, name: str):
+    entries = list(S["U"]) + list(S["V"])
+    return maps(rf"differentiate in all $2(d+1)^2$ entries of $U$, $V$, then substitute {name}",
+                lambda e: sp.Matrix([sp.diff(e, x) for x in entries]).xreplace(sub))
+
+
 # ------------------------------------------------------------------------------ derivations
 
-CLOSED_TEX = (r"\tfrac12\big[c_0^\top\Sigma c_0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
-              r" + b^2(u^\top\Sigma u)((\mathrm{tr}\Sigma)^2 + 2\mathrm{tr}\Sigma^2) + \mathrm{tr}(M^\top\Sigma M) + s^2\big]")
+
+SOS_GENERAL_TEX = SOS_TEX.replace(",\\quad e", r",\ e")
+
+
+def derivation_decomposition_general() -> Derivation:
+    """Every d: the closed form is the mean square of the residual, which completes to three squares."""
+    r = C0 + M_ * w_ + b_ * u_ * Q_W
+    back = relation(r"the mean over $w \sim \mathcal N(0, I_d)$ of the right side is the left side (matrix-level Isserlis, every $d$)",
+                    lambda l, rr: matrix_expectation_equal(rr, l, [(w_, None)], SYM))
+    fwd = relation(r"mean over $w$: matrix-level Isserlis, every $d$",
+                   lambda l, rr: matrix_expectation_equal(l, rr, [(w_, None)], SYM))
+    D = Derivation(r"$\mathcal R_\infty - s^2/2$ as a sum of squares, every $d$", CLOSED_FORM,
+                   start_tex=r"\mathcal R_\infty(U,V) = " + CLOSED_TEX, conclusion=HALF * s**2 * I1 + SOS_FORM,
+                   conclusion_tex=SOS_TEX, conclusion_check=relation("matrix algebra, every $d$",
+                                                                     lambda l, rr: matexpr_equal(l, rr, SYM)))
+    D.step(HALF * (r.T * Sigma * r + s**2 * I1), r"icl-risk-infinite: $\mathcal R_\infty = \tfrac12\mathbb E_w[r^\top\Sigma r + s^2]$, $r = g(w) - w$",
+           check=back, label="mean-square", rhs_tex=r"\tfrac12\,\mathbb E_w\big[(c_0 + Mw + b\,u\,q)^\top\Sigma(c_0 + Mw + b\,u\,q) + s^2\big]")
+    D.step(HALF * s**2 * I1 + SOS_FORM, r"$\mathbb E\,q = \mathrm{tr}\,\Sigma$, $\mathrm{Var}\,q = 2\,\mathrm{tr}\,\Sigma^2$; complete the square",
+           check=fwd, label="squares", rhs_tex=SOS_TEX)
+    return D
 
 
 def derivation_decomposition(d: int) -> Derivation:
     S = icl_symbols(d)
     Sig, w = S["Sigma"], S["w"]
     U11, u, a, b = S["blocks"]
-    R = risk_infinite_from_blocks(U11, u, a, b, Sig)
     r = residual(U11, u, a, b, Sig, w)
-    c0, M = c0_and_M(U11, u, a, b, Sig)
     return (
-        Derivation(f"R_inf - s^2/2 as a mean square (d = {d}, explicit entries)", R,
-                   start_tex=r"\mathcal R_\infty(U,V)")
+        Derivation(rf"$\mathcal R_\infty - s^2/2$ as a sum of squares ($d = {d}$, explicit entries)", _risk(S),
+                   start_tex=r"\mathcal R_\infty(U,V) = " + CLOSED_TEX, conclusion=sum_of_squares_form(U11, u, a, b, Sig),
+                   conclusion_tex=SOS_TEX)
         .step(s**2 / 2 + _quadratic_mean(r, Sig, w) / 2,
-              f"Isserlis moments of w ~ N(0, I_{d}) applied to the expanded quadratic form (exact)",
+              rf"Isserlis moments of $w \sim \mathcal N(0, I_{d})$ of the expanded quadratic form (exact)", label="mean-square",
               rhs_tex=r"\frac{s^2}{2} + \frac12\,\mathbb E_w\big[(g(w)-w)^\top\Sigma\,(g(w)-w)\big]")
         .step(sum_of_squares_form(U11, u, a, b, Sig),
-              "E w^T Sigma w = tr Sigma, Var(w^T Sigma w) = 2 tr Sigma^2; complete the square",
-              rhs_tex=r"\frac{s^2}{2} + \frac12\Big[e^\top\Sigma e + 2\,\mathrm{tr}(\Sigma^2)\, b^2 u^\top\Sigma u"
-                      r" + \mathrm{tr}(M^\top\Sigma M)\Big],\quad e = c_0 + b\,\mathrm{tr}(\Sigma)\,u")
-        .step(risk_infinite_local(U11, u, a, b, Sig), "the closed form of icl-risk is the block formula used here",
-              lhs=R, lhs_tex=r"\mathcal R_\infty\ (\text{icl-risk})", rhs_tex=CLOSED_TEX)
-        .step(c0 + (M + sp.eye(d)) * w + b * u * (w.T * Sig * w)[0],
-              "Gamma_w of the noisy model; the free entries (last column of U, first d rows of V) cancel",
-              lhs=prediction_coefficient(S["U"], S["V"], Sig, w),
-              lhs_tex=r"\big(e_{d+1}^\top V\,\Gamma_w\, U_{:,1:d}\big)^\top",
-              rhs_tex=r"g(w) = c_0 + (M + I)\,w + b\,u\,(w^\top\Sigma w)")
+              r"$\mathbb E\,w^\top\Sigma w = \mathrm{tr}\,\Sigma$, $\mathrm{Var}(w^\top\Sigma w) = 2\,\mathrm{tr}\,\Sigma^2$; complete the square",
+              label="squares", rhs_tex=SOS_TEX)
     )
 
 
-def _gradient_explicit(R, S: dict) -> sp.Matrix:
-    """\\partial R / \\partial (all entries of U and V), explicit differentiation, as one column."""
-    return sp.Matrix([sp.diff(R, x) for x in list(S["U"]) + list(S["V"])])
-
-
-def derivation_family_F1(d: int, with_gradient: bool = True) -> Derivation:
+def derivation_prediction(d: int) -> Derivation:
+    """g(w) - w from the definition of p_inf (the coefficient of x_q), for the full U, V (free entries included)."""
     S = icl_symbols(d)
     Sig, w = S["Sigma"], S["w"]
     U11, u, a, b = S["blocks"]
-    sub = family_F1(S)
-    R = risk_infinite_from_blocks(U11, u, a, b, Sig)
-    der = (
-        Derivation(f"(F1) b != 0, U11 = Sigma^-1/b, u = a = 0 is a global minimizer (d = {d})", R.xreplace(sub),
-                   start_tex=r"\mathcal R_\infty\big(U_{11}=\Sigma^{-1}/b,\ u=0,\ a=0,\ b\big)")
-        .step(s**2 / 2, "g(w) = w there, so the mean square vanishes")
-        .step(sp.zeros(d, 1), "the residual vanishes identically in w (and in the free entries)", rhs_tex="0",
-              lhs=residual(U11, u, a, b, Sig, w).xreplace(sub), lhs_tex=r"g(w) - w")
-    )
-    if with_gradient:
-        der.step(sp.zeros(2 * (d + 1) ** 2, 1), "explicit differentiation in all 2(d+1)^2 entries of U and V", rhs_tex="0",
-                 lhs=_gradient_explicit(R, S).xreplace(sub),
-                 lhs_tex=r"\nabla_{U,V}\mathcal R_\infty\big|_{(F1)}")
-    return der
+    r = residual(U11, u, a, b, Sig, w)
+    return Derivation(rf"$g(w) - w$ from $p_\infty = e_{{d+1}}^\top V\Gamma_w U(x_q, 0)$ ($d = {d}$)",
+                      prediction_coefficient(S["U"], S["V"], Sig, w) - w,
+                      start_tex=r"\big(e_{d+1}^\top V\,\Gamma_w\, U_{:,1:d}\big)^\top - w", conclusion=r,
+                      conclusion_tex=r"c_0 + M w + b\,u\,(w^\top\Sigma w)").step(
+        r, r"$\Gamma_w$ of the noisy model; the free entries (last column of $U$, first $d$ rows of $V$) cancel",
+        label="block-product", rhs_tex=r"c_0 + M w + b\,u\,(w^\top\Sigma w)")
 
 
-def derivation_limit_point(d: int) -> Derivation:
-    """(U_*, V_*) belongs to (F1) and is its balanced member ||U11||_F = b."""
+def derivation_family(d: int, family: str = "F1", gradient: bool = True) -> Derivation:
+    S = icl_symbols(d)
+    sub = family_F1(S) if family == "F1" else family_F2(S)
+    what = (r"$U_{11} = \Sigma^{-1}/b$, $u = a = 0$" if family == "F1" else r"$b = 0$, $U_{11} = 0$, $u\,a = 1/\Sigma$")
+    D = Derivation(rf"({family}) {what}: risk $s^2/2$ ($d = {d}$)", _risk(S), start_tex=r"\mathcal R_\infty(U,V)",
+                   conclusion=s**2 / 2, conclusion_tex=r"\tfrac{s^2}{2}")
+    D.step(s**2 / 2, r"$g(w) = w$ there: the mean square vanishes, free entries arbitrary", check=_at(sub, f"({family})"),
+           label="risk", rhs_tex=r"\tfrac{s^2}{2}")
+    if not gradient:
+        return D
+    n = 2 * (d + 1) ** 2
+    G = Derivation(rf"({family}) is a critical point ($d = {d}$)", _risk(S), start_tex=r"\mathcal R_\infty(U,V)",
+                   conclusion=sp.zeros(n, 1), conclusion_tex="0")
+    G.step(sp.zeros(n, 1), "explicit differentiation, then the family", check=_gradient_at(S, sub, f"({family})"),
+           label="gradient", rhs_tex=r"\nabla_{U,V}\mathcal R_\infty = 0")
+    return [D, G]
+
+
+def derivation_limit_point(d: int) -> list:
+    """(U_*, V_*) belongs to (F1) (b_* U11_* = Sigma^-1) and is balanced: ||U11_*||_F^2 - b_*^2 = 0."""
     Sig = symbolic_matrix("Sigma", d, d, symmetric=True)
     Si = Sig.inv()
     t = (Si * Si).trace()
-    b_star = t ** sp.Rational(1, 4)
-    U11_star = t ** sp.Rational(-1, 4) * Si
-    tau = sp.Symbol("tau", positive=True)  # stands for tr(Sigma^-2) = ||Sigma^-1||_F^2 once that is checked
-    return (
-        Derivation(f"the paper's limit point is the balanced member of (F1) (d = {d})", b_star * U11_star,
-                   start_tex=r"b_\star\, U_{11,\star}")
-        .step(Si, "tr(Sigma^-2)^{1/4} tr(Sigma^-2)^{-1/4} = 1", rhs_tex=r"\Sigma^{-1}")
-        .step(t, "Sigma^-1 is symmetric", lhs=sum(x**2 for x in Si), lhs_tex=r"\|\Sigma^{-1}\|_F^2",
-              rhs_tex=r"\mathrm{tr}(\Sigma^{-2})")
-        .step((tau ** sp.Rational(1, 4)) ** 2, "with tau = tr(Sigma^-2): ||U11*||_F^2 = tau^{-1/2} ||Sigma^-1||_F^2 = tau^{1/2}",
-              lhs=(tau ** sp.Rational(-1, 4)) ** 2 * tau, lhs_tex=r"\|U_{11,\star}\|_F^2",
-              rhs_tex=r"\mathrm{tr}(\Sigma^{-2})^{1/2} = b_\star^2")
-    )
+    member = Derivation(rf"the paper's limit point is in (F1) ($d = {d}$)", t ** sp.Rational(1, 4) * (t ** sp.Rational(-1, 4) * Si),
+                        start_tex=r"b_\star\, U_{11,\star}", conclusion=Si, conclusion_tex=r"\Sigma^{-1}")
+    member.step(Si, r"$\mathrm{tr}(\Sigma^{-2})^{1/4}\,\mathrm{tr}(\Sigma^{-2})^{-1/4} = 1$", rhs_tex=r"\Sigma^{-1}",
+                label="product")
+    # P stands for Sigma^{-1}: any symmetric matrix (Sigma^{-1} is symmetric), so the chain stays polynomial
+    P = symbolic_matrix("P", d, d, symmetric=True)
+    tau = (P * P).trace()
+    frob = sum(x**2 for x in P)
+    balanced = Derivation(rf"the paper's limit point is balanced ($d = {d}$)",
+                          sum(x**2 for x in tau ** sp.Rational(-1, 4) * P) - (tau ** sp.Rational(1, 4)) ** 2,
+                          start_tex=r"\|U_{11,\star}\|_F^2 - b_\star^2,\quad P = \Sigma^{-1} = P^\top",
+                          conclusion=sp.Integer(0), conclusion_tex="0")
+    balanced.step(frob / sp.sqrt(tau) - sp.sqrt(tau), r"$U_{11,\star} = \mathrm{tr}(P^2)^{-1/4}P$, $b_\star = \mathrm{tr}(P^2)^{1/4}$",
+                  rhs_tex=r"\|P\|_F^2\,\mathrm{tr}(P^2)^{-1/2} - \mathrm{tr}(P^2)^{1/2}", label="scale")
+    balanced.step(tau / sp.sqrt(tau) - sp.sqrt(tau), r"$P$ is symmetric: $\|P\|_F^2 = \mathrm{tr}(P^2)$",
+                  rhs_tex=r"\mathrm{tr}(P^2)^{1/2} - \mathrm{tr}(P^2)^{1/2}", label="frobenius")
+    balanced.step(sp.Integer(0), "cancel", rhs_tex="0", label="cancel")
+    return [member, balanced]
 
 
-def _solve_cases_test(lhs, rhs):
-    """lhs: the system (list of equations in U11, u, a, b); rhs: the expected list of solution dicts.
-    Split on b u = 0 (u = 0 or b = 0), solve each case with sp.solve, and compare with the expected families."""
-    eqs, unknowns = lhs
-    A, u, a, b = unknowns
-    found = []
-    for case in ({u: 0}, {b: 0}):
-        rest = [sp.simplify(e.xreplace(case)) for e in eqs]
-        rest = [e for e in rest if e != 0]
-        vars_left = [x for x in unknowns if x not in case]
-        for sol in sp.solve(rest, vars_left, dict=True):
-            full = dict(case)
-            full.update(sol)
-            found.append(full)
-    def same(s1, s2):
-        return set(s1) == set(s2) and all(sp.simplify(s1[k] - s2[k]) == 0 for k in s1)
-    expected = list(rhs)
-    unmatched = [f for f in found if not any(same(f, e) for e in expected)]
-    missing = [e for e in expected if not any(same(f, e) for f in found)]
-    # every found solution must solve the system
-    bad = [f for f in found if any(sp.simplify(e.xreplace(f)) != 0 for e in eqs)]
-    ok = not unmatched and not missing and not bad
-    return ok, (f"cases u = 0 and b = 0 solved: {found}" if ok else
-                f"found {found}; unexpected {unmatched}; missing {missing}; not solutions {bad}")
-
-
-def derivation_minimizer_set() -> Derivation:
-    """R = s^2/2 iff bu = 0, M = 0, c0 = 0: the solution set in d = 1 and the rank obstruction in d = 2, 3."""
-    A, u, a = sp.symbols("U_0_0 U_1_0 V_1_0", real=True)
-    b = sp.Symbol("V_1_1", real=True)
-    Sg = sp.Symbol("Sigma_0_0", positive=True)
-    eqs = [b * u, b * A * Sg + u * a * Sg - 1, A * Sg * a + b * s**2 * u]
-    expected = [{u: 0, A: 1 / (b * Sg), a: 0}, {b: 0, A: 0, u: 1 / (a * Sg)}]
-    der = Derivation("zero set of the three squares: (F1) for every d, (F2) only for d = 1",
-                     (eqs, (A, u, a, b)),
-                     start_tex=r"\{\,b u = 0,\ M = 0,\ c_0 = 0\,\}_{d=1}")
-    der.step(expected, "case split on b u = 0, each case solved by SymPy; the two families and nothing else",
-             check=relation("solution set (d = 1)", _solve_cases_test, symbol=r"\Longleftrightarrow"),
-             rhs_tex=r"\{u=0,\ U_{11}=\tfrac{1}{b\Sigma},\ a=0\}\ \cup\ \{b=0,\ U_{11}=0,\ u=\tfrac{1}{a\Sigma}\}")
-    for d in (2, 3):
-        S = icl_symbols(d)
-        U11, uu, aa, _ = S["blocks"]
-        der.step(0, f"b = 0, d = {d}: u a^T Sigma has rank <= 1, so it cannot equal I (det I = 1)",
-                 lhs=(uu * aa.T * S["Sigma"]).det(), lhs_tex=rf"\det(u a^\top\Sigma)\ (d={d})")
-        X = symbolic_matrix("X", d, d)
-        der.step(aa / b_sym, f"b != 0, d = {d}: M = 0 means U11^T = Sigma^-1/b, then c0 = a/b, so c0 = 0 forces a = 0",
-                 lhs=(X.T * S["Sigma"] * aa).xreplace({X[i, j]: S["Sigma"].inv()[j, i] / b_sym
-                                                       for i in range(d) for j in range(d)}),
-                 lhs_tex=rf"c_0\big|_{{u=0,\ U_{{11}}^\top=\Sigma^{{-1}}/b}}\ (d={d})", rhs_tex=r"a/b")
-    return der
-
-
-def derivation_family_F2() -> Derivation:
-    S = icl_symbols(1)
-    Sig, w = S["Sigma"], S["w"]
+def _families(d: int, S: dict) -> list:
+    """The claimed zero set at d, as substitutions of the active entries: (F1), and (F2) if d = 1."""
     U11, u, a, b = S["blocks"]
-    sub = family_F2(S)
-    R = risk_infinite_from_blocks(U11, u, a, b, Sig)
-    return (
-        Derivation("(F2) d = 1, b = 0, U11 = 0, u a = 1/Sigma is a global minimizer", R.xreplace(sub),
-                   start_tex=r"\mathcal R_\infty\big(U_{11}=0,\ u=\tfrac{1}{a\Sigma},\ a,\ b=0\big)")
-        .step(s**2 / 2, "g(w) = u a Sigma w = w")
-        .step(sp.zeros(1, 1), "the residual vanishes identically", rhs_tex="0", lhs=residual(U11, u, a, b, Sig, w).xreplace(sub),
-              lhs_tex=r"g(w) - w")
-        .step(sp.zeros(8, 1), "explicit differentiation in all 8 entries of U and V", rhs_tex="0",
-              lhs=_gradient_explicit(R, S).xreplace(sub), lhs_tex=r"\nabla_{U,V}\mathcal R_\infty\big|_{(F2)}")
-        .step(sp.zeros(1, 1), rhs_tex="0", why="the prediction reads the x-coordinate of tokens tilted by y: "
-              "p = (a Sigma w) u x_q", lhs=(prediction_coefficient(S["U"], S["V"], Sig, w) - w).xreplace(sub),
-              lhs_tex=r"\big(e_2^\top V\Gamma_w U_{:,1}\big) - w")
-    )
+    Si = S["Sigma"].inv()
+    f1 = {U11[i, j]: Si[j, i] / b for i in range(d) for j in range(d)}
+    f1.update({x: 0 for x in list(u) + list(a)})
+    out = [f1]
+    if d == 1:
+        out.append({b: 0, U11[0, 0]: 0, u[0]: 1 / (a[0] * S["Sigma"][0, 0])})
+    return out
+
+
+def _same_families(found, expected) -> tuple[bool, str]:
+    def same(f, e):
+        return set(f) == set(e) and all(sp.simplify(f[k] - e[k]) == 0 for k in f)
+    extra = [f for f in found if not any(same(f, e) for e in expected)]
+    missing = [e for e in expected if not any(same(f, e) for f in found)]
+    ok = not extra and not missing
+    return ok, ("the same families" if ok else f"unexpected {extra}; missing {missing}")
+
+
+def _zero_set(S: dict):
+    """Relation: lhs is 1/2[e^T Sigma e + 2 tr(Sigma^2) (bu)^T Sigma (bu) + tr(M^T Sigma M)] (Sigma > 0: zero iff
+    e = bu = M = 0); rhs is the solution set of {e = 0, bu = 0, M = 0}, solved by the case split u = 0 or b = 0."""
+    Sig = S["Sigma"]
+    U11, u, a, b = S["blocks"]
+    c0, M = c0_and_M(U11, u, a, b, Sig)
+    e = c0 + b * Sig.trace() * u
+    squares = sp.Rational(1, 2) * ((e.T * Sig * e)[0] + 2 * (Sig * Sig).trace() * ((b * u).T * Sig * (b * u))[0]
+                                   + (M.T * Sig * M).trace())
+    eqs = list(e) + list(M) + list(b * u)
+    unknowns = list(U11) + list(u) + list(a) + [b]
+
+    def test(lhs, rhs):
+        if sp.expand(lhs - squares) != 0:
+            return False, "lhs is not the sum of the three Sigma-weighted squares of e, b u, M"
+        found = []
+        for case in ({x: 0 for x in u}, {b: 0}):
+            rest = [t for t in (sp.expand(q.xreplace(case)) for q in eqs) if t != 0]
+            for sol in sp.solve(rest, [x for x in unknowns if x not in case], dict=True):
+                found.append({**case, **sol})
+        ok, detail = _same_families(found, rhs)
+        return ok, f"case split b u = 0 solved: {detail}"
+
+    return relation(r"zero set of three $\Sigma$-weighted squares ($\Sigma \succ 0$), case split $b\,u = 0$", test,
+                    symbol=r"\Longleftrightarrow")
+
+
+def derivation_minimizer_set(d: int) -> Derivation:
+    S = icl_symbols(d)
+    U11, u, a, b = S["blocks"]
+    fams = _families(d, S)
+    tex = (r"\{u = a = 0,\ U_{11} = \Sigma^{-1}/b\}" + (r"\ \cup\ \{b = 0,\ U_{11} = 0,\ u = \tfrac{1}{a\Sigma}\}" if d == 1 else ""))
+    D = Derivation(rf"the zero set of $\mathcal R_\infty - s^2/2$ ($d = {d}$)", _risk(S) - s**2 / 2,
+                   start_tex=r"\mathcal R_\infty(U,V) - \tfrac{s^2}{2} = 0", conclusion=fams, conclusion_tex=tex,
+                   conclusion_check=relation("same families", _same_families))
+    D.step(sum_of_squares_form(U11, u, a, b, S["Sigma"]) - s**2 / 2, "Isserlis over $w$, complete the square",
+           label="squares", rhs_tex=SOS_TEX.replace(r"\frac{s^2}{2} + ", "") + r" = 0")
+    D.step(fams, ("$u = 0$: $U_{11}^\\top = \\Sigma^{-1}/b$, $c_0 = a/b = 0$" if d > 1 else
+                  "$u = 0$ gives (F1); $b = 0$ gives (F2)") + ("; $b = 0$: $u a^\\top\\Sigma = I$ has no solution (rank one)" if d > 1 else ""),
+           check=_zero_set(S), label="zero-set", rhs_tex=tex)
+    return D
+
+
+def derivation_rank(d: int) -> Derivation:
+    """b = 0 leaves M = u a^T Sigma - I: det(M + I) = det(u a^T Sigma) = 0, so M = 0 (det I = 1) is impossible."""
+    S = icl_symbols(d)
+    U11, u, a, b = S["blocks"]
+    _, M = c0_and_M(U11, u, a, b, S["Sigma"])
+    D = Derivation(rf"no (F2) for $d = {d}$: at $b = 0$, $\det(M + I) = 0 \neq \det I$", M,
+                   start_tex=r"M = bU_{11}^\top\Sigma + u a^\top\Sigma - I", conclusion=sp.Integer(0), conclusion_tex="0")
+    D.step(u * a.T * S["Sigma"] - sp.eye(d), r"$b = 0$", check=_at({b: 0}, "$b = 0$"), label="b=0",
+           rhs_tex=r"u a^\top\Sigma - I")
+    D.step(sp.Integer(0), r"$u a^\top\Sigma$ has rank $\le 1 < d$", check=maps(r"$\det(\,\cdot\, + I)$",
+           lambda e: (e + sp.eye(d)).det()), label="det", rhs_tex=r"\det(M + I) = 0")
+    return D
 
 
 def derivation_hessian(d: int, family: str) -> Derivation:
-    """Hessian of R in the active entries at a minimizer = E_w[J^T \\Sigma J] (Gauss-Newton, residual 0) -> PSD."""
+    """Hessian of R at a minimizer = E_w[J^T Sigma J] (residual 0: only the Gauss-Newton term), hence PSD."""
     S = icl_symbols(d)
     Sig, w = S["Sigma"], S["w"]
     U11, u, a, b = S["blocks"]
     theta = active_entries(S["U"], S["V"], d)
     sub = family_F1(S) if family == "F1" else family_F2(S)
-    R = risk_infinite_from_blocks(U11, u, a, b, Sig)
-    H = sp.hessian(R, theta).xreplace(sub)
     J = residual(U11, u, a, b, Sig, w).jacobian(theta)
     G = wick_expectation((J.T * Sig * J).applyfunc(sp.expand), w).xreplace(sub)
-    return Derivation(f"Hessian at ({family}) is a Gram mean, hence PSD (d = {d})", H,
-                      start_tex=rf"\nabla^2_\theta\mathcal R_\infty\big|_{{({family})}}").step(
-        G, "R - s^2/2 = 1/2 E[r^T Sigma r] and r = 0 there: only the Gauss-Newton term E[J^T Sigma J] survives",
-        rhs_tex=r"\mathbb E_w\big[J(w)^\top\Sigma\, J(w)\big] \succeq 0,\quad J = \partial_\theta (g(w)-w)")
+    return Derivation(rf"Hessian at ({family}) is a Gram mean, hence PSD ($d = {d}$)", _risk(S),
+                      start_tex=r"\mathcal R_\infty(U,V)", conclusion=G,
+                      conclusion_tex=r"\mathbb E_w\big[J^\top\Sigma J\big]").step(
+        G, r"$\mathcal R_\infty - s^2/2 = \tfrac12\mathbb E[r^\top\Sigma r]$, $r = 0$ there: only $\mathbb E[J^\top\Sigma J]$ survives",
+        check=maps(rf"Hessian in the active entries at ({family})", lambda e: sp.hessian(e, theta).xreplace(sub)),
+        label="hessian", rhs_tex=r"\mathbb E_w\big[J(w)^\top\Sigma\, J(w)\big] \succeq 0,\quad J = \partial_\theta (g(w)-w)")
 
 
 def derivations() -> list[Derivation]:
-    return ([derivation_decomposition(k) for k in (1, 2, 3)]
-            + [derivation_family_F1(1), derivation_family_F1(2), derivation_family_F1(3, with_gradient=False)]
-            + [derivation_limit_point(k) for k in (1, 2, 3)]
-            + [derivation_minimizer_set(), derivation_family_F2()]
-            + [derivation_hessian(1, "F1"), derivation_hessian(2, "F1"), derivation_hessian(1, "F2")])
+    out = [derivation_decomposition_general()] + [derivation_decomposition(k) for k in (1, 2)]
+    out += [derivation_prediction(k) for k in (1, 2)]
+    out += derivation_family(1) + derivation_family(2) + [derivation_family(3, gradient=False)]
+    out += derivation_family(1, "F2")
+    for k in (1, 2, 3):
+        out += derivation_limit_point(k)
+    out += [derivation_minimizer_set(1), derivation_minimizer_set(2), derivation_rank(2), derivation_rank(3)]
+    return out + [derivation_hessian(1, "F1"), derivation_hessian(2, "F1"), derivation_hessian(1, "F2")]
 
 
 # ------------------------------------------------------------------------------ numeric evidence
+# Subjects are the statement's claims: where the minimizers are (a formula for U11), the Bayes risk, the excess
+# risk R - s^2/2 (the sum of squares).  References integrate the DEFINITION (exact Gauss-Hermite, float64) and
+# differentiate it under the integral; the closed form of R_inf is never evaluated.
 
 
-def minimizer_point(Sigma, b, rng, family: str = "F1", free_scale: float = 1.0):
-    """A member of (F1) (or (F2), d = 1: b = 0, U11 = 0, u = 1/(a Sigma)) with random free entries."""
-    Sigma = np.asarray(Sigma, dtype=float)
-    d = Sigma.shape[0]
-    U = free_scale * rng.standard_normal((d + 1, d + 1))
-    V = free_scale * rng.standard_normal((d + 1, d + 1))
-    if family == "F1":
-        U[:d, :d] = np.linalg.inv(Sigma).T / b
-        U[d, :d] = 0.0
-        V[d, :d] = 0.0
-        V[d, d] = b
-    else:
-        a = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0)
-        U[0, 0], V[1, 1], V[1, 0], U[1, 0] = 0.0, 0.0, a, 1.0 / (a * Sigma[0, 0])
-    return U, V
+def _inv(S, b):
+    return np.linalg.inv(S) / b
 
 
-def _points(rng, dims):
-    """(label, U, V, Sigma, noise) at minimizers: (F1) with random b and free entries, (U_*, V_*), and (F2) at d = 1."""
-    pts = []
-    for d in dims:
-        S = random_covariance(d, rng)
-        noise = float(rng.uniform(0.0, 0.5))
-        b = rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0)
-        pts.append((f"F1 d={d}", *minimizer_point(S, b, rng), S, noise))
-        pts.append((f"U*,V* d={d}", *bayes_point(S), S, noise))
-        if d == 1:
-            pts.append(("F2 d=1", *minimizer_point(S, 0.0, rng, "F2"), S, noise))
-    return pts
+def _f2_u(a, S):
+    return 1.0 / (a * S)
 
 
-def check_risk_at_minimizers(dims=range(1, 7)):
-    def run(rng):
-        worst, lines = 0.0, []
-        for label, U, V, S, noise in _points(rng, dims):
-            excess = icl_risk_infinite(U, V, S, noise) - noise**2 / 2
-            worst = max(worst, abs(excess))
-            lines.append(f"{label}: {excess:+.1e}")
-        return at_most(worst, 1e-12, "|R - s^2/2|", "; ".join(lines) + " (verify.icl.icl_risk_infinite)")
-    return run
+def claimed_minimizers(U11_of=_inv, u_of_a=_f2_u, bayes=lambda s_: s_**2 / 2, where=None):
+    """The subject: spec -> (U, V, claimed risk) for the claimed families and Bayes risk."""
+    def claim(spec):
+        U, V = (where or (lambda sp_: minimizer_uv(sp_, U11_of, u_of_a)))(spec)
+        return U, V, bayes(spec["s"])
+    return claim
 
 
-def check_gradient_at_minimizers(dims=range(1, 7)):
-    def run(rng):
-        worst_cf, worst_fd = 0.0, 0.0
-        for label, U, V, S, noise in _points(rng, dims):
-            gU, gV = icl_risk_gradient(U, V, S, noise)
-            fU, fV = icl_risk_gradient_fd(U, V, S, noise)
-            worst_cf = max(worst_cf, np.abs(gU).max(), np.abs(gV).max())
-            worst_fd = max(worst_fd, np.abs(fU).max(), np.abs(fV).max())
-        return at_most(max(worst_cf, worst_fd), 1e-8, "max |grad|",
-                       f"closed-form gradient max {worst_cf:.1e}; central differences of the risk max {worst_fd:.1e} "
-                       f"(d = {min(dims)}..{max(dims)}, (F1), (U*,V*), (F2))")
-    return run
+CLAIM = claimed_minimizers()
+SIGMA_MINUS_2 = claimed_minimizers(U11_of=lambda S, b: np.linalg.matrix_power(np.linalg.inv(S), 2) / b)
+TRUNCATED_ZEROS = claimed_minimizers(where=lambda sp_: truncated_zero_uv(sp_) if sp_["family"] == "F1"
+                                     else minimizer_uv(sp_, _inv, _f2_u))
+ORIGIN = claimed_minimizers(where=lambda sp_: (np.zeros((sp_["dim"] + 1,) * 2), np.zeros((sp_["dim"] + 1,) * 2)))
 
 
-def check_hessian_psd(dims=range(1, 6)):
-    def run(rng):
-        worst, lines = np.inf, []
-        for label, U, V, S, noise in _points(rng, dims):
-            ev = np.linalg.eigvalsh(icl_risk_hessian_fd(U, V, S, noise))
-            null = int(np.sum(np.abs(ev) < 1e-8 * ev.max()))
-            worst = min(worst, ev.min())
-            lines.append(f"{label}: min {ev.min():+.1e}, max {ev.max():.3g}, null dim {null}")
-        return at_least(worst, -1e-10, "min eigenvalue",
-                        "; ".join(lines) + " (Richardson central differences of the closed-form gradient)")
-    return run
+def _specs(dims):
+    return lambda rng: minimizer_specs(rng, dims)
 
 
-def check_perturbed_not_minimal(scale: float = 1.01, d: int = 3):
-    """Negative control: 1.01 U_* is not a minimizer: excess risk and gradient both clearly non-zero."""
-    def run(rng):
-        S = toeplitz_sigma(d, 0.5)
-        U, V = bayes_point(S)
-        noise = 0.3
-        excess = icl_risk_infinite(scale * U, V, S, noise) - noise**2 / 2
-        expected = 0.5 * (scale - 1) ** 2 * np.trace(S)   # M = (scale - 1) I there
-        gU, gV = icl_risk_gradient(scale * U, V, S, noise)
-        g = float(np.sqrt((gU**2).sum() + (gV**2).sum()))
-        figure = min(excess / 1e-6, g / 1e-4)
-        return at_least(figure, 1.0, "min(excess/1e-6, |grad|/1e-4)",
-                        f"{scale} U_*, Toeplitz(0.5) d={d}, s=0.3: R - s^2/2 = {excess:.4e} "
-                        f"(1/2 (0.01)^2 tr Sigma = {expected:.4e}), |grad| = {g:.3e}")
-    return run
+def _risk_gap(spec, claim):
+    U, V, value = claim(spec)
+    return abs(risk_definition_gh(U, V, spec["Sigma"], spec["s"]) - value)
 
 
-def check_rank_one_fails_in_d2():
-    """Negative control: the d = 1 recipe (b = 0, U11 = 0, u a^T Sigma = e1 e1^T) is not a minimizer in d = 2."""
-    def run(rng):
-        S = random_covariance(2, rng)
-        U = np.zeros((3, 3))
-        V = np.zeros((3, 3))
-        U[2, :2] = [1.0, 0.0]
-        V[2, :2] = np.linalg.solve(S, [1.0, 0.0])
-        excess = icl_risk_infinite(U, V, S, 0.0)
-        return at_least(excess, 1e-3, "R - s^2/2",
-                        f"d=2, b=0, U11=0, u=e1, a=Sigma^-1 e1: R = {excess:.4g} (= Sigma_22/2 = {S[1, 1] / 2:.4g}) > 0")
-    return run
+def _gradient_size(spec, claim):
+    U, V, _ = claim(spec)
+    g = [np.abs(x).max() for x in gradient_definition(U, V, spec["Sigma"], spec["s"])]
+    return max(g + [np.abs(x).max() for x in icl_risk_gradient(U, V, spec["Sigma"], spec["s"])])
 
 
-def check_finite_prompt_above_bayes(Ls=(10, 100, 1000), n_prompts=(20000, 20000, 5000), d: int = 3, noise=0.3):
-    """At (U_*, V_*) the finite-prompt softmax risk R_L exceeds s^2/2 = R_\\infty and decreases toward it."""
-    def run(rng):
-        S = toeplitz_sigma(d, 0.5)
-        U, V = bayes_point(S)
-        seed = int(rng.integers(2**32))
-        gaps = [icl_risk_gap_mc(U, V, S, L, n, [seed, k], noise) for k, (L, n) in enumerate(zip(Ls, n_prompts))]
-        z_pos = [g.mean / g.stderr for g in gaps]
-        z_dec = [(gaps[k] - gaps[k + 1]).mean / (gaps[k] - gaps[k + 1]).stderr for k in range(len(gaps) - 1)]
-        detail = ("; ".join(f"L={L}: R_L - s^2/2 = {g}" for L, g in zip(Ls, gaps))
-                  + f"; z(gap > 0) = {', '.join(f'{z:+.1f}' for z in z_pos)}"
-                  + f"; z(decrease) = {', '.join(f'{z:+.1f}' for z in z_dec)} (paired estimator, Toeplitz(0.5), d={d}, s={noise})")
-        return at_least(min(z_pos + z_dec), DEFAULT_Z, "z", detail)
-    return run
+def _min_eigenvalue(spec, claim):
+    U, V, _ = claim(spec)
+    ev = np.linalg.eigvalsh(hessian_definition(U, V, spec["Sigma"], spec["s"]))
+    return ev.min() / max(1.0, ev.max())
+
+
+def excess_of(expr):
+    """The subject: a closed form of R_inf - s^2/2 at a point {U, V, Sigma, s} (exact, then float)."""
+    return lambda p: float(closed_form_value(exact_point(p["U"], p["V"], p["Sigma"], p["s"]), expr))
+
+
+def _agreement_if_excess(floor: float, grad_floor: float = 0.0):
+    """Relative agreeing digits of the claimed excess with the definition's, 0 unless the definition's excess is
+    >= ``floor`` (and its gradient >= ``grad_floor``): the point must clearly not be a minimizer."""
+    def figure(p, subject):
+        ref = excess_definition(p)
+        if ref < floor:
+            return 0.0
+        if grad_floor and max(np.abs(g).max() for g in gradient_definition(p["U"], p["V"], p["Sigma"], p["s"])) < grad_floor:
+            return 0.0
+        err = abs(subject(p) - ref) / ref
+        return 16.0 if err == 0 else float(min(16.0, -np.log10(err)))
+    return figure
+
+
+def _finite_prompt_points(rng):
+    return [{"label": "U*, V*, Toeplitz(0.5), d=3, s=0.3", "d": 3, "s": 0.3, "seed": int(rng.integers(2**63))}]
+
+
+FP_LS = (10, 100, 1000)
+FP_PROMPTS = (20000, 20000, 30000)  # heavy tails at L = 1000: min z 6.4 over 120 seeds with 20000
+
+
+def _finite_prompt_z(point, bayes):
+    """min z of (R_L - claimed Bayes risk > 0) and of its decrease in L, at (U_*, V_*) (paired estimator plus the
+    exact definition-minus-claim, :func:`verify.icl_reference.gap_to_subject`)."""
+    S = toeplitz_sigma(point["d"], 0.5)
+    U, V = bayes_point(S)
+    rng = np.random.default_rng(point["seed"])
+    gaps = [gap_to_subject(U, V, S, point["s"], L, n, rng, bayes(point["s"])) for L, n in zip(FP_LS, FP_PROMPTS)]
+    zs = [g.mean / g.stderr for g in gaps] + [(g - h).mean / (g - h).stderr for g, h in zip(gaps, gaps[1:])]
+    return min(zs)
+
+
+CHECKS = [
+    bound("risk-at-minimizers", CLAIM, _risk_gap, _specs(range(1, 7)), threshold=1e-10, kind="float64",
+          unit="|R - claimed Bayes risk|", what="|R_inf(definition) - s^2/2| at the claimed minimizers",
+          description="the definition's risk (exact Gauss-Hermite) equals $s^2/2$ at random members of (F1) (random $b$, "
+                      "free entries, $\\Sigma$, $s$), at $(U_\\star,V_\\star)$, $d = 1..6$, and at (F2), $d = 1$",
+          mutants=[Mutant("Bayes risk s^2", claimed_minimizers(bayes=lambda s_: s_**2)),
+                   Mutant("b U11 = Sigma^-2", SIGMA_MINUS_2),
+                   Mutant("minimizers of R_inf without cross and quartic terms", TRUNCATED_ZEROS)]),
+    bound("gradient-at-minimizers", CLAIM, _gradient_size, _specs(range(1, 7)), threshold=1e-8, kind="float64",
+          unit="max |grad|", what="max |gradient| (definition under the integral; closed-form gradient)",
+          description="the gradient of the definition (differentiated under the integral, exact Gauss-Hermite) and the "
+                      "closed-form gradient vanish at the claimed minimizers, $d = 1..6$",
+          mutants=[Mutant("b U11 = Sigma^-2", SIGMA_MINUS_2),
+                   Mutant("minimizers of R_inf without cross and quartic terms", TRUNCATED_ZEROS)]),
+    bound("hessian-psd", CLAIM, _min_eigenvalue, _specs(range(1, 6)), threshold=-1e-10, relation=">=", kind="float64",
+          unit="min eigenvalue / max(1, max)", what="smallest Hessian eigenvalue (relative)",
+          description="Hessian (central differences of the definition's gradient, exact: degree $\\le 2$ per entry) "
+                      "has eigenvalues $\\ge -10^{-10}$ at the claimed minimizers, $d = 1..5$",
+          mutants=[Mutant("the origin U = V = 0 (a saddle)", ORIGIN),
+                   Mutant("U11 = -Sigma^-1/b", claimed_minimizers(U11_of=lambda S, b: -np.linalg.inv(S) / b))]),
+    bound("perturbed-point", excess_of(SOS_FORM), _agreement_if_excess(1e-6, 1e-4), lambda rng: perturbed_points(),
+          threshold=8, relation=">=", kind="negative-control", unit="digits",
+          what="relative digits of the claimed excess vs the definition's (0 unless excess >= 1e-6 and |grad| >= 1e-4)",
+          description="near $(U_\\star, V_\\star)$ ($1.01\\,U_\\star$; $u = 0.05e_1$, $a = 0.05e_2$): the excess risk and the "
+                      "gradient are clearly non-zero and the excess equals the sum of squares",
+          mutants=[Mutant("R_inf without cross and quartic terms", excess_of(TRUNCATED_EXCESS)),
+                   Mutant("a minimizer: excess 0", lambda p: 0.0),
+                   Mutant("1.01 x excess", scaled(excess_of(SOS_FORM), 1.01))]),
+    bound("d1-family-not-in-d2", lambda p: p["Sigma"][1, 1] / 2, _agreement_if_excess(1e-3), rank_one_points,
+          threshold=8, relation=">=", kind="negative-control", unit="digits",
+          what="relative digits of Sigma_22/2 vs the definition's excess (0 unless excess >= 1e-3)",
+          description="the (F2) recipe in $d = 2$ ($u a^\\top\\Sigma = e_1e_1^\\top$) has excess risk $\\Sigma_{22}/2 > 0$",
+          mutants=[Mutant("the d = 1 family extends: excess 0", lambda p: 0.0),
+                   Mutant("Sigma_11/2", lambda p: p["Sigma"][0, 0] / 2),
+                   Mutant("1.01 x Sigma_22/2", lambda p: 1.01 * p["Sigma"][1, 1] / 2)]),
+    bound("finite-prompt-above-bayes", lambda s_: s_**2 / 2, _finite_prompt_z, _finite_prompt_points, threshold=5.0,
+          relation=">=", kind="montecarlo", unit="z", what="min z of R_L - s^2/2 > 0 and of its decrease",
+          description="at $(U_\\star,V_\\star)$ the softmax risk $R_L$ exceeds the Bayes risk $s^2/2$ and decreases, "
+                      f"$L = 10, 100, 1000$, {FP_PROMPTS[-1]} prompts each (paired estimator plus exact definition-minus-claim)",
+          mutants=[Mutant("Bayes risk s^2", lambda s_: s_**2)]),
+]
 
 
 # ------------------------------------------------------------------------------ the statement
@@ -391,8 +448,8 @@ STATEMENT = Statement(
     id="icl-minimizers",
     number="Sec. 5 (Thm 5.1/5.2, Bayes risk and limit point)",
     title="Bayes risk and the global minimizers of the infinite-prompt ICL risk",
-    summary="R_inf - s^2/2 = 1/2 E|Sigma^{1/2}(g(w) - w)|^2; minimizers: b U11 = Sigma^-1, u = a = 0 (all d) "
-            "plus, in d = 1 only, b = 0, U11 = 0, u a = 1/Sigma",
+    summary=r"$\mathcal R_\infty - s^2/2 = \tfrac12\mathbb E|\Sigma^{1/2}(g(w) - w)|^2$; minimizers: $bU_{11} = \Sigma^{-1}$, "
+            r"$u = a = 0$ (all $d$) plus, in $d = 1$ only, $b = 0$, $U_{11} = 0$, $u a = 1/\Sigma$",
     source="Boursier & Boyer (arXiv 2512.11784), Sec. 5 (limit point U_*, V_*; Bayes risk); ZFB (2024) Thm 4.1 at N = infinity",
     statement_tex=(
         r"\mathcal R_\infty(U,V) - \tfrac{s^2}{2} = \tfrac12\,\mathbb E_w\big\|\Sigma^{1/2}(g(w)-w)\big\|^2"
@@ -412,22 +469,10 @@ STATEMENT = Statement(
         r"\ \varepsilon \sim \mathcal N(0, s^2)\ (s = 0 \text{ in the paper})",
         r"U, V \in \mathbb R^{(d+1)\times(d+1)};\ U_{11} = U_{1:d,1:d},\ u = U_{d+1,1:d}^\top,\ a = V_{d+1,1:d}^\top,"
         r"\ b = V_{d+1,d+1};\ U_{:,d+1} \text{ and } V_{1:d,:} \text{ do not enter } \mathcal R_\infty",
+        r"\mathcal R_\infty \text{ in closed form: statement icl-risk-infinite}",
     ],
     derivations=derivations,
-    checks=[
-        Check("risk-at-minimizers", "float64", check_risk_at_minimizers(),
-              "R_inf = s^2/2 at random members of (F1) (random b, free entries, Sigma, s), at (U*,V*), d = 1..6, and at (F2), d = 1"),
-        Check("gradient-at-minimizers", "float64", check_gradient_at_minimizers(),
-              "closed-form gradient and central differences of the risk vanish at the same points"),
-        Check("hessian-psd", "float64", check_hessian_psd(),
-              "Hessian (Richardson differences of the gradient) has eigenvalues >= -1e-10 at minimizers, d = 1..5"),
-        Check("perturbed-point", "negative-control", check_perturbed_not_minimal(),
-              "1.01 U_*: the excess risk and the gradient are clearly non-zero"),
-        Check("d1-family-not-in-d2", "negative-control", check_rank_one_fails_in_d2(),
-              "the (F2) recipe in d = 2 (u a^T Sigma of rank one) has risk > s^2/2"),
-        Check("finite-prompt-above-bayes", "montecarlo", check_finite_prompt_above_bayes(),
-              "at (U*,V*) the softmax risk R_L exceeds s^2/2 and decreases, L = 10, 100, 1000 (paired estimator)"),
-    ],
+    checks=CHECKS,
     status="verified (one more family of minimizers in d = 1)",
     notes_tex=[
         r"The paper (via ZFB) names $(U_\star,V_\star)$ as the limit of the flow; the global minimizers form the "

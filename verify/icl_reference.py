@@ -64,6 +64,12 @@ __all__ = [
     "gap_to_subject",
     "active_vector",
     "from_active_vector",
+    "minimizer_specs",
+    "minimizer_uv",
+    "truncated_zero_uv",
+    "perturbed_points",
+    "rank_one_points",
+    "excess_definition",
 ]
 
 DPS = 40
@@ -388,3 +394,96 @@ def gap_to_subject(U, V, Sigma, noise, L: int, n_prompts: int, rng, limit: float
     est = _gap_cached(key, S.shape[0], float(s), int(L), int(n_prompts), seed)
     shift = risk_definition_gh(U, V, S, s) - float(limit)
     return Estimate(est.mean + shift, est.stderr, est.n)
+
+
+# ------------------------------------------------------------------------------------- minimizer points
+# A spec is what a statement about minimizers quantifies over (Sigma, b, s, a, the free entries); which (U, V)
+# it names is the claim under test (a subject), built by minimizer_uv from a formula for U11.
+
+
+def minimizer_specs(rng, dims) -> list[dict]:
+    """Per d: a member of (F1) with random b, Sigma, s in [0.1, 0.5] and random free entries; the paper's point
+    (U_*, V_*) (the (F1) member with b = tr(Sigma^-2)^{1/4}, free entries 0); at d = 1 also (F2) with random a."""
+    specs = []
+    for k in dims:
+        S = random_covariance(k, rng)
+        noise = float(rng.uniform(0.1, 0.5))
+        b_ = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0))
+        free = (rng.standard_normal((k + 1, k + 1)), rng.standard_normal((k + 1, k + 1)))
+        direction = rng.standard_normal(k)
+        Si = np.linalg.inv(S)
+        b_star = float(np.trace(Si @ Si) ** 0.25)
+        zero = (np.zeros((k + 1, k + 1)), np.zeros((k + 1, k + 1)))
+        specs.append({"label": f"F1 d={k}", "dim": k, "family": "F1", "Sigma": S, "s": noise, "b": b_, "free": free,
+                      "direction": direction})
+        specs.append({"label": f"U*,V* d={k}", "dim": k, "family": "F1", "Sigma": S, "s": noise, "b": b_star,
+                      "free": zero, "direction": direction})
+        if k == 1:
+            a_ = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
+            specs.append({"label": "F2 d=1", "dim": 1, "family": "F2", "Sigma": S, "s": noise, "b": 0.0, "a": a_,
+                          "free": free, "direction": direction})
+    return specs
+
+
+def minimizer_uv(spec: dict, U11_of, u_of_a=None):
+    """(U, V) of a spec: (F1) U11 = U11_of(Sigma, b), u = 0, a = 0, V[d, d] = b; (F2) U11 = 0, b = 0, a = spec a,
+    u = u_of_a(a, Sigma); the free entries (last column of U, first d rows of V) from the spec."""
+    k, S = spec["dim"], spec["Sigma"]
+    U, V = (np.array(X, dtype=float) for X in spec["free"])
+    if spec["family"] == "F1":
+        U[:k, :k] = U11_of(S, spec["b"])
+        U[k, :k] = 0.0
+        V[k, :k] = 0.0
+        V[k, k] = spec["b"]
+    else:
+        U[0, 0], V[1, 1], V[1, 0] = 0.0, 0.0, spec["a"]
+        U[1, 0] = u_of_a(spec["a"], S[0, 0])
+    return U, V
+
+
+def truncated_zero_uv(spec: dict):
+    r"""A zero of the truncated risk (R_\infty without its cross and quartic terms, c_0 = 0 and M = 0) with u != 0:
+    u = the spec's direction, a = \lambda u with \lambda^2 u^T\Sigma u - \lambda - b^2 s^2 = 0 (the positive root),
+    U11^T = (I - u a^T\Sigma)\Sigma^{-1}/b.  Not a minimizer of R_\infty: what a truncated formula would predict."""
+    k, S, b_, s_ = spec["dim"], spec["Sigma"], spec["b"] or 1.0, spec["s"]
+    U, V = (np.array(X, dtype=float) for X in spec["free"])
+    uu = np.asarray(spec["direction"], dtype=float)
+    q = float(uu @ S @ uu)
+    lam = (1.0 + math.sqrt(1.0 + 4.0 * q * b_ * b_ * s_ * s_)) / (2.0 * q)
+    aa = lam * uu
+    U[:k, :k] = ((np.eye(k) - np.outer(uu, aa) @ S) @ np.linalg.inv(S) / b_).T
+    U[k, :k] = uu
+    V[k, :k] = aa
+    V[k, k] = b_
+    return U, V
+
+
+def perturbed_points(d: int = 3, rho: float = 0.5, noise: float = 0.3) -> list[dict]:
+    """Near the paper's point at Toeplitz(rho), d = 3: 1.01 U_* (the reviewer's point: u = a = 0), and U_*, V_*
+    with u = 0.05 e_1, a = 0.05 e_2 (every term of the excess active)."""
+    from .icl import bayes_point, toeplitz_sigma
+
+    S = toeplitz_sigma(d, rho)
+    U, V = bayes_point(S)
+    U2, V2 = U.copy(), V.copy()
+    U2[d, 0], V2[d, 1] = 0.05, 0.05
+    return [{"label": "1.01 U*", "U": 1.01 * U, "V": V, "Sigma": S, "s": noise, "dim": d},
+            {"label": "U*, V* with u = 0.05 e1, a = 0.05 e2", "U": U2, "V": V2, "Sigma": S, "s": noise, "dim": d}]
+
+
+def rank_one_points(rng, n: int = 3) -> list[dict]:
+    """The (F2) recipe carried to d = 2: b = 0, U11 = 0, u = e_1, a = Sigma^{-1} e_1 (u a^T Sigma = e_1 e_1^T), random
+    Sigma; the first point noiseless."""
+    pts = []
+    for j in range(n):
+        S = random_covariance(2, rng)
+        U, V = np.zeros((3, 3)), np.zeros((3, 3))
+        U[2, :2] = [1.0, 0.0]
+        V[2, :2] = np.linalg.solve(S, [1.0, 0.0])
+        pts.append({"label": f"d=2 recipe {j}", "U": U, "V": V, "Sigma": S, "s": 0.0 if j == 0 else 0.3, "dim": 2})
+    return pts
+
+
+def excess_definition(p: dict) -> float:
+    """R_\\infty - s^2/2 at a point {U, V, Sigma, s} from the definition (:func:`risk_definition_gh`)."""
+    return risk_definition_gh(p["U"], p["V"], p["Sigma"], p["s"]) - p["s"] ** 2 / 2

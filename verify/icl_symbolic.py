@@ -71,6 +71,14 @@ Q_W = w.T * Sigma * w
 G_W = C0 + (M_ + Id) * w + b * u * Q_W
 CLOSED_FORM = closed_form_of(U11, u, a)
 
+E_VEC = C0 + b * trace(Sigma) * u
+SOS_FORM = HALF * (E_VEC.T * Sigma * E_VEC + 2 * trace(Sigma * Sigma) * b**2 * (u.T * Sigma * u)
+                   + trace(M_.T * Sigma * M_) * I1)
+"""R_\\infty - s^2/2 as a sum of three squares (statement icl-minimizers), e = c_0 + b tr(\\Sigma) u."""
+
+TRUNCATED_EXCESS = HALF * (C0.T * Sigma * C0 + trace(M_.T * Sigma * M_) * I1)
+"""A planted slip: R_\\infty - s^2/2 without the cross and quartic terms (what a mutant predicts)."""
+
 INVARIANT_FORM = HALF * trace((b * Sigma * A - Id) * Sigma * (b * Sigma * A - Id).T) * I1 + HALF * s**2 * I1
 
 # explicit-entry helpers below take their own d, Sigma, ... as arguments; keep the general-d ones reachable.
