@@ -112,7 +112,7 @@ def _mgf_points(rng) -> list:
     return pts
 
 
-def gaussian_mgf_assumption(expr=LOG_MGF) -> Assumption:
+def gaussian_mgf_assumption(expr=LOG_MGF, tex: str | None = None) -> Assumption:
     r"""\log E e^{a^T X} = ``expr`` for X ~ N(m, \Gamma); used as  \nabla_a \log M_\mu(a) = \nabla_a ``expr``
     (the gradient is computed by SymPy).  Evidence: 40-digit Gauss-Hermite of E e^{a^T X}, d = 1, 2, 3."""
 
@@ -128,12 +128,12 @@ def gaussian_mgf_assumption(expr=LOG_MGF) -> Assumption:
                  Mutant("Gamma inverted", as_function(a.T * m + a.T * Gamma.I * a / 2)),
                  Mutant("mean term dropped", as_function(a.T * Gamma * a / 2))])
     gradient = expr.diff(a)
-    return Assumption("gaussian-log-mgf", r"\log \mathbb E\, e^{a^T X} = " + sp.latex(expr) + r",\ X \sim \mathcal N(m,\Gamma)",
+    return Assumption("gaussian-log-mgf", r"\log \mathbb E\, e^{a^T X} = " + (tex or sp.latex(expr)) + r",\ X \sim \mathcal N(m,\Gamma)",
                       lambda e: e.xreplace({GRAD_LOG_MGF: gradient}), check)
 
 
 TILTED_MEAN_RULE = tilted_mean_assumption()
-GAUSSIAN_MGF = gaussian_mgf_assumption()
+GAUSSIAN_MGF = gaussian_mgf_assumption(LOG_MGF, r"a^T m + \tfrac12 a^T \Gamma a")
 
 # ------------------------------------------------------------------------------------ derivations
 
