@@ -364,12 +364,3 @@ LEMMA = Statement(
 
 STATEMENTS = [LEMMA]
 
-
-def __getattr__(name: str):
-    """``COMPANION`` (the linear-limit statement) moved to ``proofs/linear_limit.py``; older callers reach it
-    through the registry (no proof imports another proof)."""
-    if name == "COMPANION":
-        from verify.claims import get_statement
-
-        return get_statement("linear-limit")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,11 +36,12 @@ def test_run_table(capsys):
 
 
 def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):
-    from proofs import gaussian_limit as gl
-    from verify.claims import Check, at_most
+    from verify.claims import Mutant, get_statement
+    from verify.evidence import bound
 
-    bad = Check("always-red", "float64", lambda rng: at_most(1.0, 0.0, "err"))
-    monkeypatch.setattr(gl.COMPANION, "checks", list(gl.COMPANION.checks) + [bad])
+    companion = get_statement("linear-limit")
+    bad = bound("always-red", 1.0, lambda p, s: s, [{}], threshold=0.0, mutants=[Mutant("zero", 0.0)])
+    monkeypatch.setattr(companion, "checks", list(companion.checks) + [bad])
     code, out, _ = run(capsys, "run", "linear-limit", "--no-derivations")
     assert code == 1 and "FAIL" in out
 

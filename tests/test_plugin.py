@@ -31,7 +31,7 @@ def test_items_are_named_after_the_statement(pytester):
     pytester.makefile(".verify", statements="gaussian-limit")
     result = pytester.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
     out = result.stdout.str()
-    assert "statements.verify::gaussian-limit::Lemma-2.1,-explicit-$d=2$:-completing-the-square::complete-the-square" in out
+    assert "statements.verify::gaussian-limit::Lemma-2.1,-explicit-d=2:-completing-the-square::complete-the-square" in out
     assert "statements.verify::gaussian-limit::evidence::quadrature" in out
 
 

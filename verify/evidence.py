@@ -127,8 +127,9 @@ def digits_between(value, reference, cap: float | None = None) -> float:
     return max(0.0, min(top, round(float(-mpmath.log10(rel)), 2)))
 
 
-def scaled(subject: Callable, factor: float) -> Callable:
-    """The mutant ``factor * subject`` (e.g. 1.01 x the closed form: a 1% error)."""
+def scaled(subject: Callable, factor) -> Callable:
+    """The mutant ``factor * subject`` (e.g. 1.01 x the closed form: a 1% error).  For mpmath subjects pass the
+    factor as a string ("1.0000000000000000000001") so that it is exact at the working precision."""
     return lambda *a, **k: _scale(subject(*a, **k), factor)
 
 
@@ -138,10 +139,14 @@ def shifted(subject: Callable, offset) -> Callable:
 
 
 def _scale(value, factor):
+    """value * factor; mpmath values are multiplied at the working precision by an exact factor (a string
+    such as "1.00000001" keeps every digit)."""
     if isinstance(value, (list, tuple)):
         return type(value)(_scale(v, factor) for v in value)
-    if isinstance(value, mpmath.matrix):
+    if isinstance(value, (mpmath.matrix, mpmath.mpf)):
         return value * mpmath.mpf(factor)
+    if isinstance(value, np.ndarray) or isinstance(value, (int, float, np.floating)):
+        return value * float(factor)
     return value * factor
 
 

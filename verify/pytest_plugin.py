@@ -158,4 +158,7 @@ class StepFailed(AssertionError):
 
 
 def _slug(text: str) -> str:
-    return "-".join(text.replace("(", "").replace(")", "").split())
+    """A pytest-friendly id: no parentheses, no LaTeX math markup, words joined by '-'."""
+    for ch in "()$\\{}":
+        text = text.replace(ch, "")
+    return "-".join(text.split())
