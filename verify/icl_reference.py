@@ -128,7 +128,8 @@ def closed_form_value(point: dict, expr=CLOSED_FORM):
 
 
 def _key(point: dict) -> tuple:
-    return (point["U"], point["V"], point["Sigma"], point["s"])
+    return (sp.ImmutableMatrix(point["U"]), sp.ImmutableMatrix(point["V"]), sp.ImmutableMatrix(point["Sigma"]),
+            sp.Rational(point["s"]))
 
 
 @functools.lru_cache(maxsize=256)
