@@ -32,22 +32,20 @@ import numpy as np
 import sympy as sp
 
 from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, equal, maps, relation
+from verify.derivation import Derivation, maps, relation
 from verify.evidence import bound, scaled
 from verify.icl_reference import (
-    closed_form_value, exact_point, excess_definition, gap_to_subject, gradient_definition, hessian_definition,
-    minimizer_specs, minimizer_uv, perturbed_points, rank_one_points, risk_definition_gh, truncated_zero_uv,
+    agreement_if_excess, closed_form_value, exact_point, finite_prompt_z, gradient_size_at_claim, min_eigenvalue_at_claim,
+    minimizer_specs, minimizer_uv, perturbed_points, rank_one_points, risk_gap_at_claim, truncated_zero_uv,
 )
-from verify.icl_gradient import icl_risk_gradient
 from verify.icl_symbolic import (
     C0, CLOSED_FORM, HALF, I1, M_, Q_W, SYM, Sigma, b as b_, u as u_, w as w_,
-    SOS_FORM, TRUNCATED_EXCESS, b_sym, c0_and_M, icl_symbols, prediction_coefficient, residual,
-    risk_infinite_from_blocks, s, sum_of_squares_form,
+    SOS_FORM, TRUNCATED_EXCESS, active_entries, c0_and_M, family_F1, family_F2, icl_symbols, minimizer_families,
+    prediction_coefficient, quadratic_mean, residual, risk_infinite_from_blocks, s, same_families, sum_of_squares_form,
+    zero_set_test,
 )
-from verify.icl import bayes_point, toeplitz_sigma
 from verify.symbolic import matexpr_equal, matrix_expectation_equal, symbolic_matrix, wick_expectation
 
-from verify.icl_symbolic import icl_blocks_explicit as icl_blocks
 
 CLOSED_TEX = (r"\tfrac12\big[c_0^\top\Sigma c_0 + 2b\,\mathrm{tr}(\Sigma)\,c_0^\top\Sigma u"
               r" + b^2(u^\top\Sigma u)((\mathrm{tr}\Sigma)^2 + 2\mathrm{tr}\Sigma^2) + \mathrm{tr}(M^\top\Sigma M) + s^2\big]")
@@ -55,40 +53,6 @@ SOS_TEX = (r"\frac{s^2}{2} + \frac12\Big[e^\top\Sigma e + 2\,\mathrm{tr}(\Sigma^
            r" + \mathrm{tr}(M^\top\Sigma M)\Big],\quad e = c_0 + b\,\mathrm{tr}(\Sigma)\,u")
 
 # ------------------------------------------------------------------------------ symbolic helpers
-
-
-def _quadratic_mean(r, Sigma, w):
-    """E_w[r^T\\Sigma r] for a residual r polynomial in w (Isserlis, exact)."""
-    gens = list(w) + sorted((set().union(*(ri.free_symbols for ri in r)) | Sigma.free_symbols) - set(w), key=str)
-    rp = [sp.Poly(ri, *gens) for ri in r]
-    q = sp.Poly(0, *gens)
-    for i in range(len(rp)):
-        for j in range(len(rp)):
-            q += rp[i] * sp.Poly(Sigma[i, j], *gens) * rp[j]
-    return wick_expectation(q.as_expr(), w)
-
-
-def active_entries(U, V, d: int) -> list:
-    """The entries that enter R_\\infty, as a flat list: vec_row(U11), u, a, b."""
-    U11, u, a, b = icl_blocks(U, V, d)
-    return list(U11) + list(u) + list(a) + [b]
-
-
-def family_F1(S: dict, b=b_sym) -> dict:
-    """Substitution of (F1): U11 = \\Sigma^{-1}/b, u = 0, a = 0, V[d,d] = b (free entries untouched)."""
-    d, U, V = S["d"], S["U"], S["V"]
-    Si = S["Sigma"].inv()
-    sub = {U[i, j]: Si[j, i] / b for i in range(d) for j in range(d)}
-    sub.update({U[d, j]: 0 for j in range(d)})
-    sub.update({V[d, j]: 0 for j in range(d)})
-    sub[V[d, d]] = b
-    return sub
-
-
-def family_F2(S: dict) -> dict:
-    """Substitution of (F2), d = 1: U11 = 0, b = 0, u = 1/(a \\Sigma) (a \\neq 0 free)."""
-    U, V, Sig = S["U"], S["V"], S["Sigma"]
-    return {U[0, 0]: 0, V[1, 1]: 0, U[1, 0]: 1 / (V[1, 0] * Sig[0, 0])}
 
 
 def _risk(S: dict):
@@ -139,7 +103,7 @@ def derivation_decomposition(d: int) -> Derivation:
         Derivation(rf"$\mathcal R_\infty - s^2/2$ as a sum of squares ($d = {d}$, explicit entries)", _risk(S),
                    start_tex=r"\mathcal R_\infty(U,V) = " + CLOSED_TEX, conclusion=sum_of_squares_form(U11, u, a, b, Sig),
                    conclusion_tex=SOS_TEX)
-        .step(s**2 / 2 + _quadratic_mean(r, Sig, w) / 2,
+        .step(s**2 / 2 + quadratic_mean(r, Sig, w) / 2,
               rf"Isserlis moments of $w \sim \mathcal N(0, I_{d})$ of the expanded quadratic form (exact)", label="mean-square",
               rhs_tex=r"\frac{s^2}{2} + \frac12\,\mathbb E_w\big[(g(w)-w)^\top\Sigma\,(g(w)-w)\big]")
         .step(sum_of_squares_form(U11, u, a, b, Sig),
@@ -205,67 +169,19 @@ def derivation_limit_point(d: int) -> list:
     return [member, balanced]
 
 
-def _families(d: int, S: dict) -> list:
-    """The claimed zero set at d, as substitutions of the active entries: (F1), and (F2) if d = 1."""
-    U11, u, a, b = S["blocks"]
-    Si = S["Sigma"].inv()
-    f1 = {U11[i, j]: Si[j, i] / b for i in range(d) for j in range(d)}
-    f1.update({x: 0 for x in list(u) + list(a)})
-    out = [f1]
-    if d == 1:
-        out.append({b: 0, U11[0, 0]: 0, u[0]: 1 / (a[0] * S["Sigma"][0, 0])})
-    return out
-
-
-def _same_families(found, expected) -> tuple[bool, str]:
-    def same(f, e):
-        return set(f) == set(e) and all(sp.simplify(f[k] - e[k]) == 0 for k in f)
-    extra = [f for f in found if not any(same(f, e) for e in expected)]
-    missing = [e for e in expected if not any(same(f, e) for f in found)]
-    ok = not extra and not missing
-    return ok, ("the same families" if ok else f"unexpected {extra}; missing {missing}")
-
-
-def _zero_set(S: dict):
-    """Relation: lhs is 1/2[e^T Sigma e + 2 tr(Sigma^2) (bu)^T Sigma (bu) + tr(M^T Sigma M)] (Sigma > 0: zero iff
-    e = bu = M = 0); rhs is the solution set of {e = 0, bu = 0, M = 0}, solved by the case split u = 0 or b = 0."""
-    Sig = S["Sigma"]
-    U11, u, a, b = S["blocks"]
-    c0, M = c0_and_M(U11, u, a, b, Sig)
-    e = c0 + b * Sig.trace() * u
-    squares = sp.Rational(1, 2) * ((e.T * Sig * e)[0] + 2 * (Sig * Sig).trace() * ((b * u).T * Sig * (b * u))[0]
-                                   + (M.T * Sig * M).trace())
-    eqs = list(e) + list(M) + list(b * u)
-    unknowns = list(U11) + list(u) + list(a) + [b]
-
-    def test(lhs, rhs):
-        if sp.expand(lhs - squares) != 0:
-            return False, "lhs is not the sum of the three Sigma-weighted squares of e, b u, M"
-        found = []
-        for case in ({x: 0 for x in u}, {b: 0}):
-            rest = [t for t in (sp.expand(q.xreplace(case)) for q in eqs) if t != 0]
-            for sol in sp.solve(rest, [x for x in unknowns if x not in case], dict=True):
-                found.append({**case, **sol})
-        ok, detail = _same_families(found, rhs)
-        return ok, f"case split b u = 0 solved: {detail}"
-
-    return relation(r"zero set of three $\Sigma$-weighted squares ($\Sigma \succ 0$), case split $b\,u = 0$", test,
-                    symbol=r"\Longleftrightarrow")
-
-
 def derivation_minimizer_set(d: int) -> Derivation:
     S = icl_symbols(d)
     U11, u, a, b = S["blocks"]
-    fams = _families(d, S)
+    fams = minimizer_families(d, S)
     tex = (r"\{u = a = 0,\ U_{11} = \Sigma^{-1}/b\}" + (r"\ \cup\ \{b = 0,\ U_{11} = 0,\ u = \tfrac{1}{a\Sigma}\}" if d == 1 else ""))
     D = Derivation(rf"the zero set of $\mathcal R_\infty - s^2/2$ ($d = {d}$)", _risk(S) - s**2 / 2,
                    start_tex=r"\mathcal R_\infty(U,V) - \tfrac{s^2}{2} = 0", conclusion=fams, conclusion_tex=tex,
-                   conclusion_check=relation("same families", _same_families))
+                   conclusion_check=relation("same families", same_families))
     D.step(sum_of_squares_form(U11, u, a, b, S["Sigma"]) - s**2 / 2, "Isserlis over $w$, complete the square",
            label="squares", rhs_tex=SOS_TEX.replace(r"\frac{s^2}{2} + ", "") + r" = 0")
     D.step(fams, ("$u = 0$: $U_{11}^\\top = \\Sigma^{-1}/b$, $c_0 = a/b = 0$" if d > 1 else
                   "$u = 0$ gives (F1); $b = 0$ gives (F2)") + ("; $b = 0$: $u a^\\top\\Sigma = I$ has no solution (rank one)" if d > 1 else ""),
-           check=_zero_set(S), label="zero-set", rhs_tex=tex)
+           check=relation(r"zero set of three $\Sigma$-weighted squares ($\Sigma \succ 0$), case split $b\,u = 0$", zero_set_test(S), symbol=r"\Longleftrightarrow"), label="zero-set", rhs_tex=tex)
     return D
 
 
@@ -344,40 +260,9 @@ def _specs(dims):
     return lambda rng: minimizer_specs(rng, dims)
 
 
-def _risk_gap(spec, claim):
-    U, V, value = claim(spec)
-    return abs(risk_definition_gh(U, V, spec["Sigma"], spec["s"]) - value)
-
-
-def _gradient_size(spec, claim):
-    U, V, _ = claim(spec)
-    g = [np.abs(x).max() for x in gradient_definition(U, V, spec["Sigma"], spec["s"])]
-    return max(g + [np.abs(x).max() for x in icl_risk_gradient(U, V, spec["Sigma"], spec["s"])])
-
-
-def _min_eigenvalue(spec, claim):
-    U, V, _ = claim(spec)
-    ev = np.linalg.eigvalsh(hessian_definition(U, V, spec["Sigma"], spec["s"]))
-    return ev.min() / max(1.0, ev.max())
-
-
 def excess_of(expr):
     """The subject: a closed form of R_inf - s^2/2 at a point {U, V, Sigma, s} (exact, then float)."""
     return lambda p: float(closed_form_value(exact_point(p["U"], p["V"], p["Sigma"], p["s"]), expr))
-
-
-def _agreement_if_excess(floor: float, grad_floor: float = 0.0):
-    """Relative agreeing digits of the claimed excess with the definition's, 0 unless the definition's excess is
-    >= ``floor`` (and its gradient >= ``grad_floor``): the point must clearly not be a minimizer."""
-    def figure(p, subject):
-        ref = excess_definition(p)
-        if ref < floor:
-            return 0.0
-        if grad_floor and max(np.abs(g).max() for g in gradient_definition(p["U"], p["V"], p["Sigma"], p["s"])) < grad_floor:
-            return 0.0
-        err = abs(subject(p) - ref) / ref
-        return 16.0 if err == 0 else float(min(16.0, -np.log10(err)))
-    return figure
 
 
 def _finite_prompt_points(rng):
@@ -388,38 +273,27 @@ FP_LS = (10, 100, 1000)
 FP_PROMPTS = (20000, 20000, 30000)  # heavy tails at L = 1000: min z 6.4 over 120 seeds with 20000
 
 
-def _finite_prompt_z(point, bayes):
-    """min z of (R_L - claimed Bayes risk > 0) and of its decrease in L, at (U_*, V_*) (paired estimator plus the
-    exact definition-minus-claim, :func:`verify.icl_reference.gap_to_subject`)."""
-    S = toeplitz_sigma(point["d"], 0.5)
-    U, V = bayes_point(S)
-    rng = np.random.default_rng(point["seed"])
-    gaps = [gap_to_subject(U, V, S, point["s"], L, n, rng, bayes(point["s"])) for L, n in zip(FP_LS, FP_PROMPTS)]
-    zs = [g.mean / g.stderr for g in gaps] + [(g - h).mean / (g - h).stderr for g, h in zip(gaps, gaps[1:])]
-    return min(zs)
-
-
 CHECKS = [
-    bound("risk-at-minimizers", CLAIM, _risk_gap, _specs(range(1, 7)), threshold=1e-10, kind="float64",
+    bound("risk-at-minimizers", CLAIM, risk_gap_at_claim, _specs(range(1, 7)), threshold=1e-10, kind="float64",
           unit="|R - claimed Bayes risk|", what="|R_inf(definition) - s^2/2| at the claimed minimizers",
           description="the definition's risk (exact Gauss-Hermite) equals $s^2/2$ at random members of (F1) (random $b$, "
                       "free entries, $\\Sigma$, $s$), at $(U_\\star,V_\\star)$, $d = 1..6$, and at (F2), $d = 1$",
           mutants=[Mutant("Bayes risk s^2", claimed_minimizers(bayes=lambda s_: s_**2)),
                    Mutant("b U11 = Sigma^-2", SIGMA_MINUS_2),
                    Mutant("minimizers of R_inf without cross and quartic terms", TRUNCATED_ZEROS)]),
-    bound("gradient-at-minimizers", CLAIM, _gradient_size, _specs(range(1, 7)), threshold=1e-8, kind="float64",
+    bound("gradient-at-minimizers", CLAIM, gradient_size_at_claim, _specs(range(1, 7)), threshold=1e-8, kind="float64",
           unit="max |grad|", what="max |gradient| (definition under the integral; closed-form gradient)",
           description="the gradient of the definition (differentiated under the integral, exact Gauss-Hermite) and the "
                       "closed-form gradient vanish at the claimed minimizers, $d = 1..6$",
           mutants=[Mutant("b U11 = Sigma^-2", SIGMA_MINUS_2),
                    Mutant("minimizers of R_inf without cross and quartic terms", TRUNCATED_ZEROS)]),
-    bound("hessian-psd", CLAIM, _min_eigenvalue, _specs(range(1, 6)), threshold=-1e-10, relation=">=", kind="float64",
+    bound("hessian-psd", CLAIM, min_eigenvalue_at_claim, _specs(range(1, 6)), threshold=-1e-10, relation=">=", kind="float64",
           unit="min eigenvalue / max(1, max)", what="smallest Hessian eigenvalue (relative)",
           description="Hessian (central differences of the definition's gradient, exact: degree $\\le 2$ per entry) "
                       "has eigenvalues $\\ge -10^{-10}$ at the claimed minimizers, $d = 1..5$",
           mutants=[Mutant("the origin U = V = 0 (a saddle)", ORIGIN),
                    Mutant("U11 = -Sigma^-1/b", claimed_minimizers(U11_of=lambda S, b: -np.linalg.inv(S) / b))]),
-    bound("perturbed-point", excess_of(SOS_FORM), _agreement_if_excess(1e-6, 1e-4), lambda rng: perturbed_points(),
+    bound("perturbed-point", excess_of(SOS_FORM), agreement_if_excess(1e-6, 1e-4), lambda rng: perturbed_points(),
           threshold=8, relation=">=", kind="negative-control", unit="digits",
           what="relative digits of the claimed excess vs the definition's (0 unless excess >= 1e-6 and |grad| >= 1e-4)",
           description="near $(U_\\star, V_\\star)$ ($1.01\\,U_\\star$; $u = 0.05e_1$, $a = 0.05e_2$): the excess risk and the "
@@ -427,14 +301,14 @@ CHECKS = [
           mutants=[Mutant("R_inf without cross and quartic terms", excess_of(TRUNCATED_EXCESS)),
                    Mutant("a minimizer: excess 0", lambda p: 0.0),
                    Mutant("1.01 x excess", scaled(excess_of(SOS_FORM), 1.01))]),
-    bound("d1-family-not-in-d2", lambda p: p["Sigma"][1, 1] / 2, _agreement_if_excess(1e-3), rank_one_points,
+    bound("d1-family-not-in-d2", lambda p: p["Sigma"][1, 1] / 2, agreement_if_excess(1e-3), rank_one_points,
           threshold=8, relation=">=", kind="negative-control", unit="digits",
           what="relative digits of Sigma_22/2 vs the definition's excess (0 unless excess >= 1e-3)",
           description="the (F2) recipe in $d = 2$ ($u a^\\top\\Sigma = e_1e_1^\\top$) has excess risk $\\Sigma_{22}/2 > 0$",
           mutants=[Mutant("the d = 1 family extends: excess 0", lambda p: 0.0),
                    Mutant("Sigma_11/2", lambda p: p["Sigma"][0, 0] / 2),
                    Mutant("1.01 x Sigma_22/2", lambda p: 1.01 * p["Sigma"][1, 1] / 2)]),
-    bound("finite-prompt-above-bayes", lambda s_: s_**2 / 2, _finite_prompt_z, _finite_prompt_points, threshold=5.0,
+    bound("finite-prompt-above-bayes", lambda s_: s_**2 / 2, lambda p, bayes: finite_prompt_z(p, bayes, FP_LS, FP_PROMPTS), _finite_prompt_points, threshold=5.0,
           relation=">=", kind="montecarlo", unit="z", what="min z of R_L - s^2/2 > 0 and of its decrease",
           description="at $(U_\\star,V_\\star)$ the softmax risk $R_L$ exceeds the Bayes risk $s^2/2$ and decreases, "
                       f"$L = 10, 100, 1000$, {FP_PROMPTS[-1]} prompts each (paired estimator plus exact definition-minus-claim)",

@@ -27,7 +27,6 @@ the invariant subspace.  Numerics (engine: :mod:`verify.icl_reference`) never us
 
 from __future__ import annotations
 
-import sympy as sp
 from sympy import BlockMatrix, ZeroMatrix
 
 from verify.claims import Mutant, Statement
@@ -40,7 +39,7 @@ from verify.icl_reference import (
 )
 from verify.icl_symbolic import (
     A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, Q_W, QUERY, SYM,
-    U11, Id, Sigma, a, b, c0_of, closed_form_of, d, eps, s, u, w, x,
+    U11, Id, Sigma, a, b, closed_form_of, d, eps, s, u, w, x,
 )
 from verify.symbolic import (
     explicit_expectation_equal, gaussian_mean, matexpr_equal, matrix_expectation_equal, quadratic_form_mean,

@@ -38,7 +38,8 @@ import numpy as np
 import sympy as sp
 from mpmath import mp
 
-from .icl import gamma_w, icl_risk_gap_mc, icl_risk_infinite_quadrature
+from .icl import bayes_point, gamma_w, icl_risk_gap_mc, icl_risk_infinite_quadrature, toeplitz_sigma
+from .icl_gradient import icl_risk_gradient
 from .icl_symbolic import A, CLOSED_FORM, SYM, U11, Sigma, a, b, d, s, u
 from .montecarlo import Estimate
 from .quadrature import hermite_rule_float
@@ -70,6 +71,11 @@ __all__ = [
     "perturbed_points",
     "rank_one_points",
     "excess_definition",
+    "risk_gap_at_claim",
+    "gradient_size_at_claim",
+    "min_eigenvalue_at_claim",
+    "agreement_if_excess",
+    "finite_prompt_z",
 ]
 
 DPS = 40
@@ -462,8 +468,6 @@ def truncated_zero_uv(spec: dict):
 def perturbed_points(d: int = 3, rho: float = 0.5, noise: float = 0.3) -> list[dict]:
     """Near the paper's point at Toeplitz(rho), d = 3: 1.01 U_* (the reviewer's point: u = a = 0), and U_*, V_*
     with u = 0.05 e_1, a = 0.05 e_2 (every term of the excess active)."""
-    from .icl import bayes_point, toeplitz_sigma
-
     S = toeplitz_sigma(d, rho)
     U, V = bayes_point(S)
     U2, V2 = U.copy(), V.copy()
@@ -488,3 +492,51 @@ def rank_one_points(rng, n: int = 3) -> list[dict]:
 def excess_definition(p: dict) -> float:
     """R_\\infty - s^2/2 at a point {U, V, Sigma, s} from the definition (:func:`risk_definition_gh`)."""
     return risk_definition_gh(p["U"], p["V"], p["Sigma"], p["s"]) - p["s"] ** 2 / 2
+
+
+# ------------------------------------------------------------------------------ figures of the minimizer checks
+
+
+def risk_gap_at_claim(spec, claim):
+    """|R_inf(definition) - claimed value| at the (U, V) a claim names for a spec (claim: spec -> (U, V, value))."""
+    U, V, value = claim(spec)
+    return abs(risk_definition_gh(U, V, spec["Sigma"], spec["s"]) - value)
+
+
+def gradient_size_at_claim(spec, claim):
+    """max |gradient| at the claimed (U, V): the definition's (under the integral) and the closed-form gradient."""
+    U, V, _ = claim(spec)
+    g = [np.abs(x).max() for x in gradient_definition(U, V, spec["Sigma"], spec["s"])]
+    return max(g + [np.abs(x).max() for x in icl_risk_gradient(U, V, spec["Sigma"], spec["s"])])
+
+
+def min_eigenvalue_at_claim(spec, claim):
+    """Smallest eigenvalue / max(1, largest) of the definition's Hessian at the claimed (U, V)."""
+    U, V, _ = claim(spec)
+    ev = np.linalg.eigvalsh(hessian_definition(U, V, spec["Sigma"], spec["s"]))
+    return ev.min() / max(1.0, ev.max())
+
+
+def agreement_if_excess(floor: float, grad_floor: float = 0.0):
+    """Relative agreeing digits of the claimed excess with the definition's, 0 unless the definition's excess is
+    >= ``floor`` (and its gradient >= ``grad_floor``): the point must clearly not be a minimizer."""
+    def figure(p, subject):
+        ref = excess_definition(p)
+        if ref < floor:
+            return 0.0
+        if grad_floor and max(np.abs(g).max() for g in gradient_definition(p["U"], p["V"], p["Sigma"], p["s"])) < grad_floor:
+            return 0.0
+        err = abs(subject(p) - ref) / ref
+        return 16.0 if err == 0 else float(min(16.0, -np.log10(err)))
+    return figure
+
+
+def finite_prompt_z(point, bayes, Ls=(10, 100, 1000), prompts=(20000, 20000, 30000)):
+    """min z of (R_L - claimed Bayes risk > 0) and of its decrease in L, at (U_*, V_*) (paired estimator plus the
+    exact definition-minus-claim, :func:`verify.icl_reference.gap_to_subject`)."""
+    S = toeplitz_sigma(point["d"], 0.5)
+    U, V = bayes_point(S)
+    rng = np.random.default_rng(point["seed"])
+    gaps = [gap_to_subject(U, V, S, point["s"], L, n, rng, bayes(point["s"])) for L, n in zip(Ls, prompts)]
+    zs = [g.mean / g.stderr for g in gaps] + [(g - h).mean / (g - h).stderr for g, h in zip(gaps, gaps[1:])]
+    return min(zs)

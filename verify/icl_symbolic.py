@@ -20,7 +20,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import BlockMatrix, Identity, MatrixSymbol, ZeroMatrix
 
-from .symbolic import explicit_at, symbolic_matrix, symbolic_vector, trace
+from .symbolic import explicit_at, symbolic_matrix, symbolic_vector, trace, wick_expectation
 
 # ------------------------------------------------------------------------------ general d
 
@@ -158,3 +158,85 @@ def prediction_coefficient(U, V, Sigma, w):
     return (sp.Matrix(V)[d, :] * Gamma * sp.Matrix(U)[:, :d]).T
 
 
+# ------------------------------------------------------------------------------ minimizers (explicit entries)
+
+
+def quadratic_mean(r, Sigma, w):
+    """E_w[r^T\\Sigma r] for a residual r polynomial in w (Isserlis, exact)."""
+    gens = list(w) + sorted((set().union(*(ri.free_symbols for ri in r)) | Sigma.free_symbols) - set(w), key=str)
+    rp = [sp.Poly(ri, *gens) for ri in r]
+    q = sp.Poly(0, *gens)
+    for i in range(len(rp)):
+        for j in range(len(rp)):
+            q += rp[i] * sp.Poly(Sigma[i, j], *gens) * rp[j]
+    return wick_expectation(q.as_expr(), w)
+
+
+def active_entries(U, V, d: int) -> list:
+    """The entries that enter R_\\infty, as a flat list: vec_row(U11), u, a, b."""
+    U11, u, a, b = icl_blocks_explicit(U, V, d)
+    return list(U11) + list(u) + list(a) + [b]
+
+
+def family_F1(S: dict, b=b_sym) -> dict:
+    """Substitution of (F1): U11 = \\Sigma^{-1}/b, u = 0, a = 0, V[d,d] = b (free entries untouched)."""
+    d, U, V = S["d"], S["U"], S["V"]
+    Si = S["Sigma"].inv()
+    sub = {U[i, j]: Si[j, i] / b for i in range(d) for j in range(d)}
+    sub.update({U[d, j]: 0 for j in range(d)})
+    sub.update({V[d, j]: 0 for j in range(d)})
+    sub[V[d, d]] = b
+    return sub
+
+
+def family_F2(S: dict) -> dict:
+    """Substitution of (F2), d = 1: U11 = 0, b = 0, u = 1/(a \\Sigma) (a \\neq 0 free)."""
+    U, V, Sig = S["U"], S["V"], S["Sigma"]
+    return {U[0, 0]: 0, V[1, 1]: 0, U[1, 0]: 1 / (V[1, 0] * Sig[0, 0])}
+
+
+def minimizer_families(d: int, S: dict) -> list:
+    """The claimed zero set at d, as substitutions of the active entries: (F1), and (F2) if d = 1."""
+    U11, u, a, b = S["blocks"]
+    Si = S["Sigma"].inv()
+    f1 = {U11[i, j]: Si[j, i] / b for i in range(d) for j in range(d)}
+    f1.update({x: 0 for x in list(u) + list(a)})
+    out = [f1]
+    if d == 1:
+        out.append({b: 0, U11[0, 0]: 0, u[0]: 1 / (a[0] * S["Sigma"][0, 0])})
+    return out
+
+
+def same_families(found, expected) -> tuple[bool, str]:
+    def same(f, e):
+        return set(f) == set(e) and all(sp.simplify(f[k] - e[k]) == 0 for k in f)
+    extra = [f for f in found if not any(same(f, e) for e in expected)]
+    missing = [e for e in expected if not any(same(f, e) for f in found)]
+    ok = not extra and not missing
+    return ok, ("the same families" if ok else f"unexpected {extra}; missing {missing}")
+
+
+def zero_set_test(S: dict):
+    """Relation test: lhs is 1/2[e^T Sigma e + 2 tr(Sigma^2) (bu)^T Sigma (bu) + tr(M^T Sigma M)] (Sigma > 0: zero iff
+    e = bu = M = 0); rhs is the solution set of {e = 0, bu = 0, M = 0}, solved by the case split u = 0 or b = 0."""
+    Sig = S["Sigma"]
+    U11, u, a, b = S["blocks"]
+    c0, M = c0_and_M(U11, u, a, b, Sig)
+    e = c0 + b * Sig.trace() * u
+    squares = sp.Rational(1, 2) * ((e.T * Sig * e)[0] + 2 * (Sig * Sig).trace() * ((b * u).T * Sig * (b * u))[0]
+                                   + (M.T * Sig * M).trace())
+    eqs = list(e) + list(M) + list(b * u)
+    unknowns = list(U11) + list(u) + list(a) + [b]
+
+    def test(lhs, rhs):
+        if sp.expand(lhs - squares) != 0:
+            return False, "lhs is not the sum of the three Sigma-weighted squares of e, b u, M"
+        found = []
+        for case in ({x: 0 for x in u}, {b: 0}):
+            rest = [t for t in (sp.expand(q.xreplace(case)) for q in eqs) if t != 0]
+            for sol in sp.solve(rest, [x for x in unknowns if x not in case], dict=True):
+                found.append({**case, **sol})
+        ok, detail = same_families(found, rhs)
+        return ok, f"case split b u = 0 solved: {detail}"
+
+    return test
