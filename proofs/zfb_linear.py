@@ -30,14 +30,18 @@ import math
 import numpy as np
 import sympy as sp
 
-from verify.claims import Check, Mutant, Statement
+from verify.claims import Mutant, Statement
 from verify.derivation import Assumption, Derivation, by, equal_given, maps
 from verify.evidence import agreement, bound, rejection, scaled
-from verify.icl import bayes_point, icl_risk_infinite, toeplitz_sigma
+from verify.icl import icl_risk_infinite, toeplitz_sigma
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols, wishart_product
 from verify.zfb import (
     ZFBClaim, claim_z_test, error_from_gamma, error_general_sym, error_sym, gamma_sym, lsa_error_conditional_mc,
-    lsa_query_output, embed_prompt, lsa_trained_minimizer, minimizer_from_gamma, trained_first_order,
+    lsa_trained_minimizer, minimizer_from_gamma,
+)
+from verify.zfb_reference import (
+    corollary_points, corollary_ratio, error_drop_trace, error_noise_not_m, gamma_two_over_n, large_n_slope,
+    eta_covariance_check, prompt_points, rejected_z, trained_forward,
 )
 
 N, M = sp.symbols("N M", positive=True)
@@ -138,33 +142,12 @@ def derivation_wishart(d: int) -> Derivation:
 # ------------------------------------------------------------------------------------------ (2b) prediction error
 
 
-def _eta_covariance_check() -> Check:
-    """E_eps[eta eta^T | x] = sigma^2 S/M for eta = (1/M) sum eps_i x_i, checked at M = 3 from the eps law (MGF)."""
-    m, d = 3, 2
-    xs = [_vec(f"x{i + 1}", d) for i in range(m)]
-    eps = sp.symbols(f"epsilon_1:{m + 1}")
-    eta = sum((eps[i] * xs[i] for i in range(m)), sp.zeros(d, 1)) / m
-    exact = sp.lambdify([sigma] + [v for x in xs for v in x],
-                        mgf_expectation(eta * eta.T, [GaussianBlock(list(eps), sigma**2 * sp.eye(m))]))
-
-    def claimed(p, factor=1):
-        X = np.asarray(p["X"])
-        return p["s"] ** 2 * X.T @ X / m / m * factor
-
-    pts = lambda rng: [{"X": rng.standard_normal((m, d)), "s": 0.7, "label": f"draw {k}"} for k in range(3)]  # noqa: E731
-    return agreement("eta-covariance", subject=claimed,
-                     reference=lambda p: np.array(exact(p["s"], *np.asarray(p["X"]).ravel()), dtype=float),
-                     points=pts, digits=13, kind="float64", reference_name="the MGF of the label noise",
-                     mutants=[Mutant("sigma^2 S (no 1/M)", lambda p: claimed(p, m))],
-                     description="E[ηη^T | x] = σ^2 Ŝ/M at M = 3 against the MGF of ε")
-
-
 def _eta_assumption(blocks) -> Assumption:
     return Assumption("eta-law", r"\eta = \tfrac1M\sum_i\varepsilon_ix_i \mid x_{1:M} \sim \mathcal N(0, \sigma^2\hat S/M)",
                       rule=lambda e: mgf_expectation(e, blocks), check=_ETA_CHECK)
 
 
-_ETA_CHECK = _eta_covariance_check()
+_ETA_CHECK = eta_covariance_check(sigma)
 
 
 def derivation_error(d: int = 2) -> Derivation:
@@ -268,23 +251,11 @@ CLAIM = ZFBClaim()
 """The statement as a numeric subject: \\Gamma_n = zfb_gamma, W_*(\\Gamma), the error form, (d+1) tr\\Lambda."""
 
 
-def _gamma_2n(L, n):  # the reviewer's planted Gamma
-    return L if math.isinf(n) else (1 + 2 / n) * L + np.trace(L) / n * np.eye(L.shape[0])
-
-
-def _drop_trace(L, GN, GM, m, s, t):  # Gamma_M without its tr(Lambda)/M I: drops tr(L) tr(G^-2 L^2)/M
-    return error_from_gamma(L, GN, GM - (0 if math.isinf(m) else np.trace(L) / m) * np.eye(L.shape[0]), m, s, t)
-
-
-def _noise_not_m(L, GN, GM, m, s, t):
-    return error_from_gamma(L, GN, GM, m, s * math.sqrt(m), t)
-
-
 WRONG = {
-    "Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I": CLAIM.replace(gamma=_gamma_2n),
+    "Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I": CLAIM.replace(gamma=gamma_two_over_n),
     "Gamma = Lambda at finite N": CLAIM.replace(gamma=lambda L, n: np.asarray(L, float)),
-    "drop tr(Lambda) tr(Gamma^-2 Lambda^2)/M": CLAIM.replace(error=_drop_trace),
-    "prompt noise without 1/M": CLAIM.replace(error=_noise_not_m),
+    "drop tr(Lambda) tr(Gamma^-2 Lambda^2)/M": CLAIM.replace(error=error_drop_trace),
+    "prompt noise without 1/M": CLAIM.replace(error=error_noise_not_m),
     "error 1% too large": CLAIM.replace(error=scaled(error_from_gamma, 1.01)),
     "error 2% too large": CLAIM.replace(error=scaled(error_from_gamma, 1.02)),
     "rate d tr(Lambda)": CLAIM.replace(rate_constant=lambda L: L.shape[0] * np.trace(L)),
@@ -324,69 +295,13 @@ CONFIG_PROMPT_NOISE = _cfg(LAMBDA_D2, 3, 7, 1.0, 0.0)
 GAMMA_MUTANTS = ("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "Gamma = Lambda at finite N")
 
 
-def _prompt_points(rng):
-    out = []
-    for Lam, N_, M_ in ((LAMBDA_T3, 5, 5), (LAMBDA_T3, 10, 4), (LAMBDA_D2, 3, 17)):
-        root = np.linalg.cholesky(Lam)
-        out.append({"Lambda": Lam, "N": N_, "X": rng.standard_normal((200, M_, Lam.shape[0])) @ root.T,
-                    "xq": rng.standard_normal((200, Lam.shape[0])) @ root.T, "y": 2.0 * rng.standard_normal((200, M_)),
-                    "label": f"d={Lam.shape[0]}, N={N_}, M={M_}, 200 prompts, arbitrary labels"})
-    return out
-
-
-def _trained_forward(p):
-    """Reference: the query output of the LSA forward pass at the Gamma-free trained minimiser."""
-    d = p["Lambda"].shape[0]
-    return lsa_query_output(embed_prompt(p["X"], p["y"], p["xq"]), *lsa_trained_minimizer(p["Lambda"], p["N"]))[:, d]
-
-
 def _predictor(c):
     return lambda p: c.predict(p["X"], p["y"], p["xq"], p["Lambda"], p["N"])
-
-
-def _large_n_slope(p, c: ZFBClaim):
-    """Fitted slope in log N of the remainders |N(W_*(N) - (U_*, V_*)) - D_1| and |N err(N, N) - rate constant|."""
-    Lam = p["Lambda"]
-    U, V = bayes_point(Lam)
-    D1 = trained_first_order(Lam)
-    Ns = np.array([10**2, 10**3, 10**4, 10**5])
-    gw = [max(np.max(np.abs(n * (W - R) - D))
-              for W, R, D in zip(c.minimizer(Lam, int(n)), (U, V), D1)) for n in Ns]
-    ge = [abs(n * c.error_at(Lam, int(n), int(n)) - c.rate_constant(Lam)) for n in Ns]
-    slope = lambda g: np.polyfit(np.log(Ns), np.log(np.maximum(g, 1e-300)), 1)[0]  # noqa: E731
-    return max(slope(gw), slope(ge))
 
 
 def _bb_points():
     return [{"Lambda": Lam, "N": N_, "label": f"d={Lam.shape[0]}, N={N_}"}
             for Lam in (LAMBDA_T3, LAMBDA_D2, np.array([[0.3]])) for N_ in (1, 4, 50)]
-
-
-def _corollary_points(rng):
-    pts = []
-    for k in range(200):
-        d = int(rng.integers(1, 6))
-        A = rng.standard_normal((d, d))
-        pts.append({"Lambda": A @ A.T + 0.05 * np.eye(d), "N": int(rng.integers(1, 60)), "M": int(rng.integers(1, 60)),
-                    "label": f"random {k}, d={d}"})
-    return pts + [{"Lambda": LAMBDA_T3, "N": 10**4, "M": m_, "label": f"d=3, N=1e4, M={m_}"} for m_ in (1, 2)]
-
-
-def _corollary_ratio(p, c: ZFBClaim):
-    """ZFB Cor. 4.3: excess <= (d+1)tr(L)/M + (1 + 2d + d^2 kappa) tr(L)/N^2; figure = claimed error / bound."""
-    Lam = p["Lambda"]
-    ev = np.linalg.eigvalsh(Lam)
-    d = Lam.shape[0]
-    b = (d + 1) * ev.sum() / p["M"] + (1 + 2 * d + d**2 * ev[-1] / ev[0]) * ev.sum() / p["N"] ** 2
-    return c.error_at(Lam, p["N"], p["M"]) / b
-
-
-def _rejected(p, wrong_claims, rng):
-    """|z| of the Gamma-free trained LSA's Monte Carlo against the wrong form."""
-    c = wrong_claims[p["which"]]
-    W = lsa_trained_minimizer(p["Lambda"], p["N"])
-    est = lsa_error_conditional_mc(p["Lambda"], *W, p["M"], 20_000, rng, noise_std=p["s"], target_noise_std=p["t"])
-    return abs(est.z(c.error_at(p["Lambda"], p["N"], p["M"], p["s"], p["t"])))
 
 
 REJECTED = ("drop tr(Lambda) tr(Gamma^-2 Lambda^2)/M", "Gamma = Lambda at finite N", "prompt noise without 1/M",
@@ -402,12 +317,12 @@ CHECKS = [
     _mc_check("mc-noisy", [CONFIG_NOISY, CONFIG_PROMPT_NOISE], 50_000,
               GAMMA_MUTANTS + ("prompt noise without 1/M", "error 2% too large"),
               "label noise: prompt and target (d=3, N=6, M=12, s=t=0.5), prompt only (d=2, N=3, M=7, s=1)"),
-    agreement("forward-pass-equals-predictor", subject=_predictor(CLAIM), reference=_trained_forward, points=_prompt_points,
+    agreement("forward-pass-equals-predictor", subject=_predictor(CLAIM), reference=trained_forward, points=prompt_points,
               digits=12, kind="float64", reference_name="the forward pass at the Γ-free trained minimiser",
               mutants=[Mutant(n, _predictor(WRONG[n])) for n in GAMMA_MUTANTS + ("predictor normalised by N",)],
               description="x_q^T Γ^{-1}(1/M Σ y_i x_i) with the claimed Γ vs eq. (3.3) at the minimiser of the population "
                           "loss found without Γ (verify.zfb.lsa_trained_minimizer), arbitrary labels"),
-    bound("large-N", CLAIM, _large_n_slope, [{"Lambda": LAMBDA_T3, "label": "d=3 Toeplitz"}, {"Lambda": LAMBDA_D2, "label": "d=2"}],
+    bound("large-N", CLAIM, large_n_slope, [{"Lambda": LAMBDA_T3, "label": "d=3 Toeplitz"}, {"Lambda": LAMBDA_D2, "label": "d=2"}],
           threshold=-0.9, relation="<=", unit="slope", kind="float64", what="fitted log-log slope of the O(1/N) remainders",
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "rate d tr(Lambda)", "W_KQ with Gamma not inverted"),
           description="W_*(N) = (U_*, V_*) + D_1/N + O(N^-2) with D_1 the derivative in 1/N of the Γ-free trained minimiser "
@@ -419,11 +334,11 @@ CHECKS = [
               mutants=[Mutant(n, (lambda c: lambda p: c.error_at(p["Lambda"], p["N"], math.inf))(WRONG[n]))
                        for n in GAMMA_MUTANTS + ("error 1% too large",)],
               description="claimed M -> ∞ error = 2 R_∞(W(N)) of BB (icl engine) at the minimiser trained without Γ"),
-    bound("corollary-4.3", CLAIM, _corollary_ratio, _corollary_points, threshold=1.0, relation="<=", unit="error/bound",
+    bound("corollary-4.3", CLAIM, corollary_ratio, corollary_points, threshold=1.0, relation="<=", unit="error/bound",
           kind="float64", what="claimed error / Corollary 4.3 bound",
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "error 1% too large"),
           description="Corollary 4.3's bound holds at 200 random (Λ, N, M) and where it is tight (N = 1e4, M = 1, 2)"),
-    rejection("wrong-formulas-rejected", tuple(WRONG[n] for n in REJECTED), _rejected,
+    rejection("wrong-formulas-rejected", tuple(WRONG[n] for n in REJECTED), rejected_z,
               [dict(_cfg(LAMBDA_T3, 5, 5, 0.5, 0.0), which=k, label=n) for k, n in enumerate(REJECTED)],
               threshold=5.0, unit="|z|", what="|z| of the trained LSA's Monte Carlo against a wrong form",
               mutants=[Mutant("the right formula", (CLAIM,) * len(REJECTED))],
