@@ -55,10 +55,11 @@ __all__ = [
 ]
 
 
-def check_claim(claim_id: str, formula: str, seed: int = 0):
+def check_claim(claim_id: str, formula: str, seed: int = 0, assume=()):
     """Check a candidate closed form for the claim ``claim_id``; returns a ``Verdict``
-    (``.accepted``, ``.worst_error``).  Unknown ids, unparsable or wrongly shaped formulas raise
-    ``ValueError``."""
+    (``.accepted``, ``.worst_error``).  ``assume`` (a name or names from the claim's ``assumptions``)
+    restricts the points to a hypothesis.  Unknown ids or hypotheses, unparsable or wrongly shaped
+    formulas raise ``ValueError``."""
     from .claims import claim_specs
     from .formula import check_formula
     from .validation import seed_value
@@ -67,4 +68,4 @@ def check_claim(claim_id: str, formula: str, seed: int = 0):
     specs = claim_specs()
     if not isinstance(claim_id, str) or claim_id not in specs:
         raise ValueError(f"claim_id: unknown {claim_id!r}; known: {', '.join(specs)}")
-    return check_formula(specs[claim_id], formula, seed=seed)
+    return check_formula(specs[claim_id], formula, seed=seed, assume=assume)

@@ -45,9 +45,14 @@ def _claims_help() -> str:
     for spec in claim_specs().values():
         lines.append(f"\n  {spec.id}: {spec.summary}")
         lines += ["    " + ln for ln in spec.symbols_help.splitlines()]
+        if spec.coverage:
+            lines += ["    points: " + ln if i == 0 else "      " + ln for i, ln in enumerate(spec.coverage.splitlines())]
+        for name, meaning in spec.assumptions.items():
+            lines.append(f"    --assume {name}: {meaning}")
         lines.append(f"    example: verify claim {spec.id} --formula \"{spec.example}\"")
-    lines.append("\nA formula is accepted when it agrees with an independent reference (quadrature of the definition) "
-                 "at random parameter points to the claim's tolerance.")
+    lines.append("\nA formula is accepted when it agrees with an independent reference (quadrature or an exact/certified "
+                 "evaluation of the definition) at every reference point to the claim's tolerance; --assume NAME keeps "
+                 "only the points satisfying that hypothesis.")
     return "\n".join(lines)
 
 
@@ -125,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     claim.add_argument("--formula", required=True, help="SymPy expression in the claim's symbols")
     claim.add_argument("--seed", type=_seed, default=0, help="seed of the reference points (default 0)")
     claim.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    claim.add_argument("--assume", action="append", default=[], metavar="NAME",
+                       help="restrict the points to a hypothesis of the claim (repeatable; listed below per claim)")
     return p
 
 
@@ -177,14 +184,15 @@ def _cmd_claim(args) -> int:
     specs = claim_specs()
     if args.claim_id not in specs:
         raise ValueError(f"claim id: unknown {args.claim_id!r}; known: {', '.join(specs)}")
-    verdict = check_formula(specs[args.claim_id], args.formula, seed=args.seed)
+    verdict = check_formula(specs[args.claim_id], args.formula, seed=args.seed, assume=tuple(args.assume))
     if args.json:
         print(json.dumps(verdict.to_dict()))
     else:
         word = "ACCEPTED" if verdict.accepted else "REJECTED"
         print(f"{word}: {args.claim_id}: {args.formula}")
+        under = f" satisfying {', '.join(verdict.assumed)}" if verdict.assumed else ""
         print(f"  worst relative discrepancy {verdict.worst_error:.3g} (at d={verdict.worst_dim}; "
-              f"tolerance {verdict.tolerance:.0e}) over {verdict.n_points} reference points")
+              f"tolerance {verdict.tolerance:.0e}) over {verdict.n_points} reference points{under}")
     return 0 if verdict.accepted else 1
 
 

@@ -578,6 +578,7 @@ class ClaimPoint:
     dim: int
     values: dict
     reference: object  # mpmath matrix (vector) or mpf
+    cases: frozenset = frozenset()  # names of the spec's hypotheses this point satisfies (see ClaimSpec.assumptions)
 
 
 @dataclass(frozen=True)
@@ -585,7 +586,15 @@ class ClaimSpec:
     """What ``verify claim ID`` needs: the symbols, the expected shape, and reference points.
 
     ``points(seed)`` returns :class:`ClaimPoint`s whose reference is computed from the *definition*
-    (quadrature), independently of any closed form.
+    (quadrature, or an exact / certified evaluation of the definition where quadrature is out of reach; say
+    which in ``coverage``), independently of any closed form.
+
+    ``assumptions`` names the hypotheses a user may impose with ``verify claim --assume NAME`` (e.g.
+    ``"centred": "m = 0"``); a point lists those it satisfies in ``ClaimPoint.cases``, and ``--assume`` keeps
+    only such points, so a form valid only under a hypothesis is accepted there and rejected off it.
+    ``equivalents`` are true rewritings of ``example`` (the selftest accepts each), ``wrong_examples`` the
+    planted wrong forms (the selftest rejects each), ``conditional_examples`` (formula, hypotheses) pairs of
+    forms true only under the named hypotheses (accepted with ``--assume`` them, rejected without).
     """
 
     id: str
@@ -598,6 +607,10 @@ class ClaimSpec:
     tolerance: float = 1e-20
     dps: int = 40
     wrong_examples: Sequence[str] = field(default_factory=tuple)
+    equivalents: Sequence[str] = field(default_factory=tuple)
+    assumptions: Mapping[str, str] = field(default_factory=dict)
+    conditional_examples: Sequence[tuple] = field(default_factory=tuple)  # (formula, (hypothesis, ...)) pairs
+    coverage: str = ""
 
 
 @dataclass(frozen=True)
@@ -610,6 +623,7 @@ class Verdict:
     n_points: int
     worst_dim: int
     detail: str = ""
+    assumed: tuple = ()
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -691,8 +705,26 @@ def _cached_points(spec_id: str, points: Callable, seed: int):
     return tuple(points(seed))
 
 
-def check_formula(spec: ClaimSpec, formula: str, seed: int = 0) -> Verdict:
+def select_points(spec: ClaimSpec, points: Sequence[ClaimPoint], assume=()) -> tuple:
+    """The points satisfying every hypothesis named in ``assume`` (``ValueError`` naming ``assume`` if one is
+    unknown to the spec or no point satisfies them all)."""
+    if isinstance(assume, str):
+        assume = (assume,)
+    assume = tuple(assume)
+    for name in assume:
+        if not isinstance(name, str) or name not in spec.assumptions:
+            known = ", ".join(spec.assumptions) or "none"
+            raise ValueError(f"assume: {name!r} is not a hypothesis of claim {spec.id} (known: {known})")
+    kept = tuple(p for p in points if all(a in p.cases for a in assume))
+    if not kept:
+        raise ValueError(f"assume: no reference point of claim {spec.id} satisfies {', '.join(assume)}")
+    return kept
+
+
+def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> Verdict:
     """Evaluate ``formula`` at every reference point of ``spec``; accept when the worst error <= tolerance.
+
+    ``assume`` (names from ``spec.assumptions``) restricts the points to those satisfying the hypotheses.
 
     Parse, shape, division-by-zero and singular-inverse errors raise ``ValueError`` (the CLI exits 2), as
     does a NaN or inf in any point's values or reference: NaN never counts as agreement.  A well-formed
@@ -701,6 +733,8 @@ def check_formula(spec: ClaimSpec, formula: str, seed: int = 0) -> Verdict:
     pts = _cached_points(spec.id, spec.points, seed)
     if not pts:
         raise ValueError(f"claim {spec.id}: no reference points")
+    assumed = tuple(sorted({assume} if isinstance(assume, str) else set(assume)))
+    pts = select_points(spec, pts, assumed)
     worst, worst_dim = None, 0
     with mp.workdps(spec.dps):
         for i, pt in enumerate(pts):
@@ -719,5 +753,6 @@ def check_formula(spec: ClaimSpec, formula: str, seed: int = 0) -> Verdict:
                 worst, worst_dim = err, pt.dim
         worst_f = float(worst)
     accepted = worst_f <= spec.tolerance
+    under = f" under {', '.join(assumed)}" if assumed else ""
     return Verdict(spec.id, formula, accepted, worst_f, spec.tolerance, len(pts), worst_dim,
-                   f"worst relative discrepancy {worst_f:.3g} at d={worst_dim} over {len(pts)} points")
+                   f"worst relative discrepancy {worst_f:.3g} at d={worst_dim} over {len(pts)} points{under}", assumed)

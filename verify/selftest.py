@@ -47,6 +47,7 @@ class ClaimRecord:
     cli_exit: int | None
     seconds: float
     detail: str = ""
+    assume: tuple = ()
 
     @property
     def ok(self) -> bool:
@@ -63,15 +64,19 @@ class ClaimRecord:
         return d
 
 
-def _cli_exit(claim_id: str, formula: str, seed: int) -> int:
+def _cli_exit(claim_id: str, formula: str, seed: int, assume: tuple = ()) -> int:
     from .cli import main
 
+    extra = [a for name in assume for a in ("--assume", name)]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return main(["claim", claim_id, "--formula", formula, "--seed", str(seed)])
+        return main(["claim", claim_id, "--formula", formula, "--seed", str(seed), *extra])
 
 
-def catalogue(ids: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
-    """(claim id, formula, expected) for every wrong formula and every rewriting of the registered claims."""
+def catalogue(ids: Iterable[str] | None = None) -> list[tuple]:
+    """(claim id, formula, expected, assume) for every wrong formula and every rewriting of the registered claims.
+
+    A conditional form (``ClaimSpec.conditional_examples``) appears twice: accepted under its hypotheses,
+    rejected on the full set of points."""
     specs = claim_specs()
     ids = list(ids) if ids else list(specs)
     out = []
@@ -79,8 +84,10 @@ def catalogue(ids: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
         if cid not in specs:
             raise ValueError(f"claim id: unknown {cid!r}; known: {', '.join(specs)}")
         spec = specs[cid]
-        out += [(cid, f, "accept") for f in (spec.example, *getattr(spec, "equivalents", ()))]
-        out += [(cid, f, "reject") for f in spec.wrong_examples]
+        out += [(cid, f, "accept", ()) for f in (spec.example, *spec.equivalents)]
+        out += [(cid, f, "reject", ()) for f in spec.wrong_examples]
+        for f, hyp in spec.conditional_examples:
+            out += [(cid, f, "accept", tuple(hyp)), (cid, f, "reject", ())]
     return out
 
 
@@ -89,15 +96,16 @@ def run_claim_catalogue(ids: Iterable[str] | None = None, seed: int = 0, cli: bo
     """Check every catalogue formula through the API (and the CLI when ``cli``)."""
     specs = claim_specs()
     records = []
-    for cid, formula, expected in catalogue(ids):
+    for cid, formula, expected, assume in catalogue(ids):
         t0 = time.perf_counter()
         try:
-            v = check_formula(specs[cid], formula, seed=seed)
+            v = check_formula(specs[cid], formula, seed=seed, assume=assume)
             accepted, err, detail = v.accepted, v.worst_error, v.detail
         except ValueError as exc:
             accepted, err, detail = None, math.inf, f"refused as bad input: {exc}"
-        code = _cli_exit(cid, formula, seed) if cli else None
-        rec = ClaimRecord(cid, formula, expected, accepted, float(err), code, time.perf_counter() - t0, detail)
+        code = _cli_exit(cid, formula, seed, assume) if cli else None
+        rec = ClaimRecord(cid, formula, expected, accepted, float(err), code, time.perf_counter() - t0, detail,
+                          assume)
         records.append(rec)
         if progress:
             progress(f"{cid}: {'ok' if rec.ok else 'WRONG'} ({expected}) {formula}")
