@@ -182,7 +182,7 @@ def test_step_needs_a_justification():
 
 
 def test_failing_check_is_reported_not_raised():
-    def boom(rng):
+    def boom(rng, subject):
         raise ValueError("cov: not positive definite")
 
     st = Statement("t", "T", "t", "t", "t", "t", checks=[Check("boom", "float64", boom)])

@@ -167,8 +167,6 @@ class Check:
     def outcome(self, rng: np.random.Generator, mutant: str | None = None) -> Outcome:
         """Run on the true subject, or on the mutant named ``mutant``."""
         subject = self.subject if mutant is None else self.mutant_named(mutant).subject
-        if not self.mutants and self.subject is None:  # legacy run(rng): removed once every check has mutants
-            return self.run(rng)
         return self.run(rng, subject)
 
 
