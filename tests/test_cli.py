@@ -1,7 +1,6 @@
 """The command line: exit statuses, JSON records, claims, LaTeX (compiled with pdflatex when present)."""
 
 import json
-import shutil
 
 import pytest
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sympy as sp
 
 import proofs.icl_minimizers as P
 from verify.claims import get_statement, run_check

@@ -49,41 +49,7 @@ __all__ = [
     "maps",
     "Assumption",
     "is_zero",
-    "escape_text",
 ]
-
-
-_UNICODE = {
-    "Γ": r"$\Gamma$", "Σ": r"$\Sigma$", "μ": r"$\mu$", "ν": r"$\nu$", "σ": r"$\sigma$", "∞": r"$\infty$",
-    "≤": r"$\le$", "≥": r"$\ge$", "→": r"$\to$", "∇": r"$\nabla$", "ε": r"$\varepsilon$", "≠": r"$\neq$",
-    "±": r"$\pm$", "–": "--", "—": "---", "×": r"$\times$", "²": r"$^2$", "√": r"$\surd$", "’": "'",
-}
-
-
-def escape_text(text: str) -> str:
-    """Escape LaTeX specials in plain text (not in $...$ math) and map common Unicode to math."""
-    out, in_math = [], False
-    for ch in text:
-        if ch == "$":
-            in_math = not in_math
-            out.append(ch)
-        elif in_math:
-            out.append(ch)
-        elif ch in _UNICODE:
-            out.append(_UNICODE[ch])
-        elif ch in "&%#_{}":
-            out.append("\\" + ch)
-        elif ch == "~":
-            out.append(r"\textasciitilde{}")
-        elif ch == "^":
-            out.append(r"\textasciicircum{}")
-        elif ch == "\\":
-            out.append(r"\textbackslash{}")
-        elif ord(ch) > 127 and not ch.isalpha():
-            out.append("?")  # pdflatex's utf8 covers accented letters, not arbitrary symbols
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 @dataclass(frozen=True)
