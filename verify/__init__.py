@@ -18,6 +18,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .attention import gaussian_limit, linear_attention, linear_limit, softmax_attention
+from .concentration import (
+    concentration_error,
+    concentration_error_gaussian,
+    concentration_error_grad,
+    concentration_error_linear,
+)
 from .icl import (
     bayes_point,
     fit_rate,
@@ -52,6 +58,10 @@ __all__ = [
     "fit_rate",
     "bayes_point",
     "invariant_point",
+    "concentration_error",
+    "concentration_error_gaussian",
+    "concentration_error_grad",
+    "concentration_error_linear",
 ]
 
 

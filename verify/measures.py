@@ -26,7 +26,8 @@ import numpy as np
 from .validation import as_matrix, as_vector, covariance, positive_int
 
 __all__ = ["Gaussian", "Rademacher", "Discrete", "Empirical", "as_generator", "covariance_root",
-           "gaussian_mean_of_log_density", "is_gaussian_mean_of_log_density"]
+           "gaussian_mean_of_log_density", "is_gaussian_mean_of_log_density", "UniformCube", "GaussianMixture",
+           "isotropic_gaussian"]
 
 
 def as_generator(seed) -> np.random.Generator:
@@ -168,6 +169,116 @@ class Discrete:
     def atoms(self) -> tuple[np.ndarray, np.ndarray]:
         """The atoms and their weights: the measure exactly."""
         return self.points, self.weights
+
+
+def isotropic_gaussian(sigma: float, dim: int) -> "Gaussian":
+    """The centred isotropic Gaussian  N(0, \\sigma^2 I_d)  (\\sigma-sub-Gaussian, the prompt law of Prop 3.1's
+    Gaussian case).
+
+    >>> isotropic_gaussian(2.0, 2).cov.tolist()
+    [[4.0, 0.0], [0.0, 4.0]]
+    """
+    from .validation import positive_float
+
+    s = positive_float(sigma, "sigma")
+    d = positive_int(dim, "dim")
+    return Gaussian(np.zeros(d), s * s * np.eye(d))
+
+
+@dataclass(frozen=True)
+class UniformCube:
+    """The uniform law on the cube  [-\\sigma\\sqrt3, \\sigma\\sqrt3]^d: centred, covariance \\sigma^2 I, and
+    \\sigma-sub-Gaussian (per coordinate  E e^{\\lambda x} = \\sinh(c\\lambda)/(c\\lambda) <= e^{c^2\\lambda^2/6},
+    c = \\sigma\\sqrt3).  A product measure: its exponential tilt factorises over coordinates.
+
+    >>> mu = UniformCube(2, 1.5)
+    >>> float(mu.half_width) == 1.5 * 3 ** 0.5, mu.sample(4, seed=0).shape
+    (True, (4, 2))
+    """
+
+    dim: int
+    scale: float = 1.0
+
+    def __post_init__(self):
+        from .validation import positive_float
+
+        object.__setattr__(self, "dim", positive_int(self.dim, "dim"))
+        object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
+
+    @property
+    def half_width(self) -> float:
+        return self.scale * 3.0**0.5
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.zeros(self.dim)
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self.scale**2 * np.eye(self.dim)
+
+    def sample(self, n: int, seed) -> np.ndarray:
+        n = positive_int(n, "n")
+        rng = as_generator(seed)
+        c = self.half_width
+        return rng.uniform(-c, c, size=(n, self.dim))
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """The symmetric two-component mixture  (1/2) N(m, s^2 I) + (1/2) N(-m, s^2 I)  with  m = \\sigma\\sqrt{f}\\,e,
+    s^2 = (1 - f)\\sigma^2  (e a unit ``direction``, default (1,...,1)/\\sqrt d; ``fraction`` f in [0, 1)): centred,
+    covariance s^2 I + m m^T, and \\sigma-sub-Gaussian (E e^{<\\lambda, x>} = e^{s^2|\\lambda|^2/2}\\cosh<m, \\lambda>
+    <= e^{(s^2 + |m|^2)|\\lambda|^2/2} = e^{\\sigma^2|\\lambda|^2/2}).
+
+    >>> mu = GaussianMixture(2, 2.0)
+    >>> np.round(mu.cov, 12).tolist()
+    [[3.0, 1.0], [1.0, 3.0]]
+    """
+
+    dim: int
+    scale: float = 1.0
+    fraction: float = 0.5
+    direction: tuple | None = None
+
+    def __post_init__(self):
+        from .validation import positive_float
+
+        d = positive_int(self.dim, "dim")
+        object.__setattr__(self, "dim", d)
+        object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
+        f = float(self.fraction) if not isinstance(self.fraction, bool) else -1.0
+        if not 0.0 <= f < 1.0:
+            raise ValueError(f"fraction: expected a number in [0, 1), got {self.fraction!r}")
+        e = np.ones(d) if self.direction is None else as_vector(self.direction, "direction", d)
+        if not np.linalg.norm(e) > 0:
+            raise ValueError("direction: expected a non-zero vector")
+        object.__setattr__(self, "direction", tuple(float(x) for x in e / np.linalg.norm(e)))
+
+    @property
+    def center(self) -> np.ndarray:
+        """The component mean m (the other component sits at -m)."""
+        return self.scale * self.fraction**0.5 * np.asarray(self.direction)
+
+    @property
+    def component_sd(self) -> float:
+        """The component standard deviation s."""
+        return self.scale * (1.0 - self.fraction) ** 0.5
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.zeros(self.dim)
+
+    @property
+    def cov(self) -> np.ndarray:
+        m = self.center
+        return self.component_sd**2 * np.eye(self.dim) + np.outer(m, m)
+
+    def sample(self, n: int, seed) -> np.ndarray:
+        n = positive_int(n, "n")
+        rng = as_generator(seed)
+        sign = 2.0 * rng.integers(0, 2, size=(n, 1)) - 1.0
+        return sign * self.center + self.component_sd * rng.standard_normal((n, self.dim))
 
 
 @dataclass(frozen=True)
