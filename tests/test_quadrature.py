@@ -210,7 +210,7 @@ def test_attention_quadrature_result_is_rounded_to_dps():
     [
         (dict(cov=[[1.0, 0.5], [0.0, 1.0]]), "cov"),  # not symmetric
         (dict(cov=[[1.0, 2.0], [2.0, 1.0]]), "cov"),  # indefinite
-        (dict(mean=[0.0, 0.0, 0.0]), "cov"),  # 2x2 cov for a 3-d mean
+        (dict(mean=[0.0, 0.0, 0.0]), "mean"),  # a 3-d mean among 2-d K, Q, V, cov, z (issue 7: blame the mean)
         (dict(mean=[0.0, 0.0, 0.0], cov=np.eye(3)), "K"),  # K is 2x2, mean has length 3
         (dict(z=[0.0, np.nan]), "z"),
         (dict(z=[0.0, 1.0, 2.0]), "z"),

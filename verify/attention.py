@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_matrix, as_vector, attention_inputs
+from .validation import as_array, as_matrix, as_vector, attention_inputs
 
 __all__ = ["softmax_attention", "linear_attention", "gaussian_limit", "linear_limit", "softmax_weights",
            "evaluate_closed_form", "softmax_batch_means"]
@@ -40,9 +40,10 @@ def _tokens_and_query(tokens, z):
     t = as_matrix(tokens, "tokens")
     if t.shape[0] < 1:
         raise ValueError("tokens: a prompt needs L >= 1 tokens")
-    q = np.asarray(z, dtype=float)
+    if z is None:
+        raise TypeError("z: expected an array, got None")
+    q = as_array(z, "z")
     if q.ndim == 2:
-        q = as_matrix(q, "z")
         if q.shape[1] != t.shape[1]:
             raise ValueError(f"z: expected queries of length {t.shape[1]}, got shape {q.shape}")
     else:
@@ -51,8 +52,12 @@ def _tokens_and_query(tokens, z):
 
 
 def softmax_weights(scores: np.ndarray, axis: int = 0) -> np.ndarray:
-    """softmax along ``axis`` via log-sum-exp: exp(s - max s) / sum exp(s - max s)."""
-    s = np.asarray(scores, dtype=float)
+    """softmax along ``axis`` via log-sum-exp: exp(s - max s) / sum exp(s - max s).
+
+    >>> softmax_weights([0.0, 1e6]).tolist()
+    [0.0, 1.0]
+    """
+    s = as_array(scores, "scores")
     e = np.exp(s - s.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 

@@ -108,15 +108,15 @@ def digits_between(value, reference, cap: float | None = None) -> float:
 
     >>> digits_between([1.0, 2.0], [1.0, 2.0 + 2e-9])
     9.0
-    >>> digits_between(float("nan"), 1.0)
-    0.0
+    >>> digits_between(float("nan"), 1.0), digits_between([float("inf"), 1.0], [float("inf"), 1.0])
+    (0.0, 0.0)
     """
     v, r = _flat(value), _flat(reference)
     if len(v) != len(r):
         raise ValueError(f"value: shape differs from the reference ({len(v)} vs {len(r)} entries)")
     top = float(mp.dps if cap is None else cap)
-    if any(_is_nan(x) for x in v + r):
-        return 0.0
+    if any(_is_nan(x) or mpmath.isinf(x) for x in v + r):
+        return 0.0  # NaN or an infinity (inf - inf is NaN, which max() would skip) never agrees
     err = max(abs(mpmath.mpf(a) - mpmath.mpf(b)) for a, b in zip(v, r))
     scale = max([mpmath.mpf(1)] + [abs(mpmath.mpf(b)) for b in r])
     rel = err / scale
@@ -265,13 +265,16 @@ def z_test(name: str, subject: Callable[[Point], Any], estimate: Callable[[Point
     *definition*; ``subject(point)`` the claimed value(s).  Figure: the largest |z| over points and coordinates;
     passes when <= ``z``.
 
+    An estimate its estimator flagged unreliable (:attr:`Estimate.warning`, e.g. a collapsed effective sample
+    size), a NaN or an infinite figure never agrees: the check fails and says why.
+
     The detail states the power: the smallest relative error  z * stderr / |value|  that would give |z| >= ``z``
     on average.  With ``resolve`` (e.g. 0.01) the check *fails* when it cannot see a relative error that small,
     so an underpowered check never passes silently."""
 
     def run(rng, subj):
         pts = _points(points, rng)
-        worst, where, signed, power = 0.0, "", [], 0.0
+        worst, where, signed, power, flagged = 0.0, "", [], 0.0, []
         for k, p in enumerate(pts):
             ests = estimate(p, rng)
             ests = ests if isinstance(ests, (list, tuple)) else [ests]
@@ -282,16 +285,22 @@ def z_test(name: str, subject: Callable[[Point], Any], estimate: Callable[[Point
                 if not isinstance(est, Estimate):
                     raise TypeError(f"estimate: expected an Estimate, got {type(est).__name__}")
                 v = float(v)
-                zi = est.z(v) if math.isfinite(v) and math.isfinite(est.mean) else math.inf
+                finite = math.isfinite(v) and math.isfinite(est.mean) and math.isfinite(est.stderr)
+                zi = est.z(v) if finite else math.inf
+                if not est.reliable:
+                    flagged.append(f"{_label(p, k)}[{i}]: {est.warning}")
+                    zi = math.inf
                 signed.append(zi)
                 if math.isnan(zi) or abs(zi) > worst or math.isinf(zi):
                     worst, where = (math.inf if math.isnan(zi) else abs(zi)), f"{_label(p, k)}[{i}]"
                 if abs(v) > 0:
-                    power = max(power, z * est.stderr / abs(v))
+                    power = max(power, z * est.stderr / abs(v)) if finite else math.inf
         zs = ", ".join(f"{t:+.2f}" for t in signed[:8]) + (" ..." if len(signed) > 8 else "")
         detail = (f"z: {zs}; worst |z| {worst:.3g} at {where}; smallest detectable relative error "
                   f"{power:.2g} (|z| >= {z:g})")
-        if resolve is not None and power > resolve:
+        if flagged:
+            return at_most(math.inf, z, "|z|", f"UNRELIABLE estimate at {'; '.join(flagged[:2])}; " + detail)
+        if resolve is not None and not power <= resolve:
             return at_most(math.inf, z, "|z|", f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail)
         return at_most(worst, z, "|z|", detail)
 

@@ -73,6 +73,11 @@ from .validation import as_matrix, as_vector, covariance, nonnegative_float, pos
 
 __all__ = [
     "PROMPTS_PER_BLOCK",
+    "ESS_COLLAPSED_TOKENS",
+    "ESS_FLAG_FRACTION",
+    "MAX_L",
+    "MAX_PROMPTS",
+    "MAX_CHUNK_TOKENS",
     "RateFit",
     "gamma_w",
     "icl_risk_infinite",
@@ -91,6 +96,25 @@ PROMPTS_PER_BLOCK = 256
 
 _DEFAULT_CHUNK_TOKENS = 1 << 15
 
+MAX_L = 1 << 22
+"""Largest prompt length L of the finite-prompt estimators (one prompt's L scores are held in memory)."""
+
+MAX_CHUNK_TOKENS = 1 << 24
+"""Largest ``chunk_tokens`` (tokens held in memory at once: 128 MB of float64 per working array)."""
+
+MAX_PROMPTS = 10**9
+"""Largest ``n_prompts`` (a guard against a typo that would run for days)."""
+
+ESS_COLLAPSED_TOKENS = 2.0
+r"""A prompt's softmax has *collapsed* when its effective sample size  ESS = (\sum_l e_l)^2 / \sum_l e_l^2  (in
+tokens, between 1 and L) is below  min(ESS_COLLAPSED_TOKENS, (L + 1)/2):  fewer than two effective tokens, i.e.
+one token carries the output (for L = 1, 2 the bound is 1 and 1.5).  A finite-prompt estimate is flagged
+unreliable (``Estimate.warning``, and a ``RuntimeWarning``) when more than ``ESS_FLAG_FRACTION`` of its prompts
+collapsed, i.e. when the median ESS is below that bound."""
+
+ESS_FLAG_FRACTION = 0.5
+"""Fraction of collapsed prompts above which a finite-prompt estimate is flagged (see ESS_COLLAPSED_TOKENS)."""
+
 
 # ----------------------------------------------------------------------------------------------- validation
 
@@ -101,6 +125,12 @@ def _sigma(Sigma) -> np.ndarray:
 
 def _uv(U, V, d: int) -> tuple[np.ndarray, np.ndarray]:
     return as_matrix(U, "U", shape=(d + 1, d + 1)), as_matrix(V, "V", shape=(d + 1, d + 1))
+
+
+def _capped(value: int, limit: int, name: str) -> int:
+    if value > limit:
+        raise ValueError(f"{name}: at most {limit}, got {value}")
+    return value
 
 
 def _noise(noise) -> float:
@@ -235,10 +265,28 @@ class _Moments:
         self.m2 += m2b + delta * delta * self.n * nb / n
         self.n = n
 
-    def estimate(self) -> Estimate:
+    def estimate(self, ess: float | None = None, warning: str = "") -> Estimate:
         if not (math.isfinite(self.mean) and math.isfinite(self.m2)):
             raise FloatingPointError("Monte Carlo losses overflowed: U, V or Sigma too large for float64")
-        return Estimate(self.mean, math.sqrt(self.m2 / (self.n - 1) / self.n), self.n)
+        return Estimate(self.mean, math.sqrt(self.m2 / (self.n - 1) / self.n), self.n, ess=ess, warning=warning)
+
+
+def _ess_diagnostic(ess: np.ndarray, L: int) -> tuple[float, str]:
+    """(median per-prompt ESS, warning) for the per-prompt effective sample sizes ``ess`` at prompt length L:
+    a non-empty warning (also issued as a ``RuntimeWarning``) when more than ``ESS_FLAG_FRACTION`` of the
+    prompts collapsed (see :data:`ESS_COLLAPSED_TOKENS`)."""
+    bound = min(ESS_COLLAPSED_TOKENS, (L + 1) / 2)
+    median = float(np.median(ess))
+    collapsed = float(np.mean(ess < bound))
+    if not collapsed > ESS_FLAG_FRACTION:
+        return median, ""
+    warning = (f"softmax effective sample size collapsed: median ESS {median:.3g} of L={L} tokens per prompt, "
+               f"{collapsed:.0%} of prompts below {bound:g} tokens (one token carries the output: outside the "
+               f"large-prompt regime)")
+    import warnings
+
+    warnings.warn(warning, RuntimeWarning, stacklevel=3)
+    return median, warning
 
 
 def _task_block(gen: np.random.Generator, m: int, C: np.ndarray, s: float):
@@ -264,7 +312,7 @@ def icl_risk_infinite_mc(U, V, Sigma, n_prompts, seed, noise=0.0) -> Estimate:
     d = S.shape[0]
     U, V = _uv(U, V, d)
     s = _noise(noise)
-    n = positive_int(n_prompts, "n_prompts", minimum=2)
+    n = _capped(positive_int(n_prompts, "n_prompts", minimum=2), MAX_PROMPTS, "n_prompts")
     C = np.linalg.cholesky(S)
     acc = _Moments()
     for gen, m in _block_streams(seed, n):
@@ -320,9 +368,9 @@ def _finite_blocks(U, V, Sigma, L, n_prompts, seed, noise, chunk_tokens):
     d = S_.shape[0]
     U, V = _uv(U, V, d)
     s = _noise(noise)
-    L = positive_int(L, "L")
-    n = positive_int(n_prompts, "n_prompts", minimum=2)
-    chunk_tokens = positive_int(chunk_tokens, "chunk_tokens")
+    L = _capped(positive_int(L, "L"), MAX_L, "L")
+    n = _capped(positive_int(n_prompts, "n_prompts", minimum=2), MAX_PROMPTS, "n_prompts")
+    chunk_tokens = _capped(positive_int(chunk_tokens, "chunk_tokens"), MAX_CHUNK_TOKENS, "chunk_tokens")
     C = np.linalg.cholesky(S_)
     rows_per_chunk = max(1, chunk_tokens // L)
     for gen, m in _block_streams(seed, n):
@@ -345,19 +393,26 @@ def icl_risk_mc(U, V, Sigma, L, n_prompts, seed, noise=0.0, *, chunk_tokens=_DEF
     1/2 [(\kappa \sum p_l g_l - y_q)^2 + \tau^2 \sum p_l^2]   (exact integral over the value noise \eta, see the
     module docstring).  Mean and standard error over ``n_prompts`` i.i.d. prompts.
 
+    Effective sample size: the result's ``ess`` is the median over prompts of (\sum_l p_l)^2 / \sum_l p_l^2
+    (tokens); when more than half the prompts have collapsed to fewer than two effective tokens the estimate is
+    flagged (``warning`` non-empty, ``reliable`` False, and a ``RuntimeWarning``; see
+    :data:`ESS_COLLAPSED_TOKENS`): no evidence check counts it as agreement.  L <= :data:`MAX_L`,
+    n_prompts <= :data:`MAX_PROMPTS`, chunk_tokens <= :data:`MAX_CHUNK_TOKENS`.
+
     >>> S = toeplitz_sigma(2, 0.5)
     >>> U, V = invariant_point(0.2, 1.0, 2)
     >>> r1 = icl_risk_mc(U, V, S, L=1, n_prompts=4000, seed=3)      # L = 1: p_1 = y_1, R_1 = E(y_1 - y_q)^2 / 2
     >>> abs(r1.z(float(np.trace(S)))) < 5
     True
     """
-    acc = _Moments()
+    acc, ess = _Moments(), []
     for y, sig, kappa, tau2, p_inf, S, T1, T2, M in _finite_blocks(
         U, V, Sigma, L, n_prompts, seed, noise, chunk_tokens
     ):
         mean_L = kappa * T1 / S
         acc.add(0.5 * ((mean_L - y) ** 2 + tau2 * T2 / (S * S)))
-    return acc.estimate()
+        ess.append(S * S / T2)
+    return acc.estimate(*_ess_diagnostic(np.concatenate(ess), L))
 
 
 def icl_risk_gap_mc(
@@ -397,16 +452,22 @@ def icl_risk_gap_mc(
     weights), where the corrections would add variance instead.  (e^{\sigma g - \sigma^2/2} <= e^{g^2/2}: no
     overflow.)  At d = 5, Toeplitz(0.5), (0.7 U_\star, V_\star), L = 1000 the standard error drops about 5x.
 
+    The result carries the median per-prompt effective sample size ``ess`` and is flagged unreliable when it
+    collapsed, as in :func:`icl_risk_mc` (e.g. U_{11} = 10^4 I: every prompt's output is one token's; the
+    mean and standard error stay statistically honest for R_L - R_\infty, but the prompt is far outside the
+    large-prompt regime whose rates a gap is used to measure).
+
     >>> S = toeplitz_sigma(2, 0.5)
     >>> U, V = bayes_point(S)
     >>> gap = icl_risk_gap_mc(0.7 * U, V, S, L=10, n_prompts=4000, seed=0)
-    >>> gap.mean > 5 * gap.stderr
-    True
+    >>> gap.mean > 5 * gap.stderr, gap.reliable, gap.ess > 5
+    (True, True, True)
     """
-    acc = _Moments()
+    acc, ess = _Moments(), []
     for y, sig, kappa, tau2, p_inf, S, T1, T2, M in _finite_blocks(
         U, V, Sigma, L, n_prompts, seed, noise, chunk_tokens
     ):
+        ess.append(S * S / T2)
         mean_L = kappa * T1 / S
         r_inf = p_inf - y
         D = 0.5 * ((mean_L - y) ** 2 + tau2 * T2 / (S * S) - r_inf**2)
@@ -421,7 +482,7 @@ def icl_risk_gap_mc(
             D = D - np.where(gate1, r_inf * kappa * delta, 0.0)
             D = D - np.where(gate2, 0.5 * kappa * kappa * (delta * delta - rho), 0.0)
         acc.add(D)
-    return acc.estimate()
+    return acc.estimate(*_ess_diagnostic(np.concatenate(ess), L))
 
 
 # ----------------------------------------------------------------------------------------------- points

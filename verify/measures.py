@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .validation import as_matrix, as_vector, covariance, positive_int
+from .validation import as_matrix, as_vector, covariance, positive_float, positive_int
 
 __all__ = ["Gaussian", "Rademacher", "Discrete", "Empirical", "as_generator", "covariance_root",
            "gaussian_mean_of_log_density", "is_gaussian_mean_of_log_density", "UniformCube", "GaussianMixture",
@@ -65,6 +65,8 @@ class Gaussian:
     root: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        if not isinstance(self.allow_singular, (bool, np.bool_)):
+            raise TypeError(f"allow_singular: expected a bool, got {type(self.allow_singular).__name__}")
         mean = as_vector(self.mean, "mean")
         cov = covariance(self.cov, "cov", mean.shape[0], allow_singular=self.allow_singular)
         object.__setattr__(self, "mean", mean)
@@ -87,6 +89,10 @@ class Gaussian:
         return self.cov + np.outer(self.mean, self.mean)
 
 
+MAX_ATOM_DIM = 22
+"""Largest dimension whose 2^d Rademacher atoms are enumerated (:meth:`Rademacher.atoms`)."""
+
+
 @dataclass(frozen=True)
 class Rademacher:
     """The product of ``dim`` symmetric \\pm ``scale`` coins: a sub-Gaussian, non-Gaussian measure.
@@ -100,6 +106,7 @@ class Rademacher:
 
     def __post_init__(self):
         positive_int(self.dim, "dim")
+        object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
 
     @property
     def mean(self) -> np.ndarray:
@@ -115,7 +122,9 @@ class Rademacher:
         return self.scale * (2.0 * rng.integers(0, 2, size=(n, self.dim)) - 1.0)
 
     def atoms(self) -> tuple[np.ndarray, np.ndarray]:
-        """All 2^d atoms and their (equal) weights: the measure exactly."""
+        """All 2^d atoms and their (equal) weights: the measure exactly (d <= MAX_ATOM_DIM)."""
+        if self.dim > MAX_ATOM_DIM:
+            raise ValueError(f"dim: the 2^{self.dim} atoms exceed the limit of 2^{MAX_ATOM_DIM}; use sample()")
         grid = np.array(np.meshgrid(*[[-1.0, 1.0]] * self.dim, indexing="ij")).reshape(self.dim, -1).T
         return self.scale * grid, np.full(grid.shape[0], 0.5**self.dim)
 

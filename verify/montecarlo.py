@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .validation import as_array
+from .validation import as_array, nonnegative_float, positive_int, real
 
 __all__ = ["Estimate", "mean_estimate", "batch_mean_estimate", "stream", "DEFAULT_Z", "RateFit", "fit_rate"]
 
@@ -37,14 +37,45 @@ DEFAULT_Z = 5.0
 
 @dataclass(frozen=True)
 class Estimate:
-    """A Monte Carlo mean with its standard error and sample count."""
+    """A Monte Carlo mean with its standard error and sample count.
+
+    ``mean`` and ``stderr`` are finite real numbers (``stderr >= 0``) and ``n >= 1`` an integer; anything else
+    raises ``TypeError``/``ValueError`` naming the field.  An estimator may attach a diagnostic: ``ess`` (e.g.
+    the median effective sample size per prompt of a softmax estimator) and ``warning``, a non-empty reason
+    when the estimate is unreliable (``reliable`` is then False, and no evidence check counts it as agreement).
+
+    >>> Estimate(1.0, -0.1, 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: stderr: must be >= 0, got -0.1
+    >>> Estimate(1.0, 0.1, 5, warning="collapsed").reliable
+    False
+    """
 
     mean: float
     stderr: float
     n: int
+    ess: float | None = None
+    warning: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "mean", real(self.mean, "mean"))
+        object.__setattr__(self, "stderr", nonnegative_float(self.stderr, "stderr"))
+        object.__setattr__(self, "n", positive_int(self.n, "n"))
+        if self.ess is not None:
+            object.__setattr__(self, "ess", real(self.ess, "ess"))
+        if not isinstance(self.warning, str):
+            raise TypeError(f"warning: expected a string, got {type(self.warning).__name__}")
+
+    @property
+    def reliable(self) -> bool:
+        """False when the estimator flagged this estimate (``warning`` says why)."""
+        return not self.warning
 
     def z(self, reference: float) -> float:
         """(mean - reference) / stderr; infinite when the estimate is exact but wrong."""
+        if isinstance(reference, (bool, complex, str, bytes)) or reference is None:
+            raise TypeError(f"reference: expected a real number, got {type(reference).__name__}")
         diff = self.mean - float(reference)
         if self.stderr == 0.0:
             return 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
@@ -55,11 +86,15 @@ class Estimate:
         return self.mean - z * self.stderr, self.mean + z * self.stderr
 
     def __sub__(self, other: "Estimate") -> "Estimate":
-        """Difference of two *independent* estimates (standard errors add in quadrature)."""
-        return Estimate(self.mean - other.mean, math.hypot(self.stderr, other.stderr), min(self.n, other.n))
+        """Difference of two *independent* estimates (standard errors add in quadrature; warnings are kept)."""
+        if not isinstance(other, Estimate):
+            return NotImplemented
+        warning = "; ".join(w for w in (self.warning, other.warning) if w)
+        return Estimate(self.mean - other.mean, math.hypot(self.stderr, other.stderr), min(self.n, other.n),
+                        warning=warning)
 
     def __str__(self) -> str:
-        return f"{self.mean:.6g} +- {self.stderr:.2g} (n={self.n})"
+        return f"{self.mean:.6g} +- {self.stderr:.2g} (n={self.n})" + (f" UNRELIABLE: {self.warning}" if self.warning else "")
 
 
 def mean_estimate(samples) -> Estimate:
@@ -134,6 +169,27 @@ class RateFit:
         )
 
 
+def _sequence(value, name: str) -> list:
+    """A list from a sequence (not a string, not a scalar), or ``TypeError`` naming ``name``."""
+    if value is None or isinstance(value, (str, bytes, numbers.Number)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence, got {type(value).__name__}")
+    return list(value)
+
+
+def _as_estimate(value) -> Estimate:
+    """An :class:`Estimate`, or one from a ``(mean, stderr)`` pair (n unknown: 1)."""
+    if isinstance(value, Estimate):
+        return value
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        try:
+            return Estimate(value[0], value[1], 1)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"estimates: a (mean, stderr) pair with {exc}") from None
+    shown = f"{type(value).__name__} {value!r}" if isinstance(value, numbers.Number) else type(value).__name__
+    raise TypeError(f"estimates: expected an Estimate or a (mean, stderr) pair per L, got {shown} "
+                    "(a rate fit needs each estimate's standard error)")
+
+
 def fit_rate(Ls: Sequence[int], estimates: Sequence[Estimate], *, level=0.95, min_z=DEFAULT_Z) -> RateFit:
     r"""Power-law rate of a positive quantity (e.g. R_L - R_\infty) in L.
 
@@ -143,7 +199,11 @@ def fit_rate(Ls: Sequence[int], estimates: Sequence[Estimate], *, level=0.95, mi
     chi2/dof > 1 the interval is widened by ``scale`` = sqrt(chi2/dof) (Birge ratio), so that a misfit (e.g.
     pre-asymptotic curvature at small L) is not hidden behind a tiny statistical error:
     ``interval`` = exponent +- z_{(1+level)/2} scale stderr.  Every estimate must be significantly positive (mean > ``min_z`` stderr),
-    otherwise the logarithm and the delta method are meaningless: ``ValueError`` naming the offending L.
+    otherwise the logarithm and the delta method are meaningless: ``ValueError`` naming the offending L; so is
+    an estimate its estimator flagged unreliable (:attr:`Estimate.warning`).
+
+    ``Ls`` is a sequence of prompt lengths; ``estimates`` holds one :class:`Estimate` per L, or a
+    ``(mean, stderr)`` pair.  A plain number has no standard error and is refused with a ``TypeError``.
 
     >>> from verify.montecarlo import Estimate
     >>> fit = fit_rate([10, 100, 1000], [Estimate(1e-1, 1e-3, 100), Estimate(1e-2, 1e-4, 100), Estimate(1e-3, 1e-5, 100)])
@@ -153,23 +213,34 @@ def fit_rate(Ls: Sequence[int], estimates: Sequence[Estimate], *, level=0.95, mi
     Traceback (most recent call last):
     ...
     ValueError: estimates: the estimate at L=100 is not significantly positive (0.001 +- 0.001, need mean > 5 stderr)
+    >>> round(fit_rate([10, 100], [(1e-1, 1e-3), (1e-2, 1e-4)]).exponent, 12)
+    -1.0
+    >>> fit_rate([10, 100], [0.1, 0.01])
+    Traceback (most recent call last):
+    ...
+    TypeError: estimates: expected an Estimate or a (mean, stderr) pair per L, got float 0.1 (a rate fit needs each estimate's standard error)
     """
-    Ls = list(Ls)
-    estimates = list(estimates)
+    Ls = _sequence(Ls, "Ls")
+    estimates = [_as_estimate(e) for e in _sequence(estimates, "estimates")]
     if len(Ls) != len(estimates):
         raise ValueError(f"estimates: expected one estimate per L ({len(Ls)}), got {len(estimates)}")
     if len(Ls) < 2:
         raise ValueError(f"Ls: need at least 2 prompt lengths, got {len(Ls)}")
     for L in Ls:
-        if isinstance(L, bool) or not isinstance(L, numbers.Real) or not math.isfinite(L) or L < 1:
+        if isinstance(L, bool) or not isinstance(L, numbers.Real):
+            raise TypeError(f"Ls: each L must be a number, got {type(L).__name__} {L!r}")
+        if not math.isfinite(L) or L < 1:
             raise ValueError(f"Ls: each L must be a finite number >= 1, got {L!r}")
     if len(set(float(L) for L in Ls)) < 2:
         raise ValueError("Ls: need at least 2 distinct prompt lengths")
-    level = float(level)
+    level = real(level, "level")
+    min_z = nonnegative_float(min_z, "min_z")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level: must be in (0, 1), got {level}")
     x, y, sd = [], [], []
     for L, est in zip(Ls, estimates):
+        if not est.reliable:
+            raise ValueError(f"estimates: the estimate at L={L} is flagged unreliable ({est.warning})")
         mean, se = float(est.mean), float(est.stderr)
         if not (math.isfinite(mean) and math.isfinite(se)) or se <= 0.0:
             raise ValueError(f"estimates: the estimate at L={L} needs a finite mean and a stderr > 0, got {est}")

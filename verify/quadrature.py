@@ -61,6 +61,29 @@ MIN_NODES = 20
 MAX_NODES = 120
 """Ceiling of the automatic choice of nodes per dimension (beyond it: ``ValueError``)."""
 
+MAX_GRID_POINTS = 10**8
+"""Largest tensor-product grid (n^d points) an arbitrary-precision rule walks (beyond it: ``ValueError``)."""
+
+MAX_DPS = 5000
+"""Largest working precision (decimal digits) the quadrature accepts (beyond it: ``ValueError``)."""
+
+MAX_FLOAT_GRID = 1 << 22
+"""Largest trapezoid grid per coordinate in :func:`attention_quadrature_float` (4194304 points, 32 MB)."""
+
+
+def _capped_grid(n: int, d: int, name: str) -> None:
+    """``ValueError`` naming ``name`` when the n^d grid exceeds :data:`MAX_GRID_POINTS`."""
+    if d * math.log10(n) > math.log10(MAX_GRID_POINTS):
+        raise ValueError(f"{name}: the tensor-product grid of n^d = {n}^{d} points (n nodes per dimension, "
+                         f"dimension d) exceeds the limit of {MAX_GRID_POINTS:.0e} points")
+
+
+def _capped_dps(dps) -> int:
+    dps = positive_int(dps, "dps")
+    if dps > MAX_DPS:
+        raise ValueError(f"dps: at most {MAX_DPS} digits, got {dps}")
+    return dps
+
 
 # --------------------------------------------------------------------------------------------- rules
 
@@ -215,9 +238,10 @@ def gaussian_expectation(f, mean, cov, n: int = 20, dps: int = 30):
     if not callable(f):
         raise TypeError(f"f: expected a callable, got {type(f).__name__}")
     n = positive_int(n, "n")
-    dps = positive_int(dps, "dps")
+    dps = _capped_dps(dps)
     m_np, cov_np = _gaussian_params(mean, cov)
     d = m_np.shape[0]
+    _capped_grid(n, d, "n")
     nodes, weights = hermite_rule(n, dps + GUARD_DIGITS)
     with mp.workdps(dps + GUARD_DIGITS):
         m = list(_mp_entries(mean, m_np))
@@ -271,11 +295,13 @@ def attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40, n: int | None = N
     >>> mp.nstr(T[0], 25)
     '3.0'
     """
-    dps = positive_int(dps, "dps")
+    dps = _capped_dps(dps)
     if n is not None:
         n = positive_int(n, "n")
     arrays = attention_inputs(K, Q, V, mean, cov, z)
     d = arrays[3].shape[0]
+    if n is not None:
+        _capped_grid(n, d, "n")
     work = dps + GUARD_DIGITS
     with mp.workdps(work):
         Kmp, Qmp, Vmp, m, cov_mp, zmp = (_mp_entries(v, a) for v, a in zip((K, Q, V, mean, cov, z), arrays))
@@ -290,6 +316,7 @@ def attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40, n: int | None = N
                 raise ValueError(
                     f"z: the score slope |B^T K^T Q z| = {beta:.3g} (from K, Q, z and cov) needs {n} > {MAX_NODES} "
                     f"Gauss-Hermite nodes per dimension for dps={dps}; scale down K, Q, z or cov, or lower dps")
+            _capped_grid(n, d, "mean, cov")  # d comes with the mean and cov (and every other argument)
         nodes, weights = hermite_rule(n, work)
         bits = mp.prec + 2 * n.bit_length() + 8
         xs = [int(mp.ldexp(x, bits)) for x in nodes]
@@ -339,6 +366,7 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
         \\bar g_k = \\int g e^{b_k g - g^2/2} dg / \\int e^{b_k g - g^2/2} dg,
 
     each 1-D integral by the trapezoid rule with spacing ``step`` on [-(|b_k| + 40), |b_k| + 40]
+    (at most :data:`MAX_FLOAT_GRID` points: ``ValueError`` naming ``z`` beyond, i.e. |b_k| > 2.6e5 at step 1/8)
     (for entire integrands decaying like a Gaussian the rule converges like e^{-2\\pi^2/step^2}: below
     float64 rounding at step = 1/8, for any slope b_k), exponents shifted by their maximum so that
     steep tilts neither overflow nor underflow; then T[\\mu](z) \\approx V (m + B \\bar g).
@@ -351,6 +379,15 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
     K_np, Q_np, V_np, m_np, cov_np, z_np = attention_inputs(K, Q, V, mean, cov, z)
     root = covariance_root(cov_np)
     b = root.T @ (K_np.T @ (Q_np @ z_np))
+    points = 2 * (float(np.max(np.abs(b))) + 40.0) / step + 1
+    if points > MAX_FLOAT_GRID:
+        if 80.0 / step + 1 > MAX_FLOAT_GRID:
+            raise ValueError(f"step: {step:g} needs {points:.3g} trapezoid points per coordinate; the limit is "
+                             f"{MAX_FLOAT_GRID} (step >= {80.0 / (MAX_FLOAT_GRID - 1):.3g})")
+        raise ValueError(
+            f"z: the score slope max|B^T K^T Q z| = {np.max(np.abs(b)):.3g} (from K, Q, z and cov) at step={step:g} "
+            f"needs {points:.3g} trapezoid points per coordinate; the limit is {MAX_FLOAT_GRID} "
+            f"(|slope| <= {MAX_FLOAT_GRID * step / 2 - 40:.4g} at this step)")
     gbar = np.empty_like(b)
     for k, bk in enumerate(b):
         half = abs(bk) + 40.0
@@ -516,6 +553,7 @@ def linear_attention_quadrature(K, Q, V, mean, cov, z, dps: int = 40) -> list:
     >>> [mp.nstr(t, 20) for t in linear_attention_quadrature([[1.0]], [[2.0]], [[3.0]], [0.5], [[0.25]], [1.0])]
     ['3.0']
     """
+    dps = _capped_dps(dps)
     arrays = attention_inputs(K, Q, V, mean, cov, z)
     d = arrays[3].shape[0]
     with mp.workdps(dps + GUARD_DIGITS):

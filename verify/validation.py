@@ -179,9 +179,26 @@ def nonnegative_float(value, name: str) -> float:
 
 def attention_inputs(K, Q, V, mean, cov, z):
     """Validated float64 copies of (K, Q, V, m, \\Gamma, z) for attention on N(m, \\Gamma): d x d matrices,
-    length-d vectors, \\Gamma symmetric positive semi-definite (Lemma 2.1 holds for every PSD \\Gamma)."""
-    m = as_vector(mean, "mean")
-    d = m.shape[0]
-    G = covariance(cov, "cov", d, allow_singular=True)
-    K, Q, V = (as_matrix(M, name, (d, d)) for M, name in ((K, "K"), (Q, "Q"), (V, "V")))
-    return K, Q, V, m, G, as_vector(z, "z", d)
+    length-d vectors, \\Gamma symmetric positive semi-definite (Lemma 2.1 holds for every PSD \\Gamma).
+
+    The dimension d is that of the measure when ``mean`` and ``cov`` agree on it, otherwise the one most of
+    the six arguments agree on; the argument of another size is the one named (a mean of the wrong length
+    blames ``mean``, not ``cov``).
+
+    >>> I = np.eye(2)
+    >>> attention_inputs(I, I, I, [1.0, 2.0, 3.0], I, [0.0, 1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: mean: expected length 2, got 3
+    """
+    m, zz = as_vector(mean, "mean"), as_vector(z, "z")
+    mats = [(as_matrix(M, name), name) for M, name in ((K, "K"), (Q, "Q"), (V, "V"), (cov, "cov"))]
+    sizes = [m.shape[0], zz.shape[0]] + [A.shape[0] for A, _ in mats if A.shape[0] == A.shape[1]]
+    counts = {s: sizes.count(s) for s in sizes}
+    d = max(counts, key=lambda s: (counts[s], -sizes.index(s)))  # ties: the first one given (the mean)
+    if mats[3][0].shape == (m.shape[0], m.shape[0]):
+        d = m.shape[0]  # the measure N(m, cov) fixes the token space
+    m = as_vector(m, "mean", d)
+    G = covariance(mats[3][0], "cov", d, allow_singular=True)
+    K, Q, V = (as_matrix(A, name, (d, d)) for A, name in mats[:3])
+    return K, Q, V, m, G, as_vector(zz, "z", d)
