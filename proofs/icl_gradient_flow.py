@@ -30,6 +30,8 @@ quadrature of its definition at d = 1, 2), and an error-controlled integrator (D
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from verify.claims import Mutant, Statement
@@ -59,6 +61,9 @@ from verify.icl_gradient import (
     trajectory_points,
 )
 from verify.evidence import agreement
+from verify.formula import ClaimSpec
+from verify.icl_claims import common_mutants, gradient_claim_points, swap
+from verify.icl_claims import coverage as claim_coverage
 from verify.icl_symbolic import icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form
 from verify.strategies import random_covariance
 from verify.symbolic import symbolic_matrix
@@ -277,6 +282,73 @@ CHECKS = [
           description=r"balanced flow converges for $\alpha = 0.05..6$ and random $\Sigma$, d = 2, 3, 5", slow=True),
 ]
 
+# ------------------------------------------------------------------------------ claims (verify claim)
+# Two blocks of the gradient as user-checkable claims; the reference is the gradient of the DEFINITION of
+# R_inf, differentiated under the integral (verify.icl_claims.task_moments), never the blocks above.
+
+_E, _M = "(U11.T*Sigma*a + b*s**2*u + b*trace(Sigma)*u)", "(b*U11.T*Sigma + u*a.T*Sigma - I)"
+GRAD_U11 = f"Sigma*a*{_E}.T*Sigma + b*Sigma*{_M}.T*Sigma"
+GRAD_B = f"(s**2 + trace(Sigma))*u.T*Sigma*{_E} + 2*trace(Sigma*Sigma)*b*u.T*Sigma*u + trace({_M}.T*Sigma*U11.T*Sigma)"
+FLOW_U11, FLOW_B = "b**2*Sigma**2*U11*Sigma - b*Sigma**2", "b*trace(U11.T*Sigma**2*U11*Sigma) - trace(U11.T*Sigma**2)"
+
+
+GRAD_U11_WRONG = common_mutants(GRAD_U11, scalar=False) + (
+    f"Sigma*{_E}*a.T*Sigma + b*Sigma*{_M}*Sigma",  # the gradient transposed
+    f"Sigma*a*{_E}.T*Sigma + b*Sigma*{_M}*Sigma",  # M for M^T
+    swap(GRAD_U11, "U11.T", "U11"),  # U11 for U11^T
+    swap(GRAD_U11, "b*Sigma*(", "2*b*Sigma*("),  # factor 2
+    swap(GRAD_U11, "Sigma*a*", "Sigma**2*a*"),  # Sigma -> Sigma^2
+    swap(GRAD_U11, "b*Sigma*(", "b*Sigma**-1*("),  # Sigma inverted
+    FLOW_U11,  # the invariant-subspace form (-dA/dt of the paper), off the subspace
+)
+GRAD_U11_EQUIVALENTS = (
+    f"Sigma*(a*{_E}.T + b*{_M}.T)*Sigma",  # factored
+    f"(Sigma*{_E}*a.T*Sigma + b*Sigma*{_M}*Sigma).T",  # transpose of the transpose
+    ("Sigma*a*a.T*Sigma*U11*Sigma + b*s**2*Sigma*a*u.T*Sigma + b*trace(Sigma)*Sigma*a*u.T*Sigma"
+     " + b**2*Sigma**2*U11*Sigma + b*Sigma**2*a*u.T*Sigma - b*Sigma**2"),  # expanded
+    f"(Sigma*a)*(Sigma*{_E}).T + b*Sigma*(b*Sigma*U11 + Sigma*a*u.T - I)*Sigma",  # transposes distributed
+    swap(GRAD_U11, "Sigma*a*", "0.5*(Sigma**-1)**-1*a*2*"),  # decimals, inverse identity
+)
+GRAD_B_WRONG = common_mutants(GRAD_B, scalar=True) + (
+    swap(GRAD_B, f"trace({_M}.T*", f"trace({_M}*"),  # M for M^T
+    swap(GRAD_B, "Sigma*U11.T*Sigma)", "Sigma*U11*Sigma)"),  # U11 for U11^T in the trace term
+    swap(GRAD_B, "2*trace(Sigma*Sigma)*b", "trace(Sigma*Sigma)*b"),  # one quartic pairing
+    swap(GRAD_B, "2*trace(Sigma*Sigma)*b", "trace(Sigma)**2*b"),  # tr(Sigma^2) <-> tr(Sigma)^2
+    swap(GRAD_B, "(s**2 + trace(Sigma))", "trace(Sigma)"),  # noise dropped from s^2 + T
+    swap(GRAD_B, "(s**2 + trace(Sigma))", "(s**2/2 + trace(Sigma))"),  # noise s^2/2
+    swap(GRAD_B, f" + trace({_M}.T*Sigma*U11.T*Sigma)", ""),  # dropped term
+    swap(GRAD_B, "*Sigma*U11.T*Sigma)", "*Sigma**2*U11.T*Sigma)"),  # Sigma -> Sigma^2
+    swap(GRAD_B, "*Sigma*U11.T*Sigma)", "*Sigma**-1*U11.T*Sigma)"),  # Sigma inverted
+    FLOW_B,  # the invariant-subspace form (-db/dt of the paper), off the subspace
+)
+GRAD_B_EQUIVALENTS = (
+    f"(s**2 + trace(Sigma))*{_E}.T*Sigma*u + 2*b*trace(Sigma**2)*(u.T*Sigma*u) + trace(Sigma*U11*Sigma*{_M})",
+    swap(GRAD_B, f"trace({_M}.T*Sigma*U11.T*Sigma)", f"trace(U11.T*Sigma*{_M}.T*Sigma)"),  # cyclic
+    swap(GRAD_B, f"trace({_M}.T*Sigma*U11.T*Sigma)",
+         "b*trace(Sigma*U11*Sigma*U11.T*Sigma) + u.T*Sigma*U11.T*Sigma*Sigma*a - trace(Sigma*U11.T*Sigma)"),  # expanded
+    swap(GRAD_B, "2*trace(Sigma*Sigma)*b", "0.2*trace(Sigma*Sigma)*10*b"),  # decimals
+    swap(GRAD_B, " - I)", " - Sigma**-1*Sigma)"),  # inverse identity
+)
+_HELP = ("Symbols: U11 = U[:d,:d]; u = U[d,:d]^T, a = V[d,:d]^T (d x 1 columns); b = V[d,d]; Sigma (SPD); s (noise std);"
+         " I (d x d).\nSyntax: SymPy; * matrix product, .T, **-1, trace(); 1x1 products are scalars.")
+_ASSUME = {"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = 0, a = 0), A = U11", "noiseless": "s = 0"}
+
+
+def _gradient_claim(block, example, wrong, equivalents, conditional, what, shape):
+    return ClaimSpec(id=f"icl-gradient-{block}", statement_id="icl-gradient", summary=what,
+                     symbols_help=f"{what}.\n{_HELP}", example=example, expected_shape=shape,
+                     points=functools.partial(gradient_claim_points, block=block), tolerance=1e-20, dps=40,
+                     wrong_examples=wrong, equivalents=equivalents, assumptions=_ASSUME,
+                     conditional_examples=conditional, coverage=claim_coverage("gradient"))
+
+
+CLAIMS = [
+    _gradient_claim("U11", GRAD_U11, GRAD_U11_WRONG, GRAD_U11_EQUIVALENTS, ((FLOW_U11, ("invariant-subspace",)),),
+                    "dR_inf/dU11, the d x d matrix of partial derivatives in the entries of U[:d,:d]", lambda k: (k, k)),
+    _gradient_claim("b", GRAD_B, GRAD_B_WRONG, GRAD_B_EQUIVALENTS, ((FLOW_B, ("invariant-subspace",)),),
+                    "dR_inf/db, b = V[d,d] (a scalar)", lambda k: ()),
+]
+
 STATEMENT = Statement(
     id="icl-gradient",
     number=r"Sec. 5 (gradient flow on $\mathcal R_\infty$)",
@@ -303,6 +375,7 @@ STATEMENT = Statement(
     ],
     derivations=derivations,
     checks=CHECKS,
+    claims=CLAIMS,
     status="verified",
     notes_tex=[
         r"The paper's printed flow $\dot A = b\Sigma^2 - b^2\Sigma^2A\Sigma$, $\dot b = \mathrm{tr}(A^\top\Sigma^2) - "

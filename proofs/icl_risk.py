@@ -33,8 +33,10 @@ from verify.claims import Mutant, Statement
 from verify.derivation import Derivation, relation
 from verify.evidence import agreement, rate, rejection, scaled, z_test
 from verify.formula import ClaimSpec
+from verify.icl_claims import cayley_hamilton3, risk_claim_points, swap, swap_symbols, vanishing_at_small_d
+from verify.icl_claims import coverage as claim_coverage
 from verify.icl_reference import (
-    claim_points, closed_form_value, definition_quadrature, exact_point, float_point, gap_point, gap_to_subject, mpf,
+    closed_form_value, definition_quadrature, exact_point, float_point, gap_point, gap_to_subject, mpf,
     random_point, risk_definition_mc,
 )
 from verify.icl_symbolic import (
@@ -274,43 +276,63 @@ CLAIM_EXAMPLE = ("(1/2)*((U11.T*Sigma*a + b*s**2*u).T*Sigma*(U11.T*Sigma*a + b*s
                  " + b**2*(u.T*Sigma*u)*(trace(Sigma)**2 + 2*trace(Sigma*Sigma))"
                  " + trace((b*U11.T*Sigma + u*a.T*Sigma - I).T*Sigma*(b*U11.T*Sigma + u*a.T*Sigma - I)) + s**2)")
 
+_C0, _M = "(U11.T*Sigma*a + b*s**2*u)", "(b*U11.T*Sigma + u*a.T*Sigma - I)"
+_QUARTIC = "b**2*(u.T*Sigma*u)*(trace(Sigma)**2 + 2*trace(Sigma*Sigma))"
+_E = "(U11.T*Sigma*a + b*s**2*u + b*trace(Sigma)*u)"  # e = c0 + b tr(Sigma) u
+INVARIANT_CLAIM = "(1/2)*trace((b*Sigma*U11 - I)*Sigma*(b*Sigma*U11 - I).T)"  # the paper's reduced form, A = U11
+
 CLAIM_EQUIVALENTS = (
-    # c0^T Sigma c0 written as (Sigma c0)^T c0, tr(Sigma^2) as a power, s^2/2 split off
-    ("s**2/2 + (1/2)*(Sigma*(U11.T*Sigma*a + b*s**2*u)).T*(U11.T*Sigma*a + b*s**2*u)"
-     " + b*trace(Sigma)*u.T*Sigma*(U11.T*Sigma*a + b*s**2*u)"
-     " + (b**2/2)*(u.T*Sigma*u)*(trace(Sigma)**2 + 2*trace(Sigma**2))"
-     " + (1/2)*trace(Sigma*(b*U11.T*Sigma + u*a.T*Sigma - I)*(b*U11.T*Sigma + u*a.T*Sigma - I).T)"),
-    # tr(M^T Sigma M) with M^T = b Sigma U11 + Sigma a u^T - I expanded by cyclicity
-    ("(1/2)*((U11.T*Sigma*a + b*s**2*u).T*Sigma*(U11.T*Sigma*a + b*s**2*u)"
-     " + 2*b*trace(Sigma)*(U11.T*Sigma*a + b*s**2*u).T*Sigma*u"
-     " + b**2*(u.T*Sigma*u)*trace(Sigma)**2 + 2*b**2*(u.T*Sigma*u)*trace(Sigma*Sigma)"
-     " + trace((b*Sigma*U11 + Sigma*a*u.T - I)*Sigma*(b*Sigma*U11 + Sigma*a*u.T - I).T) + s**2)"),
+    # factored: c0^T Sigma c0 as (Sigma c0)^T c0, tr(Sigma^2) as a power, s^2/2 split off; tr(M^T S M) = tr(S M M^T)
+    (f"s**2/2 + (1/2)*(Sigma*{_C0}).T*{_C0} + b*trace(Sigma)*u.T*Sigma*{_C0}"
+     f" + (b**2/2)*(u.T*Sigma*u)*(trace(Sigma)**2 + 2*trace(Sigma**2)) + (1/2)*trace(Sigma*{_M}*{_M}.T)"),
+    # tr(M^T Sigma M) with M^T = b Sigma U11 + Sigma a u^T - I (cyclic), the quartic pairing expanded
+    swap(swap(CLAIM_EXAMPLE, f"trace({_M}.T*Sigma*{_M})", "trace((b*Sigma*U11 + Sigma*a*u.T - I)*Sigma*(b*Sigma*U11 + Sigma*a*u.T - I).T)"),
+         _QUARTIC, "b**2*(u.T*Sigma*u)*trace(Sigma)**2 + 2*b**2*(u.T*Sigma*u)*trace(Sigma*Sigma)"),
+    # regrouped as a sum of squares: e = c0 + b tr(Sigma) u (statement icl-minimizers)
+    f"(1/2)*({_E}.T*Sigma*{_E} + 2*trace(Sigma**2)*b**2*u.T*Sigma*u + trace({_M}.T*Sigma*{_M}) + s**2)",
+    # decimals (exact rationals) and a transposed scalar c0^T Sigma u = u^T Sigma c0
+    swap(swap(CLAIM_EXAMPLE, "(1/2)*(", "0.5*("), f"{_C0}.T*Sigma*u", f"u.T*Sigma*{_C0}"),
+    # inverse identities: Sigma = (Sigma^-1)^-1, I = Sigma Sigma^-1, tr(Sigma^2) = tr(Sigma^3 Sigma^-1)
+    swap(swap(CLAIM_EXAMPLE, "(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "(trace((Sigma**-1)**-1)**2 + 2*trace(Sigma**3*inverse(Sigma)))"),
+         "u*a.T*Sigma - I)", "u*a.T*Sigma - Sigma*Sigma**-1)"),
+    # c0^T Sigma c0 expanded
+    swap(CLAIM_EXAMPLE, f"{_C0}.T*Sigma*{_C0}", "a.T*Sigma*U11*Sigma*U11.T*Sigma*a + 2*b*s**2*u.T*Sigma*U11.T*Sigma*a"
+         " + b**2*s**4*u.T*Sigma*u"),
 )
 
 CLAIM_WRONG = (
-    # the invariant-subspace formula, off the subspace
-    "(1/2)*trace((b*Sigma*U11 - I)*Sigma*(b*Sigma*U11 - I).T) + s**2/2",
-    # E[(w^T Sigma w)^2] = (tr Sigma)^2: forgot the 2 tr(Sigma^2)
-    CLAIM_EXAMPLE.replace("(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "trace(Sigma)**2"),
-    # only one of the two cross pairings
-    CLAIM_EXAMPLE.replace("(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "(trace(Sigma)**2 + trace(Sigma*Sigma))"),
-    # forgot the label noise s^2/2 of the target
-    CLAIM_EXAMPLE.replace(" + s**2)", ")"),
-    # U11 instead of U11^T
-    CLAIM_EXAMPLE.replace("U11.T", "U11"),
-    # forgot the noise in the corner of Gamma_w (c0 without b s^2 u)
-    CLAIM_EXAMPLE.replace("U11.T*Sigma*a + b*s**2*u", "U11.T*Sigma*a"),
-    # dropped the cross term 2 b tr(Sigma) c0^T Sigma u
-    CLAIM_EXAMPLE.replace(" + 2*b*trace(Sigma)*(U11.T*Sigma*a + b*s**2*u).T*Sigma*u", ""),
+    INVARIANT_CLAIM + " + s**2/2",  # the invariant-subspace form, off the subspace
+    swap(CLAIM_EXAMPLE, "(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "trace(Sigma)**2"),  # E q^2 = (tr S)^2 only
+    swap(CLAIM_EXAMPLE, "(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "(trace(Sigma)**2 + trace(Sigma*Sigma))"),  # one pairing
+    swap(CLAIM_EXAMPLE, " + s**2)", ")"),  # forgot the label noise s^2/2 of the target
+    swap(CLAIM_EXAMPLE, "U11.T", "U11"),  # U11 for U11^T
+    swap(CLAIM_EXAMPLE, _C0, "(U11.T*Sigma*a)"),  # forgot b s^2 u (the noise in the corner of Gamma_w)
+    swap(CLAIM_EXAMPLE, f" + 2*b*trace(Sigma)*{_C0}.T*Sigma*u", ""),  # dropped cross term
+    swap(CLAIM_EXAMPLE, " + " + _QUARTIC, ""),  # dropped quartic term
+    CLAIM_EXAMPLE[len("(1/2)*"):],  # 1/2 -> 1
+    swap(CLAIM_EXAMPLE, f"{_M}.T*Sigma*{_M}", f"{_M}.T*Sigma**2*{_M}"),  # Sigma -> Sigma^2 in tr(M^T Sigma M)
+    swap(CLAIM_EXAMPLE, "(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "(trace(Sigma*Sigma) + 2*trace(Sigma)**2)"),  # tr^2 <-> tr(.^2)
+    swap(CLAIM_EXAMPLE, " + s**2)", " + s**2) + s**2/2"),  # target noise s^2 instead of s^2/2
+    swap_symbols(CLAIM_EXAMPLE, "a", "u"),  # blocks a <-> u swapped
+    swap(CLAIM_EXAMPLE, f"{_M}.T*Sigma*{_M}", f"{_M}.T*Sigma**-1*{_M}"),  # Sigma inverted
+    CLAIM_EXAMPLE + " + " + vanishing_at_small_d("trace(Sigma)"),  # vanishes at d <= 3 only
+    CLAIM_EXAMPLE + f" + trace({cayley_hamilton3('Sigma')})",  # Cayley-Hamilton of a 3x3 Sigma
+    swap(CLAIM_EXAMPLE, "b*U11.T*Sigma", "b*Sigma*U11.T"),  # true only when Sigma and U11 commute (Sigma = cI, both diagonal)
+    swap(CLAIM_EXAMPLE, "Sigma*(b*U11", "(trace(Sigma)/trace(I))*(b*U11"),  # isotropic Sigma only
+    f"(1 + 1e-12)*({CLAIM_EXAMPLE})",  # relative offset 1e-12 (decimals are exact rationals)
+)
+
+CLAIM_CONDITIONAL = (
+    (INVARIANT_CLAIM + " + s**2/2", ("invariant-subspace",)),  # paper Sec. 5 reduced form, with label noise
+    (INVARIANT_CLAIM, ("invariant-subspace", "noiseless")),  # as printed (noiseless model)
+    (swap(CLAIM_EXAMPLE, _C0, "(U11.T*Sigma*a)").replace(" + s**2)", ")"), ("noiseless",)),  # s = 0 everywhere
 )
 
 CLAIM_HELP = """\
 Closed form of R_inf(U, V) = 1/2 E_w E_{x_q,eps_q} (e_{d+1}^T V Gamma_w U (x_q, 0) - y_q)^2 (a scalar).
 Symbols: U11 = U[:d,:d] (d x d); u = U[d,:d]^T (d x 1 column); a = V[d,:d]^T (d x 1 column);
 b = V[d,d] (scalar); Sigma (d x d, SPD); s (label-noise std, scalar); I (d x d identity).
-Syntax: SymPy; * is the matrix product, .T transpose, **-1 inverse, trace(), sqrt(); 1x1 products are scalars.
-Checked at d = 1, 2, 3 (2 random points each, s > 0 and s = 0) against the 40-digit Gauss-Hermite
-expectation of the definition (exact on this polynomial integrand)."""
+Syntax: SymPy; * is the matrix product, .T transpose, **-1 inverse, trace(), sqrt(); 1x1 products are scalars."""
 
 
 CLAIM = ClaimSpec(
@@ -320,10 +342,15 @@ CLAIM = ClaimSpec(
     symbols_help=CLAIM_HELP,
     example=CLAIM_EXAMPLE,
     expected_shape=lambda dim: (),
-    points=claim_points,
+    points=risk_claim_points,
     tolerance=1e-20,
     dps=DPS,
     wrong_examples=CLAIM_WRONG,
+    equivalents=CLAIM_EQUIVALENTS,
+    assumptions={"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = 0, a = 0; paper Sec. 5), A = U11",
+                 "noiseless": "s = 0 (the paper's model, Eq. (7))"},
+    conditional_examples=CLAIM_CONDITIONAL,
+    coverage=claim_coverage("risk"),
 )
 
 
