@@ -13,10 +13,13 @@ import sympy as sp
 
 from verify.claims import Mutant, Statement
 from verify.derivation import Derivation, maps
+from verify.claim_reference import cayley_hamilton_3, vanishing_up_to
 from verify.evidence import agreement
+from verify.formula import ClaimSpec
 from verify.icl import toeplitz_sigma
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
 from verify.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma
+from verify.zfb_reference import error_claim_points, gamma_claim_points
 
 N, M = sp.symbols("N M", positive=True)
 sigma = sp.Symbol("sigma", positive=True)
@@ -162,6 +165,79 @@ def _claimed(gamma):
     return lambda p: list(minimizer_from_gamma(gamma(p["Lambda"], p["N"])))
 
 
+# ------------------------------------------------------------------------------------------ user claims (verify claim)
+
+_G = "((1 + 1/N)*Lambda + trace(Lambda)/N*I)"           # Gamma_N
+_GM = "((1 + 1/M)*Lambda + trace(Lambda)/M*I)"          # Gamma_M
+_GI = f"{_G}**-1"
+_ERR = (f"trace(Lambda) - 2*trace({_GI}*Lambda**2) + trace({_GI}*Lambda*{_GI}*{_GM}*Lambda)"
+        f" + s**2*trace({_GI}*Lambda*{_GI}*Lambda)/M + t**2")
+_VAR = f"(trace({_G}**-2*Lambda**3) + trace(Lambda)*trace({_G}**-2*Lambda**2))/M"
+_NOISE = f" + s**2*trace({_G}**-2*Lambda**2)/M + t**2"
+_POINTS = ("d = 1..5, generic Lambda = R R^T + I/4 (R in (1/16)Z, no zero entry), N in 1..40, exact;\n"
+           "reference without Gamma: the minimiser C of the population loss (a linear solve;\n"
+           "Gaussian fourth moments read off the MGF, prompt average by pair counting)")
+_SYNTAX = "syntax: SymPy's: * matrix product, .T transpose, **-1 or inverse() inverse, trace()."
+
+GAMMA_CLAIM = ClaimSpec(
+    id="zfb-gamma", statement_id="zfb-minimiser",
+    summary="ZFB Thm 4.1's Gamma(Lambda, N): the trained LSA's C = u U11^T is Gamma^{-1}",
+    symbols_help="symbols: Lambda (d x d, SPD), N (training prompt length), I (d x d identity).\n" + _SYNTAX,
+    example="(1 + 1/N)*Lambda + trace(Lambda)/N*I", expected_shape=lambda d: (d, d), points=gamma_claim_points,
+    coverage=_POINTS + ";\nreference Gamma = C^{-1} (40 digits of the exact value)",
+    equivalents=("((N + 1)*Lambda + trace(Lambda)*I)/N", "Lambda + (Lambda + trace(Lambda)*I)/N",
+                 "N**-1*(Lambda*(N + 1) + I*trace(Lambda))", "(1.0 + 1/N)*Lambda.T + 0.5*trace(2*Lambda)/N*I",
+                 "inverse(N*inverse((N + 1)*Lambda + trace(Lambda)*I))", "Lambda*(1 + 1/N) + trace(Lambda*I)*I/N",
+                 "(Lambda + trace(Lambda)*I/(N + 1))*(N + 1)/N"),
+    wrong_examples=("(1 + 2/N)*Lambda + trace(Lambda)/N*I",                # the reviewer's
+                    "Lambda", "(1 + 1/N)*Lambda", "Lambda + trace(Lambda)/N*I",
+                    "(1 + 1/N)*Lambda + trace(Lambda)/N*Lambda",           # I <-> Lambda
+                    "(1 + 1/N)*Lambda + trace(Lambda**2)/N*I",              # tr(Lambda) <-> tr(Lambda^2)
+                    "(1 + 1/N)*Lambda + trace(Lambda)**2/N*I",
+                    "((1 + 1/N)*Lambda + trace(Lambda)/N*I)**-1",           # Gamma inverted
+                    "(1 + 1/N)*Lambda + trace(Lambda)/(2*N)*I", "(1 + 1/N)*Lambda + trace(Lambda)/N**2*I",
+                    "(1 + 1/(N + 1))*Lambda + trace(Lambda)/(N + 1)*I",
+                    "(1 + 1e-12)*((1 + 1/N)*Lambda + trace(Lambda)/N*I)",   # relative offset 1e-12
+                    f"(1 + 1/N)*Lambda + trace(Lambda)/N*I + {vanishing_up_to(3, 'Lambda')}*Lambda/N",  # 0 at d <= 3
+                    f"(1 + 1/N)*Lambda + trace(Lambda)/N*I + {cayley_hamilton_3('Lambda')}/N",        # 0 at d <= 3
+                    f"(1 + 1/N)*Lambda + trace(Lambda)/N*I + {vanishing_up_to(4, 'Lambda')}*I"),       # 0 at d <= 4
+)
+
+ERROR_CLAIM = ClaimSpec(
+    id="zfb-error", statement_id="zfb-linear",
+    summary="ZFB Thm 4.2 averaged: E(y_hat - y)^2 of the trained LSA on M test tokens (noise s, t)",
+    symbols_help=("symbols: Lambda (d x d, SPD), N (training length), M (test prompt length), s (prompt-label\n"
+                  "noise std), t (target noise std), I (d x d identity); Gamma is written out in Lambda, N, I.\n" + _SYNTAX),
+    example=_ERR, expected_shape=lambda d: (), points=error_claim_points,
+    assumptions={"noiseless": "s = t = 0 (ZFB train and test noiselessly)", "equal-lengths": "M = N"},
+    coverage=(_POINTS + ";\nM in 1..40 with M != N and M = N, noise s, t > 0 and s = t = 0; reference E(y_hat - y)^2\n"
+              "of x_q^T C (1/M sum y_i x_i) from the definition (exact)"),
+    equivalents=(f"trace(Lambda*(I - {_GI}*Lambda)**2) + {_VAR}{_NOISE}",                  # bias + variance + noise
+                 f"trace({_G}**-2*Lambda*(Lambda + trace(Lambda)*I)**2)/N**2 + {_VAR}{_NOISE}",  # bias O(N^-2)
+                 _ERR.replace(_GI, "N*inverse((N + 1)*Lambda + trace(Lambda)*I)"),
+                 (f"trace(Lambda) - 2*trace(Lambda**2*{_GI}) + (1 + 1/M)*trace(Lambda*{_GI}*Lambda*{_GI}*Lambda)"
+                  f" + trace(Lambda)/M*trace({_GI}*Lambda*{_GI}*Lambda) + (s**2/M)*trace(Lambda*{_GI}*Lambda*{_GI}) + t^2"),
+                 _ERR.replace("2*trace", "2.0*trace").replace("s**2*", "0.25*(2*s)**2*").replace("t**2", "(t*t)"),
+                 _ERR.replace("/M", "*M**-1").replace(f"trace({_GI}*Lambda**2)", f"trace(({_GI}*Lambda**2).T)")),
+    wrong_examples=(_ERR.replace(_G, "((1 + 2/N)*Lambda + trace(Lambda)/N*I)"),           # the reviewer's Gamma
+                    _ERR.replace(_GI, "Lambda**-1"),                                        # Gamma = Lambda
+                    _ERR.replace(_GM, "((1 + 1/M)*Lambda)"),                                # tr(Lambda)/M term dropped
+                    _ERR.replace("*Lambda)/M + t", "*Lambda) + t"),                         # noise without 1/M
+                    _ERR.replace("- 2*trace", "- trace"),                                   # 2 -> 1
+                    _ERR.replace(_GI, _G),                                                  # Gamma not inverted
+                    _ERR.replace(_GM, "((1 + 1/M)*Lambda + trace(Lambda**2)/M*I)"),         # tr <-> tr(Lambda^2)
+                    _ERR.replace("s**2*", "s*").replace("t**2", "t"),                       # std for variance
+                    _ERR.replace("s**2", "S2").replace("t**2", "s**2").replace("S2", "t**2"),  # s <-> t
+                    _ERR.replace("+ t**2", "+ t**2/M"),                                     # target noise / M
+                    f"(1 + 1e-12)*({_ERR})",                                                # relative offset 1e-12
+                    f"{_ERR} + {vanishing_up_to(3, 'Lambda')}*trace(Lambda)/N",            # 0 at d <= 3
+                    f"{_ERR} + {vanishing_up_to(4, 'Lambda')}*t**2"),                       # 0 at d <= 4
+    conditional_examples=((_ERR.split(" + s**2")[0], ("noiseless",)),                      # noise terms dropped
+                          (_ERR.replace(_GM, _G), ("equal-lengths",)),                     # Gamma_M = Gamma_N
+                          (f"trace(Lambda) - trace({_GI}*Lambda**2)", ("noiseless", "equal-lengths"))),  # 2 L(theta_*)
+)
+
+
 STATEMENT = Statement(
     id="zfb-minimiser",
     number="ZFB Thm 4.1",
@@ -183,6 +259,7 @@ STATEMENT = Statement(
                   description="W_*(Γ) vs the minimiser of the LSA population loss on u12 = u21 = 0 computed from Isserlis "
                               "moments of the prompt (no Γ), balanced as gradient flow from ZFB's initialisation"),
     ],
+    claims=[GAMMA_CLAIM, ERROR_CLAIM],
     status="verified",
     order=7.1,
 )

@@ -18,6 +18,7 @@ each figure below takes a claim and compares it with something computed without 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -138,3 +139,193 @@ def eta_covariance_check(sigma, m: int = 3, d: int = 2):
                      points=points, digits=13, kind="float64", reference_name="the MGF of the label noise",
                      mutants=[Mutant("sigma^2 S (no 1/M)", lambda p: claimed(p, m))],
                      description="E[ηη^T | x] = σ^2 Ŝ/M at M = 3 against the MGF of ε")
+
+
+# ------------------------------------------------------------------------------------------ claim points (verify claim)
+#
+# ``verify claim zfb-gamma`` / ``zfb-error``: exact rational points, d = 1..5, with references computed from the
+# DEFINITION without \Gamma and without the Wishart identity: Gaussian fourth moments read off the moment generating
+# function (verify.symbolic.gaussian_mgf), the prompt average by pair counting, the population-loss minimiser by a
+# linear solve.  Matrices are lists of rows of exact fractions; the 40-digit reference is the rounded exact value.
+
+CLAIM_DPS = 40
+CLAIM_DIMS = (1, 2, 3, 4, 5)
+
+
+def _q(value: float, den: int = 8) -> Fraction:
+    """A small rational k/den near ``value`` (exact in fractions, mpmath and float64)."""
+    return Fraction(int(round(float(value) * den)), den)
+
+
+def _mul(A, B):
+    return [[sum((a * b for a, b in zip(row, col)), Fraction(0)) for col in zip(*B)] for row in A]
+
+
+def _add(A, B, c=1):
+    return [[a + c * b for a, b in zip(ra, rb)] for ra, rb in zip(A, B)]
+
+
+def _scale(c, A):
+    return [[c * a for a in row] for row in A]
+
+
+def _eye(d):
+    return [[Fraction(int(i == j)) for j in range(d)] for i in range(d)]
+
+
+def _tr(A):
+    return sum((A[i][i] for i in range(len(A))), Fraction(0))
+
+
+def _T(A):
+    return [list(col) for col in zip(*A)]
+
+
+def _inv(A):
+    """Exact inverse by Gauss-Jordan elimination (``ValueError`` if singular)."""
+    d = len(A)
+    M = [list(row) + e for row, e in zip(A, _eye(d))]
+    for c in range(d):
+        p = next((r for r in range(c, d) if M[r][c] != 0), None)
+        if p is None:
+            raise ValueError("A: singular matrix")
+        M[c], M[p] = M[p], M[c]
+        piv = M[c][c]
+        M[c] = [x / piv for x in M[c]]
+        for r in range(d):
+            if r != c and M[r][c] != 0:
+                f = M[r][c]
+                M[r] = [x - f * y for x, y in zip(M[r], M[c])]
+    return [row[d:] for row in M]
+
+
+def rational_lambda(dim: int, rng) -> list:
+    r"""A generic SPD \Lambda = R R^T + I/4 with R's entries in (1/16)Z (exact fractions), every off-diagonal entry
+    non-zero (redrawn otherwise)."""
+    while True:
+        R = [[_q(0.7 * rng.standard_normal(), 16) for _ in range(dim)] for _ in range(dim)]
+        Lam = _add(_mul(R, _T(R)), _eye(dim), Fraction(1, 4))
+        if all(Lam[i][j] != 0 for i in range(dim) for j in range(dim)):
+            return Lam
+
+
+def fourth_moments(Lam):
+    r"""m4(a, b, c, e) = E[x_a x_b x_c x_e] for x ~ N(0, \Lambda), read off the MGF exp(t^T\Lambda t/2) (SymPy,
+    :class:`verify.symbolic.gaussian_mgf.GaussianBlock`; no pairings enumerated), memoised per index multiset."""
+    import sympy as sp
+
+    from verify.symbolic.gaussian_mgf import GaussianBlock
+
+    d = len(Lam)
+    block = GaussianBlock(list(sp.symbols(f"x_0:{d}")), [[sp.Rational(x.numerator, x.denominator) for x in row]
+                                                         for row in Lam])
+    table: dict = {}
+
+    def m4(a, b, c, e):
+        key = tuple(sorted((a, b, c, e)))
+        if key not in table:
+            q = sp.Rational(block.moment([key.count(i) for i in range(d)]))
+            table[key] = Fraction(int(q.p), int(q.q))
+        return table[key]
+
+    return m4
+
+
+def prompt_second_moment(Lam, B, n: int, m4=None):
+    r"""E[\hat S B \hat S] over a prompt of n i.i.d. x_i ~ N(0, \Lambda), \hat S = (1/n)\sum_i x_ix_i^T, by pair counting:
+    the n(n-1) pairs i != j are independent (\Lambda B\Lambda), the n pairs i = j give E[x x^T B x x^T] (MGF moments)."""
+    d = len(Lam)
+    m4 = m4 or fourth_moments(Lam)
+    K = [[sum((m4(a, b, c, e) * B[b][c] for b in range(d) for c in range(d)), Fraction(0)) for e in range(d)]
+         for a in range(d)]
+    return _add(_scale(1 - Fraction(1, n), _mul(_mul(Lam, B), Lam)), K, Fraction(1, n))
+
+
+def minimiser_reference(Lam, N: int, m4=None):
+    r"""The minimiser C of the population loss f(C) = E(x_q^T C\hat S w - w^T x_q)^2 = tr(C^T\Lambda C A_N) - 2tr(\Lambda C\Lambda)
+    + tr\Lambda at training length N (A_N = E\hat S^2): \nabla f = 2(\Lambda C A_N - \Lambda^2) = 0, i.e. C = \Lambda A_N^{-1}.
+    No \Gamma is used; the statement says C = \Gamma^{-1}.
+
+    >>> minimiser_reference([[Fraction(2)]], 2)       # \Gamma = (1 + 1/2) 2 + 2/2 = 4
+    [[Fraction(1, 4)]]
+    """
+    A = prompt_second_moment(Lam, _eye(len(Lam)), N, m4)
+    return _mul(Lam, _inv(A))
+
+
+def gamma_reference(Lam, N: int, m4=None):
+    r"""\Gamma := C^{-1} for the Gamma-free population-loss minimiser C (:func:`minimiser_reference`)."""
+    return _inv(minimiser_reference(Lam, N, m4))
+
+
+def error_reference(Lam, N: int, M: int, s, t, m4=None) -> Fraction:
+    r"""E(\hat y_q - y_q)^2 of the trained predictor \hat y_q = x_q^T C (1/M \sum_i y_i x_i), C the Gamma-free minimiser at N,
+    from the definition: given the prompt, the mean over w, x_q, \varepsilon is tr((C\hat S - I)^T\Lambda(C\hat S - I))
+    + s^2 tr(C^T\Lambda C\hat S)/M + t^2; over the prompt E\hat S = \Lambda and E[\hat S B\hat S] by pair counting
+    (:func:`prompt_second_moment`, B = C^T\Lambda C).  Exact.
+
+    >>> error_reference([[Fraction(2)]], 2, 2, 0, 0)   # tr\Lambda - tr(\Gamma^{-1}\Lambda^2) = 2 - 1
+    Fraction(1, 1)
+    """
+    m4 = m4 or fourth_moments(Lam)
+    C = minimiser_reference(Lam, N, m4)
+    B = _mul(_mul(_T(C), Lam), C)
+    s, t = Fraction(s), Fraction(t)
+    return (_tr(prompt_second_moment(Lam, B, M, m4)) - 2 * _tr(_mul(_mul(Lam, C), Lam)) + _tr(Lam)
+            + s**2 * _tr(_mul(B, Lam)) / M + t**2)
+
+
+def _mp(x):
+    import mpmath
+
+    if isinstance(x, list):
+        return mpmath.matrix([[_mp(v) for v in row] for row in x])
+    return mpmath.mpf(x.numerator) / x.denominator
+
+
+def gamma_claim_points(seed: int) -> list:
+    r"""Points of ``verify claim zfb-gamma``: d = 1..5, two (\Lambda, N) each (generic non-diagonal \Lambda, N in 2..40, and
+    N = 1 at d = 1), reference \Gamma = C^{-1} from the Gamma-free minimiser (:func:`gamma_reference`)."""
+    import mpmath
+
+    from verify.formula import ClaimPoint
+
+    rng = np.random.default_rng([seed, 71])
+    pts = []
+    for dim in CLAIM_DIMS:
+        for j in range(2):
+            Lam = rational_lambda(dim, rng)
+            n = 1 if (dim, j) == (1, 0) else int(rng.integers(2, 41))
+            with mpmath.mp.workdps(CLAIM_DPS + 10):
+                values = {"Lambda": _mp(Lam), "N": mpmath.mpf(n), "I": mpmath.eye(dim)}
+                pts.append(ClaimPoint(dim, values, _mp(gamma_reference(Lam, n))))
+    return pts
+
+
+ERROR_CASES = ((False, False), (True, False), (False, True), (True, True))
+"""Per dimension, (noiseless, M = N): noise s, t > 0 with M != N; none, M != N; s > 0 = t with M = N; none, M = N."""
+
+
+def error_claim_points(seed: int) -> list:
+    r"""Points of ``verify claim zfb-error``: d = 1..5, four each (:data:`ERROR_CASES`), N, M in 1..40, s, t in (1/8)Z,
+    reference :func:`error_reference` (exact).  ``cases``: ``noiseless`` (s = t = 0), ``equal-lengths`` (M = N)."""
+    import mpmath
+
+    from verify.formula import ClaimPoint
+
+    rng = np.random.default_rng([seed, 72])
+    pts = []
+    for dim in CLAIM_DIMS:
+        for quiet, equal in ERROR_CASES:
+            Lam = rational_lambda(dim, rng)
+            n = int(rng.integers(1, 41))
+            m = n if equal else int(rng.choice([k for k in range(1, 41) if k != n]))
+            s = 0 if quiet else _q(0.3 + rng.random())
+            t = 0 if quiet or equal else _q(0.3 + rng.random())
+            cases = frozenset(name for name, on in (("noiseless", quiet), ("equal-lengths", equal)) if on)
+            ref = error_reference(Lam, n, m, s, t)
+            with mpmath.mp.workdps(CLAIM_DPS + 10):
+                values = {"Lambda": _mp(Lam), "N": mpmath.mpf(n), "M": mpmath.mpf(m), "s": _mp(Fraction(s)),
+                          "t": _mp(Fraction(t)), "I": mpmath.eye(dim)}
+                pts.append(ClaimPoint(dim, values, _mp(ref), cases))
+    return pts
