@@ -27,7 +27,9 @@ from verify.certified import attention_enclosure
 from verify.claims import Statement
 from verify.derivation import Assumption, Derivation, by, equal_given, equal_up_to_constant_in, maps, relation
 from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
-from verify.formula import ClaimPoint, ClaimSpec, mp_matrix
+from verify.claim_reference import (cayley_hamilton_3, claim_coverage, gaussian_claim_points, identity_trace,
+                                    vanishing_up_to)
+from verify.formula import ClaimSpec
 from verify.measures import Discrete, Gaussian, Rademacher, is_gaussian_mean_of_log_density
 from verify.montecarlo import DEFAULT_Z, mean_estimate
 from verify.quadrature import (attention_quadrature, attention_quadrature_float, log_mgf, log_mgf_gradient,
@@ -306,34 +308,49 @@ RADEMACHER_REJECTED = rejection(
 
 # ------------------------------------------------------------------------------- user claims
 
-
-def _reference_points(seed: int, per_dim: int) -> list[ClaimPoint]:
-    rng = np.random.default_rng([seed, 21])
-    pts = []
-    for dim in (1, 2, 3):
-        for _ in range(per_dim):
-            p = attention_point(dim, rng)
-            ref = attention_quadrature(*_args(p), dps=DPS)
-            with mp.workdps(DPS):
-                pts.append(ClaimPoint(dim, {k: mp_matrix(v) for k, v in p.items()}, mpmath.matrix(ref)))
-    return pts
-
-
-SYMBOLS_HELP = (
-    "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3 are tried.\n"
-    "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, e.g. 'V*m + V*Gamma*K.T*Q*z'."
-)
+_TRUE = "V*m + V*Gamma*K.T*Q*z"
+_LINEAR = "V*(Gamma + m*m.T)*K.T*Q*z"
 
 SOFTMAX_CLAIM = ClaimSpec(
     id="gaussian-limit",
     statement_id="gaussian-limit",
     summary="closed form of T[N(m, Gamma)](z), softmax attention on a Gaussian prompt",
-    symbols_help=SYMBOLS_HELP,
-    example="V*m + V*Gamma*K.T*Q*z",
+    symbols_help=(
+        "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3, 4, 5 are tried.\n"
+        "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse,\n"
+        "e.g. 'V*m + V*Gamma*K.T*Q*z'."),
+    example=_TRUE,
     expected_shape=lambda d: (d, 1),
-    points=functools.partial(_reference_points, per_dim=2),
-    wrong_examples=("V*Gamma*K.T*Q*z", "V*m + V*Gamma*K*Q*z", "V*m + V*Gamma**-1*K.T*Q*z",
-                    "V*(Gamma + m*m.T)*K.T*Q*z", "V*m + Gamma*V*K.T*Q*z"),
+    points=functools.partial(gaussian_claim_points, kind="softmax", dps=DPS),
+    assumptions={"centred": "m = 0 (the tokens are centred)"},
+    coverage=claim_coverage("softmax"),
+    equivalents=(
+        "V*(m + Gamma*K.T*Q*z)",                                  # factored
+        "V*m + (z.T*Q.T*K*Gamma*V.T).T",                          # transposed (Gamma symmetric)
+        "V*m + V*Gamma.T*(Q.T*K).T*z",
+        "V*Gamma*Gamma**-1*m + V*Gamma*K.T*Q*z",                  # inverse identities
+        "V*(Gamma**2*Gamma**-1*K.T*Q*z + m)",
+        "0.5*(2*V*m + 2*V*Gamma*K.T*Q*z)", "0.1*(10*V*m + 10*V*Gamma*K.T*Q*z)",  # exact decimals
+        f"{_TRUE} + (Gamma - Gamma.T)*V*m",                       # zero: Gamma is symmetric
+        f"{_LINEAR} + V*m*(1 - m.T*K.T*Q*z)",                     # linear limit plus T - T_lin
+    ),
+    wrong_examples=(
+        "V*m", "V*m + V*Gamma*K*Q*z", "V*m + V*Gamma*K.T*Q.T*z", "V*m + V*Gamma*Q.T*K*z",  # dropped term, transposes
+        "V*m + Gamma*V*K.T*Q*z",                                  # Gamma V: right only where they commute
+        "V*m + 0.5*V*Gamma*K.T*Q*z", "V*m + 2*V*Gamma*K.T*Q*z", "0.5*V*m + V*Gamma*K.T*Q*z",  # 1/2 <-> 1 <-> 2
+        "V*m + V*Gamma**2*K.T*Q*z", "V*m + V*Gamma**-1*K.T*Q*z",  # Gamma^2, Gamma inverted
+        f"{_TRUE} + {vanishing_up_to(3)}*V*m",                    # zero at d <= 3 (the reviewer's)
+        f"{_TRUE} + V*{cayley_hamilton_3()}*m",                   # zero at d <= 3 (Cayley-Hamilton)
+        f"{_TRUE} + {vanishing_up_to(4)}*V*Gamma*K.T*Q*z",        # zero at d <= 4: only d = 5 sees it
+        f"{_TRUE} + V*{cayley_hamilton_3()}*m*{vanishing_up_to(3)}",
+        f"{_TRUE} + (m.T*m)*V*Gamma*K.T*Q*z", f"{_TRUE} + (m.T*K.T*Q*z)*V*m",  # zero when m = 0
+        f"{_TRUE} + (Gamma*V - V*Gamma)*m",                       # zero when Gamma, V commute (e.g. both diagonal)
+        f"{_TRUE} + ({identity_trace()}*Gamma - trace(Gamma)*Gamma*Gamma**-1)*V*m",  # zero for isotropic Gamma, d = 1
+        f"(1 + 1e-12)*({_TRUE})", f"{_TRUE} + 1e-12*V*m", f"{_TRUE} + 1e-15*V*Gamma*K.T*Q*z",  # relative offsets
+        f"(1 + 1e-18)*({_TRUE})",
+    ),
+    conditional_examples=(("V*Gamma*K.T*Q*z", ("centred",)),  # true for m = 0 only
+                          (_LINEAR, ("centred",))),             # softmax = linear attention for m = 0 only
 )
 
 # ------------------------------------------------------------------------------------- statements

@@ -26,7 +26,8 @@ from verify.attention import evaluate_closed_form
 from verify.claims import Statement
 from verify.derivation import Derivation, maps
 from verify.evidence import Mutant, agreement, bound, digits_between
-from verify.formula import ClaimPoint, ClaimSpec, mp_matrix
+from verify.claim_reference import cayley_hamilton_3, claim_coverage, gaussian_claim_points, vanishing_up_to
+from verify.formula import ClaimSpec
 from verify.quadrature import attention_quadrature, linear_attention_quadrature
 from verify.strategies import attention_point
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
@@ -174,30 +175,50 @@ DIFFERS_WHEN_UNCENTRED = bound(
 
 # ------------------------------------------------------------------------------- user claims
 
-
-def _reference_points(seed: int, per_dim: int) -> list[ClaimPoint]:
-    rng = np.random.default_rng([seed, 21])
-    pts = []
-    for dim in (1, 2, 3):
-        for _ in range(per_dim):
-            p = attention_point(dim, rng)
-            ref = linear_attention_quadrature(*_args(p), dps=DPS)
-            with mp.workdps(DPS):
-                pts.append(ClaimPoint(dim, {k: mp_matrix(v) for k, v in p.items()}, mpmath.matrix(ref)))
-    return pts
-
+_TRUE = "V*(Gamma + m*m.T)*K.T*Q*z"
+_SOFTMAX = "V*m + V*Gamma*K.T*Q*z"
 
 LINEAR_CLAIM = ClaimSpec(
     id="linear-limit",
     statement_id="linear-limit",
-    summary="closed form of T_lin[N(m, Gamma)](z), normalised linear attention on a Gaussian prompt",
+    summary="closed form of T_lin[N(m, Gamma)](z), linear attention on a Gaussian prompt",
     symbols_help=(
-        "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3 are tried.\n"
-        "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, e.g. 'V*(Gamma + m*m.T)*K.T*Q*z'."),
-    example="V*(Gamma + m*m.T)*K.T*Q*z",
+        "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3, 4, 5 are tried.\n"
+        "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse,\n"
+        "e.g. 'V*(Gamma + m*m.T)*K.T*Q*z'."),
+    example=_TRUE,
     expected_shape=lambda d: (d, 1),
-    points=functools.partial(_reference_points, per_dim=2),
-    wrong_examples=("V*Gamma*K.T*Q*z", "V*m + V*Gamma*K.T*Q*z", "V*(Gamma + m*m.T)*K*Q*z", "V*Gamma*m*m.T*K.T*Q*z"),
+    points=functools.partial(gaussian_claim_points, kind="linear", dps=DPS),
+    assumptions={"centred": "m = 0 (the tokens are centred)"},
+    coverage=claim_coverage("linear"),
+    equivalents=(
+        "V*Gamma*K.T*Q*z + V*m*m.T*K.T*Q*z",                      # expanded
+        "V*Gamma*K.T*Q*z + (m.T*K.T*Q*z)*V*m",                    # the 1 x 1 factor moved
+        "V*Gamma*K.T*Q*z + trace(K.T*Q*z*m.T)*V*m",               # cyclic trace
+        "(z.T*Q.T*K*(Gamma + m*m.T)*V.T).T", "V*(Gamma + m*m.T)*(Q.T*K).T*z",  # transposed
+        "V*(Gamma*Gamma**-1*Gamma + m*m.T)*K.T*Q*z",              # inverse identity
+        "0.5*(2*V*Gamma*K.T*Q*z + 2*V*m*m.T*K.T*Q*z)",            # exact decimals
+        f"{_SOFTMAX} - V*m*(1 - m.T*K.T*Q*z)",                    # softmax limit minus T - T_lin
+    ),
+    wrong_examples=(
+        "V*(Gamma + m*m.T)*K*Q*z", "V*(Gamma + m*m.T)*K.T*Q.T*z",  # transposes
+        "(Gamma + m*m.T)*V*K.T*Q*z",                              # V on the wrong side
+        "V*Gamma*m*m.T*K.T*Q*z",                                  # the Gamma term dropped
+        "V*(0.5*Gamma + m*m.T)*K.T*Q*z", "2*V*(Gamma + m*m.T)*K.T*Q*z",  # 1/2 <-> 1 <-> 2
+        "V*(Gamma + 2*m*m.T)*K.T*Q*z", "V*(Gamma + 0.5*m*m.T)*K.T*Q*z",  # ... on m m^T: zero when m = 0
+        "V*(Gamma**2 + m*m.T)*K.T*Q*z", "V*(Gamma**-1 + m*m.T)*K.T*Q*z",  # Gamma^2, Gamma inverted
+        "V*(Gamma + (m.T*m)*Gamma*Gamma**-1)*K.T*Q*z",            # |m|^2 I for m m^T: zero when m = 0, equal at d = 1
+        f"{_TRUE} + {vanishing_up_to(3)}*V*m",                    # zero at d <= 3 (the reviewer's)
+        f"{_TRUE} + V*{cayley_hamilton_3()}*m",                   # zero at d <= 3 (Cayley-Hamilton)
+        f"{_TRUE} + {vanishing_up_to(4)}*V*Gamma*K.T*Q*z",        # zero at d <= 4: only d = 5 sees it
+        f"{_TRUE} + V*{cayley_hamilton_3()}*K.T*Q*z",
+        f"{_TRUE} + (Gamma*V - V*Gamma)*K.T*Q*z",                 # zero when Gamma, V commute (e.g. both diagonal)
+        f"{_TRUE} + V*m",                                         # zero when m = 0
+        f"(1 + 1e-12)*{_TRUE}", f"{_TRUE} + 1e-12*V*m", f"{_TRUE} + 1e-15*V*Gamma*K.T*Q*z",  # relative offsets
+        f"(1 + 1e-18)*{_TRUE}",
+    ),
+    conditional_examples=(("V*Gamma*K.T*Q*z", ("centred",)),  # m m^T dropped: true for m = 0 only
+                          (_SOFTMAX, ("centred",))),            # linear = softmax attention for m = 0 only
 )
 
 # ------------------------------------------------------------------------------------- statement
