@@ -28,12 +28,16 @@ The numeric evidence never evaluates the closed form: the references integrate t
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 
 from verify.claims import Mutant, Statement
 from verify.derivation import Derivation, maps, relation
 from verify.evidence import bound, scaled
+from verify.formula import ClaimSpec
+from verify.icl_claims import cayley_hamilton3, coverage as claim_coverage, minimiser_claim_points, vanishing_at_small_d
 from verify.icl_reference import (
     agreement_if_excess, closed_form_value, exact_point, finite_prompt_z, gradient_size_at_claim, min_eigenvalue_at_claim,
     minimizer_specs, minimizer_uv, perturbed_points, rank_one_points, risk_gap_at_claim, truncated_zero_uv,
@@ -316,6 +320,35 @@ CHECKS = [
 ]
 
 
+# ------------------------------------------------------------------------------ claims (verify claim)
+# The minimiser and its risk as formulas in (Sigma, b, s, I); references: the argmin over U11 (u = a = 0, V = b e e^T)
+# of the DEFINITION's R_inf and its value there (verify.icl_claims.minimiser_U11), never the closed form.
+
+U11_WRONG = ("Sigma/b", "Sigma**-1*b", "Sigma**-2/b", "Sigma**-1/b**2", "(-1/b)*Sigma**-1", "Sigma**-1/(2*b)",
+             "(Sigma + s**2*I)**-1/b", "(1 + s**2)*Sigma**-1/b", "trace(Sigma**-2)**(-1/4)*Sigma**-1",
+             "Sigma**-1/b + " + vanishing_at_small_d("I"), "Sigma**-1/b + " + cayley_hamilton3("Sigma"),
+             "trace(I)/(b*trace(Sigma))*I", "(1 + 1e-12)*Sigma**-1/b")
+U11_EQUIVALENTS = ("inverse(Sigma)/b", "(b*Sigma)**-1", "Sigma.I.T/b", "Sigma*(Sigma**2)**-1/b", "0.5*Sigma**-1/(0.5*b)",
+                   "b**-1*(Sigma**-1)**3*Sigma**2")
+BAYES_WRONG = ("s**2", "s", "0", "s**2*trace(I)/2", "b**2*s**2/2", "s**2/2 + s**4/8", "s**2/2 + " + vanishing_at_small_d("s**2"),
+               f"s**2/2 + trace({cayley_hamilton3('Sigma')})", "(1 + 1e-12)*s**2/2")
+BAYES_EQUIVALENTS = ("0.5*s**2", "s*s/2", "s**2*trace(I)/(2*trace(I))", "sqrt(s**4)/2", "s**2*trace(Sigma*Sigma**-1)/(2*trace(I))")
+_ASSUME = {"noiseless": "s = 0 (the paper's model)", "balanced": "b = tr(Sigma^-2)^(1/4), the paper's V_* (U_* = U11 there)"}
+_HELP = "Symbols: Sigma (d x d, SPD); b = V[d,d] (scalar, != 0); s (label-noise std); I (d x d identity); SymPy syntax."
+CLAIM_U11 = ClaimSpec(
+    id="icl-minimizer-U11", statement_id="icl-minimizers", symbols_help="The minimiser U11 of R_inf given b (u = a = 0).\n" + _HELP,
+    summary="the minimiser over U11 of R_inf at u = a = 0, V = b e e^T (family F1: U11 = Sigma^-1/b)", example="Sigma**-1/b",
+    expected_shape=lambda k: (k, k), points=functools.partial(minimiser_claim_points, what="U11"),
+    wrong_examples=U11_WRONG, equivalents=U11_EQUIVALENTS, assumptions=_ASSUME, coverage=claim_coverage("minimiser"),
+    conditional_examples=(("trace(Sigma**-2)**(-1/4)*Sigma**-1", ("balanced",)),))  # the paper's U_*
+CLAIM_BAYES = ClaimSpec(
+    id="icl-bayes-risk", statement_id="icl-minimizers", symbols_help="min R_inf (the Bayes risk), a scalar.\n" + _HELP,
+    summary="the Bayes risk: R_inf at its minimiser over U11 (u = a = 0), s^2/2", example="s**2/2", expected_shape=lambda k: (),
+    points=functools.partial(minimiser_claim_points, what="risk"), wrong_examples=BAYES_WRONG, equivalents=BAYES_EQUIVALENTS,
+    assumptions={"noiseless": _ASSUME["noiseless"]}, coverage=claim_coverage("bayes"),
+    conditional_examples=(("0", ("noiseless",)),))  # the paper's R* = 0
+
+
 # ------------------------------------------------------------------------------ the statement
 
 STATEMENT = Statement(
@@ -347,6 +380,7 @@ STATEMENT = Statement(
     ],
     derivations=derivations,
     checks=CHECKS,
+    claims=[CLAIM_U11, CLAIM_BAYES],
     status="verified (one more family of minimizers in d = 1)",
     notes_tex=[
         r"The paper (via ZFB) names $(U_\star,V_\star)$ as the limit of the flow; the global minimizers form the "
