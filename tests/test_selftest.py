@@ -23,7 +23,7 @@ def test_quick_selftest_passes(capsys):
 def test_selftest_goes_red_when_a_wrong_formula_is_listed_as_a_rewriting(capsys, monkeypatch):
     specs = claims.claim_specs()
     cid, spec = next(iter(specs.items()))
-    planted = dataclasses.replace(spec, wrong_examples=(spec.example,))  # the true form listed as a mutant
+    planted = dataclasses.replace(spec, wrong_examples=(spec.example,), conditional_examples=())  # the true form listed as a mutant
     monkeypatch.setattr(selftest, "claim_specs", lambda: {**specs, cid: planted})
     records = selftest.run_claim_catalogue([cid], cli=False)
     summary = selftest.summarise_claims(records)
