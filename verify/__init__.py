@@ -37,6 +37,7 @@ from .icl import (
 from .measures import Empirical, Gaussian, Rademacher
 from .montecarlo import Estimate
 from .quadrature import attention_quadrature, attention_quadrature_float
+from .sharp_exponent import sharp_exponent
 
 __all__ = [
     "Gaussian",
@@ -62,6 +63,7 @@ __all__ = [
     "concentration_error_gaussian",
     "concentration_error_grad",
     "concentration_error_linear",
+    "sharp_exponent",
 ]
 
 
