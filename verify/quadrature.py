@@ -374,7 +374,9 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
     >>> attention_quadrature_float([[1.0]], [[2.0]], [[3.0]], [0.5], [[0.25]], [1.0]).round(12).tolist()
     [3.0]
     """
-    if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step <= 0.25:
+    if isinstance(step, bool) or not isinstance(step, (int, float)):
+        raise TypeError(f"step: expected a real spacing in (0, 0.25], got {type(step).__name__} {step!r}")
+    if not 0 < step <= 0.25:
         raise ValueError(f"step: expected a spacing in (0, 0.25], got {step!r}")
     K_np, Q_np, V_np, m_np, cov_np, z_np = attention_inputs(K, Q, V, mean, cov, z)
     root = covariance_root(cov_np)
