@@ -329,14 +329,14 @@ GRAD_B_EQUIVALENTS = (
     swap(GRAD_B, "2*trace(Sigma*Sigma)*b", "0.2*trace(Sigma*Sigma)*10*b"),  # decimals
     swap(GRAD_B, " - I)", " - Sigma**-1*Sigma)"),  # inverse identity
 )
-_HELP = ("Symbols: U11 = U[:d,:d]; u = U[d,:d]^T, a = V[d,:d]^T (d x 1 columns); b = V[d,d]; Sigma (SPD); s (noise std);"
-         " I (d x d).\nSyntax: SymPy; * matrix product, .T, **-1, trace(); 1x1 products are scalars.")
+_HELP = ("Symbols: U11 = U[:d,:d]; u = U[d,:d]^T, a = V[d,:d]^T (d x 1); b = V[d,d]; Sigma (SPD);\n"
+         "s (noise std); I (d x d).  SymPy syntax: * product, .T, **-1, trace(); 1x1 products are scalars.")
 _ASSUME = {"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = 0, a = 0), A = U11", "noiseless": "s = 0"}
 
 
 def _gradient_claim(block, example, wrong, equivalents, conditional, what, shape):
     return ClaimSpec(id=f"icl-gradient-{block}", statement_id="icl-gradient", summary=what,
-                     symbols_help=f"{what}.\n{_HELP}", example=example, expected_shape=shape,
+                     symbols_help=_HELP, example=example, expected_shape=shape,
                      points=functools.partial(gradient_claim_points, block=block), tolerance=1e-20, dps=40,
                      wrong_examples=wrong, equivalents=equivalents, assumptions=_ASSUME,
                      conditional_examples=conditional, coverage=claim_coverage("gradient"))

@@ -334,10 +334,10 @@ BAYES_WRONG = ("s**2", "s", "0", "s**2*trace(I)/2", "b**2*s**2/2", "s**2/2 + s**
                f"s**2/2 + trace({cayley_hamilton3('Sigma')})", "(1 + 1e-12)*s**2/2")
 BAYES_EQUIVALENTS = ("0.5*s**2", "s*s/2", "s**2*trace(I)/(2*trace(I))", "sqrt(s**4)/2", "s**2*trace(Sigma*Sigma**-1)/(2*trace(I))")
 _ASSUME = {"noiseless": "s = 0 (the paper's model)", "balanced": "b = tr(Sigma^-2)^(1/4), the paper's V_* (U_* = U11 there)"}
-_HELP = "Symbols: Sigma (d x d, SPD); b = V[d,d] (scalar, != 0); s (label-noise std); I (d x d identity); SymPy syntax."
+_HELP = "Symbols: Sigma (d x d, SPD); b = V[d,d] (scalar, != 0); s (noise std); I (d x d); SymPy syntax."
 CLAIM_U11 = ClaimSpec(
     id="icl-minimizer-U11", statement_id="icl-minimizers", symbols_help="The minimiser U11 of R_inf given b (u = a = 0).\n" + _HELP,
-    summary="the minimiser over U11 of R_inf at u = a = 0, V = b e e^T (family F1: U11 = Sigma^-1/b)", example="Sigma**-1/b",
+    summary="argmin over U11 of R_inf at u = a = 0, V = b e e^T (F1: U11 = Sigma^-1/b)", example="Sigma**-1/b",
     expected_shape=lambda k: (k, k), points=functools.partial(minimiser_claim_points, what="U11"),
     wrong_examples=U11_WRONG, equivalents=U11_EQUIVALENTS, assumptions=_ASSUME, coverage=claim_coverage("minimiser"),
     conditional_examples=(("trace(Sigma**-2)**(-1/4)*Sigma**-1", ("balanced",)),))  # the paper's U_*

@@ -329,16 +329,17 @@ CLAIM_CONDITIONAL = (
 )
 
 CLAIM_HELP = """\
-Closed form of R_inf(U, V) = 1/2 E_w E_{x_q,eps_q} (e_{d+1}^T V Gamma_w U (x_q, 0) - y_q)^2 (a scalar).
+Closed form of R_inf(U, V) = 1/2 E_w E_{x_q,eps_q} (e_{d+1}^T V Gamma_w U (x_q, 0) - y_q)^2.
 Symbols: U11 = U[:d,:d] (d x d); u = U[d,:d]^T (d x 1 column); a = V[d,:d]^T (d x 1 column);
 b = V[d,d] (scalar); Sigma (d x d, SPD); s (label-noise std, scalar); I (d x d identity).
-Syntax: SymPy; * is the matrix product, .T transpose, **-1 inverse, trace(), sqrt(); 1x1 products are scalars."""
+Syntax: SymPy; * is the matrix product, .T transpose, **-1 inverse, trace(), sqrt();
+1x1 products are scalars."""
 
 
 CLAIM = ClaimSpec(
     id="icl-risk-infinite",
     statement_id="icl-risk-infinite",
-    summary="closed form of the infinite-prompt ICL risk R_inf(U, V) for general U, V (label noise s)",
+    summary="closed form of the infinite-prompt ICL risk R_inf(U, V), general U, V, noise s",
     symbols_help=CLAIM_HELP,
     example=CLAIM_EXAMPLE,
     expected_shape=lambda dim: (),
@@ -347,7 +348,7 @@ CLAIM = ClaimSpec(
     dps=DPS,
     wrong_examples=CLAIM_WRONG,
     equivalents=CLAIM_EQUIVALENTS,
-    assumptions={"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = 0, a = 0; paper Sec. 5), A = U11",
+    assumptions={"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = a = 0), A = U11",
                  "noiseless": "s = 0 (the paper's model, Eq. (7))"},
     conditional_examples=CLAIM_CONDITIONAL,
     coverage=claim_coverage("risk"),

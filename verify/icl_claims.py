@@ -303,32 +303,33 @@ def minimiser_claim_points(seed: int, what: str) -> tuple:
 
 
 def coverage(kind: str) -> str:
-    """The ``coverage`` text of an ICL claim (printed by ``verify claim --help``)."""
+    """The ``coverage`` text of an ICL claim (printed by ``verify claim --help``; lines under 100 columns)."""
     dims = ", ".join(map(str, DIMS))
     if kind in ("risk", "gradient"):
-        grid = (f"d = {dims}; per d 4 points: generic U, V (u, a != 0) with s > 0 and with s = 0 (case noiseless),\n"
-                f"and on the invariant subspace U = diag(A, 0), V = b e e^T with s > 0 and s = 0 (cases "
-                f"invariant-subspace[, noiseless]);\nSigma random SPD, non-diagonal for d >= 2; dyadic-exact entries.\n")
+        grid = (f"d = {dims}; per d: generic U, V (u, a != 0), s > 0 and s = 0 (noiseless),\n"
+                "and on the invariant subspace U = diag(A, 0), V = b e e^T with s > 0 and s = 0\n"
+                "(invariant-subspace[, noiseless]); Sigma random SPD, non-diagonal for d >= 2; exact entries.\n")
         if kind == "risk":
             ref = (f"reference: the definition; d <= {FULL_QUADRATURE_MAX_DIM}: 3-node Gauss-Hermite over all "
-                   f"(w, x_q, eps_q) (exact); d >= {FULL_QUADRATURE_MAX_DIM + 1}: the same rule over w with the "
-                   "query's second moments\n(verify.icl_claims.task_moments); 50 digits, tolerance 1e-20.")
+                   f"(w, x_q, eps_q) (exact);\nd >= {FULL_QUADRATURE_MAX_DIM + 1}: the same rule over w, the query by "
+                   "its second moments\n(verify.icl_claims.task_moments); 50 digits, tolerance 1e-20.")
         else:
-            ref = ("reference: the gradient of the definition, differentiated under the integral (w by the exact "
-                   "3-node rule,\nthe query by its second moments; verify.icl_claims.task_moments) at every d; "
+            ref = ("reference: the gradient of the definition, differentiated under the integral, at every d\n"
+                   "(w by the exact 3-node rule, the query by its second moments: verify.icl_claims.task_moments);\n"
                    "50 digits, tolerance 1e-20.")
         return grid + ref
     if kind == "minimiser":
-        return (f"d = {dims}; per d 4 points: V = b e e^T with random b (s > 0; s = 0: case noiseless) and with the "
-                "paper's\nb = tr(Sigma^-2)^(1/4) (case balanced[, noiseless]); Sigma random SPD, non-diagonal for d >= 2.\n"
-                "reference: argmin over U11 (u = a = 0) of the definition's R_inf, normal equations E[q q^T] U11 = "
-                "E[q w^T]\nwith moments by the exact 3-node rule over w (verify.icl_claims.minimiser_U11); "
+        return (f"d = {dims}; per d 4 points: V = b e e^T with random b (s > 0; s = 0: noiseless)\n"
+                "and with the paper's b = tr(Sigma^-2)^(1/4) (balanced[, noiseless]);\n"
+                "Sigma random SPD, non-diagonal for d >= 2.\n"
+                "reference: argmin over U11 (u = a = 0) of the definition's R_inf: normal equations\n"
+                "E[q q^T] U11 = E[q w^T], moments by the exact 3-node rule over w\n(verify.icl_claims.minimiser_U11); "
                 "50 digits, tolerance 1e-20.")
     if kind == "bayes":
-        return (f"d = {dims}; the points of icl-minimizer-U11 (random b, and the balanced b; s > 0 and s = 0: case "
-                "noiseless).\nreference: the definition's R_inf at the argmin over U11 (u = a = 0) of the definition: "
-                f"full Gauss-Hermite over (w, x_q, eps_q) at d <= {FULL_QUADRATURE_MAX_DIM},\n"
-                "the same moments as the argmin at d >= 3 (verify.icl_claims.minimiser_U11); 50 digits, tolerance 1e-20.")
+        return (f"d = {dims}; the points of icl-minimizer-U11 (random/balanced b; s > 0, s = 0).\n"
+                "reference: the definition's R_inf at the argmin over U11 (u = a = 0) of the definition:\n"
+                f"full Gauss-Hermite over (w, x_q, eps_q) at d <= {FULL_QUADRATURE_MAX_DIM}, the argmin's moments\n"
+                f"at d >= {FULL_QUADRATURE_MAX_DIM + 1} (verify.icl_claims.minimiser_U11); 50 digits, tolerance 1e-20.")
     raise ValueError(f"kind: expected risk, gradient, minimiser or bayes, got {kind!r}")
 
 
