@@ -122,7 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--seeds", type=_count, default=200, help="number of seeds with --full (default 200)")
     st.add_argument("--workers", type=_count, default=2, help="processes for --full (default 2)")
     st.add_argument("--seed", type=_seed, default=0, help="seed of the claim points (default 0)")
-    st.add_argument("--json", action="store_true", help="print one JSON document")
+    st.add_argument("--sweep", action="append", default=[], metavar="STATEMENT",
+                    help="with --full: sweep only this statement's evidence (repeatable; default: every statement)")
+    st.add_argument("--json", action="store_true", help="print one JSON document (timings under 'seconds' keys)")
 
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,15 +203,19 @@ def _cmd_selftest(args) -> int:
 
     progress = None if args.json or not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
+    if args.sweep and not args.full:
+        raise ValueError("--sweep: only with --full")
+    swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
     records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress)
     summary = selftest.summarise_claims(records)
-    seeds = []
+    seeds, sweep = [], {}
     if args.full:
-        seeds = selftest.run_seed_sweep(range(args.seeds), workers=args.workers, progress=progress)
+        seeds = selftest.run_seed_sweep(range(args.seeds), ids=args.sweep, workers=args.workers, progress=progress)
+        sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
     if args.json:
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
-               "seeds": [s.to_dict() for s in seeds], "ok": ok}
+               "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0}
         print(json.dumps(doc, default=str))
     else:
         print(f"claims: {summary['rejected']}/{summary['mutants']} wrong formulas rejected "
@@ -220,10 +226,14 @@ def _cmd_selftest(args) -> int:
         for f in summary["failures"]:
             print(f"  WRONG: {f['claim']} expected {f['expected']}: {f['formula']} ({f['detail']})")
         if seeds:
-            fails = sum(s.failures for s in seeds)
-            zs = [s.worst_figure for s in seeds if s.unit == "|z|"]
-            print(f"seeds: {args.seeds} seeds x {len(seeds)} checks: {fails} failures; largest |z| "
-                  f"{max(zs) if zs else float('nan'):.3g}; false-alarm rate per |z| comparison {selftest.Z_FALSE_ALARM:.2g}")
+            top = f"{sweep['largest_abs_z']:.3g} ({sweep['largest_abs_z_at']})" if sweep["z_test_cells"] else "none"
+            print(f"seeds: {sweep['seeds']} seeds x {sweep['checks']} checks: {sweep['failures']} failures; largest |z| "
+                  f"{top}; P(|Z| > 5) = {sweep['false_alarm_rate_per_comparison']:.2g} per comparison, "
+                  f"{sweep['expected_false_alarms']:.2g} false alarms expected over {sweep['z_test_cells']} z-test cells")
+            if sweep["seed_independent"]:
+                print(f"  seed-independent (evaluated twice, same bits): {', '.join(sweep['seed_independent'])}")
+            if sweep["excluded_slow"]:
+                print(f"  slow checks not swept: {', '.join(sweep['excluded_slow'])}")
             for s in seeds:
                 if s.failures:
                     print(f"  FAIL {s.id}::{s.name} at seeds {list(s.failed_seeds)[:10]}")

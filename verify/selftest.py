@@ -23,15 +23,16 @@ import io
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .claims import claim_specs, get_statement, registry, run_check
 from .formula import check_formula
+from .validation import seed_value
 
-__all__ = ["ClaimRecord", "run_claim_catalogue", "summarise_claims", "SeedSummary", "run_seed_sweep",
-           "Z_FALSE_ALARM"]
+__all__ = ["ClaimRecord", "catalogue", "run_claim_catalogue", "summarise_claims", "SeedSummary", "run_seed_sweep",
+           "sweep_checks", "summarise_seeds", "Z_FALSE_ALARM"]
 
 Z_FALSE_ALARM = 2 * (1 - NormalDist().cdf(5.0))
 """P(|Z| > 5) for a standard normal z: the false-alarm rate of one |z| <= 5 comparison (5.7e-7)."""
@@ -72,31 +73,44 @@ def _cli_exit(claim_id: str, formula: str, seed: int, assume: tuple = ()) -> int
         return main(["claim", claim_id, "--formula", formula, "--seed", str(seed), *extra])
 
 
-def catalogue(ids: Iterable[str] | None = None) -> list[tuple]:
+def _spread(items: Sequence, k: int | None) -> list:
+    """``k`` items spread evenly over ``items`` (first and last included), or all of them when ``k`` is None."""
+    items = list(items)
+    if k is None or len(items) <= k:
+        return items
+    if k <= 1:
+        return items[:k]
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
+def catalogue(ids: Iterable[str] | None = None, sample: int | None = None) -> list[tuple]:
     """(claim id, formula, expected, assume) for every wrong formula and every rewriting of the registered claims.
 
     A conditional form (``ClaimSpec.conditional_examples``) appears twice: accepted under its hypotheses,
-    rejected on the full set of points."""
+    rejected on the full set of points.  ``sample`` (the quick selftest of the default test run) keeps, per claim,
+    the example, every conditional form and ``sample`` rewritings and wrong formulas spread over the lists."""
     specs = claim_specs()
-    ids = list(ids) if ids else list(specs)
+    ids = list(dict.fromkeys(ids)) if ids else list(specs)
+    if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 0):
+        raise ValueError(f"sample: expected a non-negative integer or None, got {sample!r}")
     out = []
     for cid in ids:
         if cid not in specs:
             raise ValueError(f"claim id: unknown {cid!r}; known: {', '.join(specs)}")
         spec = specs[cid]
-        out += [(cid, f, "accept", ()) for f in (spec.example, *spec.equivalents)]
-        out += [(cid, f, "reject", ()) for f in spec.wrong_examples]
+        out += [(cid, f, "accept", ()) for f in (spec.example, *_spread(spec.equivalents, sample))]
+        out += [(cid, f, "reject", ()) for f in _spread(spec.wrong_examples, sample)]
         for f, hyp in spec.conditional_examples:
             out += [(cid, f, "accept", tuple(hyp)), (cid, f, "reject", ())]
     return out
 
 
 def run_claim_catalogue(ids: Iterable[str] | None = None, seed: int = 0, cli: bool = True,
-                        progress=None) -> list[ClaimRecord]:
-    """Check every catalogue formula through the API (and the CLI when ``cli``)."""
+                        progress=None, sample: int | None = None) -> list[ClaimRecord]:
+    """Check every catalogue formula (or a ``sample``, see :func:`catalogue`) through the API (and the CLI when ``cli``)."""
     specs = claim_specs()
     records = []
-    for cid, formula, expected, assume in catalogue(ids):
+    for cid, formula, expected, assume in catalogue(ids, sample):
         t0 = time.perf_counter()
         try:
             v = check_formula(specs[cid], formula, seed=seed, assume=assume)
@@ -140,6 +154,13 @@ def summarise_claims(records: list[ClaimRecord]) -> dict:
 
 @dataclass(frozen=True)
 class SeedSummary:
+    """One check over the seeds of a sweep.
+
+    ``worst_figure`` is the figure furthest toward failing (the largest for ``<=``, the smallest for ``>=``) and
+    ``worst_seed`` where it was seen.  ``seed_independent``: the check never drew from its generator at the two
+    probe seeds and gave bit-identical outcomes there, so its outcome is the same at every seed; it was evaluated
+    ``evaluations`` (= 2) times and its record stands for all ``seeds``."""
+
     id: str
     name: str
     kind: str
@@ -147,15 +168,23 @@ class SeedSummary:
     failures: int
     failed_seeds: tuple
     worst_figure: float
+    worst_seed: int
     unit: str
     relation: str
     threshold: float
+    evaluations: int
+    seed_independent: bool
     seconds: float
 
     @property
+    def is_z_test(self) -> bool:
+        """A |z| <= threshold comparison of a true statement (Monte Carlo against its closed form)."""
+        return self.unit == "|z|" and self.relation == "<="
+
+    @property
     def false_alarm_rate(self) -> float:
-        """For a |z| <= 5 check: the chance that a true statement fails at one seed (per comparison)."""
-        return Z_FALSE_ALARM if self.unit == "|z|" else 0.0
+        """For a |z| <= 5 check: the chance that a true statement fails one comparison at one seed (normal z)."""
+        return 2 * (1 - NormalDist().cdf(self.threshold)) if self.is_z_test else 0.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -163,43 +192,137 @@ class SeedSummary:
         for k in ("worst_figure", "threshold"):
             if isinstance(d[k], float) and not math.isfinite(d[k]):
                 d[k] = str(d[k])
+        d["failed_seeds"] = list(d["failed_seeds"])
         return d
 
 
-def _cell(args):
+@dataclass(frozen=True)
+class _CellResult:
+    passed: bool
+    figure: float
+    unit: str
+    relation: str
+    threshold: float
+    kind: str
+    detail: str
+    drawn: bool  # the check drew from its generator (or spawned from it)
+    seconds: float
+
+    def same_outcome(self, other: "_CellResult") -> bool:
+        return (self.passed, repr(self.figure), self.detail) == (other.passed, repr(other.figure), other.detail)
+
+
+def _cell(args) -> tuple:
+    """Run one (statement, check, seed) with the statement's own stream; also report whether the generator was used."""
     sid, check_name, seed = args
     st = get_statement(sid)
-    ev = run_check(st, st.check_named(check_name), seed)
-    return sid, check_name, seed, ev.passed, ev.figure, ev.unit, ev.relation, ev.threshold, ev.kind, ev.seconds
+    check = st.check_named(check_name)
+    used = {}
+
+    def watched(rng, subject):
+        before = (rng.bit_generator.state, rng.bit_generator.seed_seq.n_children_spawned)
+        try:
+            return check.run(rng, subject)
+        finally:
+            used["drawn"] = (rng.bit_generator.state, rng.bit_generator.seed_seq.n_children_spawned) != before
+
+    ev = run_check(st, replace(check, run=watched), seed)
+    return args, _CellResult(bool(ev.passed), float(ev.figure), ev.unit, ev.relation, float(ev.threshold), ev.kind,
+                             ev.detail, used.get("drawn", True), ev.seconds)
+
+
+def _run_cells(cells: list, workers: int, progress, done: int = 0, total: int | None = None) -> dict:
+    """Results by cell.  The order in which cells run (and the number of workers) never changes a result: each
+    cell's randomness is SeedSequence-derived from (seed, statement, check) alone."""
+    total = total or len(cells)
+    out = {}
+    if workers > 1 and len(cells) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for k, (key, r) in enumerate(pool.map(_cell, cells, chunksize=1), done + 1):
+                out[key] = r
+                if progress and k % 25 == 0:
+                    progress(f"[{k}/{total}] cells")
+    else:
+        for k, c in enumerate(cells, done + 1):
+            key, r = _cell(c)
+            out[key] = r
+            if progress and k % 25 == 0:
+                progress(f"[{k}/{total}] cells")
+    return out
+
+
+def sweep_checks(ids: Iterable[str] | None = None, slow: bool = False) -> tuple[list, list]:
+    """(checks swept, checks excluded as slow) of the statements ``ids`` (all when empty), as (statement, check) ids."""
+    sts = [get_statement(i) for i in dict.fromkeys(ids)] if ids else list(registry().values())
+    swept = [(st.id, c.name) for st in sts for c in st.checks if slow or not c.slow]
+    excluded = [(st.id, c.name) for st in sts for c in st.checks if c.slow and not slow]
+    return swept, excluded
 
 
 def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow: bool = False, workers: int = 1,
-                   progress=None) -> list[SeedSummary]:
-    """Every (non-slow unless ``slow``) check of the statements ``ids`` at every seed of ``seeds``."""
-    seeds = list(seeds)
-    sts = [get_statement(i) for i in ids] if ids else list(registry().values())
-    cells = [(st.id, c.name, s) for st in sts for c in st.checks if slow or not c.slow for s in seeds]
-    results = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for k, r in enumerate(pool.map(_cell, cells, chunksize=max(1, len(cells) // (8 * workers))), 1):
-                results.append(r)
-                if progress and k % 50 == 0:
-                    progress(f"[{k}/{len(cells)}] cells")
-    else:
-        for k, c in enumerate(cells, 1):
-            results.append(_cell(c))
-            if progress and k % 50 == 0:
-                progress(f"[{k}/{len(cells)}] cells")
-    by_check: dict = {}
-    for sid, name, seed, passed, fig, unit, rel, thr, kind, secs in results:
-        by_check.setdefault((sid, name), []).append((seed, passed, fig, unit, rel, thr, kind, secs))
+                   progress=None, probe: bool = True) -> list[SeedSummary]:
+    """Every (non-slow unless ``slow``) check of the statements ``ids`` at every seed of ``seeds``.
+
+    With ``probe`` (and more than two seeds) every check first runs at the first two seeds; a check that never
+    touched its generator there and gave bit-identical outcomes is seed-independent and is not run again (its
+    record stands for every seed).  The rest run at the remaining seeds, most expensive first.  The summaries
+    are in the registry's order and do not depend on ``workers`` (timings aside)."""
+    seeds = [seed_value(s, "seeds") for s in seeds]
+    seeds = list(dict.fromkeys(seeds))
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    checks, _ = sweep_checks(ids, slow)
+    head = seeds[:2] if probe and len(seeds) > 2 else seeds
+    total = len(checks) * len(seeds)
+    results = _run_cells([(sid, name, s) for sid, name in checks for s in head], workers, progress, 0, total)
+    independent = set()
+    if len(head) < len(seeds):
+        for sid, name in checks:
+            a, b = results[(sid, name, head[0])], results[(sid, name, head[1])]
+            if not a.drawn and not b.drawn and a.same_outcome(b):
+                independent.add((sid, name))
+        cost = {key: results[key + (head[0],)].seconds + results[key + (head[1],)].seconds for key in checks}
+        rest = [(sid, name, s) for sid, name in sorted((k for k in checks if k not in independent),
+                                                       key=lambda k: -cost[k]) for s in seeds[2:]]
+        results.update(_run_cells(rest, workers, progress, len(results), total))
     out = []
-    for (sid, name), rows in by_check.items():
-        rel = rows[0][4]
-        figs = [r[2] for r in rows]
-        worst = max(figs) if rel == "<=" else min(figs)
-        failed = tuple(r[0] for r in rows if not r[1])
-        out.append(SeedSummary(sid, name, rows[0][6], len(rows), len(failed), failed, float(worst), rows[0][3], rel,
-                               float(rows[0][5]), float(sum(r[7] for r in rows))))
+    for sid, name in checks:
+        ran = [(s, results[(sid, name, s)]) for s in seeds if (sid, name, s) in results]
+        first = ran[0][1]
+        if (sid, name) in independent:  # the same outcome at every seed
+            rows = [(s, first) for s in seeds]
+        else:
+            rows = ran
+        pick = max if first.relation == "<=" else min
+        worst_seed, worst = pick(rows, key=lambda sr: (sr[1].figure if not math.isnan(sr[1].figure) else
+                                                       (math.inf if first.relation == "<=" else -math.inf)))
+        failed = tuple(s for s, r in rows if not r.passed)
+        out.append(SeedSummary(sid, name, first.kind, len(seeds), len(failed), failed, float(worst.figure), worst_seed,
+                               first.unit, first.relation, float(first.threshold), len(ran),
+                               (sid, name) in independent, float(sum(r.seconds for _, r in ran))))
     return out
+
+
+def summarise_seeds(summaries: list[SeedSummary], seeds: int, excluded: Iterable = ()) -> dict:
+    """Failures, the largest |z| of the Monte Carlo z-tests (where and at which seed), and the false alarms the
+    |z| <= 5 thresholds imply: P(|Z| > 5) = 5.7e-7 per comparison, so over the sweep's z-test cells (each at least
+    one comparison) the expected number of false alarms is about cells x 5.7e-7."""
+    zs = [s for s in summaries if s.is_z_test]
+    top = max(zs, key=lambda s: s.worst_figure, default=None)
+    z_cells = sum(s.seeds for s in zs)
+    return {
+        "seeds": seeds, "checks": len(summaries), "cells": sum(s.seeds for s in summaries),
+        "evaluations": sum(s.evaluations for s in summaries),
+        "failures": sum(s.failures for s in summaries),
+        "failing_checks": [f"{s.id}::{s.name}" for s in summaries if s.failures],
+        "largest_abs_z": top.worst_figure if top else math.nan,
+        "largest_abs_z_at": f"{top.id}::{top.name} seed {top.worst_seed}" if top else "",
+        "z_test_cells": z_cells,
+        "false_alarm_rate_per_comparison": Z_FALSE_ALARM,
+        "expected_false_alarms": z_cells * Z_FALSE_ALARM,
+        "seed_independent": [f"{s.id}::{s.name}" for s in summaries if s.seed_independent],
+        "excluded_slow": [f"{sid}::{name}" for sid, name in excluded],
+        "seconds": float(sum(s.seconds for s in summaries)),
+    }
