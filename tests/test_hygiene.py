@@ -201,6 +201,10 @@ def test_high_precision_grids_are_capped():
         gaussian_expectation(lambda x: x[0], [0.0] * 3, np.eye(3), n=1000)
     with pytest.raises(ValueError, match=r"^dim: "):
         Rademacher(30).atoms()
+    from verify.attention import MAX_BATCH_FLOATS, softmax_batch_means
+
+    with pytest.raises(ValueError, match=rf"^L: a batch of 5 prompts x L=10000000 tokens x d=1 .*{MAX_BATCH_FLOATS}"):
+        softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [1.0], 10**7, 200, np.random.default_rng(0), 40)
 
 
 @pytest.mark.parametrize("param, value", [("L", MAX_L + 1), ("chunk_tokens", MAX_CHUNK_TOKENS + 1),
@@ -299,11 +303,14 @@ def test_agreement_nan_or_inf_at_a_later_point():
                                                  mutants=[Mutant("m", lambda p: 0.0)]))
 
 
-def test_enclosure_infinite_subject():
+def test_enclosure_infinite_subject_or_nan_ball():
     import flint
 
     assert _fails(lambda: evidence.enclosure("e", lambda p: mpmath.inf, lambda p: [flint.arb(1)], [{}], digits=5,
                                              mutants=[Mutant("m", lambda p: 0)]))
+    # a NaN ball "contains" everything; its infinite radius certifies no digit
+    assert _fails(lambda: evidence.enclosure("e", lambda p: mpmath.mpf(1), lambda p: [flint.arb("nan")], [{}],
+                                             digits=5, mutants=[Mutant("m", lambda p: 0)]))
 
 
 def test_z_test_nan_or_inf_subject_at_a_later_point():

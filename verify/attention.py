@@ -32,6 +32,10 @@ __all__ = ["softmax_attention", "linear_attention", "gaussian_limit", "linear_li
            "evaluate_closed_form", "softmax_batch_means"]
 
 
+MAX_BATCH_FLOATS = 1 << 24
+"""Largest batch of tokens :func:`softmax_batch_means` holds at once (prompts/batches * L * d floats, 128 MB)."""
+
+
 def _params(K, Q, V, d: int):
     return (as_matrix(K, "K", (d, d)), as_matrix(Q, "Q", (d, d)), as_matrix(V, "V", (d, d)))
 
@@ -151,7 +155,7 @@ def softmax_batch_means(measure, K, Q, V, z, L: int, prompts: int, rng, batches:
 
     The batch means are (nearly) Gaussian even when single outputs are not (the softmax weights are
     log-normal under a Gaussian prompt), so  mean +- std/\sqrt{batches}  is an honest standard error.
-    Work is chunked by batch (memory ~ prompts/batches * L * d floats).
+    Work is chunked by batch (memory ~ prompts/batches * L * d floats, at most :data:`MAX_BATCH_FLOATS`).
 
     >>> from verify.measures import Rademacher
     >>> out = softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [2.0], L=50, prompts=40, rng=np.random.default_rng(0), batches=20)
@@ -168,6 +172,9 @@ def softmax_batch_means(measure, K, Q, V, z, L: int, prompts: int, rng, batches:
     zz = as_vector(z, "z", d)
     qz = Q @ zz
     per = prompts // batches
+    if per * L * d > MAX_BATCH_FLOATS:
+        raise ValueError(f"L: a batch of {per} prompts x L={L} tokens x d={d} is {per * L * d:.3g} floats, above the "
+                         f"limit of {MAX_BATCH_FLOATS}; raise batches or lower L")
     out = np.empty((batches, d))
     for b in range(batches):
         t = measure.sample(per * L, rng).reshape(per, L, d)

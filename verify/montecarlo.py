@@ -259,6 +259,8 @@ def fit_rate(Ls: Sequence[int], estimates: Sequence[Estimate], *, level=0.95, mi
     beta = cov @ (X.T @ (wts * np.array(y)))
     resid = np.array(y) - X @ beta
     chi2 = float((wts * resid**2).sum())
+    if not math.isfinite(chi2):  # max(1.0, nan) below would silently drop it
+        raise ValueError(f"estimates: the fit's chi2 is not finite ({chi2}); the estimates span too many decades")
     se_slope = math.sqrt(cov[1, 1])
     dof = len(x) - 2
     scale = max(1.0, math.sqrt(chi2 / dof)) if dof > 0 else 1.0
