@@ -275,6 +275,11 @@ def test_flagged_estimate_never_agrees():
     with pytest.raises(ValueError, match="flagged unreliable"):
         fit_rate([10, 100, 1000], gaps)
     assert "collapsed" in (gaps[1] - gaps[0]).warning  # a difference keeps the flag
+    from verify.icl_reference import gap_to_subject  # the proofs' rate checks see the flag too
+
+    with pytest.warns(RuntimeWarning):
+        U, V, S = _huge_scores()
+        assert not gap_to_subject(U, V, S, 0.0, 100, 500, np.random.default_rng(0), 0.0).reliable
 
 
 # ------------------------------------------------------------------------ NaN / inf never agree

@@ -400,7 +400,7 @@ def gap_to_subject(U, V, Sigma, noise, L: int, n_prompts: int, rng, limit: float
     key = np.concatenate([U.ravel(), V.ravel(), S.ravel()]).astype(float).tobytes()
     est = _gap_cached(key, S.shape[0], float(s), int(L), int(n_prompts), seed)
     shift = risk_definition_gh(U, V, S, s) - float(limit)
-    return Estimate(est.mean + shift, est.stderr, est.n)
+    return Estimate(est.mean + shift, est.stderr, est.n, ess=est.ess, warning=est.warning)  # keeps an ESS flag
 
 
 # ------------------------------------------------------------------------------------- minimizer points
