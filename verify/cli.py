@@ -6,6 +6,8 @@
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
     verify selftest [ID...] [--full] [--json]      mutant formulas rejected, rewritings accepted, seeds
+    verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
+    verify audit [--quick] [--json] [-o DIR] [--seed N]  Props 3.1/3.4 measured: curves, slopes, constants, findings
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
 (one line on stderr).
@@ -126,6 +128,18 @@ def _parser() -> argparse.ArgumentParser:
                     help="with --full: sweep only this statement's evidence (repeatable; default: every statement)")
     st.add_argument("--json", action="store_true", help="print one JSON document (timings under 'seconds' keys)")
 
+    aud = sub.add_parser("audit", help="measure Props 3.1/3.4: error curves to L = 1e12 (exact) and 1e60, fits, findings")
+    aud.add_argument("--quick", action="store_true", help="a small subset (about a minute)")
+    aud.add_argument("--json", action="store_true", help="print one JSON object (measurements, fits, findings)")
+    aud.add_argument("-o", "--output", metavar="DIR", help="write report.md, audit.json and PNG figures into DIR")
+    aud.add_argument("--seed", type=_seed, default=0, help="master seed of the Monte Carlo cells (default 0)")
+
+    tr = sub.add_parser("train", help="gradient flow on R_inf from the balanced init; the alpha-interval audited")
+    tr.add_argument("--quick", action="store_true", help="fewer cases and alpha values (about 30 s)")
+    tr.add_argument("--json", action="store_true", help='print {"infinite", "init_interval", "findings"} as JSON')
+    tr.add_argument("-o", "--output", metavar="DIR", help="write train.json and init_interval.csv into DIR")
+    tr.add_argument("--seed", type=_seed, default=0, help="seed of Theta and of the random Sigma (default 0)")
+
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
@@ -241,7 +255,45 @@ def _cmd_selftest(args) -> int:
     return 0 if ok else 1
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _cmd_claim, "selftest": _cmd_selftest}
+def _cmd_audit(args) -> int:
+    from . import audit
+
+    out = Path(args.output) if args.output else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--output: {args.output!r} exists and is not a directory")
+    if out is not None and not out.exists() and not out.parent.exists():
+        raise ValueError(f"-o/--output: parent directory {str(out.parent)!r} does not exist")
+    result = audit.run_audit(quick=args.quick, seed=args.seed,
+                             progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    written = audit.write_report(result, out) if out is not None else []
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("measurements", "fits", "findings", "constants", "meta")}, default=str))
+    else:
+        print(audit.summary(result))
+        for p in written:
+            print(f"wrote {p}")
+    return 0
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _cmd_claim, "selftest": _cmd_selftest,
+            "audit": _cmd_audit}
+
+
+def _cmd_train(args) -> int:
+    from . import train
+
+    if args.output:
+        train.output_dir(args.output)  # refuse a bad DIR before computing
+    progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = train.run_train(quick=args.quick, seed=args.seed, progress=progress)
+    written = train.write_train(result, args.output) if args.output else []
+    print(json.dumps(result, default=float) if args.json else train.summary(result))
+    for p in written if not args.json else []:
+        print(f"wrote {p}")
+    return 0 if train.train_ok(result) else 1
+
+
+COMMANDS["train"] = _cmd_train
 
 
 def main(argv=None) -> int:
