@@ -508,7 +508,7 @@ def gaussian_method_error(sigma, U, V, L):
 # ------------------------------------------------------------------------------------------ literal checks
 
 
-def boundary_witness(c1: float = 1.0, c2: float = 1.0, *, n_prompts: int = 4000, seed: int = 0):
+def boundary_witness(c1: float = 1.0, c2: float = 1.0, *, n_prompts: int = 20000, seed: int = 0):
     r"""The L = 1 boundary of Props 3.1 / 3.4 (paper Sec. 5, item 12): d = 1, \mu = \nu = N(0, 1), K = 0 (U = 0),
     Q = V = M = \sigma = 1.  Then T[\mu] = 0, T[\hat\mu_1](z) = z_1, so the left side is E z_1^2 = 1, while the right
     side c_1 \sigma^6 \ln 1 / 1^{c_2/\sigma^2} = 0 for **every** c_1, c_2.  Returns a dict: ``left`` (exact, by
