@@ -56,7 +56,6 @@ __all__ = [
     "mpf",
     "closed_form_value",
     "definition_quadrature",
-    "claim_points",
     "gap_point",
     "risk_definition_gh",
     "gradient_definition",
@@ -148,29 +147,6 @@ def definition_quadrature(point: dict, dps: int = DPS):
     """R_\\infty at ``point`` from its DEFINITION (Gauss-Hermite over (w, x_q, eps_q), exact on this polynomial
     integrand, rational entries kept exact); memoised per point and precision."""
     return _quadrature_cached(_key(point), int(dps))
-
-
-def claim_points(seed: int) -> list:
-    """Reference points of the ``verify claim icl-risk-infinite`` spec: d = 1, 2, 3, two points each (s > 0 and
-    s = 0), the DEFINITION's expectation by exact Gauss-Hermite (3^(2d+1) nodes) to 45 digits."""
-    from .formula import ClaimPoint
-
-    rng = np.random.default_rng([seed, 5])
-    pts = []
-    for k in (1, 2, 3):
-        for j in range(2):
-            pt = random_point(k, rng, noise=(j == 0))
-            with mp.workdps(DPS + 10):
-                ref = definition_quadrature(pt, dps=DPS + 5)
-                bl = blocks(pt)
-
-                def mpm(Mx):
-                    return mpmath.matrix([[mpf(Mx[i, jj]) for jj in range(Mx.shape[1])] for i in range(Mx.shape[0])])
-
-                values = {"U11": mpm(bl["U11"]), "u": mpm(bl["u"]), "a": mpm(bl["a"]), "b": mpf(bl["b"]),
-                          "Sigma": mpm(pt["Sigma"]), "s": mpf(pt["s"]), "I": mpmath.eye(k)}
-            pts.append(ClaimPoint(k, values, ref))
-    return pts
 
 
 GAP_SCORE_VARIANCE = 0.1
