@@ -136,3 +136,20 @@ def test_bad_sweep_arguments(capsys):
     assert main(["selftest", "--sweep", "zfb-minimiser"]) == 2
     assert main(["selftest", "--full", "--sweep", "nope"]) == 2
     capsys.readouterr()
+
+
+def test_sweep_log_resumes_an_interrupted_sweep(monkeypatch, tmp_path):
+    """Cells in the log are not run again, and the resumed sweep reports the same as an uninterrupted one."""
+    _toy(monkeypatch)
+    log = tmp_path / "cells.jsonl"
+    whole = selftest.run_seed_sweep(range(5), ids=["toy"], log=log)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 + 2 * 5  # steady: the two probe seeds only
+    log.write_text("\n".join(lines[:7]) + "\n" + lines[7][:20])  # interrupted mid-line
+    calls = []
+    real = selftest._cell
+    monkeypatch.setattr(selftest, "_cell", lambda c: calls.append(c) or real(c))
+    resumed = selftest.run_seed_sweep(range(5), ids=["toy"], log=log)
+    assert len(calls) == len(lines) - 7
+    strip = [{k: v for k, v in s.to_dict().items() if k != "seconds"} for s in whole]
+    assert strip == [{k: v for k, v in s.to_dict().items() if k != "seconds"} for s in resumed]

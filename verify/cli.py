@@ -7,7 +7,7 @@
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
     verify selftest [ID...] [--full] [--json]      mutant formulas rejected, rewritings accepted, seeds
     verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
-    verify audit [--quick] [--json] [-o DIR] [--seed N]  Props 3.1/3.4 measured: curves, slopes, constants, findings
+    verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N]  Props 3.1/3.4 measured: curves, slopes, constants, findings
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
 (one line on stderr).
@@ -126,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--seed", type=_seed, default=0, help="seed of the claim points (default 0)")
     st.add_argument("--sweep", action="append", default=[], metavar="STATEMENT",
                     help="with --full: sweep only this statement's evidence (repeatable; default: every statement)")
+    st.add_argument("--log", metavar="FILE", help="with --full: append each cell's result to FILE as it finishes; "
+                    "cells already in FILE are not run again (resume)")
     st.add_argument("--json", action="store_true", help="print one JSON document (timings under 'seconds' keys)")
 
     aud = sub.add_parser("audit", help="measure Props 3.1/3.4: error curves to L = 1e12 (exact) and 1e60, fits, findings")
@@ -133,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--json", action="store_true", help="print one JSON object (measurements, fits, findings)")
     aud.add_argument("-o", "--output", metavar="DIR", help="write report.md, audit.json and PNG figures into DIR")
     aud.add_argument("--seed", type=_seed, default=0, help="master seed of the Monte Carlo cells (default 0)")
+    aud.add_argument("--workers", type=_count, default=2, help="processes (default 2; the result does not depend on it)")
 
     tr = sub.add_parser("train", help="gradient flow on R_inf from the balanced init; the alpha-interval audited")
     tr.add_argument("--quick", action="store_true", help="fewer cases and alpha values (about 30 s)")
@@ -217,14 +220,15 @@ def _cmd_selftest(args) -> int:
 
     progress = None if args.json or not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    if args.sweep and not args.full:
-        raise ValueError("--sweep: only with --full")
+    if (args.sweep or args.log) and not args.full:
+        raise ValueError(f"{'--sweep' if args.sweep else '--log'}: only with --full")
     swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
     records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress)
     summary = selftest.summarise_claims(records)
     seeds, sweep = [], {}
     if args.full:
-        seeds = selftest.run_seed_sweep(range(args.seeds), ids=args.sweep, workers=args.workers, progress=progress)
+        seeds = selftest.run_seed_sweep(range(args.seeds), ids=args.sweep, workers=args.workers, progress=progress,
+                                        log=args.log)
         sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
     if args.json:
@@ -263,7 +267,7 @@ def _cmd_audit(args) -> int:
         raise ValueError(f"-o/--output: {args.output!r} exists and is not a directory")
     if out is not None and not out.exists() and not out.parent.exists():
         raise ValueError(f"-o/--output: parent directory {str(out.parent)!r} does not exist")
-    result = audit.run_audit(quick=args.quick, seed=args.seed,
+    result = audit.run_audit(quick=args.quick, seed=args.seed, workers=args.workers,
                              progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     written = audit.write_report(result, out) if out is not None else []
     if args.json:

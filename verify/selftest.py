@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from statistics import NormalDist
 from typing import Iterable, Sequence
 
@@ -32,7 +34,7 @@ from .formula import check_formula
 from .validation import seed_value
 
 __all__ = ["ClaimRecord", "catalogue", "run_claim_catalogue", "summarise_claims", "SeedSummary", "run_seed_sweep",
-           "sweep_checks", "summarise_seeds", "Z_FALSE_ALARM"]
+           "sweep_checks", "summarise_seeds", "read_cell_log", "Z_FALSE_ALARM"]
 
 Z_FALSE_ALARM = 2 * (1 - NormalDist().cdf(5.0))
 """P(|Z| > 5) for a standard normal z: the false-alarm rate of one |z| <= 5 comparison (5.7e-7)."""
@@ -231,23 +233,57 @@ def _cell(args) -> tuple:
                              ev.detail, used.get("drawn", True), ev.seconds)
 
 
-def _run_cells(cells: list, workers: int, progress, done: int = 0, total: int | None = None) -> dict:
-    """Results by cell.  The order in which cells run (and the number of workers) never changes a result: each
-    cell's randomness is SeedSequence-derived from (seed, statement, check) alone."""
+def _log_line(key: tuple, r: _CellResult) -> str:
+    d = asdict(r)
+    d["figure"] = repr(r.figure)  # exact round trip, NaN and inf included
+    d["threshold"] = repr(r.threshold)
+    return json.dumps({"cell": list(key), **d})
+
+
+def read_cell_log(path) -> dict:
+    """Cells recorded by a previous (possibly interrupted) sweep: {(statement, check, seed): result}."""
+    out = {}
+    p = Path(path)
+    if not p.exists():
+        return out
+    for line in p.read_text().splitlines():
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by an interruption
+            continue
+        key = tuple(d.pop("cell"))
+        d["figure"], d["threshold"] = float(d["figure"]), float(d["threshold"])
+        out[key] = _CellResult(**d)
+    return out
+
+
+def _run_cells(cells: list, workers: int, progress, done: int = 0, total: int | None = None, log=None) -> dict:
+    """Results by cell, each appended to ``log`` (a file path) as it finishes.  The order in which cells run (and the
+    number of workers) never changes a result: each cell's randomness is SeedSequence-derived from (seed,
+    statement, check) alone, and results are keyed by cell."""
     total = total or len(cells)
     out = {}
-    if workers > 1 and len(cells) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for k, (key, r) in enumerate(pool.map(_cell, cells, chunksize=1), done + 1):
-                out[key] = r
-                if progress and k % 25 == 0:
-                    progress(f"[{k}/{total}] cells")
-    else:
-        for k, c in enumerate(cells, done + 1):
-            key, r = _cell(c)
-            out[key] = r
-            if progress and k % 25 == 0:
-                progress(f"[{k}/{total}] cells")
+    sink = open(log, "a") if log else None
+
+    def record(key, r):
+        out[key] = r
+        if sink:
+            sink.write(_log_line(key, r) + "\n")
+            sink.flush()
+        if progress and (done + len(out)) % 25 == 0:
+            progress(f"[{done + len(out)}/{total}] cells")
+
+    try:
+        if workers > 1 and len(cells) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for fut in as_completed([pool.submit(_cell, c) for c in cells]):
+                    record(*fut.result())
+        else:
+            for c in cells:
+                record(*_cell(c))
+    finally:
+        if sink:
+            sink.close()
     return out
 
 
@@ -260,13 +296,16 @@ def sweep_checks(ids: Iterable[str] | None = None, slow: bool = False) -> tuple[
 
 
 def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow: bool = False, workers: int = 1,
-                   progress=None, probe: bool = True) -> list[SeedSummary]:
+                   progress=None, probe: bool = True, log=None) -> list[SeedSummary]:
     """Every (non-slow unless ``slow``) check of the statements ``ids`` at every seed of ``seeds``.
 
     With ``probe`` (and more than two seeds) every check first runs at the first two seeds; a check that never
     touched its generator there and gave bit-identical outcomes is seed-independent and is not run again (its
     record stands for every seed).  The rest run at the remaining seeds, most expensive first.  The summaries
-    are in the registry's order and do not depend on ``workers`` (timings aside)."""
+    are in the registry's order and do not depend on ``workers`` (timings aside).
+
+    ``log``: a file to which every cell's result is appended as it finishes (one JSON line); cells already in it
+    are not run again, so an interrupted sweep resumes where it stopped."""
     seeds = [seed_value(s, "seeds") for s in seeds]
     seeds = list(dict.fromkeys(seeds))
     if not seeds:
@@ -276,7 +315,10 @@ def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow:
     checks, _ = sweep_checks(ids, slow)
     head = seeds[:2] if probe and len(seeds) > 2 else seeds
     total = len(checks) * len(seeds)
-    results = _run_cells([(sid, name, s) for sid, name in checks for s in head], workers, progress, 0, total)
+    known = read_cell_log(log) if log else {}
+    results = {c: known[c] for c in ((sid, name, s) for sid, name in checks for s in head) if c in known}
+    todo = [(sid, name, s) for sid, name in checks for s in head if (sid, name, s) not in results]
+    results.update(_run_cells(todo, workers, progress, len(results), total, log))
     independent = set()
     if len(head) < len(seeds):
         for sid, name in checks:
@@ -286,7 +328,8 @@ def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow:
         cost = {key: results[key + (head[0],)].seconds + results[key + (head[1],)].seconds for key in checks}
         rest = [(sid, name, s) for sid, name in sorted((k for k in checks if k not in independent),
                                                        key=lambda k: -cost[k]) for s in seeds[2:]]
-        results.update(_run_cells(rest, workers, progress, len(results), total))
+        results.update({c: known[c] for c in rest if c in known})
+        results.update(_run_cells([c for c in rest if c not in results], workers, progress, len(results), total, log))
     out = []
     for sid, name in checks:
         ran = [(s, results[(sid, name, s)]) for s in seeds if (sid, name, s) in results]
