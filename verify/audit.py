@@ -189,10 +189,54 @@ def _progress(progress, k, n, what):
         progress(f"[{k}/{n}] {what}")
 
 
-def run_audit(*, quick: bool = False, seed: int = 0, progress=None) -> dict:
-    """Run the audit grid; returns {measurements, fits, constants, findings, meta} (JSON-ready)."""
+def _describe(task, g) -> str:
+    kind, d, sg, case = task
+    if kind == "exact":
+        return f"exact  d={d} sigma={sg} {case['case']} L=10..{g['exact_Ls'][-1]:.0e}"
+    if kind == "far":
+        return f"exact  d=1 sigma={sg} L up to {g['far_Ls'][-1]:.0e}"
+    if kind == "mc":
+        return f"montecarlo {case['measure']} d={d} sigma={sg} L={case['L']}"
+    return "linear attention (handout's T_lin): exact and Monte Carlo"
+
+
+def _run_task(task, g, seed, method_rel) -> list[dict]:
+    """One cell of the grid (a curve or one Monte Carlo measurement); its randomness depends on its key only."""
+    kind, d, sg, case = task
+    U, V = case["U"], case["V"]
+    if kind == "exact":
+        vals = concentration_error_gaussian(sg, U, V, g["exact_Ls"])
+        return [_row("prop-3.1", "gaussian", d, sg, U, L, v, v * method_rel, None, "exact", case["case"])
+                for L, v in zip(g["exact_Ls"], vals)]
+    if kind == "far":
+        vals = exact_error(sg, 1.0, 1, g["far_Ls"], panel=2.0, n_rho=6)
+        return [_row("prop-3.1", "gaussian", 1, sg, U, L, v, v * 1e-4, None, "exact-far", case["case"])
+                for L, v in zip(g["far_Ls"], vals)]
+    if kind == "mc":
+        L, meas = case["L"], case["measure"]
+        key = f"mc/{meas}/{d}/{sg}/{case['case']}/{L}"
+        est = concentration_error(_measure(meas, sg, d), U, V, int(L), g["mc_prompts"][L], _cell_seed(seed, key),
+                                  queries=4)
+        return [_row("prop-3.1", meas, d, sg, U, L, est.mean, est.stderr, est.ess, "montecarlo", case["case"],
+                     top1_share=est.top1_share, ess_min=est.ess_min)]
+    rows = []
+    for L in g["mc_Ls"]:
+        v = concentration_error_linear_gaussian(sg, U, V, L)
+        rows.append(_row("prop-3.1-linear", "gaussian", 1, sg, U, L, v, 0.0, float(L), "exact", case["case"]))
+        est = concentration_error_linear(isotropic_gaussian(sg, 1), U, V, int(L), g["mc_prompts"][L],
+                                         _cell_seed(seed, f"linear/{L}"), queries=4)
+        rows.append(_row("prop-3.1-linear", "gaussian", 1, sg, U, L, est.mean, est.stderr, est.ess, "montecarlo",
+                         case["case"], top1_share=est.top1_share))
+    return rows
+
+
+def run_audit(*, quick: bool = False, seed: int = 0, progress=None, workers: int = 1) -> dict:
+    """Run the audit grid (``workers`` processes; the result does not depend on it); returns {measurements, fits,
+    constants, findings, meta} (JSON-ready)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
     g = GRID["quick" if quick else "default"]
     t0 = time.perf_counter()
     tasks = []
@@ -208,42 +252,31 @@ def run_audit(*, quick: bool = False, seed: int = 0, progress=None) -> dict:
             for L in g["mc_Ls"]:
                 tasks.append(("mc", d, sg, dict(_cases(d, True)[0], measure=meas, L=L)))
     tasks.append(("linear", 1, 1.0, _cases(1, True)[0]))
-    rows, meta = [], {"quick": quick, "seed": seed}
+    rows, meta = [], {"quick": quick, "seed": seed, "workers": workers}
     n = len(tasks)
     method_rel = 1e-9
     if not quick:
         _progress(progress, 0, n, "method error of the exact reduction (sigma=1, d=1)")
-        method_rel = max(1e-12, float(np.max(gaussian_method_error(1.0, [[1.0]], [[1.0]], [10**k for k in (2, 6, 10, 12)]))))
+        method_rel = max(1e-12, float(np.max(gaussian_method_error(1.0, [[1.0]], [[1.0]], [10**k for k in (2, 6, 12)]))))
     meta["exact_method_relative_error"] = method_rel
-    for k, (kind, d, sg, case) in enumerate(tasks, 1):
-        U, V = case["U"], case["V"]
-        if kind == "exact":
-            _progress(progress, k, n, f"exact  d={d} sigma={sg} {case['case']} L=10..{g['exact_Ls'][-1]:.0e}")
-            vals = concentration_error_gaussian(sg, U, V, g["exact_Ls"])
-            rows += [_row("prop-3.1", "gaussian", d, sg, U, L, v, v * method_rel, None, "exact", case["case"])
-                     for L, v in zip(g["exact_Ls"], vals)]
-        elif kind == "far":
-            _progress(progress, k, n, f"exact  d=1 sigma={sg} L up to {g['far_Ls'][-1]:.0e}")
-            vals = exact_error(sg, 1.0, 1, g["far_Ls"], panel=2.0, n_rho=6)
-            rows += [_row("prop-3.1", "gaussian", 1, sg, U, L, v, v * 1e-4, None, "exact-far", case["case"])
-                     for L, v in zip(g["far_Ls"], vals)]
-        elif kind == "mc":
-            L, meas = case["L"], case["measure"]
-            _progress(progress, k, n, f"montecarlo {meas} d={d} sigma={sg} L={L}")
-            key = f"mc/{meas}/{d}/{sg}/{case['case']}/{L}"
-            est = concentration_error(_measure(meas, sg, d), U, V, int(L), g["mc_prompts"][L], _cell_seed(seed, key),
-                                      queries=4)
-            rows.append(_row("prop-3.1", meas, d, sg, U, L, est.mean, est.stderr, est.ess, "montecarlo", case["case"],
-                             top1_share=est.top1_share, ess_min=est.ess_min))
-        else:
-            _progress(progress, k, n, "linear attention (handout's T_lin): exact and Monte Carlo")
-            for L in g["mc_Ls"]:
-                v = concentration_error_linear_gaussian(sg, U, V, L)
-                rows.append(_row("prop-3.1-linear", "gaussian", 1, sg, U, L, v, 0.0, float(L), "exact", case["case"]))
-                est = concentration_error_linear(isotropic_gaussian(sg, 1), U, V, int(L), g["mc_prompts"][L],
-                                                 _cell_seed(seed, f"linear/{L}"), queries=4)
-                rows.append(_row("prop-3.1-linear", "gaussian", 1, sg, U, L, est.mean, est.stderr, est.ess, "montecarlo",
-                                 case["case"], top1_share=est.top1_share))
+    results: dict = {}
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            heavy_first = sorted(range(n), key=lambda k: ({"far": 0, "exact": 1}.get(tasks[k][0], 2),
+                                                           -tasks[k][3].get("L", 0), -tasks[k][2]))
+            futs = {pool.submit(_run_task, tasks[k], g, seed, method_rel): k for k in heavy_first}
+            for done, fut in enumerate(as_completed(futs), 1):
+                k = futs[fut]
+                results[k] = fut.result()
+                _progress(progress, done, n, _describe(tasks[k], g))
+    else:
+        for k, t in enumerate(tasks):
+            _progress(progress, k + 1, n, _describe(t, g))
+            results[k] = _run_task(t, g, seed, method_rel)
+    for k in range(n):  # in task order, whatever the completion order: same result on any number of workers
+        rows += results[k]
     fits = local_fits(rows)
     constants = paper_constants(rows)
     meta["seconds"] = round(time.perf_counter() - t0, 1)
