@@ -1,0 +1,188 @@
+"""verify.train (issue 9, L = infinity): the flow, its balance, GD, the interval audit, the trajectory kind, the CLI.
+
+Kept light: short integrations (d <= 3 except where the statement needs d = 5), a handful of alpha values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from verify import train
+from verify.claims import Mutant, Outcome, kinds
+from verify.cli import main
+from verify.icl import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.icl_gradient import icl_risk_gradient
+from verify.montecarlo import stream
+
+S3 = toeplitz_sigma(3, 0.5)
+
+
+# ------------------------------------------------------------------------------ the flow
+
+
+def test_flow_converges_and_conserves_the_balance():
+    P = train.random_direction(3, 1)
+    p = train.gradient_flow(*train.balanced_init(S3, 0.7, P), S3, 1e4, noise=0.2, stop_distance=1e-9, dissipation=True)
+    U, V = p.final()
+    assert p.event_time is not None and train.bayes_distance(U, V, S3) <= 1.01e-9
+    assert train.family_distance(U, V, S3) < 1e-7
+    assert abs(icl_risk_infinite(U, V, S3, 0.2) - 0.02) < 1e-14  # Bayes risk s^2/2
+    drift, allowed = train.balance_drift(p)
+    assert drift <= allowed and allowed < 1e-4
+    assert np.diff(p.risk()).max() <= 1e-15  # a gradient flow never increases the risk
+    assert train.dissipation_gap(p) < 1e-8
+    assert np.abs(p.theta[:, 9:-1]).max() == 0.0  # u = a = 0: the invariant subspace is kept exactly
+
+
+def test_the_witness_converges():
+    """d = 1, Sigma = 1/4, alpha = 4: inside the printed interval (4 < 4 sqrt 2), outside ZFB's (alpha^2 Sigma = 4 > 2)."""
+    assert train.printed_bound(1, 0.25) > 4.0 > train.zfb_bound(1, 0.25)
+    p = train.gradient_flow(*train.balanced_init([[0.25]], 4.0), [[0.25]], 1e4, stop_distance=1e-10)
+    assert p.event_time is not None
+    assert np.allclose(p.theta[-1], [2.0, 0.0, 0.0, 2.0], atol=1e-9)  # A = b = Sigma^{-1/2}
+    (cell,) = train.alpha_sweep([[0.25]], [4.0])
+    assert cell["converged"] and cell["family_distance"] <= 1e-8
+
+
+def test_batch_field_is_minus_the_closed_form_gradient():
+    rng = np.random.default_rng(3)
+    A, b = rng.standard_normal((3, 3)), 0.8
+    y = train._batch_rhs(S3, 1)(0.0, np.concatenate([A.ravel(), [b]]))
+    gU, gV = icl_risk_gradient(*invariant_point(A, b, 3), S3)
+    assert np.allclose(y, -np.concatenate([gU[:3, :3].ravel(), [gV[3, 3]]]), rtol=1e-13, atol=1e-13)
+
+
+def test_gradient_descent_is_first_order_and_same_seed_same_bits():
+    start = train.balanced_init(S3, 0.5, train.random_direction(3, 0))
+    errs = train.gd_flow_errors(*start, S3, 2.0, (0.02, 0.01, 0.005))
+    assert 0.95 <= train.gd_order(errs) <= 1.1
+    assert train.random_direction(3, 5).tobytes() == train.random_direction(3, 5).tobytes()
+    assert train.gd_order([1.0, float("nan")]) == -math.inf
+
+
+def test_every_alpha_converges_and_the_escape_law():
+    cells = train.alpha_sweep(train.scaled_sigma(2, 4.0), [1e-3, 1.0, 100.0])
+    assert all(c["converged"] for c in cells)
+    assert cells[0]["t_reach"] > cells[1]["t_reach"]  # tiny alpha: slow escape from the saddle at 0
+    run = train.escape_run({"Sigma": train.scaled_sigma(2, 1.0)})
+    assert train.escape_error({"Sigma": train.scaled_sigma(2, 1.0)}, run, train.escape_rate) < 1e-3
+
+
+# ------------------------------------------------------------------------------ mutants go red
+
+
+def _reverse(U, V, S, s=0.0):
+    gU, gV = icl_risk_gradient(U, V, S, s)
+    return -gU, -gV
+
+
+def _double_v(U, V, S, s=0.0):
+    gU, gV = icl_risk_gradient(U, V, S, s)
+    return gU, 2 * gV
+
+
+def test_planted_slips_are_caught():
+    p = {"Sigma": S3, "noise": 0.0, "T": 2.0, "start": train.balanced_init(S3, 0.5)}
+    assert train.energy_defect(p, train.field_path(p, icl_risk_gradient)) < 1e-8
+    assert train.field_path(p, _reverse).diverged or train.energy_defect(p, train.field_path(p, _reverse)) > 0.1
+    assert train.drift_ratio(p, train.field_path(p, _double_v)) > 10
+    q = {"Sigma": np.eye(2), "noise": 0.3, "alpha": 0.5, "P": np.eye(2) / math.sqrt(2)}
+    path = train.converged_path(q)
+    assert train.risk_gap(q, path, lambda s: s * s / 2) < 1e-12 < 0.01 < train.risk_gap(q, path, lambda s: s * s)
+    U, V = path.final()
+    assert train.bayes_distance(U, V, np.eye(2)) < 2e-9
+    wrong = lambda S: invariant_point(np.linalg.inv(S), 1.0, S.shape[0])  # noqa: E731  no trace factor
+    assert train.bayes_distance(U, V, np.eye(2), wrong) > 0.1
+
+
+# ------------------------------------------------------------------------------ the trajectory kind (shared battery)
+
+
+def _case(subject=None, points=None):
+    pts = [{"label": "d=1", "Sigma": [[0.25]], "noise": 0.0, "T": 1.0, "start": train.balanced_init([[0.25]], 4.0)}]
+    return train.trajectory("energy", icl_risk_gradient if subject is None else subject, train.field_path,
+                            pts if points is None else points, figure=train.energy_defect, threshold=1e-8,
+                            unit="rel. defect", mutants=[Mutant("reversed", _reverse)])
+
+
+class TestTrajectoryKind:
+    """The battery of tests/test_evidence.py::TestEveryKind, for the kind registered here."""
+
+    def test_registered(self):
+        assert "trajectory" in kinds() and _case().kind == "trajectory"
+
+    def test_passes_fails_on_mutant_same_bits(self):
+        a, b = _case().outcome(stream(3, "k")), _case().outcome(stream(3, "k"))
+        assert isinstance(a, Outcome) and a.passed and (a.figure, a.detail) == (b.figure, b.detail)
+        assert "DOP853 rtol=1e-10" in a.detail
+        assert not _case().outcome(stream(0, "k"), mutant="reversed").passed
+
+    def test_nan_never_passes(self):
+        nan = lambda U, V, S, s=0.0: (np.full_like(U, np.nan), np.full_like(V, np.nan))  # noqa: E731
+        try:
+            out = _case(subject=nan).outcome(stream(0, "k"))
+        except ValueError as exc:
+            assert "NaN" in str(exc) or "nan" in str(exc).lower()
+        else:
+            assert not out.passed
+
+    def test_bad_input_names_the_parameter(self):
+        with pytest.raises(ValueError, match="points"):
+            _case(points=[]).outcome(stream(0, "k"))
+        with pytest.raises(ValueError, match="mutant"):
+            _case().outcome(stream(0, "k"), mutant="no such mutant")
+        with pytest.raises(ValueError, match="relation"):
+            train.trajectory("x", 1, lambda p, s: None, [{}], figure=lambda *a: 0.0, threshold=0, relation="<",
+                             mutants=[Mutant("m", 2)])
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: train.balanced_init(S3, 0.0), "alpha"),
+    (lambda: train.balanced_init(S3, 1.0, P=np.eye(3)), "P"),
+    (lambda: train.balanced_init([[1.0, 2.0], [0.0, 1.0]], 1.0), "Sigma"),
+    (lambda: train.gradient_flow(np.eye(3), np.eye(4), S3, 1.0), "U0"),
+    (lambda: train.gradient_flow(np.eye(4), np.eye(4), S3, -1.0), "t_end"),
+    (lambda: train.gradient_descent(np.eye(4), np.eye(4), S3, float("nan"), 3), "eta"),
+    (lambda: train.gradient_descent(np.eye(4), np.eye(4), S3, 0.1, 0), "n_steps"),
+    (lambda: train.alpha_sweep(S3, []), "alphas"),
+    (lambda: train.alpha_sweep(S3, [-1.0]), "alphas"),
+    (lambda: train.gd_flow_errors(np.eye(4), np.eye(4), S3, 1.0, (0.3,)), "etas"),
+    (lambda: train.balance_drift("path"), "path"),
+])
+def test_bad_input_raises_naming_the_parameter(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_cli_bad_input_exits_2(capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for argv in (["train", "--seed", "-1"], ["train", "--bogus"], ["train", "-o", str(tmp_path / "file")],
+                 ["train", "-o", str(tmp_path / "missing" / "dir")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error" in err
+
+
+def test_cli_quick_json(capsys, monkeypatch, tmp_path):
+    """The CLI wiring on a reduced run (run_train's grid is exercised by `verify train --quick`, ~30 s)."""
+    def small(*, quick, seed, progress):
+        case = {"label": "isotropic d=2", "Sigma": np.eye(2), "noise": 0.0, "alpha": 0.5, "P": np.eye(2) / math.sqrt(2)}
+        inf = [train.run_infinite(case)]
+        cells = train.init_interval_audit((1,), (0.25,), (1e-3, 4.0, 100.0))
+        return {"infinite": inf, "init_interval": cells, "findings": train._findings(inf, cells)}
+
+    monkeypatch.setattr(train, "run_train", small)
+    assert main(["train", "--quick", "--json", "-o", str(tmp_path / "out")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"infinite", "init_interval", "findings"}
+    assert all(c["converged"] for c in doc["init_interval"]) and any("witness" in f or "outside ZFB" in f
+                                                                       for f in doc["findings"])
+    assert (tmp_path / "out" / "train.json").exists() and (tmp_path / "out" / "init_interval.csv").exists()
+    assert main(["train", "--quick"]) == 0 and "verify train: ok" in capsys.readouterr().out
