@@ -65,7 +65,7 @@ LAPLACE_DESC = ("per-query exact log-MSE ln F(sqrt(c ell), e^ell)/ell (exact red
 
 LAPLACE = Assumption(
     "laplace-principle",
-    r"\ln \mathbb E[\cdot] = \ell \max_t \phi(t) + O(\ln \ell):\ \text{the exponent is the maximum over the position } t",
+    r"$\ln \mathbb E[\cdot] = \ell \max_t \phi(t) + O(\ln \ell)$: the exponent is the maximum over the position $t$",
     rule=lambda e: e.subs(t, sp.solve(sp.diff(e, t), t)[0]),
     check=bound("laplace-principle", _e_of(_e_true), laplace_gap, LAPLACE_POINTS, threshold=2.0, kind="rate",
                 what="ell |ln F/ell - e(c)| / ln ell", description=LAPLACE_DESC,
@@ -74,8 +74,8 @@ LAPLACE = Assumption(
 
 BIG_JUMP = Assumption(
     "single-big-jump",
-    r"\text{for } 2\ell/3 \le \tau^2 \le 2\ell \text{ the error is carried by one token above } t^* = \ell/\tau + \tau/2;"
-    r"\ \text{for } \tau^2 \ge 2\ell \text{ it is } O(\tau^2)",
+    r"for $2\ell/3 \le \tau^2 \le 2\ell$ the error is carried by one token above $t^* = \ell/\tau + \tau/2$; "
+    r"for $\tau^2 \ge 2\ell$ it is $O(\tau^2)$",
     rule=lambda e: e.subs(t, sp.solve(2 * tau * t - 2 * ell - tau**2, t)[0]),
     check=bound("single-big-jump", _e_of(_e_true), laplace_gap, JUMP_POINTS, threshold=2.0, kind="rate",
                 what="ell |ln F/ell - e(c)| / ln ell", description=LAPLACE_DESC,
@@ -241,8 +241,9 @@ STATEMENT = Statement(
     source="paper Sec. 2.2 (Prop 3.1), issue 8; derived here", statement_tex=STATEMENT_TEX,
     hypotheses_tex=[r"\mu = \mathcal N(0, \sigma^2 I_d),\ \nu = \mathcal N(0, I_d),\ V \ne 0"],
     derivations=derivations, checks=[SLOPE, SLOPE_FAR, SPOT, REPAIRED],
-    notes_tex=[r"\sigma^2\alpha(\sigma u) \uparrow 1/u^2: the largest c_2 valid for all \sigma \ge 1 is \alpha(u).",
-               r"The local slope converges like 1/\ln L: at L = 10^{12} it reads 0.60 for \alpha = 0.618."],
+    notes_tex=[r"$\sigma^2\alpha(\sigma u)$ increases to $1/u^2$: the largest $c_2$ valid for all $\sigma \ge 1$ is "
+               r"$\alpha(u)$, $u = \|U\|_{op}$.",
+               r"The local slope converges like $1/\ln L$: at $L = 10^{12}$ it reads $-0.60$ for $\alpha = 0.618$."],
 )
 
 # ------------------------------------------------------------------------------------------ L = 1 boundary
@@ -278,7 +279,7 @@ LITERAL = Statement(
     checks=[z_test("witness-left-side", lambda p: 1.0, boundary_estimate, [{"label": "L=1 witness"}], resolve=0.2,
                    description="Monte Carlo of the left side at L = 1 (witness) against 1",
                    mutants=[Mutant("the paper's right side 0", lambda p: 0.0)])],
-    notes_tex=[r"For L \ge 2 the bound holds on the audit grid with c_2 = \alpha(\|U\|_{op}) and the fitted c_1 "
+    notes_tex=[r"For $L \ge 2$ the bound holds on the audit grid with $c_2 = \alpha(\|U\|_{op})$ and the fitted $c_1$ "
                r"(\texttt{verify audit})."],
 )
 
