@@ -42,6 +42,7 @@ ValueError: alpha: must be >= 0, got -1.0
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -102,6 +103,7 @@ __all__ = [
     "scale_run",
     "scale_mismatch",
     "run_train",
+    "escape_law",
     "train_ok",
     "summary",
     "write_train",
@@ -875,12 +877,29 @@ def _findings(infinite: list[dict], cells: list[dict]) -> list[str]:
         out.append(f"{len(witness)} cells lie inside the printed interval but outside ZFB's (||Sigma||_op < 1): "
                    f"{sum(c['converged'] for c in witness)} converge; the printed interval is not ZFB's condition "
                    f"(a dropped square root) and neither is needed: every alpha > 0 converges")
+    for c in cells:
+        if c["d"] == 1 and c["sigma_op"] == 0.25 and c["alpha"] == 4.0:
+            out.append(f"the audit's witness d=1, Sigma=1/4, alpha=4 (printed bound {printed_bound(1, 0.25):.3g}, ZFB bound "
+                       f"{zfb_bound(1, 0.25):.3g}) {'converges' if c['converged'] else 'does NOT converge'}: distance to "
+                       f"the Bayes family {c['family_distance']:.2g} at t={c['t_end']:.4g} (A = b -> Sigma^(-1/2) = 2)")
     slow = [c for c in cells if c["t_reach"] is not None]
     if slow:
         c = max(slow, key=lambda c: c["t_reach"])
         out.append(f"slowest: alpha={c['alpha']:.3g}, d={c['d']}, ||Sigma||_op={c['sigma_op']:g} reaches 1e-6 at "
                    f"t={c['t_reach']:.4g} (escape from the saddle at 0 at rate ||Sigma^2||_F; times scale like "
                    f"1/||Sigma||_op^2)")
+    return out
+
+
+def escape_law(dims=(1, 2, 5), norms=(0.25, 4.0)) -> list[str]:
+    r"""The escape-time law measured: \lambda (t(10^{-6}) - t(10^{-5})) / ln 10 with \lambda = ||\Sigma^2||_F, per
+    (d, ||\Sigma||_op) (1 when the time to leave the saddle is ln(1/\alpha)/\lambda + C + O(\alpha))."""
+    out = []
+    for d in dims:
+        for norm in norms:
+            S = scaled_sigma(d, norm)
+            t1, t2 = (c["t_reach"] for c in alpha_sweep(S, ESCAPE_ALPHAS))
+            out.append(f"d={d}, ||Sigma||={norm:g}: {escape_rate(S) * (t1 - t2) / math.log(10.0):.5f}")
     return out
 
 
@@ -899,7 +918,10 @@ def run_train(*, quick: bool = False, seed: int = 0, progress: Callable[[str], N
     alphas = sorted(set(np.logspace(-3, 2, 6 if quick else 16).tolist()) | {4.0})  # 4: the audit's witness
     norms = (0.25, 4.0) if quick else (0.25, 1.0, 4.0)
     cells = init_interval_audit((1, 2, 5), norms, alphas, P_seed=seed, progress=progress)
-    return {"infinite": infinite, "init_interval": cells, "findings": _findings(infinite, cells)}
+    findings = _findings(infinite, cells)
+    findings.append("escape law, ||Sigma^2||_F (t(1e-6) - t(1e-5)) / ln 10 (1 = time ln(1/alpha)/||Sigma^2||_F): "
+                    + "; ".join(escape_law(norms=norms)))
+    return {"infinite": infinite, "init_interval": cells, "findings": findings}
 
 
 def train_ok(result: dict) -> bool:
@@ -912,22 +934,22 @@ def train_ok(result: dict) -> bool:
 def summary(result: dict) -> str:
     """The terminal summary of ``verify train``."""
     lines = ["L = inf (gradient flow on R_inf, balanced init, alpha = 0.5):",
-             f"  {'case':<28} {'t(1e-9)':>9} {'distance':>9} {'R - s^2/2':>10} {'drift/allowed':>14} {'energy':>8} "
-             f"{'GD order':>8} {'steps':>6} {'s':>6}"]
+             f"  {'case':<26} {'t(1e-9)':>8} {'dist':>7} {'R-s^2/2':>8} {'drift/tol':>9} {'energy':>7} "
+             f"{'GD ord':>6} {'steps':>5} {'sec':>5}"]
     for r in result["infinite"]:
         t = "never" if r["t_converged"] is None else f"{r['t_converged']:.4g}"
-        lines.append(f"  {r['label']:<28} {t:>9} {r['distance']:>9.2g} {r['excess_risk']:>10.2g} "
-                     f"{r['balance_drift'] / r['balance_allowed']:>14.2g} {r['dissipation_gap']:>8.1g} "
-                     f"{r['gd_order']:>8.3f} {r['steps']:>6} {r['seconds']:>6.1f}")
+        lines.append(f"  {r['label']:<26} {t:>8} {r['distance']:>7.1g} {r['excess_risk']:>8.1g} "
+                     f"{r['balance_drift'] / r['balance_allowed']:>9.1g} {r['dissipation_gap']:>7.0g} "
+                     f"{r['gd_order']:>6.3f} {r['steps']:>5} {r['seconds']:>5.1f}")
     cells = result["init_interval"]
-    lines.append("init interval (alpha grid 1e-3..100; P random): converged / cells, slowest time to 1e-6 of the family")
+    lines.append("init interval (alpha 1e-3..100 and 4; P random): converged/cells, slowest time to 1e-6 of the family")
     for d, norm in sorted({(c["d"], c["sigma_op"]) for c in cells}):
         row = [c for c in cells if c["d"] == d and c["sigma_op"] == norm]
-        slow = max((c["t_reach"] or math.inf) for c in row)
+        slow = max(math.inf if c["t_reach"] is None else c["t_reach"] for c in row)
         lines.append(f"  d={d} ||Sigma||_op={norm:<5g} printed bound {printed_bound(d, norm):<7.3g} ZFB bound "
                      f"{zfb_bound(d, norm):<7.3g} {sum(c['converged'] for c in row)}/{len(row)} converge, slowest t={slow:.4g}")
     lines.append("findings:")
-    lines += [f"  - {f}" for f in result["findings"]]
+    lines += [textwrap.fill(f, 100, initial_indent="  - ", subsequent_indent="    ") for f in result["findings"]]
     lines.append(f"verify train: {'ok' if train_ok(result) else 'FAILED'}")
     return "\n".join(lines)
 
