@@ -186,3 +186,15 @@ def test_cli_quick_json(capsys, monkeypatch, tmp_path):
                                                                        for f in doc["findings"])
     assert (tmp_path / "out" / "train.json").exists() and (tmp_path / "out" / "init_interval.csv").exists()
     assert main(["train", "--quick"]) == 0 and "verify train: ok" in capsys.readouterr().out
+
+
+def test_the_scaling_derivation_fails_with_the_printed_exponent():
+    """The chain F(kA, kb; c Sigma) = k c^2 F(A, b; Sigma) holds for k = c^{-1/2}, not for k = c^{-1} (alpha ||Sigma||)."""
+    import importlib
+
+    import sympy as sp
+
+    mod = importlib.import_module("proofs.training_infinite")
+    assert all(r.passed for r in mod.derivation_scaling(1).check())
+    assert not all(r.passed for r in mod.derivation_scaling(1, exponent=sp.Integer(1)).check())
+    assert all(r.passed for r in mod.derivation_linearisation(1).check())

@@ -690,7 +690,7 @@ def field_path(p: dict, gradient) -> Path:
     \\int ||G||^2 alongside."""
     return _memo(("field", id(gradient), p["T"], p["noise"]) + _key(p["Sigma"], *p["start"]),
                  lambda: gradient_flow(*p["start"], p["Sigma"], p["T"], noise=p["noise"], gradient=gradient,
-                                       dissipation=True, blow_up=1e4))
+                                       dissipation=True, blow_up=1e3))
 
 
 def drift_ratio(p: dict, path: Path, subject=None) -> float:
