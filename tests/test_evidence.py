@@ -84,6 +84,23 @@ def _case_bound(subject=None, points=None):
                           unit="abs error", mutants=[Mutant("cos + 1e-6", lambda x: math.cos(x) + 1e-6)])
 
 
+def _reverse_gradient(U, V, S, s=0.0):
+    from verify.icl_gradient import icl_risk_gradient
+    gU, gV = icl_risk_gradient(U, V, S, s)
+    return -gU, -gV
+
+
+def _case_trajectory(subject=None, points=None):
+    """The kind registered by verify.train: the energy identity R(T) - R(0) = -int |grad R|^2 along the flow."""
+    from verify import train
+    from verify.icl_gradient import icl_risk_gradient
+
+    pts = [{"label": "d=1", "Sigma": [[0.25]], "noise": 0.0, "T": 1.0, "start": train.balanced_init([[0.25]], 4.0)}]
+    return train.trajectory("energy", icl_risk_gradient if subject is None else subject, train.field_path,
+                            pts if points is None else points, figure=train.energy_defect, threshold=1e-8,
+                            unit="rel. defect", mutants=[Mutant("reversed gradient", _reverse_gradient)])
+
+
 CASES = {
     "agreement": _case_agreement,
     "enclosure": _case_enclosure,
@@ -91,6 +108,7 @@ CASES = {
     "rate": _case_rate,
     "rejection": _case_rejection,
     "bound": _case_bound,
+    "trajectory": _case_trajectory,
 }
 
 NAN_SUBJECTS = {
@@ -100,6 +118,7 @@ NAN_SUBJECTS = {
     "rate": float("nan"),
     "rejection": float("nan"),
     "bound": lambda x: float("nan"),
+    "trajectory": lambda U, V, S, s=0.0: (np.full_like(U, np.nan), np.full_like(V, np.nan)),
 }
 
 
