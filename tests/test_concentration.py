@@ -73,8 +73,10 @@ def _mc_reference(p, rng):
     key = (p["label"], tuple(seeds))
     if key not in _MC:
         mu = isotropic_gaussian(p["sigma"], p["d"])
-        _MC[key] = [concentration_error(mu, p["U"], p["V"], L, n, np.random.SeedSequence(sd), queries=q)
-                    for L, n, q, sd in zip(p["Ls"], p["prompts"], p["queries"], seeds)]
+        scales = p.get("query_scale", [1.0] * len(p["Ls"]))
+        _MC[key] = [concentration_error(mu, p["U"], p["V"], L, n, np.random.SeedSequence(sd), queries=q,
+                                        query_scale=qs)
+                    for L, n, q, qs, sd in zip(p["Ls"], p["prompts"], p["queries"], scales, seeds)]
     return _MC[key]
 
 
@@ -105,6 +107,7 @@ def test_exact_agrees_with_monte_carlo_fast_grid():
     chk = _validation_check(FAST_POINTS)
     out = chk.outcome(stream(0, "concentration", "exact-vs-mc"))
     print(out.detail)
+    _print_table(FAST_POINTS)
     assert out.passed, out.detail
     for m in chk.mutants[:2]:  # the third (no cross term) costs two more curves: in the slow grid
         bad = chk.outcome(stream(0, "concentration", "exact-vs-mc"), mutant=m.name)
@@ -122,15 +125,28 @@ def test_exact_agrees_with_monte_carlo_full_grid(request):
         for s in (0.5, 1.0, 1.5, 2.0):
             U, V = (np.eye(1), np.eye(1)) if d == 1 else (U2, V2)
             points.append({"label": f"sigma={s} d={d}", "sigma": s, "d": d, "U": U, "V": V, "Ls": Ls,
-                           "prompts": [20000, 8000, 2000, 400, 200], "queries": [1, 2, 8, 16, 16]})
+                           "prompts": [20000, 8000, 2000, 400, 200], "queries": [1, 2, 8, 16, 16],
+                           "query_scale": [1.0, 1.5, 2.0, 2.0, 2.0]})
     chk = _validation_check(points, slow=True)
     out = chk.outcome(stream(0, "concentration", "exact-vs-mc-full"))
     print(out.detail)
+    _print_table(points)
     assert out.passed, out.detail
     for m in chk.mutants:
         bad = chk.outcome(stream(0, "concentration", "exact-vs-mc-full"), mutant=m.name)
         print(m.name, bad.detail)
         assert not bad.passed, m.name
+
+
+def _print_table(points):
+    """The grid as measured (visible with -s): exact value, MC mean +- stderr, z, ESS, top-1% share."""
+    for p in points:
+        curve = _CURVES[(p["label"], tuple(p["Ls"]))]
+        ests = [v for k, v in _MC.items() if k[0] == p["label"]][-1]
+        for L, ex, est in zip(p["Ls"], curve, ests):
+            print(f"{p['label']:<12} L={L:<7} exact {ex:.6g}  mc {est.mean:.6g} +- {est.stderr:.2g}  "
+                  f"z {est.z(ex):+.2f}  rel.se {est.stderr / ex:.3f}  ESS {est.ess:.3g} (min {est.ess_min:.3g})  "
+                  f"top1% {est.top1_share:.2f}")
 
 
 def test_exact_closed_cases():
@@ -344,7 +360,7 @@ def test_linear_attention_concentrates_at_one_over_L():
     mu = isotropic_gaussian(1.2, 2)
     Ls = [10, 100, 1000, 10000]
     ests = [concentration_error_linear(mu, U2, V2, L, n, 3, queries=q)
-            for L, n, q in zip(Ls, [20000, 4000, 400, 80], [1, 4, 8, 8])]
+            for L, n, q in zip(Ls, [80000, 4000, 400, 80], [1, 4, 8, 8])]
     for L, est in zip(Ls, ests):
         want = concentration_error_linear_gaussian(1.2, U2, V2, L)
         assert abs(est.z(want)) < 5, (L, est, want)

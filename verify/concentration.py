@@ -276,12 +276,45 @@ def _chunk_size(L, P, q, d, chunk):
     return max(1, min(L, _CHUNK_ELEMENTS // (P * max(q, d))))
 
 
-def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity):
-    """Per-query squared errors (P*q,) and ESS (P*q,) of one block of P prompts with q queries each."""
+def _draw(measure, rng, P, c, d):
+    """P x c tokens of ``measure`` in the layout (P, d, c) (coordinates outermost: the score and weight reductions
+    over tokens then run along contiguous memory)."""
+    if isinstance(measure, Gaussian):
+        G = rng.standard_normal((P, d, c))
+        root = measure.root
+        if np.count_nonzero(root - np.diag(np.diagonal(root))) == 0:
+            X = G * np.diagonal(root)[:, None]
+        else:
+            X = np.einsum("ij,pjc->pic", root, G)
+        return X + measure.mean[:, None] if np.any(measure.mean) else X
+    if isinstance(measure, Rademacher):
+        return float(measure.scale) * (2.0 * rng.integers(0, 2, size=(P, d, c)) - 1.0)
+    if isinstance(measure, UniformCube):
+        h = measure.half_width
+        return rng.uniform(-h, h, size=(P, d, c))
+    if isinstance(measure, GaussianMixture):
+        sign = 2.0 * rng.integers(0, 2, size=(P, 1, c)) - 1.0
+        return sign * measure.center[:, None] + measure.component_sd * rng.standard_normal((P, d, c))
+    return np.swapaxes(measure.sample(P * c, rng).reshape(P, c, d), 1, 2)
+
+
+def _scores(A, X):
+    """S[p, q, l] = <a_{pq}, x_{pl}> for tilts A (P, q, d) and tokens X (P, d, c)."""
+    d = A.shape[2]
+    if d > 4:
+        return A @ X
+    S = A[:, :, 0, None] * X[:, None, 0, :]
+    for k in range(1, d):
+        S += A[:, :, k, None] * X[:, None, k, :]
+    return S
+
+
+def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0):
+    """Per-query squared errors (P*q,) and ESS (P*q,) of one block of P prompts with q queries each (errors
+    multiplied by the likelihood ratio \nu/\nu' when the queries are drawn from \nu' = N(0, s^2 I), s = query_scale)."""
     d = U.shape[0]
-    Z = rng.standard_normal((P, q, d))
+    Z = query_scale * rng.standard_normal((P, q, d))
     A = Z @ U.T  # tilt vectors a = U z
-    At = np.swapaxes(A, 1, 2)  # (P, d, q)
     mx = np.full((P, q), -np.inf)
     s0 = np.zeros((P, q))
     s2w = np.zeros((P, q))
@@ -291,26 +324,28 @@ def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity):
     done = 0
     while done < L:
         c = min(chunk, L - done)
-        X = measure.sample(P * c, rng).reshape(P, c, d)
-        S = X @ At  # (P, c, q) scores z_l^T U z
+        X = _draw(measure, rng, P, c, d)  # (P, d, c)
+        XT = np.swapaxes(X, 1, 2)  # (P, c, d) view
+        S = _scores(A, X)  # (P, q, c): the scores z_l^T U z
         if quantity == "linear":
-            slin += np.swapaxes(S, 1, 2) @ X
+            slin += S @ XT
         else:
-            new = np.maximum(mx, S.max(axis=1))
+            new = np.maximum(mx, S.max(axis=2))
             f = np.exp(mx - new)
-            W = np.exp(S - new[:, None, :])
-            s0 = s0 * f + W.sum(axis=1)
-            s2w = s2w * f * f + (W * W).sum(axis=1)
-            Wt = np.swapaxes(W, 1, 2)  # (P, q, c)
-            s1 = s1 * f[..., None] + Wt @ X
+            S -= new[..., None]
+            W = np.exp(S, out=S)
+            s0 = s0 * f + W.sum(axis=2)
+            s2w = s2w * f * f + np.einsum("pqc,pqc->pq", W, W)
+            s1 = s1 * f[..., None] + W @ XT
             if sxx is not None:
-                sxx = sxx * f[..., None, None] + np.einsum("pqc,pci,pcj->pqij", Wt, X, X, optimize=True)
+                upd = np.stack([(W * X[:, None, i, :]) @ XT for i in range(d)], axis=2)  # (P, q, d, d)
+                sxx = sxx * f[..., None, None] + upd
             mx = new
         done += c
     if quantity == "linear":
         second = measure.cov + np.outer(measure.mean, measure.mean)  # E_mu[x x^T]
         diff = (slin / L - A @ second.T) @ V.T
-        return np.sum(diff * diff, axis=-1).ravel(), np.full(P * q, float(L))
+        return (_ratio(Z, query_scale) * np.sum(diff * diff, axis=-1)).ravel(), np.full(P * q, float(L))
     ess = (s0 * s0 / s2w).ravel()
     mhat = s1 / s0[..., None]
     if quantity == "output":
@@ -325,16 +360,27 @@ def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity):
         Chat = sxx / s0[..., None, None] - mhat[..., :, None] * mhat[..., None, :]
         D = np.einsum("ic,pqca->pqia", V, Chat - C)
         err = np.sum(D * D, axis=(-1, -2)) * np.sum(Z * Z, axis=-1)
-    return err.ravel(), ess
+    return (_ratio(Z, query_scale) * err).ravel(), ess
 
 
-def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks, quantity):
+def _ratio(Z, s):
+    """\nu(z)/\nu'(z) = s^d exp(-|z|^2 (1 - 1/s^2) / 2) for \nu = N(0, I), \nu' = N(0, s^2 I) (bounded by s^d for s >= 1)."""
+    if s == 1.0:
+        return 1.0
+    d = Z.shape[-1]
+    return s**d * np.exp(-0.5 * np.sum(Z * Z, axis=-1) * (1.0 - 1.0 / s**2))
+
+
+def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks, quantity, query_scale=1.0):
     d = _dim(measure)
     U, V = _uv(U, V, d, K, Q)
     L = positive_int(L, "L")
     n_prompts = positive_int(n_prompts, "n_prompts")
     queries = positive_int(queries, "queries")
     blocks = positive_int(blocks, "blocks", 2)
+    query_scale = positive_float(query_scale, "query_scale")
+    if query_scale < 1.0:
+        raise ValueError(f"query_scale: must be >= 1 (bounded likelihood ratio), got {query_scale}")
     if n_prompts % blocks or n_prompts < 2 * blocks:
         raise ValueError(f"n_prompts: expected a multiple of blocks={blocks} with >= 2 prompts per block, got {n_prompts}")
     ss = _seed_sequence(seed)
@@ -342,7 +388,7 @@ def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks
     c = _chunk_size(L, P, queries, d, chunk)
     errs, esss, means = [], [], []
     for b in range(blocks):
-        e, w = _block_errors(measure, U, V, L, P, queries, _block_rng(ss, b), c, quantity)
+        e, w = _block_errors(measure, U, V, L, P, queries, _block_rng(ss, b), c, quantity, query_scale)
         errs.append(e)
         esss.append(w)
         means.append(e.mean())
@@ -359,7 +405,7 @@ def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks
 
 
 def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
-                        blocks=20) -> ConcentrationEstimate:
+                        blocks=20, query_scale=1.0) -> ConcentrationEstimate:
     r"""Monte Carlo of Prop 3.1's left side  E \| T[\hat\mu_L] - T[\mu] \|^2_{L^2(\nu)},  \nu = N(0, I_d).
 
     ``measure``: a ``Gaussian`` (e.g. :func:`verify.measures.isotropic_gaussian`), ``Rademacher``, ``UniformCube``,
@@ -367,15 +413,18 @@ def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, ch
     ``L`` >= 1; ``n_prompts`` independent prompts, a multiple of ``blocks`` (>= 2 per block), each with
     ``queries`` independent queries; ``seed`` an int or a ``SeedSequence`` (the cell's; block b uses spawn key
     (..., b)).  Tokens are drawn ``chunk`` at a time (default: ~10^6 floats per array), so L = 10^6 fits in memory;
-    the bits depend on (seed, n_prompts, blocks, queries, chunk).  Returns a :class:`ConcentrationEstimate`
+    the bits depend on (seed, n_prompts, blocks, queries, chunk).  ``query_scale`` s >= 1 draws the queries from
+    N(0, s^2 I) and weights each by the bounded likelihood ratio s^d e^{-|z|^2 (1 - 1/s^2)/2} (unbiased importance
+    sampling of the query tail, which carries the estimate at large L and large \sigma|U|; s = 1: plain \nu).
+    Returns a :class:`ConcentrationEstimate`
     (``.mean``, ``.stderr`` from the block means, ``.ess``, ``.top1_share``, ``.n_prompts``).
     """
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     quantity="output")
+                     query_scale=query_scale, quantity="output")
 
 
 def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=None, Q=None, chunk=None,
-                             queries=1, blocks=20) -> ConcentrationEstimate:
+                             queries=1, blocks=20, query_scale=1.0) -> ConcentrationEstimate:
     r"""Prop 3.4's left sides  E \| \nabla_W T[\hat\mu_L] - \nabla_W T[\mu] \|^2_{L^2(\nu)},  W = V or U, with the
     Frobenius norm of the Jacobian tensors of :func:`true_gradients`:
 
@@ -389,17 +438,17 @@ def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=No
     if wrt not in ("V", "U"):
         raise ValueError(f"wrt: expected 'V' or 'U', got {wrt!r}")
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     quantity="grad_" + wrt)
+                     query_scale=query_scale, quantity="grad_" + wrt)
 
 
 def concentration_error_linear(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
-                               blocks=20) -> ConcentrationEstimate:
+                               blocks=20, query_scale=1.0) -> ConcentrationEstimate:
     r"""The handout's linear-attention version of Prop 3.1:  E \| T_lin[\hat\mu_L] - T_lin[\mu] \|^2_{L^2(\nu)}  with
     T_lin[\hat\mu_L](z) = (1/L) \sum_l (z_l^T U z) V z_l  and  T_lin[\mu](z) = V E_\mu[x x^T] U z  (an average of L
     i.i.d. terms: the error is exactly  c/L, :func:`concentration_error_linear_gaussian`).  Same arguments as
     :func:`concentration_error`; the ESS fields hold L (uniform weights)."""
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     quantity="linear")
+                     query_scale=query_scale, quantity="linear")
 
 
 def concentration_error_linear_gaussian(sigma, U, V, L):
