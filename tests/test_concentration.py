@@ -138,6 +138,22 @@ def test_exact_agrees_with_monte_carlo_full_grid(request):
         assert not bad.passed, m.name
 
 
+@pytest.mark.slow
+def test_exact_d4_against_monte_carlo(request):
+    if not request.config.getoption("--run-slow"):
+        pytest.skip("run with --run-slow")
+    O, _ = np.linalg.qr(np.random.default_rng(4).standard_normal((4, 4)))
+    V = np.random.default_rng(5).standard_normal((4, 4))
+    points = [{"label": "sigma=1 d=4 U=0.7 O", "sigma": 1.0, "d": 4, "U": 0.7 * O, "V": V,
+               "Ls": [10, 100, 1000, 10**4], "prompts": [20000, 8000, 2000, 400], "queries": [1, 2, 8, 16],
+               "query_scale": [1.0, 1.5, 1.5, 1.5]}]
+    chk = _validation_check(points, slow=True)
+    out = chk.outcome(stream(0, "concentration", "exact-vs-mc-d4"))
+    _print_table(points)
+    assert out.passed, out.detail
+    assert not chk.outcome(stream(0, "concentration", "exact-vs-mc-d4"), mutant="exact curve x 1.05").passed
+
+
 def _print_table(points):
     """The grid as measured (visible with -s): exact value, MC mean +- stderr, z, ESS, top-1% share."""
     for p in points:
