@@ -174,6 +174,20 @@ def test_exact_closed_cases():
     assert isinstance(concentration_error_gaussian(1.0, [[0.0]], [[1.0]], 10), float)
 
 
+def test_per_query_moments_reach_the_clt_limit():
+    # L = 10^40 >> e^{tau^2}: self-normalised importance sampling is in its CLT regime, F = e^{tau^2}(1+tau^2)/L and
+    # G = e^{tau^2}/L up to O(1/L^2): an independent asymptotic reference for the far end of the exact reduction
+    from verify.concentration_exact import per_query_moments
+
+    for tau in (0.05, 0.3, 1.0, 2.0, 3.0):
+        F, G = per_query_moments(tau, [1e40])
+        e = math.exp(tau * tau)
+        assert F[0] * 1e40 / (e * (1 + tau * tau)) == pytest.approx(1.0, abs=1e-12)
+        assert G[0] * 1e40 / e == pytest.approx(1.0, abs=1e-12)
+    Fm, _ = per_query_moments(1.0, [1e40], center=0.9)  # planted: T[mu] off by 10%
+    assert abs(Fm[0] * 1e40 / (2 * math.e) - 1.0) > 1e-3
+
+
 def test_exact_refuses_unsupported_input():
     with pytest.raises(ValueError, match="U:"):
         concentration_error_gaussian(1.0, np.diag([1.0, 2.0]), np.eye(2), 10)

@@ -42,7 +42,14 @@ Other U raise ValueError (the reduction holds for every U, but the query integra
 U z / |U z|, not implemented).
 
 **Error.**  ``accuracy="fine"`` halves the x step, raises the Gauss-Legendre orders and halves the radial panels;
-:func:`method_error` reports the relative difference of the two (about 1e-10 or below on the grids we tried).
+:func:`method_error` reports the relative difference of the two.  Measured over L = 10..10^12 (2026-11):
+5e-11 (\sigma = u = 1, d = 1), 3e-14 (\sigma = 0.5), 1.3e-8 (\sigma = 2, d = 2), 5.4e-7 (\sigma = 3, d = 1).
+Independent checks (tests/test_concentration.py): brute-force Monte Carlo on \sigma in {0.5, 1, 1.5, 2},
+d in {1, 2}, L = 10..10^5 (max |z| 2.7 over 40 points), and the CLT limit F = e^{\tau^2}(1+\tau^2)/L,
+G = e^{\tau^2}/L at L = 10^40 (relative 1e-13).  The x-range reaches L = 10^80.
+
+**Cost.**  The x grids of all query radii are stacked into one array of rows (:func:`per_query_moments_many`):
+one d = 1 curve over L = 10^2..10^12 takes ~3-4 s of CPU.
 """
 
 from __future__ import annotations
@@ -224,7 +231,8 @@ def per_query_moments_many(taus, Ls, *, accuracy="default", center=1.0, cross=Tr
     if rest.size == 0 or todo.size == 0:
         return F, G
     h = s["h_x"]
-    lg = math.log(rest.max()) + _K
+    lmax = math.log(rest.max())
+    lg = lmax + _K
     q_lo = _lower_quantile(rest.min())
     grids = {}
     for i in todo:
@@ -232,6 +240,9 @@ def per_query_moments_many(taus, Ls, *, accuracy="default", center=1.0, cross=Tr
         x_lo = tau * q_lo - 8.0
         x1 = tau * math.sqrt(2 * (lg + 8.0))
         x_hi = (x1 if x1 <= 2 * tau * tau - 4.0 else 2 * tau * tau + lg / 2) + 10.0
+        # the x-integrand peaks at x = ln(sum w) <= ln L + tau^2/2 and decays like e^{-2(x - peak)} beyond it:
+        # 18 more units put the end below e^{-36} of the peak (needed once ln L >~ 30: L = 10^20 and beyond)
+        x_hi = max(x_hi, lmax + 0.5 * tau * tau + 18.0)
         grids[i] = np.arange(x_lo, x_hi + h, h)
     for small in (True, False):
         group = [i for i in todo if (taus[i] < 1.0) == small]
