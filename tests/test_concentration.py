@@ -280,6 +280,17 @@ def test_gradients_at_U0_have_closed_forms():
     assert abs(gu.z(1.05 * want_u)) > 5 or abs(gv.z(1.05 * want_v)) > 5  # the check can see 5%
 
 
+def test_grad_V_exact_against_monte_carlo():
+    # d |m_hat - m|^2 = d x (output error with V = I): the exact curve against the MC of the gradient itself
+    from verify.concentration import concentration_error_grad_gaussian
+
+    s, U, Ls = 0.7, np.array([[1.0]]), [10, 100]
+    exact = concentration_error_grad_gaussian(s, U, Ls)
+    for L, n, ex in zip(Ls, [20000, 20000], exact):
+        est = concentration_error_grad(isotropic_gaussian(s, 1), U, np.eye(1), L, n, 9, wrt="V")
+        assert abs(est.z(ex)) < 5 and abs(est.z(1.1 * ex)) > 5, (L, est, ex)
+
+
 def _fd_jacobians(f, U, V, h=1e-6):
     d = U.shape[0]
     out_v = np.zeros((d, d, d))

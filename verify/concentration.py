@@ -64,6 +64,7 @@ __all__ = [
     "concentration_error_linear",
     "concentration_error_linear_gaussian",
     "concentration_error_gaussian",
+    "concentration_error_grad_gaussian",
     "gaussian_method_error",
     "tilted_moments",
     "true_output",
@@ -542,6 +543,31 @@ def concentration_error_gaussian(sigma, U, V, L, *, accuracy="default"):
     s, u, v2d, v2r, d = _exact_inputs(sigma, U, V)
     out = gaussian_curve(s, u, v2d, v2r, d, _Ls(L), accuracy=accuracy)
     return float(out[0]) if np.ndim(L) == 0 else out
+
+
+def concentration_error_grad_gaussian(sigma, U, L, *, accuracy="default"):
+    r"""Prop 3.4's 
+abla_V left side for \mu = N(0, \sigma^2 I_d) without sampling: with the Frobenius norm of
+    :func:`concentration_error_grad`, \|
+abla_V T[\hat\mu_L](z) - 
+abla_V T[\mu](z)\|_F^2 = d \|\hat m_z - m_z\|^2,
+    which is d times the output error with V = I, so
+
+        E \|
+abla_V T[\hat\mu_L] - 
+abla_V T[\mu]\|^2_{L^2(
+u)} = d \cdot concentration_error_gaussian(\sigma, U, I_d, L).
+
+    (No exact reduction for 
+abla_U yet: use :func:`concentration_error_grad` with ``wrt="U"``.)
+
+    >>> concentration_error_grad_gaussian(1.0, [[0.0]], 5)
+    0.2
+    """
+    U = as_matrix(U, "U")
+    d = U.shape[0]
+    out = concentration_error_gaussian(sigma, U, np.eye(d), L, accuracy=accuracy)
+    return d * out
 
 
 def gaussian_method_error(sigma, U, V, L):
