@@ -188,9 +188,37 @@ def test_per_query_moments_reach_the_clt_limit():
     assert abs(Fm[0] * 1e40 / (2 * math.e) - 1.0) > 1e-3
 
 
+def test_general_2d_path_reduces_to_the_radial_one():
+    # U = u R: |U w| = u for every angle, so the angular rule (any n_theta) must give the radial curve
+    from verify.concentration_exact import gaussian_curve_2d
+
+    Ls = [10, 100]
+    radial = concentration_error_gaussian(0.6, U2, V2, Ls)
+    general = gaussian_curve_2d(0.6, U2, V2, np.array(Ls, dtype=float), n_theta=2)
+    assert np.allclose(general, radial, rtol=1e-13, atol=0)
+
+
+@pytest.mark.slow
+def test_exact_general_2d_against_monte_carlo(request):
+    # U = diag(1, 0.5): not a multiple of an orthogonal matrix; the angular rule against brute-force MC
+    if not request.config.getoption("--run-slow"):
+        pytest.skip("run with --run-slow")
+    points = [{"label": "sigma=1 d=2 U=diag(1,.5)", "sigma": 1.0, "d": 2, "U": np.diag([1.0, 0.5]), "V": V2,
+               "Ls": [10, 100, 1000, 10**4], "prompts": [20000, 8000, 2000, 400], "queries": [1, 2, 8, 16],
+               "query_scale": [1.0, 1.5, 1.5, 1.5]}]
+    chk = z_test("exact (angular rule) = MC", subject=lambda p: concentration_error_gaussian(
+                     p["sigma"], p["U"], p["V"], p["Ls"]), estimate=_mc_reference, points=points,
+                 mutants=[Mutant("exact x 1.05", lambda p: 1.05 * concentration_error_gaussian(
+                     p["sigma"], p["U"], p["V"], p["Ls"]))], slow=True)
+    out = chk.outcome(stream(0, "concentration", "exact-vs-mc-2d"))
+    print(out.detail)
+    assert out.passed, out.detail
+    assert not chk.outcome(stream(0, "concentration", "exact-vs-mc-2d"), mutant="exact x 1.05").passed
+
+
 def test_exact_refuses_unsupported_input():
     with pytest.raises(ValueError, match="U:"):
-        concentration_error_gaussian(1.0, np.diag([1.0, 2.0]), np.eye(2), 10)
+        concentration_error_gaussian(1.0, np.diag([1.0, 2.0, 3.0]), np.eye(3), 10)
     with pytest.raises(ValueError, match="L:"):
         concentration_error_gaussian(1.0, np.eye(1), np.eye(1), 0)
     with pytest.raises(ValueError, match="L:"):
