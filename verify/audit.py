@@ -9,7 +9,8 @@ never the order in which cells run.
     (the exact reduction, no sampling), L = 10 ... 10^12; stderr = the method error (relative difference of the
     default and the refined quadrature, measured on a reference curve);
   - ``method="exact-far"``: the same reduction through :func:`verify.sharp_exponent.exact_error` (radial panels of
-    2, relative accuracy ~1e-4), L up to 10^60: the local slope's convergence to -\alpha;
+    2), L up to 10^60: the local slope's convergence to -\alpha.  Stated error 1e-2 relative (measured against the
+    full radial rule: <= 8.3e-3 on sigma = 1, 2, 3 for L = 10^14 ... 10^60; local slopes differ by <= 5.2e-4);
   - ``method="montecarlo"``: :func:`verify.concentration.concentration_error` (batch means over 20 blocks, ESS and
     the top-1% share of the per-query errors), Gaussian, uniform-cube and Rademacher \mu, L = 10 ... 10^5;
   - ``statement="prop-3.1-linear"``: the handout's T_lin version (exact closed form c/L and Monte Carlo).
@@ -217,7 +218,7 @@ def _run_task(task, g, seed):
                 for L, v in zip(g["exact_Ls"], vals)]
     if kind == "far":
         vals = exact_error(sg, 1.0, 1, g["far_Ls"], panel=2.0, n_rho=6)
-        return [_row("prop-3.1", "gaussian", 1, sg, U, L, v, v * 1e-4, None, "exact-far", case["case"])
+        return [_row("prop-3.1", "gaussian", 1, sg, U, L, v, v * 1e-2, None, "exact-far", case["case"])
                 for L, v in zip(g["far_Ls"], vals)]
     if kind == "mc":
         L, meas = case["L"], case["measure"]

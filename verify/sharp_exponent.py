@@ -190,6 +190,7 @@ def slope_limit(Ls, values, *, last: int = 4) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=256)
 def _curve(sigma: float, u: float, d: int, Ls: tuple, fast: bool) -> np.ndarray:
+    """``fast``: radial panels of 2 with 6 nodes; local slopes within 5.2e-4 of the full rule (sigma <= 3, L <= 1e60)."""
     kw = {"panel": 2.0, "n_rho": 6} if fast else {}
     out = exact_error(sigma, u, d, np.array(Ls, dtype=float), **kw)
     out.flags.writeable = False
@@ -225,7 +226,8 @@ def ratio_growth(point: dict, subject) -> float:
 
 
 def spot_exact(point: dict) -> float:
-    """The exact curve at one (sigma, u, d, L) (radial panels of 2, relative accuracy ~1e-4: ample for a spot check)."""
+    """The exact curve at one (sigma, u, d, L) (radial panels of 2: relative difference from the full radial rule
+    <= 4e-5 at sigma = 1 and <= 1.6e-3 at sigma = 2, ample for a spot check resolving 0.4)."""
     return float(_curve(float(point["sigma"]), float(point["u"]), int(point.get("d", 1)), (float(point["L"]),), True)[0])
 
 
