@@ -189,13 +189,16 @@ def test_per_query_moments_reach_the_clt_limit():
 
 
 def test_general_2d_path_reduces_to_the_radial_one():
-    # U = u R: |U w| = u for every angle, so the angular rule (any n_theta) must give the radial curve
+    # U = u R: |U w| = u for every angle, and two orthogonal angles already average |V a_hat|^2 to |V|_F^2 / 2,
+    # so the angular rule with n_theta = 2 must give the radial curve (one angle does not: it fails)
     from verify.concentration_exact import gaussian_curve_2d
 
     Ls = [10]
     radial = concentration_error_gaussian(0.5, U2, V2, Ls)
-    general = gaussian_curve_2d(0.5, U2, V2, np.array(Ls, dtype=float), n_theta=1)
+    general = gaussian_curve_2d(0.5, U2, V2, np.array(Ls, dtype=float), n_theta=2)
     assert np.allclose(general, radial, rtol=1e-13, atol=0)
+    one = gaussian_curve_2d(0.5, U2, V2, np.array(Ls, dtype=float), n_theta=1)
+    assert not np.allclose(one, radial, rtol=1e-3, atol=0)
 
 
 @pytest.mark.slow
