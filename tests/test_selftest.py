@@ -122,10 +122,14 @@ def test_seed_independent_checks_are_evaluated_twice(monkeypatch):
 
 def test_largest_z_counts_only_z_tests():
     """Rejections report |z| >= 5 as their figure: never mistaken for a false alarm or the largest |z|."""
-    z = selftest.SeedSummary("a", "mc", "montecarlo", 3, 0, (), 2.5, 1, "|z|", "<=", 5.0, 3, False, 0.0)
-    rej = selftest.SeedSummary("a", "rej", "negative-control", 3, 0, (), 1e4, 0, "|z|", ">=", 5.0, 3, False, 0.0)
+    z = selftest.SeedSummary("a", "mc", "montecarlo", 3, 0, (), 2.5, 1, "|z|", "<=", 5.0, 3, False, 0.0, 2.5)
+    rej = selftest.SeedSummary("a", "rej", "negative-control", 3, 0, (), 1e4, 0, "|z|", ">=", 5.0, 3, False, 0.0, 2e4)
     s = selftest.summarise_seeds([z, rej], 3)
     assert s["largest_abs_z"] == 2.5 and s["z_test_cells"] == 3 and rej.false_alarm_rate == 0.0
+    refused = selftest.SeedSummary("b", "mc", "montecarlo", 3, 1, (2,), float("inf"), 2, "|z|", "<=", 5.0, 3, False,
+                                   0.0, 3.8)  # an underpowered cell reports inf
+    s = selftest.summarise_seeds([z, refused], 3)
+    assert s["largest_abs_z"] == float("inf") and s["largest_finite_abs_z"] == 3.8 and s["failures"] == 1
 
 
 def test_bad_sweep_arguments(capsys):

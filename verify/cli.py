@@ -245,6 +245,8 @@ def _cmd_selftest(args) -> int:
             print(f"  WRONG: {f['claim']} expected {f['expected']}: {f['formula']} ({f['detail']})")
         if seeds:
             top = f"{sweep['largest_abs_z']:.3g} ({sweep['largest_abs_z_at']})" if sweep["z_test_cells"] else "none"
+            if sweep["z_test_cells"] and sweep["largest_abs_z"] != sweep["largest_finite_abs_z"]:
+                top += f", largest finite {sweep['largest_finite_abs_z']:.3g} ({sweep['largest_finite_abs_z_at']})"
             print(f"seeds: {sweep['seeds']} seeds x {sweep['checks']} checks: {sweep['failures']} failures; largest |z| "
                   f"{top}; P(|Z| > 5) = {sweep['false_alarm_rate_per_comparison']:.2g} per comparison, "
                   f"{sweep['expected_false_alarms']:.2g} false alarms expected over {sweep['z_test_cells']} z-test cells")

@@ -185,6 +185,7 @@ class SeedSummary:
     evaluations: int
     seed_independent: bool
     seconds: float
+    largest_finite: float = math.nan  # the largest finite figure over the seeds (a failure may report inf)
 
     @property
     def is_z_test(self) -> bool:
@@ -199,7 +200,7 @@ class SeedSummary:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["false_alarm_rate"] = self.false_alarm_rate
-        for k in ("worst_figure", "threshold"):
+        for k in ("worst_figure", "threshold", "largest_finite"):
             if isinstance(d[k], float) and not math.isfinite(d[k]):
                 d[k] = str(d[k])
         d["failed_seeds"] = list(d["failed_seeds"])
@@ -350,18 +351,22 @@ def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow:
         worst_seed, worst = pick(rows, key=lambda sr: (sr[1].figure if not math.isnan(sr[1].figure) else
                                                        (math.inf if first.relation == "<=" else -math.inf)))
         failed = tuple(s for s, r in rows if not r.passed)
+        finite = max((r.figure for _, r in rows if math.isfinite(r.figure)), default=math.nan)
         out.append(SeedSummary(sid, name, first.kind, len(seeds), len(failed), failed, float(worst.figure), worst_seed,
                                first.unit, first.relation, float(first.threshold), len(ran),
-                               (sid, name) in independent, float(sum(r.seconds for _, r in ran))))
+                               (sid, name) in independent, float(sum(r.seconds for _, r in ran)), float(finite)))
     return out
 
 
 def summarise_seeds(summaries: list[SeedSummary], seeds: int, excluded: Iterable = ()) -> dict:
-    """Failures, the largest |z| of the Monte Carlo z-tests (where and at which seed), and the false alarms the
+    """Failures, the largest |z| of the Monte Carlo z-tests (where and at which seed; ``inf`` when a check refused
+    to judge, e.g. underpowered, so the largest finite |z| is given too), and the false alarms the
     |z| <= 5 thresholds imply: P(|Z| > 5) = 5.7e-7 per comparison, so over the sweep's z-test cells (each at least
     one comparison) the expected number of false alarms is about cells x 5.7e-7."""
     zs = [s for s in summaries if s.is_z_test]
     top = max(zs, key=lambda s: s.worst_figure, default=None)
+    finite = [s for s in zs if math.isfinite(s.largest_finite)]
+    top_finite = max(finite, key=lambda s: s.largest_finite, default=None)
     z_cells = sum(s.seeds for s in zs)
     return {
         "seeds": seeds, "checks": len(summaries), "cells": sum(s.seeds for s in summaries),
@@ -370,6 +375,8 @@ def summarise_seeds(summaries: list[SeedSummary], seeds: int, excluded: Iterable
         "failing_checks": [f"{s.id}::{s.name}" for s in summaries if s.failures],
         "largest_abs_z": top.worst_figure if top else math.nan,
         "largest_abs_z_at": f"{top.id}::{top.name} seed {top.worst_seed}" if top else "",
+        "largest_finite_abs_z": top_finite.largest_finite if top_finite else math.nan,
+        "largest_finite_abs_z_at": f"{top_finite.id}::{top_finite.name}" if top_finite else "",
         "z_test_cells": z_cells,
         "false_alarm_rate_per_comparison": Z_FALSE_ALARM,
         "expected_false_alarms": z_cells * Z_FALSE_ALARM,
