@@ -1,11 +1,13 @@
 """``verify selftest``: the quick selftest runs in the default suite, and it can fail.
 
-The default run keeps to about a minute however the catalogue grows: the API judges, per claim, the example,
-every conditional form and 2 rewritings and 2 wrong formulas spread over the lists; the command line judges the
-example and one wrong formula per claim, and one small claim's whole catalogue through ``verify selftest``.
-(Every example, rewriting and wrong formula of every claim also goes through ``verify claim`` in
-``tests/test_formula.py::test_registered_claims_exit_codes``.)  The whole catalogue through API and CLI is
-``test_full_catalogue`` (``--run-slow``) and ``verify selftest``.
+The default run keeps well under a minute as the catalogue grows: the API judges the whole catalogue (every
+example, rewriting, wrong and conditional formula of every claim: 237 formulas, ~14 s of CPU in 2026-11); the
+command line judges a sample, the example and one wrong formula per claim and one small claim's whole catalogue
+through ``verify selftest``.  (Every example, rewriting and wrong formula of every claim also goes through
+``verify claim`` in ``tests/test_formula.py::test_registered_claims_exit_codes``.)  Should the API half outgrow
+the minute, ``QUICK_SAMPLE`` keeps per claim the example, the conditional forms and that many rewritings and wrong
+formulas spread over the lists.  The whole catalogue through API and CLI is ``test_full_catalogue``
+(``--run-slow``) and ``verify selftest``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from verify import claims, selftest
 from verify.cli import main
 
-QUICK_SAMPLE = 2
+QUICK_SAMPLE = None  # the whole catalogue through the API; an int k samples k rewritings and k wrong forms per claim
 CHEAP_STATEMENTS = ("linear-limit", "zfb-minimiser")
 
 
@@ -80,7 +82,7 @@ def test_selftest_goes_red_when_a_wrong_formula_is_listed_as_a_rewriting(monkeyp
 
 def test_sample_spreads_over_the_catalogue():
     assert selftest._spread(range(10), 3) == [0, 4, 9] and selftest._spread(range(2), 3) == [0, 1]
-    full, quick = selftest.catalogue(), selftest.catalogue(sample=QUICK_SAMPLE)
+    full, quick = selftest.catalogue(), selftest.catalogue(sample=2)
     assert set(quick) <= set(full) and len(quick) < len(full)
     with pytest.raises(ValueError, match="sample"):
         selftest.catalogue(sample=-1)
