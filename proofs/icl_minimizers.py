@@ -270,11 +270,12 @@ def excess_of(expr):
 
 
 def _finite_prompt_points(rng):
-    return [{"label": "U*, V*, Toeplitz(0.5), d=3, s=0.3", "d": 3, "s": 0.3, "seed": int(rng.integers(2**63))}]
+    return [{"label": "U*, V*, Toeplitz(0.5), d=3, s=1", "d": 3, "s": 1.0, "seed": int(rng.integers(2**63))}]
 
 
-FP_LS = (10, 100, 1000)
-FP_PROMPTS = (20000, 20000, 30000)  # heavy tails at L = 1000: min z 6.4 over 120 seeds with 20000
+FP_LS = (10, 100, 300)
+FP_PROMPTS = (20000, 20000, 20000)  # min z 13.6 over seeds 0-59 (s = 1); at s = 0.3, L = 1000 the gap 0.017 was
+# within the heavy-tailed noise at ~5% of seeds. s = 1 keeps the wrong Bayes risk s^2 visible: max z -73
 
 
 CHECKS = [
@@ -315,7 +316,7 @@ CHECKS = [
     bound("finite-prompt-above-bayes", lambda s_: s_**2 / 2, lambda p, bayes: finite_prompt_z(p, bayes, FP_LS, FP_PROMPTS), _finite_prompt_points, threshold=5.0,
           relation=">=", kind="montecarlo", unit="z", what="min z of R_L - s^2/2 > 0 and of its decrease",
           description="at $(U_\\star,V_\\star)$ the softmax risk $R_L$ exceeds the Bayes risk $s^2/2$ and decreases, "
-                      f"$L = 10, 100, 1000$, {FP_PROMPTS[-1]} prompts each (paired estimator plus exact definition-minus-claim)",
+                      f"$L = 10, 100, 300$, $s = 1$, {FP_PROMPTS[-1]} prompts each (paired estimator plus exact definition-minus-claim)",
           mutants=[Mutant("Bayes risk s^2", lambda s_: s_**2)]),
 ]
 
