@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
-    claim.add_argument("--formula", required=True, help="SymPy expression in the claim's symbols")
+    claim.add_argument("--formula", required=True, help="expression in the claim's symbols; one starting with - is passed as --formula=-EXPR")
     claim.add_argument("--seed", type=_seed, default=0, help="seed of the reference points (default 0)")
     claim.add_argument("--json", action="store_true", help="print the verdict as JSON")
     claim.add_argument("--assume", action="append", default=[], metavar="NAME",

@@ -80,7 +80,7 @@ def _cli_exit(claim_id: str, formula: str, seed: int, assume: tuple = ()) -> int
 
     extra = [a for name in assume for a in ("--assume", name)]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return main(["claim", claim_id, "--formula", formula, "--seed", str(seed), *extra])
+        return main(["claim", claim_id, f"--formula={formula}", "--seed", str(seed), *extra])
 
 
 def _spread(items: Sequence, k: int | None) -> list:
