@@ -93,8 +93,20 @@ MAX_ATOM_DIM = 22
 """Largest dimension whose 2^d Rademacher atoms are enumerated (:meth:`Rademacher.atoms`)."""
 
 
+class _CentredIsotropic:
+    """Mean 0 and covariance scale^2 I for the product measures below (fields ``dim`` and ``scale``)."""
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.zeros(self.dim)
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self.scale**2 * np.eye(self.dim)
+
+
 @dataclass(frozen=True)
-class Rademacher:
+class Rademacher(_CentredIsotropic):
     """The product of ``dim`` symmetric \\pm ``scale`` coins: a sub-Gaussian, non-Gaussian measure.
 
     Used as the negative control of Lemma 2.1: its tilted mean is  scale * tanh(scale * a)  per coordinate,
@@ -107,14 +119,6 @@ class Rademacher:
     def __post_init__(self):
         positive_int(self.dim, "dim")
         object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
-
-    @property
-    def mean(self) -> np.ndarray:
-        return np.zeros(self.dim)
-
-    @property
-    def cov(self) -> np.ndarray:
-        return self.scale**2 * np.eye(self.dim)
 
     def sample(self, n: int, seed) -> np.ndarray:
         n = positive_int(n, "n")
@@ -195,7 +199,7 @@ def isotropic_gaussian(sigma: float, dim: int) -> "Gaussian":
 
 
 @dataclass(frozen=True)
-class UniformCube:
+class UniformCube(_CentredIsotropic):
     """The uniform law on the cube  [-\\sigma\\sqrt3, \\sigma\\sqrt3]^d: centred, covariance \\sigma^2 I, and
     \\sigma-sub-Gaussian (per coordinate  E e^{\\lambda x} = \\sinh(c\\lambda)/(c\\lambda) <= e^{c^2\\lambda^2/6},
     c = \\sigma\\sqrt3).  A product measure: its exponential tilt factorises over coordinates.
@@ -217,14 +221,6 @@ class UniformCube:
     @property
     def half_width(self) -> float:
         return self.scale * 3.0**0.5
-
-    @property
-    def mean(self) -> np.ndarray:
-        return np.zeros(self.dim)
-
-    @property
-    def cov(self) -> np.ndarray:
-        return self.scale**2 * np.eye(self.dim)
 
     def sample(self, n: int, seed) -> np.ndarray:
         n = positive_int(n, "n")
