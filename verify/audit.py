@@ -65,6 +65,9 @@ def _cases(d: int, quick: bool) -> list[dict]:
     return out
 
 
+MC_TRUSTED_L = 1000
+"""Largest L at which the audit compares Monte Carlo with the exact curve by |z| (see the montecarlo-vs-exact finding)."""
+
 GRID = {
     "quick": {"exact": [(1, (0.5, 1.0, 2.0))], "exact_Ls": [10**k for k in (1, 2, 3, 4, 6, 8)],
               "far": (1.0,), "far_Ls": [10.0**k for k in (12, 20, 30)],
@@ -73,7 +76,8 @@ GRID = {
     "default": {"exact": [(1, SIGMAS), (2, SIGMAS), (4, SIGMAS)], "exact_Ls": [10**k for k in range(1, 13)],
                 "far": (0.5, 1.0, 1.5, 2.0, 3.0), "far_Ls": [10.0**k for k in (12, 15, 20, 25, 30, 40, 50, 60)],
                 "mc": [("gaussian", 1, SIGMAS), ("cube", 1, SIGMAS), ("rademacher", 1, SIGMAS), ("gaussian", 2, (1.0, 2.0)),
-                       ("gaussian", 4, (1.0,))],
+                       ("gaussian", 4, (1.0,)), ("cube", 2, SIGMAS), ("rademacher", 2, SIGMAS), ("cube", 4, SIGMAS),
+                       ("rademacher", 4, SIGMAS)],
                 "mc_Ls": (10, 100, 1000, 10**4, 10**5),
                 "mc_prompts": {10: 2000, 100: 2000, 1000: 800, 10**4: 200, 10**5: 100}, "grad": (1.0, 2.0)},
 }
@@ -262,9 +266,12 @@ def run_audit(*, quick: bool = False, seed: int = 0, progress=None, workers: int
                 tasks.append(("exact", d, sg, case))
     tasks += [("far", 1, sg, _cases(1, True)[0]) for sg in g["far"]]
     for meas, d, sigmas in g["mc"]:
-        for sg in sigmas:
-            for L in g["mc_Ls"]:
-                tasks.append(("mc", d, sg, dict(_cases(d, True)[0], measure=meas, L=L)))
+        for case in _cases(d, quick):  # U = V = I at every sigma; the second (U, V) at sigma = 1, 2
+            for sg in sigmas:
+                if case["case"] != "U=V=I" and sg not in (1.0, 2.0):
+                    continue
+                for L in g["mc_Ls"]:
+                    tasks.append(("mc", d, sg, dict(case, measure=meas, L=L)))
     for sg in g.get("grad", ()):
         for wrt in ("V", "U"):
             for L in g["mc_Ls"]:
@@ -400,15 +407,26 @@ def findings(result: dict, seed: int = 0) -> list[dict]:
           and m["measure"] == "gaussian" and m["stderr"] > 0
           and (k := (m["d"], m["sigma"], m["u_norm"], m["case"], m["L"])) in exact]
     if zs:
-        worst = max(zs, key=lambda t: abs(t[0]))
-        big = [t for t in zs if t[3][4] == max(u[3][4] for u in zs)]
-        out.append({"id": "montecarlo-vs-exact", "summary": (
-            f"Brute-force Monte Carlo (batch means) agrees with the exact Gaussian curve at all {len(zs)} common points: "
-            f"largest |z| {abs(worst[0]):.2f} (d={worst[3][0]}, sigma={worst[3][1]:g}, L={worst[3][4]:.0e}). At the "
-            f"largest Monte Carlo L the heavy tails show: ratios MC/exact "
-            f"{min(t[1] for t in big):.2f}..{max(t[1] for t in big):.2f}, top-1% share of the per-query errors up to "
-            f"{max((t[2] or 0) for t in big):.2f}; slopes fitted on sampled L <= 1e5 alone are pre-asymptotic and noisy."),
-            "evidence": "sharp-exponent::exact-vs-montecarlo; audit measurements method=montecarlo vs exact"})
+        # Batch-means error bars hold while the per-query errors are well sampled; at large L the estimate is carried
+        # by rare tail queries (per-query error ~ e^{tau^2}/L, tau = sigma |U z|: its variance over z grows without
+        # bound once 2 s^2 >= 1/2) and the Monte Carlo falls below the exact value with too small a stderr.
+        small = [t for t in zs if t[3][4] <= MC_TRUSTED_L]
+        large = [t for t in zs if t[3][4] > MC_TRUSTED_L]
+        worst = max(small, key=lambda t: abs(t[0])) if small else None
+        text = (f"Brute-force Monte Carlo (batch means) against the exact Gaussian curve, {len(zs)} common points. "
+                + (f"At L <= {MC_TRUSTED_L:.0e} ({len(small)} points): largest |z| {abs(worst[0]):.2f} (d={worst[3][0]}, "
+                   f"sigma={worst[3][1]:g}, u={worst[3][2]:.2g}, L={worst[3][4]:.0e}), "
+                   f"{'agreement' if abs(worst[0]) <= 5 else 'DISAGREEMENT (|z| > 5)'}. " if worst else ""))
+        if large:
+            lw = max(large, key=lambda t: abs(t[0]))
+            text += (f"At L > {MC_TRUSTED_L:.0e} ({len(large)} points) the heavy tails show: MC/exact ratios "
+                     f"{min(t[1] for t in large):.2f}..{max(t[1] for t in large):.2f} (the sample misses the rare tail "
+                     f"queries that carry the mean), |z| up to {abs(lw[0]):.2f} (d={lw[3][0]}, sigma={lw[3][1]:g}, "
+                     f"u={lw[3][2]:.2g}, L={lw[3][4]:.0e}), top-1% share of the per-query errors up to "
+                     f"{max((t[2] or 0) for t in large):.2f}: there the batch-means stderr understates the spread, "
+                     "the exact curve is the reference, and slopes fitted on sampled L alone are pre-asymptotic.")
+        out.append({"id": "montecarlo-vs-exact", "summary": text,
+                    "evidence": "sharp-exponent::exact-vs-montecarlo; audit measurements method=montecarlo vs exact"})
     bounded = [c for c in constants if c["measure"] in ("rademacher", "cube")]
     if bounded:
         txt = "; ".join(f"{c['measure']} d={c['d']}: " + ", ".join(
