@@ -429,8 +429,8 @@ def findings(result: dict, seed: int = 0) -> list[dict]:
                     "evidence": "sharp-exponent::exact-vs-montecarlo; audit measurements method=montecarlo vs exact"})
     bounded = [c for c in constants if c["measure"] in ("rademacher", "cube")]
     if bounded:
-        txt = "; ".join(f"{c['measure']} d={c['d']}: " + ", ".join(
-            f"sigma={sg}: {(_last_local(fits, measure=c['measure'], d=c['d'], sigma=float(sg), method='montecarlo') or {}).get('slope', float('nan')):.3f}"
+        txt = "; ".join(f"{c['measure']} d={c['d']} {c['case']}: " + ", ".join(
+            f"sigma={sg}: {(_last_local(fits, measure=c['measure'], d=c['d'], case=c['case'], sigma=float(sg), method='montecarlo') or {}).get('slope', float('nan')):.3f}"
             for sg in c["c2_per_sigma"]) for c in bounded)
         out.append({"id": "bounded-measures", "summary": (
             "For bounded sub-Gaussian prompts (Rademacher, uniform cube) the weights are bounded and the error decays "
