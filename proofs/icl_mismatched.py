@@ -31,7 +31,7 @@ from verify.derivation import Derivation, maps, relation
 from verify.evidence import agreement, bound, scaled
 from verify.icl_mismatch import (
     CLOSED_MISMATCH, DEFINITION, DPS, INVARIANT_DEFINITION, INVARIANT_MISMATCH, SIGMA_P, SIGMA_Q, SYM2, A,
-    invariant_mismatch_point, mismatch_closed_form_of, mismatch_point, mismatch_quadrature, mismatch_value, toeplitz,
+    TAU2, invariant_mismatch_point, mismatch_closed_form_of, mismatch_point, mismatch_quadrature, mismatch_value, toeplitz,
 )
 from verify.icl_symbolic import HALF, I1, Id, U11, a, b, d, eps, s, u, w, x
 from verify.symbolic import (
@@ -199,6 +199,15 @@ def _invariant_points(rng):
     return out
 
 
+def _tau_points(rng):
+    """General points with task variance tau2 = 1/(d + 1) (not 1: the tau2 = 1 mutant must differ), d = 1, 2."""
+    return [{**mismatch_point(k, rng), "tau2": sp.Rational(1, k + 1)} for k in (1, 2, 2)]
+
+
+CLOSED_TAU = mismatch_closed_form_of(SIGMA_P, SIGMA_Q, tau2=TAU2)
+TAU_UNIFORM = CLOSED_TAU + HALF * b**2 * (TAU2 - TAU2**2) * (u.T * SIGMA_Q * u) * (trace(SIGMA_P) ** 2 + 2 * trace(SIGMA_P * SIGMA_P))
+
+
 def _reference(p):
     return mismatch_quadrature(p, DPS)
 
@@ -251,6 +260,12 @@ CHECKS = [
           description=r"the definition at $A = \Sigma_p^{-1}/b$ equals the floor $s^2/2$ to 30 digits ($\Sigma_p \ne \Sigma_q$, $d = 2, 3$)",
           mutants=[Mutant("A = Sigma_q^{-1}/b", lambda Sp_, Sq_: Sq_.inv()),
                    Mutant("A = (Sigma_q Sigma_p)^{-1}/b", lambda Sp_, Sq_: (Sq_ * Sp_).inv())]),
+    agreement("task-variance-vs-definition", risk_of(CLOSED_TAU), _reference, _tau_points, digits=30, dps=DPS,
+              reference_name="40-digit Gauss-Hermite of the definition with w ~ N(0, tau2 I)",
+              description=r"extension to $w \sim \mathcal N(0, \tau^2 I)$ (the authors' $\tau^2 = 1/d$): $\tau^2$ on the cross and "
+                          r"$\mathrm{tr}(M^\top\Sigma_qM)$ terms, $\tau^4$ on the quartic term; $d = 1, 2$, general $(U, V)$",
+              mutants=[Mutant("tau2 = 1 (the statement's form)", CLOSED),
+                       Mutant("tau2 instead of tau2^2 on the quartic term", risk_of(TAU_UNIFORM))]),
     agreement("authors-limit-in-intended-model", INTENDED, _intended_reference, _authors_points, digits=30, dps=DPS,
               reference_name="40-digit Gauss-Hermite of the intended-model definition",
               description=r"risk of $A = \Sigma^{-2}/b$ in the intended model: $\tfrac12\mathrm{tr}((\Sigma^{-1}-I)\Sigma(\Sigma^{-1}-I)) + s^2/2$, "
@@ -278,7 +293,8 @@ STATEMENT = Statement(
     notes_tex=[r"With $\Sigma_p = \Sigma^2$, $\Sigma_q = I$ the limit $A = \Sigma^{-2}/b$ has risk $s^2/2$ in the authors' "
                r"model but $\tfrac12(\mathrm{tr}\Sigma^{-1} + \mathrm{tr}\Sigma) - d + s^2/2$ in the intended one; for "
                r"$\Sigma_{ij} = 0.5^{|i-j|}$, $d = 5$: excess $\tfrac12(23/3 + 5) - 5 = 4/3$.",
-               r"With $w \sim \mathcal N(0, \tau^2 I)$ (the authors use $\tau^2 = 1/d$) the invariant-subspace excess scales "
-               r"by $\tau^2$ and the minimiser is unchanged (not checked here)."],
+               r"With $w \sim \mathcal N(0, \tau^2 I)$ (the authors use $\tau^2 = 1/d$) the cross and $\mathrm{tr}(M^\top\Sigma_qM)$ "
+               r"terms carry $\tau^2$, the quartic $\tau^4$ (check task-variance-vs-definition; no derivation): on the "
+               r"invariant subspace the excess scales by $\tau^2$, the minimiser is unchanged, and the $d = 5$ excess is $4/15$."],
     order=7.5,
 )

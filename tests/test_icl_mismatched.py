@@ -111,6 +111,9 @@ def test_authors_setting_d5():
     intended = invariant_mismatch_point((S * S).inv(), 1, S, S, s_)
     assert _gap(mismatch_quadrature(intended), sp.Rational(83, 60)) < 1e-35
     assert P.INTENDED({"Sigma": S, "s2": sp.Rational(1, 10)}) == sp.Rational(83, 60)
+    # the authors' task variance w ~ N(0, I/5): the invariant-subspace excess scales by 1/5, 4/15 + 1/20 = 19/60
+    assert _gap(mismatch_quadrature({**intended, "tau2": sp.Rational(1, 5)}), sp.Rational(19, 60)) < 1e-35
+    assert _gap(mismatch_quadrature({**own, "tau2": sp.Rational(1, 5)}), sp.Rational(1, 20)) < 1e-35
 
 
 def test_bad_point_names_the_parameter():
@@ -119,3 +122,5 @@ def test_bad_point_names_the_parameter():
         mismatch_quadrature({**p, "Sigma_q": sp.eye(3)})
     with pytest.raises(ValueError, match="point"):
         mismatch_quadrature({k: v for k, v in p.items() if k != "s"})
+    with pytest.raises(ValueError, match="tau2"):
+        mismatch_quadrature({**p, "tau2": 0})

@@ -34,7 +34,7 @@ from .strategies import random_covariance
 from .symbolic import explicit_at, trace
 
 __all__ = ["SIGMA_P", "SIGMA_Q", "SYM2", "GAMMA_P", "DEFINITION", "mismatch_closed_form_of", "CLOSED_MISMATCH",
-           "INVARIANT_MISMATCH", "mismatch_point", "invariant_mismatch_point", "mismatch_value", "mismatch_quadrature",
+           "INVARIANT_MISMATCH", "TAU2", "mismatch_point", "invariant_mismatch_point", "mismatch_value", "mismatch_quadrature",
            "DPS"]
 
 DPS = 40
@@ -48,14 +48,19 @@ DEFINITION = HALF * (E_LAST * V_BLOCKS * GAMMA_P * U_BLOCKS * QUERY - w.T * x - 
 """1/2 (p_\\infty - y_q)^2 with \\Gamma_w from the prompt law N(0, \\Sigma_p)."""
 
 
-def mismatch_closed_form_of(Sp, Sq, U11_=U11, u_=u, a_=a):
-    r"""1/2 [c_0^T\Sigma_q c_0 + 2b tr(\Sigma_p) c_0^T\Sigma_q u + b^2 (u^T\Sigma_q u)((tr\Sigma_p)^2 + 2tr\Sigma_p^2)
-    + tr(M^T\Sigma_q M) + s^2],  c_0 = U_{11}^T\Sigma_p a + b s^2 u,  M = bU_{11}^T\Sigma_p + u a^T\Sigma_p - I."""
+TAU2 = sp.Symbol("tau2", positive=True)
+"""The task variance: w ~ N(0, tau2 I_d) (the statement has tau2 = 1; the authors' code tau2 = 1/d)."""
+
+
+def mismatch_closed_form_of(Sp, Sq, U11_=U11, u_=u, a_=a, tau2=1):
+    r"""1/2 [c_0^T\Sigma_q c_0 + 2b t tr(\Sigma_p) c_0^T\Sigma_q u + b^2 t^2 (u^T\Sigma_q u)((tr\Sigma_p)^2 + 2tr\Sigma_p^2)
+    + t tr(M^T\Sigma_q M) + s^2],  c_0 = U_{11}^T\Sigma_p a + b s^2 u,  M = bU_{11}^T\Sigma_p + u a^T\Sigma_p - I,
+    t = ``tau2`` (w ~ N(0, t I): substitute w = sqrt(t) z in g(w) - w = c_0 + Mw + b u w^T\Sigma_p w)."""
     c0 = U11_.T * Sp * a_ + b * s**2 * u_
     M = b * U11_.T * Sp + u_ * a_.T * Sp - Id
-    return HALF * (c0.T * Sq * c0 + 2 * b * trace(Sp) * (c0.T * Sq * u_)
-                   + b**2 * (u_.T * Sq * u_) * (trace(Sp) ** 2 + 2 * trace(Sp * Sp))
-                   + trace(M.T * Sq * M) * I1 + s**2 * I1)
+    return HALF * (c0.T * Sq * c0 + 2 * b * tau2 * trace(Sp) * (c0.T * Sq * u_)
+                   + b**2 * tau2**2 * (u_.T * Sq * u_) * (trace(Sp) ** 2 + 2 * trace(Sp * Sp))
+                   + tau2 * trace(M.T * Sq * M) * I1 + s**2 * I1)
 
 
 CLOSED_MISMATCH = mismatch_closed_form_of(SIGMA_P, SIGMA_Q)
@@ -105,7 +110,7 @@ def mismatch_value(point: dict, expr=CLOSED_MISMATCH):
     Um, Vm = point["U"], point["V"]
     k = Um.shape[0] - 1
     values = {U11: Um[:k, :k], A: Um[:k, :k], u: Um[k, :k].T, a: Vm[k, :k].T, b: Vm[k, k],
-              SIGMA_P: point["Sigma_p"], SIGMA_Q: point["Sigma_q"], s: point["s"]}
+              SIGMA_P: point["Sigma_p"], SIGMA_Q: point["Sigma_q"], s: point["s"], TAU2: point.get("tau2", 1)}
     return sp.Rational(explicit_at(expr, d, k, SYM2, values))
 
 
@@ -121,7 +126,8 @@ def _mpm(X) -> mpmath.matrix:
 def mismatch_quadrature(point: dict, dps: int = DPS) -> mpmath.mpf:
     r"""R_\infty from its DEFINITION at an exact point: 3-node Gauss-Hermite per coordinate of w ~ N(0, I_d) (exact:
     the integrand has degree <= 4 in each coordinate), \Gamma_w built from \Sigma_p at each node, p_\infty = r(w)^T x_q
-    with r(w) = (e_{d+1}^T V \Gamma_w U_{:, 1:d})^T, and the query mean 1/2[(r - w)^T\Sigma_q(r - w) + s^2]."""
+    with r(w) = (e_{d+1}^T V \Gamma_w U_{:, 1:d})^T, and the query mean 1/2[(r - w)^T\Sigma_q(r - w) + s^2].
+    ``point["tau2"]`` (default 1): w ~ N(0, tau2 I_d), nodes scaled by sqrt(tau2)."""
     missing = {"U", "V", "Sigma_p", "Sigma_q", "s"} - set(point)
     if missing:
         raise ValueError(f"point: missing {sorted(missing)}")
@@ -132,7 +138,11 @@ def mismatch_quadrature(point: dict, dps: int = DPS) -> mpmath.mpf:
             if X.rows != n or X.cols != n:
                 raise ValueError(f"{name}: expected shape ({n}, {n}) for d = {k}, got ({X.rows}, {X.cols})")
         s2 = _mpm(sp.Matrix([[sp.Rational(sp.nsimplify(point["s"]) ** 2)]]))[0, 0]  # s may be irrational, s^2 rational
-        nodes = (-mp.sqrt(3), mp.mpf(0), mp.sqrt(3))
+        tau2 = sp.Rational(point.get("tau2", 1))
+        if tau2 <= 0:
+            raise ValueError(f"point: tau2 must be positive, got {tau2}")
+        t = mp.sqrt(mp.mpf(tau2.p) / tau2.q)
+        nodes = (-mp.sqrt(3) * t, mp.mpf(0), mp.sqrt(3) * t)
         weights = (mp.mpf(1) / 6, mp.mpf(2) / 3, mp.mpf(1) / 6)
         total = mp.mpf(0)
         for idx in itertools.product(range(3), repeat=k):
