@@ -35,7 +35,7 @@ import functools
 import sympy as sp
 
 from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, equal, maps
+from verify.derivation import Derivation, maps
 from verify.evidence import bound, rejection
 from verify.icl import bayes_point, toeplitz_sigma
 from verify.icl_gradient import (

@@ -30,7 +30,6 @@ compared with computed trajectories; a planted gradient drives its own trajector
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import sympy as sp

@@ -63,7 +63,6 @@ ValueError: L: must be >= 1, got 0
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 

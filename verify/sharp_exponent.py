@@ -233,8 +233,6 @@ def spot_exact(point: dict) -> float:
 
 def mc_spot_estimate(point: dict, rng: np.random.Generator, n_prompts: int = 4000):
     """Brute-force Monte Carlo of the definition at the point (verify.concentration_error, batch means)."""
-    from .concentration import concentration_error
-    from .measures import isotropic_gaussian
 
     return _mc_spot(float(point["sigma"]), float(point["u"]), int(point.get("d", 1)), int(point["L"]),
                     int(point.get("n_prompts", n_prompts)), int(rng.integers(2**63)))

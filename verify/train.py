@@ -44,12 +44,12 @@ from __future__ import annotations
 import math
 import textwrap
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .claims import Check, Mutant, Outcome, at_least, at_most, register_kind
+from .claims import Check, Mutant, at_least, at_most, register_kind
 from .icl import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
 from .icl_gradient import _gradient_blocks, icl_active_vector, icl_from_active_vector, icl_risk_gradient
 from .montecarlo import stream
