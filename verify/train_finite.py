@@ -109,17 +109,20 @@ def _batch_inputs(U, V, X, Y, Xq, Yq):
 
 def _scores_values(U, V, X, Y, Xq):
     """h_b = U q_b (rows (B, d+1)), scores s = X h[:d] + Y h_d, values v = X V[d,:d] + Y V[d,d]."""
-    d = X.shape[2]
+    B, L, d = X.shape
     H = Xq @ U[:, :d].T  # (B, d+1): U (x_q, 0)
-    s = np.einsum("bld,bd->bl", X, H[:, :d]) + Y * H[:, d:]
-    v = X @ V[d, :d] + Y * V[d, d]
+    s = np.matmul(X, H[:, :d, None])[:, :, 0]
+    s += Y * H[:, d:]
+    v = np.einsum("bld,d->bl", X, V[d, :d])
+    v += V[d, d] * Y
     return s, v
 
 
 def _grads(X, Y, Xq, cU, cV, d: int):
     r"""dU = \sum_b (\sum_l cU_{bl} z_{bl}) q_b^T,  dV = e_{d+1} (\sum_{b,l} cV_{bl} z_{bl})^T."""
-    G = np.empty((X.shape[0], d + 1))
-    G[:, :d] = np.einsum("bl,bld->bd", cU, X)
+    B, L, _ = X.shape
+    G = np.empty((B, d + 1))
+    G[:, :d] = np.matmul(cU[:, None, :], X)[:, 0, :]
     G[:, d] = np.einsum("bl,bl->b", cU, Y)
     dU = np.zeros((d + 1, d + 1))
     dU[:, :d] = G.T @ Xq
@@ -134,25 +137,34 @@ def softmax_risk_and_grad(U, V, X, Y, Xq, Yq):
 
     p_L = \sum_l \pi_l v_l, \pi = softmax(z_l^T U q) by log-sum-exp;  \partial p_L/\partial s_l = \pi_l (v_l - p_L).
     """
-    U, V, X, Y, Xq, Yq = _batch_inputs(U, V, X, Y, Xq, Yq)
+    return _softmax_core(*_batch_inputs(U, V, X, Y, Xq, Yq))
+
+
+def linear_risk_and_grad(U, V, X, Y, Xq, Yq):
+    r"""Batch risk of normalised linear attention  p_L = (1/L) \sum_l s_l v_l  and its gradient (dR/dU, dR/dV)."""
+    return _linear_core(*_batch_inputs(U, V, X, Y, Xq, Yq))
+
+
+def _softmax_core(U, V, X, Y, Xq, Yq):
+    """:func:`softmax_risk_and_grad` on validated float arrays (the training loop's batches are valid by construction)."""
     B, L, d = X.shape
     s, v = _scores_values(U, V, X, Y, Xq)
     s -= s.max(axis=1, keepdims=True)
-    pi = np.exp(s)
+    pi = np.exp(s, out=s)
     pi /= pi.sum(axis=1, keepdims=True)
     pred = np.einsum("bl,bl->b", pi, v)
     res = pred - Yq
     risk = 0.5 * float(res @ res) / B
     e = res / B
     cV = pi * e[:, None]
-    cU = cV * (v - pred[:, None])
-    dU, dV = _grads(X, Y, Xq, cU, cV, d)
+    v -= pred[:, None]
+    v *= cV
+    dU, dV = _grads(X, Y, Xq, v, cV, d)
     return risk, dU, dV
 
 
-def linear_risk_and_grad(U, V, X, Y, Xq, Yq):
-    r"""Batch risk of normalised linear attention  p_L = (1/L) \sum_l s_l v_l  and its gradient (dR/dU, dR/dV)."""
-    U, V, X, Y, Xq, Yq = _batch_inputs(U, V, X, Y, Xq, Yq)
+def _linear_core(U, V, X, Y, Xq, Yq):
+    """:func:`linear_risk_and_grad` on validated float arrays."""
     B, L, d = X.shape
     s, v = _scores_values(U, V, X, Y, Xq)
     pred = np.einsum("bl,bl->b", s, v) / L
