@@ -7,6 +7,7 @@
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
     verify selftest [ID...] [--full] [--json]      mutant formulas rejected, rewritings accepted, seeds
     verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
+    verify dynamics [--quick] [--json] [-o DIR] [--seed N]  Gaussian attention dynamics: particles, blow-up, collapse
     verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N]  Props 3.1/3.4 measured: curves, slopes, constants, findings
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
@@ -142,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help='print {"infinite", "init_interval", "findings"} as JSON')
     tr.add_argument("-o", "--output", metavar="DIR", help="write train.json and init_interval.csv into DIR")
     tr.add_argument("--seed", type=_seed, default=0, help="seed of Theta and of the random Sigma (default 0)")
+
+    dy = sub.add_parser("dynamics", help="Gaussian attention dynamics: particles vs moment ODEs, blow-up, collapse")
+    dy.add_argument("--quick", action="store_true", help="smaller N (about a minute)")
+    dy.add_argument("--json", action="store_true", help="print the study as JSON")
+    dy.add_argument("-o", "--output", metavar="DIR", help="write dynamics.json and PNG figures into DIR")
+    dy.add_argument("--seed", type=_seed, default=0, help="master seed of the particles (default 0)")
 
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -300,6 +307,24 @@ def _cmd_train(args) -> int:
 
 
 COMMANDS["train"] = _cmd_train
+
+
+def _cmd_dynamics(args) -> int:
+    from . import dynamics
+    from .train import output_dir
+
+    if args.output:
+        output_dir(args.output)  # refuse a bad DIR before computing
+    progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = dynamics.run_dynamics(quick=args.quick, seed=args.seed, progress=progress)
+    written = dynamics.write_dynamics(result, args.output) if args.output else []
+    print(json.dumps(result, default=float) if args.json else dynamics.summary(result))
+    for p in written if not args.json else []:
+        print(f"wrote {p}")
+    return 0 if dynamics.dynamics_ok(result) else 1
+
+
+COMMANDS["dynamics"] = _cmd_dynamics
 
 
 def main(argv=None) -> int:

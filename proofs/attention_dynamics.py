@@ -1,0 +1,266 @@
+r"""Gaussian-preserving attention dynamics (Castin, Ablin, Carrillo & Peyre 2025; issue 10 part 2).
+
+**Statement.**  Let tokens form a measure moved by their softmax attention field (the Transformer PDE)
+
+    \partial_t \mu_t + \mathrm{div}(\mu_t\, T[\mu_t]) = 0,   \mu_0 = N(m_0, \Gamma_0),\ \Gamma_0 \succ 0.
+
+Then \mu_t = N(m_t, \Gamma_t) as long as \Gamma_t stays finite, with A = K^T Q and
+
+    \dot m = V(m + \Gamma A m),      \dot\Gamma = V\Gamma A\Gamma + \Gamma A^T\Gamma V^T.
+
+(The form guessed in paper.md section 6 is confirmed by the derivation, not copied.)
+
+**Proof.**  By Lemma 2.1 the field on a Gaussian is affine, F(x) = Vm + M x with M = V\Gamma A.  Weak form of the
+continuity equation with \varphi(x) = x and \varphi(x) = (x - m)(x - m)^T: \dot m = E F(X) and
+\dot\Gamma = E[(F(X) - EF)(X-m)^T] + E[(X-m)(F(X) - EF)^T] = M\Gamma + \Gamma M^T (general d, below).  That the
+Gaussian with these moments *solves* the PDE is checked with explicit entries (d = 1, 2): the residual
+\partial_t \log p + \mathrm{div} F + F\cdot\nabla\log p of the Gaussian density vanishes identically in x; uniqueness of the
+solution for an affine (Lipschitz) field is the classical Cauchy-Lipschitz flow argument (Castin et al.).
+
+**Where it breaks.**  V = vI, A = aI (s = va): \dot\Gamma = 2s\Gamma^2, \Gamma_t = \Gamma_0(I - 2st\Gamma_0)^{-1}.  For s > 0 the
+covariance blows up at t_* = 1/(2s\lambda_{max}(\Gamma_0)); for s < 0 it collapses like I/(2|s|t) (clustering).
+Finite-N particles never blow up (|\dot x_i| <= ||V|| max_j |x_j|): the blow-up is a mean-field phenomenon.
+
+**Evidence** (numerics in verify.dynamics): N particles moved by softmax attention on their own empirical measure
+(R independent replicas, RK4) against the ODE solution (DOP853, rtol 1e-10) at t = 0.3 and 0.6; the ODE against
+the exact Riccati solution through blow-up and collapse; the rate of convergence in N (slow).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from verify.claims import Statement
+from verify.derivation import Assumption, Derivation, by, equal_given
+from verify.dynamics import (cov_rhs, mean_rhs, moment_flow, moment_values, particle_flow, particle_moments,
+                             replica_moment_estimates, riccati_isotropic, sample_replicas)
+from verify.evidence import Mutant, agreement, rate, z_test
+from verify.montecarlo import Estimate
+from verify.pushforward import definition_field
+from verify.strategies import attention_point
+from verify.symbolic import symbolic_matrix, symbolic_vector
+from verify.train import trajectory
+
+n = sp.Symbol("d", integer=True, positive=True)
+K, Q, V, Gamma = (sp.MatrixSymbol(x, n, n) for x in ("K", "Q", "V", "Gamma"))
+m = sp.MatrixSymbol("m", n, 1)
+A = K.T * Q
+
+MEAN_ODE = V * (m + Gamma * A * m)
+COV_ODE = V * Gamma * A * Gamma + Gamma * A.T * Gamma * V.T
+STATEMENT_TEX = (r"\mu_0 = \mathcal N(m_0,\Gamma_0) \Rightarrow \mu_t = \mathcal N(m_t,\Gamma_t),\ "
+                 r"\dot m = V(m + \Gamma K^\top Q m),\ \dot\Gamma = V\Gamma K^\top Q\Gamma + \Gamma Q^\top K\Gamma V^\top")
+
+# ------------------------------------------------------------------------------------ assumptions
+
+DRIFT_MEAN = sp.MatrixSymbol(r"\mathbb{E}_{\mu_t}[T[\mu_t](X)]", n, 1)
+DRIFT_COV = sp.MatrixSymbol(r"\mathbb{E}_{\mu_t}[(T[\mu_t](X) - \dot m)(X - m)^{\top}]", n, n)
+EX = sp.MatrixSymbol(r"\mathbb{E}_{\mu_t}[X]", n, 1)
+CX = sp.MatrixSymbol(r"\mathrm{Cov}_{\mu_t}(X)", n, n)
+
+
+def _field_points(rng):
+    out = []
+    for dim in (1, 2, 3):
+        p = attention_point(dim, rng, 0.5)
+        out.append(dict(p, X=p["m"] + rng.standard_normal((6, dim)) @ np.linalg.cholesky(p["Gamma"]).T, dim=dim))
+    return out
+
+
+def _affine(p, Aform):
+    return (p["V"] @ (p["m"][:, None] + p["Gamma"] @ Aform(p) @ p["X"].T)).T
+
+
+AFFINE_FIELD = Assumption(
+    "affine-attention-field",
+    r"T[\mathcal N(m,\Gamma)](x) = Vm + V\Gamma A x\ \text{(Lemma 2.1)}: \mathbb E T(X) = Vm + V\Gamma A\,\mathbb E X,\ "
+    r"\mathbb E[(T(X) - \mathbb E T)(X-m)^\top] = V\Gamma A\,\mathrm{Cov}(X)",
+    {DRIFT_MEAN: V * m + V * Gamma * A * EX, DRIFT_COV: V * Gamma * A * CX},
+    agreement("affine-attention-field", subject=lambda p: _affine(p, lambda q: q["K"].T @ q["Q"]),
+              reference=lambda p: definition_field(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["X"]),
+              points=_field_points, digits=11, kind="float64", reference_name="the tilted mean by the trapezoid rule",
+              description="the attention field of N(m, Gamma) at 6 particles x ~ mu, d = 1, 2, 3, against its definition",
+              mutants=[Mutant("A^T for A", lambda p: _affine(p, lambda q: q["Q"].T @ q["K"]))]))
+
+# ------------------------------------------------------------------------------------ derivations
+
+
+def derivation_moments() -> list[Derivation]:
+    mean = Derivation("mean ODE, general $d$", DRIFT_MEAN,
+                      start_tex=r"\dot m = \tfrac{d}{dt}\int x\,d\mu_t = \int T[\mu_t]\,d\mu_t\ \text{(weak form, }\varphi(x) = x)",
+                      conclusion=MEAN_ODE)
+    mean.step(V * m + V * Gamma * A * EX, "Lemma 2.1: the field is affine; linearity", check=by(AFFINE_FIELD), label="affine")
+    mean.step(V * m + V * Gamma * A * m, r"$\mathbb E X = m$", check=equal_given({EX: m}, "E X = m"), label="mean")
+    mean.step(MEAN_ODE, "factor $V$", label="factor")
+    cov = Derivation("covariance ODE, general $d$", DRIFT_COV + DRIFT_COV.T,
+                     start_tex=r"\dot\Gamma = \mathbb E[(T(X) - \dot m)(X-m)^\top] + \mathbb E[(X-m)(T(X) - \dot m)^\top]"
+                               r"\ \text{(weak form, }\varphi = (x-m)(x-m)^\top)",
+                     conclusion=COV_ODE)
+    cov.step(V * Gamma * A * CX + (V * Gamma * A * CX).T, "Lemma 2.1: $T(X) - \\mathbb E T = V\\Gamma A (X - m)$",
+             check=by(AFFINE_FIELD), label="affine")
+    cov.step(V * Gamma * A * Gamma + Gamma.T * A.T * Gamma.T * V.T, r"$\mathrm{Cov}(X) = \Gamma$, transpose expanded",
+             check=equal_given({CX: Gamma}, "Cov X = Gamma"), label="cov")
+    cov.step(COV_ODE, r"$\Gamma^\top = \Gamma$", check=equal_given({Gamma.T: Gamma}, "Gamma symmetric"), label="symmetry")
+    return [mean, cov]
+
+
+def continuity_residual(dim: int, mean_ode=MEAN_ODE, cov_ode=COV_ODE) -> tuple:
+    r"""(R_0, substitutions): R_0 = \partial_t\log p + \mathrm{div}F + F\cdot\nabla\log p for the Gaussian density p of
+    N(m, \Gamma) (explicit entries, \Gamma symmetric) with \dot m, \dot\Gamma as free symbols; the substitutions put in
+    the ODEs (``mean_ode``, ``cov_ode``).  At d = 2, A = K^T Q is a general matrix A (the ODEs depend on K, Q only
+    through A), which halves the symbols."""
+    Kd, Qd, Vd = (symbolic_matrix(x, dim, dim) for x in ("K", "Q", "V"))
+    Ad = Kd.T * Qd if dim == 1 else symbolic_matrix("A", dim, dim)
+    Gd = symbolic_matrix("Gamma", dim, dim, symmetric=True)
+    md, xd = symbolic_vector("m", dim), symbolic_vector("x", dim)
+    logp = -((xd - md).T * Gd.inv() * (xd - md))[0, 0] / 2 - sp.log(Gd.det()) / 2
+    mdot = [sp.Symbol(rf"\dot m_{i}") for i in range(dim)]
+    idx = [(i, j) for i in range(dim) for j in range(i, dim)]
+    gdot = {ij: sp.Symbol(rf"\dot\Gamma_{{{ij[0]}{ij[1]}}}") for ij in idx}
+    F = Vd * md + Vd * Gd * Ad * xd
+    R0 = (sum(sp.diff(logp, md[i]) * mdot[i] for i in range(dim)) + sum(sp.diff(logp, Gd[ij]) * gdot[ij] for ij in idx)
+          + (Vd * Gd * Ad).trace() + sum(F[i] * sp.diff(logp, xd[i]) for i in range(dim)))
+    sym = {K: Kd, Q: Qd, V: Vd, Gamma: Gd, m: md}
+    if dim > 1:
+        sym[K] = symbolic_matrix("A", dim, dim).T
+        sym[Q] = sp.eye(dim)
+    Md = sp.Matrix(mean_ode.subs(sym).doit())
+    Cd = sp.Matrix(cov_ode.subs(sym).doit())
+    subs = {mdot[i]: Md[i] for i in range(dim)}
+    subs.update({gdot[ij]: Cd[ij] for ij in idx})
+    return R0, subs
+
+
+def derivation_gaussian(dim: int, mean_ode=MEAN_ODE, cov_ode=COV_ODE) -> Derivation:
+    """The Gaussian with the ODE moments solves the continuity equation (residual identically 0 in x)."""
+    R0, subs = continuity_residual(dim, mean_ode, cov_ode)
+    d = Derivation(f"$\\mu_t$ stays Gaussian, explicit $d={dim}$", R0,
+                   start_tex=r"\frac{\partial_t p + \mathrm{div}(pF)}{p} = \partial_t \log p + \mathrm{div} F + F\cdot\nabla\log p,"
+                             r"\ p = \mathcal N(m_t,\Gamma_t),\ F = Vm + V\Gamma A x",
+                   conclusion=sp.Integer(0), brief=dim > 1)
+    R1 = R0.xreplace(subs)
+    d.step(R1, r"insert $\dot m = V(m + \Gamma A m)$, $\dot\Gamma = V\Gamma A\Gamma + \Gamma A^\top\Gamma V^\top$",
+           check=equal_given(subs, "the moment ODEs"), rhs_tex=r"R(x)", label="insert-odes")
+    d.step(sp.Integer(0), r"expand and cancel: $R(x) \equiv 0$ for every $x$", label="vanishes")
+    return d
+
+
+def derivations() -> list[Derivation]:
+    return derivation_moments() + [derivation_gaussian(1), derivation_gaussian(2)]
+
+
+# ------------------------------------------------------------------------------------ evidence
+
+
+def _cov_transposed(K_, Q_, V_, m_, G_):
+    M = V_ @ G_ @ Q_.T @ K_
+    return M @ G_ + G_ @ M.T
+
+
+def _cov_half(K_, Q_, V_, m_, G_):
+    return V_ @ G_ @ K_.T @ Q_ @ G_
+
+
+def _mean_missing(K_, Q_, V_, m_, G_):
+    return V_ @ m_
+
+
+class _Flow(dict):
+    """A subject: the pair of ODE right-hand sides; called at a point, the ODE moments at TIMES (moment_values order)."""
+
+    def __call__(self, p):
+        return _ode_values(p, self)
+
+
+def _flow_subject(mean_field=mean_rhs, cov_field=cov_rhs):
+    return _Flow(mean=mean_field, cov=cov_field)
+
+
+MUTANTS = [("cov: A^T for A (wrong transpose)", _flow_subject(cov_field=_cov_transposed)),
+           ("cov: missing Gamma A^T Gamma V^T", _flow_subject(cov_field=_cov_half)),
+           ("mean: missing V Gamma A m", _flow_subject(mean_field=_mean_missing))]
+
+POINT = {"K": np.eye(2), "Q": np.array([[0.3, 0.9], [-0.7, 0.2]]), "V": np.array([[0.9, 0.3], [-0.5, 0.8]]),
+         "m": np.array([0.5, 0.4]), "Gamma": np.array([[0.6, 0.25], [0.25, 0.5]]), "label": "d=2, A not normal"}
+TIMES, DT, REPLICAS, PARTICLES = (0.3, 0.6), 0.15, 240, 50
+
+
+def _ode_values(p, subj, times=TIMES):
+    path = moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], times, mean_field=subj["mean"], cov_field=subj["cov"])
+    return moment_values(path)
+
+
+PARTICLES_CHECK = z_test(
+    "particles", subject=_flow_subject(), estimate=lambda p, rng: replica_moment_estimates(
+        p, rng, R=REPLICAS, N=PARTICLES, times=TIMES, dt=DT),
+    points=[POINT], resolve=0.35,
+    description=f"{REPLICAS} replicas of N = {PARTICLES} particles moved by softmax attention on their empirical measure "
+                f"(RK4, dt = {DT}) vs the moment ODEs (DOP853 rtol 1e-10) at t = {TIMES}: means and covariance entries "
+                "(the O(1/N) mean-field bias is ~1 standard error here)",
+    mutants=[Mutant(k, v) for k, v in MUTANTS])
+
+REGIMES = [dict(K=np.eye(2), Q=np.eye(2), V=np.eye(2), m=np.array([0.3, -0.2]), Gamma=np.array([[0.5, 0.1], [0.1, 0.3]]),
+                s=1.0, label="blow-up V = A = I"),
+           dict(K=np.eye(2), Q=np.eye(2), V=-np.eye(2), m=np.array([0.3, -0.2]), Gamma=np.array([[0.5, 0.1], [0.1, 0.3]]),
+                s=-1.0, label="collapse V = -I")]
+
+
+def _regime_path(p, subj):
+    t_star = 1.0 / (2 * p["s"] * np.linalg.eigvalsh(p["Gamma"]).max()) if p["s"] > 0 else None
+    times = [0.25 * t_star, 0.5 * t_star, 0.9 * t_star, 0.99 * t_star, 1.01 * t_star] if t_star else [0.5, 2.0, 8.0, 32.0]
+    return moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], times, mean_field=subj["mean"], cov_field=subj["cov"])
+
+
+def _riccati_error(p, path, subj):
+    r"""Worst relative error of \Gamma(t) against \Gamma_0(I - 2st\Gamma_0)^{-1} before t_*, plus the relative error of the
+    blow-up time (s > 0: t_* = 1/(2s\lambda_max); the ODE must blow up, the exact one past t_*)."""
+    errs = []
+    for t, G in zip(path.t, path.cov):
+        exact_ok = p["s"] < 0 or t < 1.0 / (2 * p["s"] * np.linalg.eigvalsh(p["Gamma"]).max())
+        if exact_ok:
+            E = riccati_isotropic(p["Gamma"], p["s"], t)
+            errs.append(float(np.abs(G - E).max() / np.abs(E).max()) if np.all(np.isfinite(G)) else np.inf)
+    if p["s"] > 0:
+        t_star = 1.0 / (2 * p["s"] * np.linalg.eigvalsh(p["Gamma"]).max())
+        errs.append(np.inf if path.blowup_time is None else abs(path.blowup_time - t_star) / t_star)
+    return max(errs)
+
+
+REGIME_CHECK = trajectory(
+    "blow-up-and-collapse", subject=_flow_subject(), path=_regime_path, points=REGIMES, figure=_riccati_error,
+    threshold=1e-6, unit="rel. error", what="relative error against the exact Riccati solution / blow-up time",
+    description="V = A = I: Gamma(t) = Gamma0 (I - 2t Gamma0)^-1 and blow-up at t* = 1/(2 lambda_max); V = -I: collapse "
+                "Gamma0 (I + 2t Gamma0)^-1 ~ I/(2t) to t = 32 (DOP853 rtol 1e-10, event tr Gamma = 1e8)",
+    mutants=[Mutant(k, v) for k, v in MUTANTS[1:2]])  # A = I is symmetric: a transpose cannot show here
+
+
+def _rate_gap(N, rng, subj):
+    """E ||Gamma_N(0.6) - Gamma(0.6)||_F^2 over R = max(64, 12800/N) replicas (decays like 1/N towards the true ODE)."""
+    p, R = POINT, max(64, 12800 // N)
+    ref = moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], [0.6], mean_field=subj["mean"], cov_field=subj["cov"])
+    (X,) = particle_flow(sample_replicas(p["m"], p["Gamma"], R, N, rng), p["K"], p["Q"], p["V"], [0.6], dt=0.15)
+    e = np.sum((particle_moments(X)[1] - ref.cov[0]) ** 2, axis=(1, 2))
+    return Estimate(float(e.mean()), float(e.std(ddof=1) / np.sqrt(R)), R)
+
+
+RATE_CHECK = rate("convergence-in-N", subject=_flow_subject(), gap=_rate_gap, Ls=[50, 100, 200, 400], exponent=0.8,
+                  slow=True, description="E||Gamma_N(t) - Gamma(t)||_F^2 ~ 1/N (max(64, 12800/N) replicas, t = 0.6): a wrong "
+                                         "ODE leaves a plateau",
+                  mutants=[Mutant(k, v) for k, v in MUTANTS[:1]])
+
+HYPOTHESES = [r"\mu_0 = \mathcal N(m_0,\Gamma_0),\ \Gamma_0 \succ 0;\ K, Q, V \in \mathbb R^{d\times d},\ A = K^\top Q",
+              r"t < t_{\max}: \text{the time the covariance ODE blows up (} t_{\max} = \infty \text{ unless } \Gamma_t \text{ explodes)}"]
+
+STATEMENT = Statement(
+    id="attention-dynamics", number="Castin et al. (Gaussian dynamics)",
+    title="Softmax attention dynamics preserve Gaussians",
+    summary="mu_t = N(m_t, Γ_t): ṁ = V(m + ΓAm), Γ̇ = VΓAΓ + ΓAᵀΓVᵀ, A = KᵀQ; blow-up / collapse shown",
+    source="Castin, Ablin, Carrillo & Peyré (2025); issue 10 part 2",
+    statement_tex=STATEMENT_TEX, hypotheses_tex=HYPOTHESES, derivations=derivations,
+    checks=[PARTICLES_CHECK, REGIME_CHECK, RATE_CHECK], status="verified",
+    notes_tex=[r"V = A = I: $\Gamma_t = \Gamma_0(I - 2t\Gamma_0)^{-1}$ blows up at $t_* = 1/(2\lambda_{\max}(\Gamma_0))$; "
+               r"finite-$N$ particles cannot ($|\dot x_i| \le \|V\|\max_j|x_j|$).",
+               r"V = -I, A = I: $\Gamma_t \sim I/(2t)$, the tokens cluster at the rate $1/t$."],
+    order=2.2,
+)

@@ -1,0 +1,83 @@
+"""attention-dynamics (issue 10 part 2): moment ODEs, the chunked particle field, RK4, blow-up and collapse,
+the derivation on a wrong ODE, the CLI, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import proofs.attention_dynamics as P
+from verify import dynamics as D
+from verify.claims import run_check
+from verify.derivation import Derivation
+
+I2 = np.eye(2)
+
+
+def test_field_is_chunk_independent_and_matches_a_loop():
+    X = np.random.default_rng(1).standard_normal((2, 30, 2))
+    K, Q, V = P.POINT["K"], P.POINT["Q"], P.POINT["V"]
+    F = D.attention_field(X, K, Q, V, chunk=4)
+    x = X[1, 7]
+    s = X[1] @ (K.T @ Q @ x)
+    w = np.exp(s - s.max())
+    assert np.allclose(F[1, 7], V @ (X[1].T @ w) / w.sum(), rtol=1e-13, atol=1e-14)
+    assert np.array_equal(F, D.attention_field(X, K, Q, V, chunk=4))
+    assert np.isfinite(D.attention_field(X * 1e3, K, Q, V)).all()       # huge scores: log-sum-exp, no NaN
+
+
+def test_particles_are_bounded_where_the_gaussian_blows_up():
+    G0 = np.array([[0.5, 0.1], [0.1, 0.3]])
+    t_star = 1 / (2 * np.linalg.eigvalsh(G0).max())
+    path = D.moment_flow(I2, I2, I2, [0.3, -0.2], G0, [0.5 * t_star, 1.2 * t_star])
+    assert abs(path.blowup_time - t_star) < 1e-6 * t_star and np.isnan(path.cov[1]).all()
+    X0 = D.sample_replicas([0.3, -0.2], G0, 1, 100, np.random.default_rng(0))
+    (X,) = D.particle_flow(X0, I2, I2, I2, [1.2 * t_star], dt=t_star / 20)
+    r0 = np.abs(X0).max()
+    assert np.isfinite(X).all() and np.abs(X).max() <= r0 * np.exp(1.2 * t_star) * (1 + 1e-9)
+
+
+def test_collapse_rate():
+    G0 = np.array([[0.5, 0.1], [0.1, 0.3]])
+    path = D.moment_flow(I2, I2, -I2, [0.3, -0.2], G0, [100.0, 200.0])
+    tr = [np.trace(G) for G in path.cov]
+    assert abs(np.log(tr[1] / tr[0]) / np.log(2) + 1) < 0.02   # tr Gamma ~ 1/(t + c): slope -0.99 on [100, 200]
+    assert np.allclose(path.cov[1], D.riccati_isotropic(G0, -1.0, 200.0), rtol=1e-8)
+
+
+def test_the_gaussian_derivation_fails_on_the_transposed_ode():
+    wrong = P.V * P.Gamma * P.A.T * P.Gamma + P.Gamma * P.A * P.Gamma * P.V.T
+    assert all(r.passed for r in P.derivation_gaussian(1).check())   # the true one passes
+    R0, subs = P.continuity_residual(2, cov_ode=wrong)
+    d = Derivation("wrong", R0.xreplace(subs), conclusion=0).step(0, "claimed to vanish")
+    assert not d.check()[0].passed
+
+
+def test_particles_check_and_its_mutants():
+    ev = run_check(P.STATEMENT, P.PARTICLES_CHECK, 0)
+    assert ev.passed, ev.detail
+    for m in P.PARTICLES_CHECK.mutants:
+        assert run_check(P.STATEMENT, P.PARTICLES_CHECK, 0, m.name).caught
+
+
+def test_same_seed_same_bits():
+    a = D.sample_replicas([0.0, 0.0], I2, 2, 10, np.random.default_rng(7))
+    b = D.sample_replicas([0.0, 0.0], I2, 2, 10, np.random.default_rng(7))
+    assert D.particle_flow(a, I2, I2, -I2, [0.2], dt=0.1)[0].tobytes() == D.particle_flow(b, I2, I2, -I2, [0.2], dt=0.1)[0].tobytes()
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="times"):
+        D.moment_flow(I2, I2, I2, [0, 0], I2, [0.5, 0.2])
+    with pytest.raises(ValueError, match="times"):
+        D.particle_flow(np.zeros((3, 2)), I2, I2, I2, [0.15], dt=0.1)
+    with pytest.raises(ValueError, match="G0"):
+        D.moment_flow(I2, I2, I2, [0, 0], [[1.0, 2.0], [0.0, 1.0]], [1.0])
+    with pytest.raises(ValueError, match="X"):
+        D.attention_field(np.zeros((2, 0, 2)), I2, I2, I2)
+    with pytest.raises(ValueError, match="chunk"):
+        D.attention_field(np.zeros((4, 2)), I2, I2, I2, chunk=0)
+    with pytest.raises(ValueError, match="t"):
+        D.riccati_isotropic(I2, 1.0, 0.6)
