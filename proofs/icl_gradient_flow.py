@@ -241,9 +241,10 @@ _CONSERVED = (paper_flow_np, balance)
 
 CHECKS = [
     agreement("gradient-vs-fd", _GRAD, gradient_reference, lambda rng: gradient_points(rng), digits=11, kind="float64",
-              mutants=_GRAD_MUTANTS, reference_name="differences of $\\mathcal R_\\infty$ (quadrature at d = 1, 2)",
-              description=r"closed-form gradient vs Richardson differences of $\mathcal R_\infty$ (d = 1..6) and of "
-                          r"the quadrature of its definition (d = 1, 2)"),
+              mutants=_GRAD_MUTANTS, reference_name="differences of $\\mathcal R_\\infty$ (of its definition at d = 1..3)",
+              description=r"closed-form gradient vs Richardson differences of $\mathcal R_\infty$ (d = 1..6), 40-digit "
+                          r"differences of the quadrature of its definition (d = 1) and the definition differentiated "
+                          r"under the integral on the exact Gauss-Hermite rule (d = 2, 3)"),
     rejection("wrong-gradient-rejected", gradient_of(GRADIENT_SLIPS["transposed"]),
               lambda p, subj, rng: max_relative_error_to_reference(p, subj),
               lambda rng: gradient_points(rng, dims=range(2, 7), per_dim=1, quadrature_dims=()),
@@ -265,19 +266,20 @@ CHECKS = [
               mutants=[Mutant(r"$\|A\|_F^2 - b^2$", _CONSERVED)],
               description=r"$\|A\|_F^2 + b^2$ changes by more than 1% along the same trajectories"),
     bound("balanced-flow-converges", bayes_point, balanced_limit_distance,
-          lambda rng: balanced_points(rng, [toeplitz_sigma(3, 0.5)], (0.1, 0.5, 1.0, 2.0)), threshold=1e-8,
+          lambda rng: balanced_points(rng, [toeplitz_sigma(3, 0.5)], (0.1, 0.5, 1.0, 2.0), t_end=150.0, n_steps=5000),
+          threshold=1e-8,
           unit="rel. distance", what=r"relative distance to $(U_\star, V_\star)$", mutants=_LIMIT_MUTANTS,
           description=r"paper's initialisation $U(0) = \alpha\,\mathrm{diag}(\Theta\Theta^\top, 0)$, "
-                      r"$V(0) = \alpha e e^\top$ reaches $(U_\star, V_\star)$, d = 3, $\alpha = 0.1..2$ (RK4, graded mesh, $t \le 300$)"),
+                      r"$V(0) = \alpha e e^\top$ reaches $(U_\star, V_\star)$, d = 3, $\alpha = 0.1..2$ "
+                      r"(RK4, 5000 steps on a graded mesh, $t \le 150$)"),
     bound("audit-witness-d1", bayes_point, balanced_limit_distance,
-          lambda rng: balanced_points(rng, [[[0.25]]], (4.0,)), threshold=1e-8, kind="audit",
+          lambda rng: balanced_points(None, [[[0.25]]], (4.0,)), threshold=1e-8, kind="audit",  # d = 1: P = 1, no draw
           unit="rel. distance", what=r"relative distance to $(U_\star, V_\star)$", mutants=_LIMIT_MUTANTS,
           description=r"d = 1, $\Sigma = 1/4$, $\alpha = 4$ (inside the printed interval $\alpha < 4\sqrt2$, outside "
                       r"ZFB's $\alpha^2\|\Sigma\| < 2$) still converges to $A = b = \Sigma^{-1/2} = 2$"),
     bound("convergence-sweep", bayes_point, balanced_limit_distance,
-          lambda rng: [dict(p, n_steps=60000, grading=2.0) for p in
-                       balanced_points(rng, [lambda r, d=d: random_covariance(d, r) for d in (2, 3, 5)],
-                                       (0.05, 0.3, 1.0, 3.0, 6.0))],
+          lambda rng: balanced_points(rng, [lambda r, d=d: random_covariance(d, r) for d in (2, 3, 5)],
+                                      (0.05, 0.3, 1.0, 3.0, 6.0), n_steps=60000, grading=2.0),
           threshold=1e-8, unit="rel. distance", what=r"relative distance to $(U_\star, V_\star)$", mutants=_LIMIT_MUTANTS,
           description=r"balanced flow converges for $\alpha = 0.05..6$ and random $\Sigma$, d = 2, 3, 5", slow=True),
 ]

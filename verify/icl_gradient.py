@@ -64,6 +64,7 @@ __all__ = [
     "invariant_flow_rhs",
     "rk4",
     "Trajectory",
+    "invariant_flow_endpoints",
     "invariant_flow",
     "paper_flow",
     "GRADIENT_SLIPS",
@@ -386,6 +387,42 @@ def invariant_flow(A0, b0, Sigma, t_end, n_steps, noise=0.0, record_every: int =
     return Trajectory(ts, ys[:, :-1].reshape(-1, d, d), ys[:, -1])
 
 
+def invariant_flow_endpoints(A0s, b0s, Sigma, t_end, n_steps, grading=1.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""End points (A(t_end), b(t_end)) of :func:`invariant_flow` from several initial points at once.
+
+    The same RK4 on the same mesh, the n flows stacked in one state (a (n, d, d) batch of matrix products per
+    stage), so n flows cost about one: the right-hand side is a few d x d products and the step loop's
+    Python overhead dominates.  Returns (A (n, d, d), b (n,)).
+
+    >>> A, b = invariant_flow_endpoints([[[4.0]], [[0.1]]], [4.0, 0.1], [[0.25]], t_end=200.0, n_steps=4000)
+    >>> np.round(A[:, 0, 0], 8).tolist(), np.round(b, 8).tolist()
+    ([2.0, 2.0], [2.0, 2.0])
+    """
+    S = _sigma(Sigma)
+    d = S.shape[0]
+    A0s = as_array(A0s, "A0s", ndim=3)
+    if A0s.shape[1:] != (d, d):
+        raise ValueError(f"A0s: expected shape (n, {d}, {d}), got {A0s.shape}")
+    n = A0s.shape[0]
+    b0s = as_array(b0s, "b0s", ndim=1)
+    if b0s.shape != (n,):
+        raise ValueError(f"b0s: expected shape ({n},), got {b0s.shape}")
+    S2 = S @ S
+
+    def rhs(t, y):
+        Y = y.reshape(n, d * d + 1)
+        A, b = Y[:, :-1].reshape(n, d, d), Y[:, -1]
+        S2AS = S2 @ A @ S
+        Adot = b[:, None, None] * S2 - (b * b)[:, None, None] * S2AS
+        bdot = np.einsum("kij,ij->k", A, S2) - b * np.einsum("kij,kij->k", A, S2AS)
+        return np.concatenate([Adot.reshape(n, -1), bdot[:, None]], axis=1).reshape(-1)
+
+    y0 = np.concatenate([A0s.reshape(n, -1), b0s[:, None]], axis=1).reshape(-1)
+    _, ys = rk4(rhs, y0, t_end, n_steps, record_every=n_steps, grading=grading)
+    Y = ys[-1].reshape(n, d * d + 1)
+    return Y[:, :-1].reshape(n, d, d), Y[:, -1]
+
+
 # ------------------------------------------------------------------------------ evidence helpers (statement icl-gradient)
 #
 # Points, independent references and planted slips for the checks of proofs/icl_gradient_flow.py.  References
@@ -409,14 +446,18 @@ def _key(*arrays) -> tuple:
     return tuple(np.asarray(x, dtype=float).tobytes() + str(np.shape(x)).encode() for x in arrays)
 
 
-def gradient_points(rng, dims=range(1, 7), per_dim: int = 2, quadrature_dims=(1, 2)) -> list[dict]:
+def gradient_points(rng, dims=range(1, 7), per_dim: int = 2, quadrature_dims=(1,), definition_dims=(2, 3)) -> list[dict]:
     r"""Random (U, V, \Sigma, s) at each d in ``dims`` (``per_dim`` each; reference: Richardson differences of the
-    closed form R_\infty) and one point per d in ``quadrature_dims`` (reference: differences of the quadrature
-    of the definition, :func:`icl_risk_gradient_quadrature_fd`)."""
+    closed form R_\infty), one point per d in ``quadrature_dims`` (reference: 40-digit differences of the
+    quadrature of the definition, :func:`icl_risk_gradient_quadrature_fd`; 3^{2d+1} mpmath nodes per evaluation,
+    1.3 s at d = 2, so d = 1 by default) and one per d in ``definition_dims`` (reference: the definition
+    differentiated under the integral on the exact float64 Gauss-Hermite rule,
+    :func:`verify.icl_reference.gradient_definition`; milliseconds)."""
     from .strategies import random_covariance, random_matrix
 
     pts = []
-    for d, ref in [(d, "closed form") for d in dims for _ in range(per_dim)] + [(d, "quadrature") for d in quadrature_dims]:
+    for d, ref in ([(d, "closed form") for d in dims for _ in range(per_dim)] + [(d, "quadrature") for d in quadrature_dims]
+                   + [(d, "definition") for d in definition_dims]):
         S = random_covariance(d, rng)
         U, V = random_matrix(d + 1, rng, 0.7), random_matrix(d + 1, rng, 0.7)
         pts.append({"dim": d, "U": U, "V": V, "Sigma": S, "noise": float(rng.uniform(0.0, 0.5)), "reference": ref,
@@ -468,6 +509,10 @@ def gradient_reference(p: dict) -> tuple:
     """The independent reference of a gradient point (see :func:`gradient_points`)."""
     if p["reference"] == "quadrature":
         return icl_risk_gradient_quadrature_fd(p["U"], p["V"], p["Sigma"], p["noise"])
+    if p["reference"] == "definition":
+        from .icl_reference import gradient_definition
+
+        return gradient_definition(p["U"], p["V"], p["Sigma"], p["noise"])
     return _memo(("closed-form-fd", p["noise"]) + _key(p["U"], p["V"], p["Sigma"]),
                  lambda: icl_risk_gradient_fd(p["U"], p["V"], p["Sigma"], p["noise"], h=1e-2, richardson=True))
 
@@ -657,18 +702,21 @@ def relative_change(p: dict, subject) -> float:
 # ------------------------------------------------------------------------------ balanced flow -> (U*, V*)
 
 
-def balanced_points(rng, Sigmas, alphas) -> list[dict]:
+def balanced_points(rng, Sigmas, alphas, **settings) -> list[dict]:
     r"""The paper's initialisation U(0) = \alpha diag(P, 0), V(0) = \alpha e e^T, P = \Theta\Theta^T / ||\Theta\Theta^T||_F
-    (\Theta Gaussian), for each \Sigma (array, or callable rng -> array) and \alpha."""
+    (\Theta Gaussian), for each \Sigma (array, or callable rng -> array) and \alpha.  ``settings`` (``t_end``,
+    ``n_steps``, ``grading`` of :func:`balanced_endpoint`) are stored in every point."""
     pts = []
     for Sig in Sigmas:
         S = _sigma(Sig(rng) if callable(Sig) else Sig)
         d = S.shape[0]
+        batch = []  # the points of one Sigma, integrated together (balanced_endpoint)
         for alpha in alphas:
-            Theta = rng.standard_normal((d, d))
+            Theta = np.ones((1, 1)) if d == 1 else rng.standard_normal((d, d))  # d = 1: P = 1 whatever Theta
             P = Theta @ Theta.T
-            pts.append({"dim": d, "Sigma": S, "alpha": float(alpha), "P": P / np.linalg.norm(P),
-                        "label": f"d={d}, alpha={alpha}"})
+            batch.append({"dim": d, "Sigma": S, "alpha": float(alpha), "P": P / np.linalg.norm(P),
+                          "label": f"d={d}, alpha={alpha}", "batch": batch, **settings})
+        pts += batch
     return pts
 
 
@@ -677,15 +725,24 @@ def balanced_endpoint(p: dict, t_end: float = 300.0, n_steps: int | None = None,
     from .icl import invariant_point
 
     d = p["dim"]
+    t_end = p.get("t_end", t_end)
     n_steps = n_steps or p.get("n_steps", 10000)
     grading = grading or p.get("grading", 3.0)
 
-    def compute():
-        tr = invariant_flow(p["alpha"] * p["P"], p["alpha"], p["Sigma"], t_end, n_steps, record_every=n_steps,
-                            grading=grading)
-        return invariant_point(tr.A[-1], tr.b[-1], d)
+    def key(q):
+        return ("balanced", t_end, n_steps, grading, q["alpha"]) + _key(q["P"], q["Sigma"])
 
-    return _memo(("balanced", t_end, n_steps, grading, p["alpha"]) + _key(p["P"], p["Sigma"]), compute)
+    def compute():  # every point of the same batch (same Sigma) in one integration; each is memoised
+        batch = [q for q in p.get("batch", [p]) if key(q) not in _CACHE or q is p]
+        batch = batch if any(q is p for q in batch) else [p]
+        A, b = invariant_flow_endpoints(np.array([q["alpha"] * q["P"] for q in batch]),
+                                        np.array([q["alpha"] for q in batch]), p["Sigma"], t_end, n_steps, grading)
+        for q, Aq, bq in zip(batch, A, b):
+            if q is not p:
+                _memo(key(q), lambda Aq=Aq, bq=bq: invariant_point(Aq, bq, d))
+        return invariant_point(A[next(k for k, q in enumerate(batch) if q is p)], b[next(k for k, q in enumerate(batch) if q is p)], d)
+
+    return _memo(key(p), compute)
 
 
 def balanced_limit_distance(p: dict, limit: Callable) -> float:

@@ -375,18 +375,27 @@ def lsa_error_conditional_mc(Lambda, W_KQ, W_PV, M, n_prompts, seed, *, noise_st
     A = WKQ @ Zq                                       # W^{KQ} z_q for every node k
     self_term = Zq * np.einsum("ik,ik->k", Zq, A)      # z_q (z_q^T W^{KQ} z_q): the query's own column in E E^T
     rng = as_generator(seed)
+    c, cx, cy = WPV[d], WPV[d, :d], WPV[d, d]
+    Ax, Ay = A[:d], A[d]                               # rows of W^{KQ} z_q: covariate block, label slot
+    base = c @ self_term                               # (d,): the query's own column, one value per node k
     out = np.empty(n)
     for start in range(0, n, chunk):
         b = min(chunk, n - start)
         X = (rng.standard_normal((b * m, d)) @ R.T).reshape(b, m, d)
+        XtX = np.empty((b, d, d))                      # sum_i x_i x_i^T, shared by every node (pairwise: tiny
+        for i in range(d):                             # batched matmuls are slow in numpy)
+            for j in range(i, d):
+                XtX[:, i, j] = XtX[:, j, i] = np.einsum("bm,bm->b", X[:, :, i], X[:, :, j])
+        Q = np.einsum("bij,j->bi", XtX, cx) @ Ax       # c_x^T (sum x x^T) A_x for every node k
         acc = np.zeros(b)
         for wj, ej in nodes:
-            Z = np.empty((b, d + 1, m))                # prompt columns z_i = (x_i, y_i)
-            Z[:, :d] = np.swapaxes(X, 1, 2)
-            Z[:, d] = X @ wj + ej
-            G = np.einsum("bim,bjm->bij", Z, Z)        # sum_i z_i z_i^T
+            # prompt columns z_i = (x_i, y_i), y = X w_j + e_j:  sum_i z_i z_i^T = [[XtX, Xty], [Xty^T, yty]]
+            Xw, Xe = np.einsum("bij,j->bi", XtX, wj), np.einsum("bmd,m->bd", X, ej)
+            Xty = Xw + Xe
+            yty = Xw @ wj + 2.0 * (Xe @ wj) + ej @ ej
             # f_LSA(E)[:, M+1] = z_q + W^{PV} (sum_i z_i z_i^T + z_q z_q^T) W^{KQ} z_q / M, read at row d+1
-            pred = (np.einsum("j,bjk->bk", WPV[d], G @ A) + WPV[d] @ self_term) / m
+            GA = Q + np.outer(Xty @ cx, Ay) + cy * (Xty @ Ax) + cy * np.outer(yty, Ay)
+            pred = (GA + base) / m
             acc += ((pred - wj @ R) ** 2).sum(axis=1)  # + Zq[d] = 0: the label slot of the query column
         out[start:start + b] = acc + t**2
     return mean_estimate(out)
