@@ -8,6 +8,7 @@
     verify selftest [ID...] [--full] [--json]      mutant formulas rejected, rewritings accepted, seeds
     verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
     verify dynamics [--quick] [--json] [-o DIR] [--seed N]  Gaussian attention dynamics: particles, blow-up, collapse
+    verify mixture [-o DIR] [--json]               softmax on a Gaussian mixture: T(z) vs affine fit, gap vs separation
     verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N]  Props 3.1/3.4 measured: curves, slopes, constants, findings
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
@@ -149,6 +150,10 @@ def _parser() -> argparse.ArgumentParser:
     dy.add_argument("--json", action="store_true", help="print the study as JSON")
     dy.add_argument("-o", "--output", metavar="DIR", help="write dynamics.json and PNG figures into DIR")
     dy.add_argument("--seed", type=_seed, default=0, help="master seed of the particles (default 0)")
+
+    mx = sub.add_parser("mixture", help="softmax attention on a Gaussian mixture: non-affinity vs component separation")
+    mx.add_argument("-o", "--output", metavar="DIR", help="write mixture.png and mixture.json into DIR")
+    mx.add_argument("--json", action="store_true", help="print the separation study as JSON")
 
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -325,6 +330,22 @@ def _cmd_dynamics(args) -> int:
 
 
 COMMANDS["dynamics"] = _cmd_dynamics
+
+
+def _cmd_mixture(args) -> int:
+    from . import mixture
+
+    if args.output:
+        mixture.output_dir(args.output)  # refuse a bad DIR before computing
+    study = mixture.separation_study()
+    written = mixture.write_study(study, args.output) if args.output else []
+    print(json.dumps(study) if args.json else mixture.study_summary(study))
+    for p in written if not args.json else []:
+        print(f"wrote {p}")
+    return 0
+
+
+COMMANDS["mixture"] = _cmd_mixture
 
 
 def main(argv=None) -> int:

@@ -2,8 +2,8 @@
 
 ``verify claim ID --formula "EXPR"`` reads EXPR in SymPy's syntax (``*`` is the matrix product, ``@``
 too, ``.T`` the transpose, ``**-1``, ``.I`` or ``inverse(...)`` the inverse, ``^`` a power,
-``trace(...)``, ``sqrt(...)``), evaluates it at the claim's random parameter points in 40-digit
-arithmetic, and compares it with the reference value of the *definition* at those points (quadrature,
+``trace(...)``, ``sqrt(...)``, ``exp(...)`` and ``log(...)`` of scalars), evaluates it at the claim's random
+parameter points in 40-digit arithmetic, and compares it with the reference value of the *definition* at those points (quadrature,
 never the paper's formula).  Equivalent rewritings are accepted, wrong ones rejected, with the worst
 relative discrepancy reported.
 
@@ -64,6 +64,8 @@ MAX_DEPTH = 60
 """Deepest nesting accepted (a chain ``a + b - c`` or ``a*b/c`` counts as one level)."""
 MAX_EXPONENT = 64
 """Largest |k| accepted in ``x**k``."""
+MAX_EXP_ARGUMENT = 10**5
+"""Largest |x| accepted in ``exp(x)``."""
 _MAX_LITERAL_EXP10 = 1000  # |e| in a literal such as 1e-30
 _EXACT_BITS = 4096  # rationals larger than this continue in mpmath arithmetic
 
@@ -341,8 +343,32 @@ def _inverse_fn(x):
     return _inverse(x if isinstance(x, Fraction) else Value._coerce(x))
 
 
+def _scalar_arg(x, name: str):
+    x = x if isinstance(x, Fraction) else Value._coerce(x)
+    if not _is_scalar(x):
+        raise ValueError(f"formula: {name} applies to scalars only (a 1 x 1 product such as a.T*b is one), "
+                         f"got shape {x.shape}")
+    return _mpf(x)
+
+
+def _exp(x):
+    """e^x of a scalar, |x| <= :data:`MAX_EXP_ARGUMENT` (mpmath would compute exp(exp(exp(50))) for ever)."""
+    v = _scalar_arg(x, "exp")
+    if abs(v) > MAX_EXP_ARGUMENT:
+        raise ValueError(f"formula: exp of {mpmath.nstr(v, 6)} is out of range (|x| <= {MAX_EXP_ARGUMENT})")
+    return Value(mpmath.exp(v))
+
+
+def _log(x):
+    """Natural log of a positive scalar."""
+    v = _scalar_arg(x, "log")
+    if v <= 0:
+        raise ValueError("formula: log of a non-positive number")
+    return Value(mpmath.log(v))
+
+
 FUNCTIONS = {"trace": _trace, "tr": _trace, "Trace": _trace, "sqrt": _sqrt,
-             "inverse": _inverse_fn, "inv": _inverse_fn}
+             "inverse": _inverse_fn, "inv": _inverse_fn, "exp": _exp, "log": _log}
 """The functions a formula may call, each with exactly one positional argument."""
 
 # ------------------------------------------------------------------------------------------ parsing

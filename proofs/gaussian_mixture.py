@@ -1,0 +1,403 @@
+r"""Softmax attention on a Gaussian mixture (Gabet, Boursier & Boyer, *Softmax Attention on Gaussian Mixtures*, 2026).
+
+**Statement.**  For \mu = \sum_{k=1}^C \pi_k N(m_k, \Gamma_k) on R^d (\pi_k > 0, \sum \pi_k = 1, \Gamma_k \succ 0), any K, Q, V
+and z, with a = K^T Q z,
+
+    T^{K,Q,V}[\mu](z) = V \sum_k w_k(z) (m_k + \Gamma_k a),   w_k(z) = \pi_k e^{a^T m_k + a^T \Gamma_k a / 2} / \sum_j \pi_j e^{a^T m_j + a^T \Gamma_j a / 2}:
+
+a softmax over the components of affine maps of z.  It is affine in z only when one component carries all the
+weight, or the tilts a^T m_k + a^T \Gamma_k a/2 differ by a constant; otherwise it bends (``verify mixture``).
+
+**Proof.**  T[\mu](z) = V E_{\mu_z}[z'] for d\mu_z \propto e^{a^T z'} d\mu.  (i) The tilt of a mixture is the mixture of
+the tilted components with weights \propto \pi_k M_k(a), M_k(a) = E_{N(m_k,\Gamma_k)} e^{a^T z'} (linearity of the
+integral); (ii) the tilted Gaussian N(m_k, \Gamma_k) is N(m_k + \Gamma_k a, \Gamma_k); (iii) M_k(a) = e^{a^T m_k + a^T
+\Gamma_k a/2}.  Each of (i)-(iii) is a named assumption with its own check; SymPy checks the algebra of the chain for
+C = 2 and C = 3 components.  The single-Gaussian case is ``proofs/gaussian_limit.py`` (C = 1).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from verify.claims import Statement
+from verify.derivation import Assumption, Derivation, by, equal_given
+from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
+from verify.formula import ClaimSpec
+from verify.measures import Discrete, Gaussian
+from verify.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
+                            mixture_batch_means, mixture_claim_coverage, mixture_claim_points)
+from verify.montecarlo import mean_estimate
+from verify.quadrature import log_mgf, tilted_mean
+from verify.strategies import random_covariance, random_matrix
+
+DPS = 40
+DIGITS_REQUIRED = 30
+
+# ------------------------------------------------------------------------------------ the statement
+
+n = sp.Symbol("d", integer=True, positive=True)
+K, Q, V = (sp.MatrixSymbol(s, n, n) for s in ("K", "Q", "V"))
+z, a = sp.MatrixSymbol("z", n, 1), sp.MatrixSymbol("a", n, 1)
+TILTED_MEAN = sp.MatrixSymbol(r"\mathbb{E}_{\mu_z}[z^{\prime}]", n, 1)
+
+
+def components(C: int) -> tuple:
+    """(\\pi_k, m_k, \\Gamma_k, M_k, E_k) for k = 1..C: weights, means, covariances, component MGFs M_k(a) and tilted
+    component means E_k (the last two are placeholders the assumptions replace)."""
+    pis = sp.symbols(f"pi_1:{C + 1}", positive=True)
+    ms = [sp.MatrixSymbol(f"m_{k}", n, 1) for k in range(1, C + 1)]
+    Gs = [sp.MatrixSymbol(f"Gamma_{k}", n, n) for k in range(1, C + 1)]
+    Ms = sp.symbols(f"M_1:{C + 1}", positive=True)
+    Es = [sp.MatrixSymbol(f"E_{k}", n, 1) for k in range(1, C + 1)]
+    return pis, ms, Gs, Ms, Es
+
+
+def log_mgf_expr(m, G, av) -> sp.Expr:
+    """a^T m + a^T \\Gamma a / 2 as a scalar (traces of 1 x 1 products)."""
+    return sp.Trace(av.T * m) + sp.Trace(av.T * G * av) / 2
+
+
+def softmax_mixture(C: int, av=None, weights=None, means=None) -> sp.MatrixExpr:
+    """V \\sum_k \\pi_k W_k X_k / \\sum_k \\pi_k W_k with W_k = ``weights[k]`` (default e^{a^T m_k + a^T\\Gamma_k a/2})
+    and X_k = ``means[k]`` (default m_k + \\Gamma_k a), a = ``av`` (default K^T Q z)."""
+    pis, ms, Gs, _, _ = components(C)
+    av = K.T * Q * z if av is None else av
+    W = weights or [sp.exp(log_mgf_expr(ms[k], Gs[k], av)) for k in range(C)]
+    X = means or [ms[k] + Gs[k] * av for k in range(C)]
+    return V * sp.MatAdd(*[pis[k] * W[k] * X[k] for k in range(C)]) / sp.Add(*[pis[k] * W[k] for k in range(C)])
+
+
+SOFTMAX_MIXTURE_TEX = (r"T^{K,Q,V}\Big[\sum_k \pi_k \mathcal N(m_k,\Gamma_k)\Big](z) = V \sum_k w_k(z)\,(m_k + \Gamma_k a),\quad "
+                       r"w_k(z) = \frac{\pi_k e^{a^T m_k + \frac12 a^T\Gamma_k a}}{\sum_j \pi_j e^{a^T m_j + \frac12 a^T\Gamma_j a}},"
+                       r"\quad a = K^T Q z")
+
+# ------------------------------------------------------------------------------------ assumptions
+
+
+def _discrete_mixture_points(rng) -> list:
+    pts = []
+    for dim in (1, 2):  # dyadic weights: the pooled weights pi_k w_{k,i} are exact in binary
+        comps = [Discrete(rng.standard_normal((4, dim)), rng.permutation([0.125, 0.125, 0.25, 0.5])) for _ in range(3)]
+        pts.append({"comps": comps, "pi": rng.permutation([0.25, 0.25, 0.5]), "a": 0.8 * rng.standard_normal(dim),
+                    "label": f"3 discrete components d={dim}"})
+    return pts
+
+
+def _pooled(p: dict) -> Discrete:
+    atoms = np.vstack([c.points for c in p["comps"]])
+    return Discrete(atoms, np.concatenate([pk * c.weights for pk, c in zip(p["pi"], p["comps"])]))
+
+
+def _components_combined(p: dict, tilt_weights: bool = True) -> list:
+    """\\sum_k \\pi_k M_k E_k / \\sum_k \\pi_k M_k from each component's own MGF and tilted mean (definition sums)."""
+    eye = np.eye(len(p["a"]))
+    with mpmath.workdps(DPS + 10):
+        Ms = [mpmath.exp(log_mgf(c, p["a"], DPS + 10)) if tilt_weights else mpmath.mpf(1) for c in p["comps"]]
+        Es = [tilted_mean(c, eye, eye, p["a"], DPS + 10) for c in p["comps"]]
+        den = mpmath.fsum(mpmath.mpf(float(pk)) * M for pk, M in zip(p["pi"], Ms))
+        return [mpmath.fsum(mpmath.mpf(float(pk)) * M * E[i] for pk, M, E in zip(p["pi"], Ms, Es)) / den
+                for i in range(len(p["a"]))]
+
+
+def mixture_tilt_assumption(C: int) -> Assumption:
+    r"""E_{\mu_z}[z'] = \sum_k \pi_k M_k E_k / \sum_k \pi_k M_k for \mu = \sum_k \pi_k \mu_k (any \mu_k): the tilted
+    mixture is the mixture of the tilted components, reweighted by their MGFs.  Evidence: mixtures of discrete
+    components, the tilted mean of the pooled measure against the combination of the components' own."""
+    pis, _, _, Ms, Es = components(C)
+    check = agreement(
+        "mixture-tilt", subject=_components_combined,
+        reference=lambda p: tilted_mean(_pooled(p), np.eye(len(p["a"])), np.eye(len(p["a"])), p["a"], DPS),
+        points=_discrete_mixture_points, digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
+        reference_name="the tilted mean of the pooled mixture",
+        description="tilted mean of a 3-component discrete mixture vs the MGF-reweighted tilted component means, d = 1, 2",
+        mutants=[Mutant("untilted component weights pi_k", lambda p: _components_combined(p, tilt_weights=False))])
+    rhs = sp.MatAdd(*[pis[k] * Ms[k] * Es[k] for k in range(C)]) / sp.Add(*[pis[k] * Ms[k] for k in range(C)])
+    return Assumption("mixture-tilt", r"\mathbb E_{\mu_z}[z'] = \frac{\sum_k \pi_k M_k(a) \mathbb E_{\mu_{k,z}}[z']}{\sum_k \pi_k M_k(a)}",
+                      {TILTED_MEAN: rhs}, check)
+
+
+def _gaussian_points(rng) -> list:
+    pts = []
+    for dim in (1, 2, 3):
+        pts.append({"a": 0.6 * rng.standard_normal(dim), "m": rng.standard_normal(dim),
+                    "Gamma": random_covariance(dim, rng), "dim": dim})
+    return pts
+
+
+def _tilted_gaussian_mean(p: dict, inverse: bool = False, tilt: bool = True):
+    r"""m + \Gamma a at 50 digits (mutants: \Gamma^{-1}, or no tilt)."""
+    with mpmath.workdps(DPS + 10):
+        G = mpmath.matrix(p["Gamma"].tolist())
+        G = G ** -1 if inverse else G
+        out = mpmath.matrix(list(map(float, p["m"])))
+        return out + G * mpmath.matrix(list(map(float, p["a"]))) if tilt else out
+
+
+def _one_gaussian_tilted_mean(p: dict):
+    r"""The tilted mean of N(m, \Gamma) from its definition (tensor Gauss-Hermite, one-component mixture, K = Q = V = I)."""
+    eye = np.eye(len(p["a"]))
+    return mixture_attention_quadrature(eye, eye, eye, Mixture([1.0], [p["m"]], [p["Gamma"]]), p["a"], dps=DPS)
+
+
+def _tilted_mean_rule(C: int) -> dict:
+    _, ms, Gs, _, Es = components(C)
+    return {Es[k]: ms[k] + Gs[k] * a for k in range(C)}
+
+
+def gaussian_tilt_assumption(C: int) -> Assumption:
+    r"""The tilt e^{a^T z'} of N(m, \Gamma) is N(m + \Gamma a, \Gamma): E_k = m_k + \Gamma_k a.  Evidence: 40-digit
+    Gauss-Hermite of the tilted mean (definition), d = 1, 2, 3."""
+    check = agreement(
+        "gaussian-tilted-mean", subject=_tilted_gaussian_mean, reference=_one_gaussian_tilted_mean,
+        points=_gaussian_points, digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
+        reference_name="the quadrature tilted mean",
+        description="tilted mean of N(m, Gamma) by 40-digit tensor Gauss-Hermite vs m + Gamma a, d = 1, 2, 3",
+        mutants=[Mutant("Gamma inverted", lambda p: _tilted_gaussian_mean(p, inverse=True)),
+                 Mutant("untilted mean m", lambda p: _tilted_gaussian_mean(p, tilt=False))])
+    return Assumption("gaussian-tilted-mean", r"\mathbb E_{\mu_{k,z}}[z'] = m_k + \Gamma_k a", _tilted_mean_rule(C), check)
+
+
+def _log_mgf_value(p: dict, half: float = 0.5):
+    with mpmath.workdps(DPS + 10):
+        am = mpmath.fsum(mpmath.mpf(float(x)) * mpmath.mpf(float(y)) for x, y in zip(p["a"], p["m"]))
+        G = mpmath.matrix(p["Gamma"].tolist())
+        av = mpmath.matrix(list(map(float, p["a"])))
+        return am + mpmath.mpf(half) * (av.T * G * av)[0, 0]
+
+
+def gaussian_mgf_assumption(C: int) -> Assumption:
+    r"""M_k(a) = E e^{a^T X_k} = e^{a^T m_k + a^T \Gamma_k a / 2}, X_k ~ N(m_k, \Gamma_k).  Evidence: the log of the
+    40-digit Gauss-Hermite MGF (definition), d = 1, 2, 3."""
+    _, ms, Gs, Ms, _ = components(C)
+    check = agreement(
+        "gaussian-mgf", subject=_log_mgf_value, reference=lambda p: log_mgf(Gaussian(p["m"], p["Gamma"]), p["a"], DPS),
+        points=_gaussian_points, digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature", reference_name="log of the quadrature MGF",
+        description="log E e^{a^T X} by 40-digit Gauss-Hermite vs a^T m + a^T Gamma a / 2, d = 1, 2, 3",
+        mutants=[Mutant("missing 1/2", lambda p: _log_mgf_value(p, 1.0)), Mutant("no quadratic term", lambda p: _log_mgf_value(p, 0.0))])
+    return Assumption("gaussian-mgf", r"M_k(a) = e^{a^T m_k + \frac12 a^T \Gamma_k a}",
+                      {Ms[k]: sp.exp(log_mgf_expr(ms[k], Gs[k], a)) for k in range(C)}, check)
+
+
+# ------------------------------------------------------------------------------------ derivation
+
+
+@functools.lru_cache(maxsize=None)
+def _assumptions(C: int) -> tuple:
+    return mixture_tilt_assumption(C), gaussian_tilt_assumption(C), gaussian_mgf_assumption(C)
+
+
+def derivation(C: int) -> Derivation:
+    """General d, C components: tilt of the mixture -> tilted components -> their MGFs -> a = K^T Q z."""
+    pis, ms, Gs, Ms, Es = components(C)
+    tilt, gauss_tilt, mgf = _assumptions(C)
+    d = Derivation(f"mixture of {C} Gaussians, general $d$", V * TILTED_MEAN,
+                   start_tex=r"T^{K,Q,V}[\mu](z) = V\, \mathbb E_{\mu_z}[z'],\ d\mu_z \propto e^{a^T z'} d\mu,\ a = K^T Q z",
+                   conclusion=softmax_mixture(C), conclusion_tex=SOFTMAX_MIXTURE_TEX)
+    d.step(softmax_mixture(C, a, list(Ms), list(Es)), "the tilted mixture is the mixture of the tilted components, weights $\\propto \\pi_k M_k(a)$",
+           check=by(tilt), rhs_tex=r"V \frac{\sum_k \pi_k M_k(a) \mathbb E_{\mu_{k,z}}[z']}{\sum_k \pi_k M_k(a)}", label="mixture-tilt")
+    d.step(softmax_mixture(C, a, list(Ms)), r"the tilted $\mathcal N(m_k,\Gamma_k)$ is $\mathcal N(m_k + \Gamma_k a, \Gamma_k)$",
+           check=by(gauss_tilt), rhs_tex=r"V \frac{\sum_k \pi_k M_k(a) (m_k + \Gamma_k a)}{\sum_k \pi_k M_k(a)}", label="gaussian-tilt")
+    d.step(softmax_mixture(C, a), r"Gaussian MGF $M_k(a) = e^{a^T m_k + \frac12 a^T\Gamma_k a}$", check=by(mgf),
+           rhs_tex=r"V \frac{\sum_k \pi_k e^{a^T m_k + \frac12 a^T\Gamma_k a} (m_k + \Gamma_k a)}{\sum_k \pi_k e^{a^T m_k + \frac12 a^T\Gamma_k a}}",
+           label="gaussian-mgf")
+    d.step(softmax_mixture(C), r"substitute $a = K^T Q z$", check=equal_given({a: K.T * Q * z}, "a = K^T Q z"),
+           rhs_tex=r"V \sum_k w_k(z) (m_k + \Gamma_k K^T Q z)", label="substitute-a")
+    return d
+
+
+def derivations() -> list[Derivation]:
+    return [derivation(2), derivation(3)]
+
+
+# ------------------------------------------------------------------------------------ formulas (claim grammar)
+
+A = "K.T*Q*z"
+
+
+def form(half: str = "/2", tilt_means: bool = True, a_: str = A, gamma: str = "Gamma{k}") -> str:
+    """The closed form in the claim grammar, with knobs for the planted wrong forms."""
+    at = a_.replace("K.T*Q*z", "z.T*Q.T*K") if a_ == A else f"({a_}).T"
+    g = gamma
+
+    def e(k):
+        return f"exp({at}*m{k} + {at}*{g.format(k=k)}*{a_}{half})"
+
+    def x(k):
+        return f"(m{k} + {g.format(k=k)}*{a_})" if tilt_means else f"m{k}"
+
+    return f"V*(pi1*{e(1)}*{x(1)} + pi2*{e(2)}*{x(2)})/(pi1*{e(1)} + pi2*{e(2)})"
+
+
+TRUE = form()
+WRONG = {
+    "weights without 1/2 a^T Gamma a": form(half=""),
+    "weights without the quadratic term": form(half="*0"),
+    "untilted means m_k": form(tilt_means=False),
+    "K for K^T": form(a_="K*Q*z"),
+    "Gamma inverted": form(gamma="Gamma{k}**-1"),
+}
+MOMENT_MATCHED = ("V*(pi1*m1 + pi2*m2) + V*(pi1*(Gamma1 + m1*m1.T) + pi2*(Gamma2 + m2*m2.T) - (pi1*m1 + pi2*m2)*(pi1*m1 + pi2*m2).T)*K.T*Q*z")
+"""Lemma 2.1 applied to the Gaussian with the mixture's mean and covariance: affine in z, wrong for a mixture."""
+
+
+def _at(formula: str, dps: int = DPS):
+    return lambda p: formula_at(formula, p, dps)
+
+
+# ------------------------------------------------------------------------------------ evidence
+
+
+def _mixture_point(dim: int, rng, scale: float = 0.5) -> dict:
+    pi1 = float(rng.uniform(0.25, 0.75))
+    mu = Mixture([pi1, 1 - pi1], rng.standard_normal((2, dim)), np.stack([random_covariance(dim, rng) for _ in range(2)]))
+    return {"K": random_matrix(dim, rng, scale), "Q": random_matrix(dim, rng, scale), "V": random_matrix(dim, rng),
+            "z": rng.standard_normal(dim), "mu": mu, "dim": dim}
+
+
+def _points(dims, per_dim: int):
+    return lambda rng: [_mixture_point(dim, rng) for dim in dims for _ in range(per_dim)]
+
+
+def _args(p: dict) -> tuple:
+    return p["K"], p["Q"], p["V"], p["mu"], p["z"]
+
+
+QUADRATURE = agreement(
+    "quadrature", subject=_at(TRUE), reference=lambda p: mixture_attention_quadrature(*_args(p), dps=DPS),
+    points=_points((1, 2), 3), digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
+    reference_name="40-digit tensor Gauss-Hermite of the definition",
+    description="40-digit tensor Gauss-Hermite of the definition (per component) vs the closed form, 3 random 2-component mixtures for d = 1, 2",
+    mutants=[Mutant(k, _at(v)) for k, v in WRONG.items()])
+
+CERTIFIED = enclosure(
+    "certified", subject=_at(TRUE, 80), enclose=lambda p: mixture_attention_enclosure(*_args(p), prec=200),
+    points=_points((1,), 4), digits=25, dps=80,
+    description="d = 1: Arb balls of the definition (certified integrals + tail bounds per component) contain the closed form, radius <= 1e-25",
+    mutants=[Mutant("weights without 1/2 a^T Gamma a", _at(WRONG["weights without 1/2 a^T Gamma a"], 80)),
+             Mutant("untilted means m_k", _at(WRONG["untilted means m_k"], 80)),
+             Mutant("1e-30 relative offset", scaled(_at(TRUE, 80), "1.000000000000000000000000000001"))])
+
+# Monte Carlo: fixed points with two well-separated components, both carrying tilted mass (T visibly non-affine)
+MC_D1 = {"K": np.eye(1), "Q": np.eye(1), "V": np.eye(1), "z": np.array([0.4]), "dim": 1, "label": "d=1 separated",
+         "mu": Mixture([0.4, 0.6], [[-1.5], [1.0]], [[[0.3]], [[0.5]]])}
+MC_D2 = {"K": np.array([[0.8, 0.3], [-0.4, 0.6]]), "Q": np.array([[0.7, -0.2], [0.3, 0.5]]),
+         "V": np.array([[1.0, 1.2], [-0.3, 0.9]]), "z": np.array([1.0, -0.5]), "dim": 2, "label": "d=2",
+         "mu": Mixture([0.5, 0.5], [[1.5, -1.0], [-1.2, 1.0]], [[[0.5, 0.2], [0.2, 0.4]], [[0.3, -0.1], [-0.1, 0.6]]])}
+MC_BATCHES = 40
+
+
+def _softmax_estimates(L: int, prompts: int):
+    def estimate(p: dict, rng) -> list:
+        """Batch means of finite-prompt softmax attention (L tokens from the mixture), per coordinate."""
+        means = mixture_batch_means(*_args(p), L, prompts, rng, MC_BATCHES)
+        return [mean_estimate(col) for col in means.T]
+
+    return estimate
+
+
+def _mc_mutants() -> list:
+    return [Mutant("1% too large", scaled(_at(TRUE, 20), 1.01)),
+            Mutant("untilted means m_k", _at(WRONG["untilted means m_k"], 20)),
+            Mutant("weights without 1/2 a^T Gamma a", _at(WRONG["weights without 1/2 a^T Gamma a"], 20))]
+
+
+MONTE_CARLO = z_test(
+    "monte-carlo", subject=_at(TRUE, 20), estimate=_softmax_estimates(4000, 400), points=[MC_D1], resolve=0.01,
+    description="finite-prompt softmax attention (L = 4000, 400 prompts in 40 batch means) on a fixed d = 1 mixture "
+                "(tilted masses 0.19/0.81) vs the closed form; must resolve a 1% error",
+    mutants=_mc_mutants())
+
+MONTE_CARLO_D2 = z_test(
+    "monte-carlo-d2", subject=_at(TRUE, 20), estimate=_softmax_estimates(10000, 400), points=[MC_D2], resolve=0.01,
+    slow=True, mutants=_mc_mutants(),
+    description="finite-prompt softmax attention (L = 1e4, 400 prompts in 40 batch means) on a fixed d = 2 mixture "
+                "(tilted masses 0.77/0.23) vs the closed form; must resolve a 1% error")
+
+
+def _relative_gap(p: dict, subject, rng) -> float:
+    ref = mixture_attention_quadrature(*_args(p), dps=20)
+    val = subject(p)
+    with mpmath.workdps(20):
+        return float(max(abs(val[i] - ref[i]) for i in range(len(ref))) / max(1, max(abs(r) for r in ref)))
+
+
+NOT_MOMENT_MATCHED = rejection(
+    "moment-matched-gaussian-rejected", subject=_at(MOMENT_MATCHED, 20), discrepancy=_relative_gap, points=[MC_D1, MC_D2],
+    threshold=0.05, unit="relative gap", what="relative gap of the moment-matched affine form to the definition",
+    description="Lemma 2.1 with the mixture's mean and covariance (an affine map of z) misses T[mu](z) by >= 5%",
+    mutants=[Mutant("the mixture closed form", _at(TRUE, 20))])
+
+# ------------------------------------------------------------------------------- user claims
+
+_S = {k: f"z.T*Q.T*K*m{k} + z.T*Q.T*K*Gamma{k}*K.T*Q*z/2" for k in (1, 2)}
+_X = {k: f"(m{k} + Gamma{k}*K.T*Q*z)" for k in (1, 2)}
+
+MIXTURE_CLAIM = ClaimSpec(
+    id="gaussian-mixture-limit",
+    statement_id="gaussian-mixture-limit",
+    summary="closed form of T[pi1 N(m1, Gamma1) + pi2 N(m2, Gamma2)](z), softmax attention on a 2-component mixture",
+    symbols_help=(
+        "symbols: K, Q, V, Gamma1, Gamma2 (d x d), m1, m2, z (d x 1 columns), pi1, pi2 (scalars, pi1 + pi2 = 1);\n"
+        "d = 1, 2, 3 are tried.  exp(...) and log(...) take scalars (a 1 x 1 product such as z.T*Q.T*K*m1 is one).\n"
+        "e.g. 'V*(pi1*exp(s1)*(m1 + Gamma1*K.T*Q*z) + pi2*exp(s2)*(m2 + Gamma2*K.T*Q*z))/(pi1*exp(s1) + pi2*exp(s2))'\n"
+        "with s_k written out as z.T*Q.T*K*m_k + z.T*Q.T*K*Gamma_k*K.T*Q*z/2."),
+    example=TRUE,
+    expected_shape=lambda d: (d, 1),
+    points=functools.partial(mixture_claim_points, dps=DPS),
+    assumptions={"shared-covariance": "Gamma1 = Gamma2 (the quadratic terms of the weights cancel)"},
+    coverage=mixture_claim_coverage(),
+    equivalents=(
+        f"(pi1*exp({_S[1]})*V*{_X[1]} + pi2*exp({_S[2]})*V*{_X[2]})/(pi1*exp({_S[1]}) + pi2*exp({_S[2]}))",  # V inside
+        f"V*{_X[2]} + V*({_X[1]} - {_X[2]})/(1 + pi2/pi1*exp({_S[2]} - ({_S[1]})))",  # logistic weight
+        f"V*(exp(log(pi1) + {_S[1]})*{_X[1]} + exp(log(pi2) + {_S[2]})*{_X[2]})/(exp(log(pi1) + {_S[1]}) + exp(log(pi2) + {_S[2]}))",
+        form(a_="(z.T*Q.T*K).T"),                                          # a written as a transposed row
+        f"V*(pi1*{_X[1]} + pi2*exp({_S[2]} - ({_S[1]}))*{_X[2]})/(pi1 + pi2*exp({_S[2]} - ({_S[1]})))",  # divided by e^{s1}
+        f"0.5*(2*{TRUE})",
+        form().replace("/2)", "*0.5)"),                                   # exact decimal 1/2
+    ),
+    wrong_examples=tuple(WRONG.values()) + (
+        MOMENT_MATCHED,                                                     # Lemma 2.1 with matched moments
+        "V*(pi1*m1 + pi2*m2) + V*(pi1*Gamma1 + pi2*Gamma2)*K.T*Q*z",        # affine: untilted weights
+        f"V*(pi1*{_X[1]} + pi2*{_X[2]})",                                   # untilted weights, tilted means
+        f"V*(pi1*exp({_S[2]})*{_X[1]} + pi2*exp({_S[1]})*{_X[2]})/(pi1*exp({_S[2]}) + pi2*exp({_S[1]}))",  # weights swapped
+        f"V*(pi1*exp(-({_S[1]}))*{_X[1]} + pi2*exp(-({_S[2]}))*{_X[2]})/(pi1*exp(-({_S[1]})) + pi2*exp(-({_S[2]})))",  # sign
+        "V*(pi1*(Gamma1 + m1*m1.T) + pi2*(Gamma2 + m2*m2.T))*K.T*Q*z",      # linear attention
+        f"(1 + 1e-12)*({TRUE})",                                            # relative offset
+        f"{TRUE} + 1e-15*V*m1",
+    ),
+    conditional_examples=((WRONG["weights without the quadratic term"], ("shared-covariance",)),),
+)
+
+# ------------------------------------------------------------------------------------- statements
+
+HYPOTHESES = [
+    r"\mu = \sum_{k=1}^C \pi_k \mathcal N(m_k, \Gamma_k) \text{ on } \mathbb R^d,\ \pi_k > 0,\ \sum_k \pi_k = 1,\ \Gamma_k \succ 0",
+    r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d,\ a = K^T Q z",
+]
+
+MIXTURE = Statement(
+    id="gaussian-mixture-limit",
+    number="Mixture lemma",
+    title="Softmax attention on a Gaussian mixture is a softmax over components of affine maps",
+    summary="T[Σπ_k N(m_k,Γ_k)](z) = V Σ w_k(z)(m_k + Γ_k K^T Q z), w_k ∝ π_k e^{a^T m_k + a^T Γ_k a/2} (Gabet, Boursier & Boyer 2026)",
+    source="Gabet, Boursier & Boyer, Softmax Attention on Gaussian Mixtures (2026); extends Lemma 2.1",
+    statement_tex=SOFTMAX_MIXTURE_TEX,
+    hypotheses_tex=HYPOTHESES,
+    derivations=derivations,
+    checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, MONTE_CARLO_D2, NOT_MOMENT_MATCHED],
+    claims=[MIXTURE_CLAIM],
+    status="verified",
+    notes_tex=[
+        r"With $C = 1$ this is Lemma 2.1.  With a shared covariance the quadratic terms cancel in $w_k$, which become a "
+        r"softmax of the affine scores $\log\pi_k + a^T m_k$.",
+        r"Not affine in $z$: for $\mu = \frac12\mathcal N(-\delta, s^2) + \frac12\mathcal N(\delta, s^2)$, $d = 1$, "
+        r"$K = Q = V = 1$, $T(z) = s^2 z + \delta\tanh(\delta z)$ (\texttt{verify mixture}).",
+    ],
+    order=2.15,
+)
+
+STATEMENTS = [MIXTURE]
