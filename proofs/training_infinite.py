@@ -22,7 +22,7 @@ $\|\Sigma\|_{op} = 1/4, 4$; a tiny $\alpha$ only waits near the saddle at 0, esc
 linearisation's eigenvalue), i.e. in time $\ln(1/\alpha)/\|\Sigma^2\|_F + O(1)$.  The hypothesis actually used is
 $\alpha > 0$ with $P \succeq 0$, $P \ne 0$ (so $\mathrm{tr}(P\Sigma^2) > 0$ and $b$ grows away from 0).
 
-**Evidence.**  Numerics live in verify.train: DOP853 with stated rtol/atol on the closed-form gradient of
+**Evidence.**  Numerics live in verify.train: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form gradient of
 verify.icl_gradient (statement icl-gradient), the kind ``trajectory`` (an error-controlled trajectory, a figure
 along it), references that never call the subject (the limit, the Bayes risk, the escape rate and the interval are
 compared with computed trajectories; a planted gradient drives its own trajectory).
@@ -152,7 +152,7 @@ CHECKS = [
     trajectory("flow-reaches-bayes-point", bayes_point, converged_path, convergence_points, figure=limit_gap,
                threshold=2e-9, unit="rel. distance", what=r"relative distance of the end to $(U_\star, V_\star)$",
                mutants=_LIMIT_MUTANTS,
-               description=r"DOP853 (rtol 1e-10, atol 1e-12) on the closed-form $\nabla\mathcal R_\infty$ in all $(d+1)^2$ "
+               description=r"LSODA (rtol 1e-10, atol 1e-12) on the closed-form $\nabla\mathcal R_\infty$ in all $(d+1)^2$ "
                            r"active entries, from $\alpha = 0.5$, random $\Theta$: isotropic d = 2, Toeplitz(0.5) d = 5 "
                            r"($s^2 = 0.1$); stops at distance 1e-9, which must be to $(U_\star, V_\star)$"),
     trajectory("risk-to-bayes-risk", lambda s: s * s / 2, converged_path, noisy_points, figure=risk_gap,
