@@ -175,6 +175,8 @@ def test_figures_are_written(quick, tmp_path):
     (lambda: ts.sgd_run("intended", ts.MODELS, 0, 40, 0), ValueError, "L"),
     (lambda: ts.sgd_run("intended", ts.MODELS, 10, 3, 0), ValueError, "n_steps"),
     (lambda: ts.sgd_run("intended", ts.MODELS, 10, 40, -1), ValueError, "seed"),
+    (lambda: ts.sgd_run("intended", ts.MODELS, 10, 10**9, 0), ValueError, "n_steps"),
+    (lambda: ts.bayes_risk("authors", 10, 10**9, 0), ValueError, "n_prompts"),
     (lambda: ts.sgd_run("intended", ts.MODELS, 10, 40, 0, eta=float("nan")), ValueError, "eta"),
     (lambda: ts.held_out("intended", {"linear": balanced_init(S, 0.3)}, 10, 100, 0), ValueError, "n_prompts"),
     (lambda: ts.authors_prompts([[1.0, 2.0], [2.0, 1.0]], 3, 2, 0), ValueError, "Sigma"),

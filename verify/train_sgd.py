@@ -70,6 +70,16 @@ LS = (10, 20, 50, 100, 200, 500, 1000)
 MODELS = ("softmax", "linear")
 MODES = ("intended", "authors")
 EVAL_BLOCK = 128
+MAX_STEPS = 10**7
+"""Largest ``n_steps`` of one SGD run (a guard against a typo that would run for days)."""
+MAX_PROMPTS = 10**8
+"""Largest ``n_prompts`` of a held-out or Bayes-risk estimate."""
+
+
+def _capped(value: int, limit: int, name: str) -> int:
+    if value > limit:
+        raise ValueError(f"{name}: at most {limit}, got {value}")
+    return value
 
 
 def _sqrt_sym(S: np.ndarray) -> np.ndarray:
@@ -155,7 +165,7 @@ def sgd_run(mode, models, L, n_steps, seed, *, Sigma=None, alpha=ALPHA, eta=ETA,
     S, s, tau = _setting(Sigma, noise_var, task_var)
     fns = {m: _model(m) for m in models}
     L = positive_int(L, "L")
-    n_steps = positive_int(n_steps, "n_steps")
+    n_steps = _capped(positive_int(n_steps, "n_steps"), MAX_STEPS, "n_steps")
     eta = positive_float(eta, "eta")
     batch = positive_int(batch, "batch")
     windows = positive_int(windows, "windows", 2)
@@ -198,7 +208,7 @@ def held_out(mode, params: dict, L, n_prompts, seed, *, Sigma=None, noise_var=NO
     mode = _mode(mode)
     S, s, tau = _setting(Sigma, noise_var, task_var)
     L = positive_int(L, "L")
-    n_prompts = positive_int(n_prompts, "n_prompts")
+    n_prompts = _capped(positive_int(n_prompts, "n_prompts"), MAX_PROMPTS, "n_prompts")
     blocks = n_prompts // EVAL_BLOCK
     if blocks < 4:
         raise ValueError(f"n_prompts: need at least {4 * EVAL_BLOCK} prompts (4 blocks of {EVAL_BLOCK}), got {n_prompts}")
@@ -232,7 +242,7 @@ def bayes_risk(mode, L, n_prompts, seed, *, Sigma=None, noise_var=NOISE_VAR, tas
     mode = _mode(mode)
     S, s, tau = _setting(Sigma, noise_var, task_var)
     L = positive_int(L, "L")
-    n_prompts = positive_int(n_prompts, "n_prompts")
+    n_prompts = _capped(positive_int(n_prompts, "n_prompts"), MAX_PROMPTS, "n_prompts")
     Sp, Sq = _covariances(mode, S)
     C = np.linalg.cholesky(Sp)
     lam = s * s / (tau * tau)
@@ -336,7 +346,9 @@ def infinite_reference(mode, n_steps, steps_at, *, Sigma=None, alpha=ALPHA, eta=
 def authors_flow(t_end: float = 2e3, *, Sigma=None, alpha=ALPHA, noise_var=NOISE_VAR, task_var=TASK_VAR) -> dict:
     r"""The authors'-model gradient flow on R_\infty (invariant subspace) to ``t_end`` by Radau (rtol 1e-10,
     atol 1e-12; implicit: the rates spread over three decades, DOP853 needs 16x the evaluations): where their runs go.  Returns bA at the end, its relative distances to \Sigma_p^{-1} = \Sigma^{-2}
-    (their minimiser) and to \Sigma^{-1} (the intended one), and the risk of the endpoint in both models."""
+    (their minimiser) and to \Sigma^{-1} (the intended one), and the risk of the endpoint in both models; the same at
+    t = 300 and 600 (``at_authors_budget``: their 300,000 steps at lr 1e-3 on the MSE, i.e. \eta = 2e-3 on our risk,
+    is t = 600; t = 300 at \eta = 1e-3)."""
     from scipy.integrate import solve_ivp
 
     from .icl import invariant_point
@@ -351,11 +363,19 @@ def authors_flow(t_end: float = 2e3, *, Sigma=None, alpha=ALPHA, noise_var=NOISE
         return -np.concatenate([gA.ravel(), [gb]])
 
     y0 = np.concatenate([(alpha * np.eye(d) / math.sqrt(d)).ravel(), [alpha]])
-    sol = solve_ivp(rhs, (0.0, t_end), y0, method="Radau", rtol=1e-10, atol=1e-12)
+    budget = [t for t in (300.0, 600.0) if t < t_end]  # the authors' 300,000 steps at eta = 1e-3 and at their 2e-3
+    sol = solve_ivp(rhs, (0.0, t_end), y0, method="Radau", rtol=1e-10, atol=1e-12, dense_output=True)
     A, b = sol.y[:-1, -1].reshape(d, d), float(sol.y[-1, -1])
     U, V = invariant_point(A, b, d)
     Si = np.linalg.inv(S)
-    return {"t_end": t_end, "method": "Radau rtol=1e-10 atol=1e-12", "bA": (b * A).tolist(),
+    at = {}
+    for t in budget:
+        y = sol.sol(t)
+        Ab, bb = y[:-1].reshape(d, d), float(y[-1])
+        at[f"t={t:g}"] = {"rel_dist_sigma_inv2": float(np.linalg.norm(bb * Ab - Si @ Si) / np.linalg.norm(Si @ Si)),
+                          "risk_authors": risk_infinite_authors(*invariant_point(Ab, bb, d), S, noise_var, task_var),
+                          "risk_intended": risk_infinite_intended(*invariant_point(Ab, bb, d), S, noise_var, task_var)}
+    return {"t_end": t_end, "method": "Radau rtol=1e-10 atol=1e-12", "at_authors_budget": at, "bA": (b * A).tolist(),
             "rel_dist_sigma_inv2": float(np.linalg.norm(b * A - Si @ Si) / np.linalg.norm(Si @ Si)),
             "rel_dist_sigma_inv": float(np.linalg.norm(b * A - Si) / np.linalg.norm(Si)),
             "risk_authors": risk_infinite_authors(U, V, S, noise_var, task_var),
@@ -390,9 +410,9 @@ def data_model_z(draw, Sigma_p, Sigma_q, L, n_prompts, seed, *, noise_var=NOISE_
 
 # ------------------------------------------------------------------------------------------ the experiment
 
-QUICK = {"intended_Ls": (10, 100), "authors_Ls": (10, 100), "n_steps": 200, "windows": 10, "n_eval": 512,
+QUICK = {"intended_Ls": (10, 100), "authors_Ls": (10, 100), "n_steps": 100, "windows": 10, "n_eval": 512,
          "n_bayes": 512}
-FULL = {"intended_Ls": LS, "authors_Ls": (10, 100, 1000), "n_steps": 1500, "windows": 30, "n_eval": 8192,
+FULL = {"intended_Ls": LS, "authors_Ls": (10, 100, 1000), "n_steps": 1000, "windows": 30, "n_eval": 8192,
         "n_bayes": 4096}
 
 
@@ -429,7 +449,8 @@ def steps_to_excess(levels=(1e-2, 1e-3), *, Sigma=None, alpha=ALPHA, eta=ETA, ta
 def run_sgd(*, quick: bool, seed: int, progress: Callable[[str], None] | None = None) -> dict:
     r"""The authors' experiment in our setting (module docstring): {"runs": [...], "fits": [...], "findings": [...],
     "config": {...}, "infinite": {...}}, JSON-serialisable.  Full: intended mode at every L of :data:`LS`, authors'
-    mode at L = 10, 100, 1000, 1500 SGD steps, 8192 held-out prompts; quick: L = 10, 100, 200 steps, 512 prompts."""
+    mode at L = 10, 100, 1000, 1000 SGD steps (about 5 minutes on 2 cores), 8192 held-out prompts; quick: L = 10, 100,
+    100 steps, 512 prompts.  ``seconds`` is wall time, ``cpu_seconds`` the process's CPU time (load-independent)."""
     if not isinstance(quick, bool):
         raise TypeError(f"quick: expected a bool, got {type(quick).__name__}")
     seed = seed_value(seed)
@@ -437,7 +458,7 @@ def run_sgd(*, quick: bool, seed: int, progress: Callable[[str], None] | None = 
     S, s, tau = _setting(None, NOISE_VAR, TASK_VAR)
     n = cfg["n_steps"]
     runs, fits = [], []
-    t_all = time.perf_counter()
+    t_all, cpu_all = time.perf_counter(), time.process_time()
     for mode in MODES:
         Sp, _ = _covariances(mode, S)
         rinf = risk_infinite_intended if mode == "intended" else risk_infinite_authors
@@ -477,6 +498,7 @@ def run_sgd(*, quick: bool, seed: int, progress: Callable[[str], None] | None = 
               "runs": runs, "fits": fits, "infinite": infinite}
     result["findings"] = _sgd_findings(result)
     result["seconds"] = round(time.perf_counter() - t_all, 2)
+    result["cpu_seconds"] = round(time.process_time() - cpu_all, 2)
     return result
 
 
@@ -536,7 +558,11 @@ def _sgd_findings(result: dict) -> list[str]:
                f"{af['method']}) converges to bA = Sigma^-2 (relative distance {af['rel_dist_sigma_inv2']:.2g}; to the "
                f"intended Sigma^-1: {af['rel_dist_sigma_inv']:.3g}); its risk is {af['risk_authors']:.6g} = s^2/2 in their "
                f"model but {af['risk_intended']:.6g} in the intended one (closed form s^2/2 + tau^2((tr Sigma^-1 + "
-               f"tr Sigma)/2 - d) = {af['predicted_intended']:.6g}: excess 4/15 over the Bayes risk {s2h:g})")
+               f"tr Sigma)/2 - d) = {af['predicted_intended']:.6g}: excess 4/15 over the Bayes risk {s2h:g})"
+               + "".join(f"; at {k} (300,000 steps at eta = {float(k[2:]) / 3e5:g}): distance to Sigma^-2 "
+                         f"{v['rel_dist_sigma_inv2']:.2g}, risk "
+                         f"{v['risk_authors']:.4f} in their model, {v['risk_intended']:.4f} in the intended one"
+                         for k, v in af["at_authors_budget"].items()))
     Lb = max(cfg["authors_Ls"])
     a = _row(result, "authors", "softmax", Lb)
     ra = next(r for r in result["runs"] if r["mode"] == "authors" and r["model"] == "L=inf GD")
@@ -588,7 +614,8 @@ def _plt():
 def write_sgd_figures(result: dict, directory) -> list:
     r"""PNG figures of :func:`run_sgd` into ``directory`` (:func:`verify.train.output_dir`): ``sgd_final_risk.png``
     (held-out R_L against L, both models, 95% CIs, Bayes risk at L and s^2/2, the L = \infty GD risk at the same
-    step), ``sgd_risk_vs_step.png`` (training risk windows per L and the L = \infty GD curve), and
+    step; for the authors' data also R_\infty of their softmax runs in the intended model and that of their limit),
+    ``sgd_risk_vs_step.png`` (training risk windows per L and the L = \infty GD curve), and
     ``alpha_sweep.png`` when ``result`` carries ``init_interval`` rows (:func:`alpha_figure`)."""
     from .train import output_dir
 
@@ -608,6 +635,10 @@ def write_sgd_figures(result: dict, directory) -> list:
         ax.axhline(cfg["noise_var"] / 2, color="grey", lw=0.8, label="s^2/2 (Bayes, L = inf)")
         ref = next(r for r in result["runs"] if r["mode"] == mode and r["model"] == "L=inf GD")
         ax.axhline(ref["final_risk_exact"], color="C2", ls="-.", label=f"L = inf GD at step {cfg['n_steps']}")
+        if mode == "authors":
+            ax.plot(Ls, [r["rinf_intended"] for r in rows], "^:", color="C3", label="softmax run, R_inf in the intended model")
+            ax.axhline(result["infinite"]["authors_flow"]["predicted_intended"], color="C3", lw=0.8,
+                       label="their limit Sigma^-2/b, in the intended model")
         ax.set_xscale("log")
         ax.set_xlabel("prompt length L")
         ax.set_ylabel("risk (1/2 MSE)")
