@@ -121,11 +121,8 @@ def mixture_tilt_assumption(C: int) -> Assumption:
 
 
 def _gaussian_points(rng) -> list:
-    pts = []
-    for dim in (1, 2, 3):
-        pts.append({"a": 0.6 * rng.standard_normal(dim), "m": rng.standard_normal(dim),
-                    "Gamma": random_covariance(dim, rng), "dim": dim})
-    return pts
+    return [{"a": 0.6 * rng.standard_normal(dim), "m": rng.standard_normal(dim), "Gamma": random_covariance(dim, rng),
+             "dim": dim} for dim in (1, 2, 3)]
 
 
 def _tilted_gaussian_mean(p: dict, inverse: bool = False, tilt: bool = True):
@@ -137,10 +134,8 @@ def _tilted_gaussian_mean(p: dict, inverse: bool = False, tilt: bool = True):
         return out + G * mpmath.matrix(list(map(float, p["a"]))) if tilt else out
 
 
-def _one_gaussian_tilted_mean(p: dict):
-    r"""The tilted mean of N(m, \Gamma) from its definition (tensor Gauss-Hermite, one-component mixture, K = Q = V = I)."""
-    eye = np.eye(len(p["a"]))
-    return mixture_attention_quadrature(eye, eye, eye, Mixture([1.0], [p["m"]], [p["Gamma"]]), p["a"], dps=DPS)
+def _one_gaussian_tilted_mean(p: dict):  # the definition: one-component mixture, K = Q = V = I, z = a
+    return mixture_attention_quadrature(*[np.eye(len(p["a"]))] * 3, Mixture([1.0], [p["m"]], [p["Gamma"]]), p["a"], dps=DPS)
 
 
 def _tilted_mean_rule(C: int) -> dict:
@@ -196,7 +191,8 @@ def derivation(C: int) -> Derivation:
     tilt, gauss_tilt, mgf = _assumptions(C)
     d = Derivation(f"mixture of {C} Gaussians, general $d$", V * TILTED_MEAN,
                    start_tex=r"T^{K,Q,V}[\mu](z) = V\, \mathbb E_{\mu_z}[z'],\ d\mu_z \propto e^{a^T z'} d\mu,\ a = K^T Q z",
-                   conclusion=softmax_mixture(C), conclusion_tex=SOFTMAX_MIXTURE_TEX)
+                   conclusion=softmax_mixture(C),
+                   conclusion_tex=r"V \sum_k w_k(z)(m_k + \Gamma_k a),\ w_k \propto \pi_k e^{a^T m_k + \frac12 a^T\Gamma_k a}")
     d.step(softmax_mixture(C, a, list(Ms), list(Es)), "the tilted mixture is the mixture of the tilted components, weights $\\propto \\pi_k M_k(a)$",
            check=by(tilt), rhs_tex=r"V \frac{\sum_k \pi_k M_k(a) \mathbb E_{\mu_{k,z}}[z']}{\sum_k \pi_k M_k(a)}", label="mixture-tilt")
     d.step(softmax_mixture(C, a, list(Ms)), r"the tilted $\mathcal N(m_k,\Gamma_k)$ is $\mathcal N(m_k + \Gamma_k a, \Gamma_k)$",
@@ -223,13 +219,9 @@ def form(half: str = "/2", tilt_means: bool = True, a_: str = A, gamma: str = "G
     at = a_.replace("K.T*Q*z", "z.T*Q.T*K") if a_ == A else f"({a_}).T"
     g = gamma
 
-    def e(k):
-        return f"exp({at}*m{k} + {at}*{g.format(k=k)}*{a_}{half})"
-
-    def x(k):
-        return f"(m{k} + {g.format(k=k)}*{a_})" if tilt_means else f"m{k}"
-
-    return f"V*(pi1*{e(1)}*{x(1)} + pi2*{e(2)}*{x(2)})/(pi1*{e(1)} + pi2*{e(2)})"
+    e = {k: f"exp({at}*m{k} + {at}*{g.format(k=k)}*{a_}{half})" for k in (1, 2)}
+    x = {k: f"(m{k} + {g.format(k=k)}*{a_})" if tilt_means else f"m{k}" for k in (1, 2)}
+    return f"V*(pi1*{e[1]}*{x[1]} + pi2*{e[2]}*{x[2]})/(pi1*{e[1]} + pi2*{e[2]})"
 
 
 TRUE = form()
