@@ -104,3 +104,87 @@ def test_bad_input_names_the_parameter(call, name):
     S = toeplitz_sigma(2, 0.5)
     with pytest.raises((ValueError, TypeError), match=name):
         call(S)
+
+
+# ------------------------------------------------------------------------------------------- training at finite L
+
+from verify.icl import icl_risk_mc  # noqa: E402
+from verify.train import balanced_init  # noqa: E402
+from verify import train_finite  # noqa: E402
+from verify.train_finite import finite_gd, off_subspace_norm, risk_mc  # noqa: E402
+
+
+def test_finite_gd_same_seed_same_bits_and_streams_differ():
+    S = toeplitz_sigma(2, 0.5)
+    start = balanced_init(S, 0.5)
+    a = finite_gd(*start, S, 15, 0.05, 20, batch=8, seed=3, record_every=5)
+    b = finite_gd(*start, S, 15, 0.05, 20, batch=8, seed=3, record_every=5)
+    c = finite_gd(*start, S, 15, 0.05, 20, batch=8, seed=4, record_every=5)
+    assert np.array_equal(a.theta, b.theta) and np.array_equal(a.batch_risk[1:], b.batch_risk[1:])
+    assert not np.array_equal(a.theta, c.theta)
+    assert a.t.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0] and not a.diverged
+    with pytest.raises(ValueError, match="attention"):
+        finite_gd(*start, S, 15, 0.05, 2, batch=8, seed=3, attention="relu")
+    with pytest.raises(TypeError, match="seed"):
+        finite_gd(*start, S, 15, 0.05, 2, batch=8, seed=None)
+
+
+def test_the_expected_gradient_keeps_the_invariant_subspace():
+    """R_L is even in (u, a) (w -> -w flips every label): on the subspace the (u, a) gradients of a batch and of its
+    label-flipped copy cancel exactly, so only gradient noise leaves the subspace."""
+    S = toeplitz_sigma(3, 0.5)
+    U, V = balanced_init(S, 0.7)
+    X, Y, Xq, Yq = sample_prompts(S, 20, 6, np.random.default_rng(1))
+    _, dU1, dV1 = softmax_risk_and_grad(U, V, X, Y, Xq, Yq)
+    _, dU2, dV2 = softmax_risk_and_grad(U, V, X, -Y, Xq, -Yq)
+    assert np.abs(dU1[3, :3]).max() > 1e-3  # one batch does push off the subspace
+    assert np.allclose(dU1[3, :3] + dU2[3, :3], 0, atol=1e-14) and np.allclose(dV1[3, :3] + dV2[3, :3], 0, atol=1e-14)
+    p = finite_gd(U, V, S, 20, 0.05, 3, batch=4, seed=0)
+    assert off_subspace_norm(p)[0] == 0.0 and off_subspace_norm(p)[-1] > 0.0
+
+
+def test_risk_mc_agrees_with_the_rao_blackwellised_engine():
+    S = toeplitz_sigma(2, 0.5)
+    U, V = bayes_point(S)
+    U = 0.8 * U
+    a = risk_mc(U, V, S, 20, 4000, 0)
+    b = icl_risk_mc(U, V, S, 20, 20000, 1)
+    assert abs(a.mean - b.mean) <= 5 * np.hypot(a.stderr, b.stderr)
+
+
+def test_linear_attention_excess_at_the_bayes_point_is_exactly_one_over_L():
+    """The audit's 232-263x (L = 16 -> 4096) is this law: (R_L - s^2/2) at (U*, V*) is c / L for linear attention."""
+    r = train_finite.linear_excess_ratio(np.eye(2), 4, 64, 32000, 0, w_scale=2 ** -0.5)
+    assert abs(r["ratio"] - 16.0) <= 5 * r["ratio_stderr"] and r["ratio_stderr"] < 1.5
+    wrong = abs(r["ratio"] - 16.0 ** 0.77) / r["ratio_stderr"]  # the softmax-like rate L^-0.77 is rejected
+    assert wrong > 5
+
+
+def test_run_finite_tiny_is_json_and_writes_three_figures(monkeypatch, tmp_path):
+    import json
+
+    tiny = dict(train_finite._setting(True), n_steps=40, batch=8, seeds=2, Ls=(10, 40), n_eval=500, generic_Ls=(10,))
+    monkeypatch.setattr(train_finite, "_setting", lambda quick: tiny)
+    monkeypatch.setattr(train_finite, "_audit_ratio", lambda quick, seed: [
+        {"setting": "stub", "attention": "linear", "noise_var": 0.0, "ratio": 256.0, "ratio_stderr": 1.0},
+        {"setting": "stub", "attention": "softmax", "noise_var": 0.0, "ratio": 47.0, "ratio_stderr": 1.0},
+        {"setting": "stub", "attention": "linear", "noise_var": 0.1, "ratio": 1.0, "ratio_stderr": 1.0,
+         "raw_ratio": 4.4}])
+    seen = []
+    res = train_finite.run_finite(quick=True, seed=0, progress=seen.append)
+    assert set(res) == {"runs", "fits", "findings"} and seen
+    doc = json.loads(json.dumps(res))
+    assert any(r.get("kind") == "balanced" and r["L"] == 40 for r in doc["runs"])
+    assert any("invariant subspace at L = inf" in f for f in doc["findings"])
+    assert train_finite.run_finite(quick=True, seed=0)["runs"][1]["final_excess"] == res["runs"][1]["final_excess"]
+    paths = train_finite.write_finite_figures(res, tmp_path / "fig")
+    assert [p.name for p in paths] == ["finite_risk_vs_time.png", "finite_excess_vs_L.png", "finite_gap_vs_L.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_the_score_gradient_derivation_and_its_planted_slip():
+    import importlib
+
+    mod = importlib.import_module("proofs.training_finite")
+    assert all(r.passed for r in mod.derivation_score_gradient(2).check())
+    assert not all(r.passed for r in mod.derivation_score_gradient(2, centred=False).check())
