@@ -25,7 +25,10 @@ S = toeplitz_sigma(5, 0.5)
 
 @pytest.fixture(scope="module")
 def quick():
-    return ts.run_sgd(quick=True, seed=0)
+    """run_sgd in quick mode, shrunk further (L = 10, 30; 40 steps) to keep this file's cost down."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ts, "QUICK", {**ts.QUICK, "intended_Ls": (10, 30), "authors_Ls": (10, 30), "n_steps": 40, "windows": 4})
+        return ts.run_sgd(quick=True, seed=0)
 
 
 # ------------------------------------------------------------------------------ determinism
@@ -161,7 +164,8 @@ def test_quick_run_is_json_and_states_the_budget(quick):
 def test_figures_are_written(quick, tmp_path):
     cells = [{"d": 1, "sigma_op": 0.25, **c} for c in alpha_sweep([[0.25]], [0.1, 4.0])]
     paths = ts.write_sgd_figures({**quick, "init_interval": cells}, tmp_path)
-    assert [p.name for p in paths] == ["sgd_final_risk.png", "sgd_risk_vs_step.png", "alpha_sweep.png"]
+    assert [p.name for p in paths] == ["sgd_final_risk.png", "sgd_risk_vs_step.png", "sgd_trajectory_gap.png",
+                                       "alpha_sweep.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
 

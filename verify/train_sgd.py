@@ -487,6 +487,11 @@ def run_sgd(*, quick: bool, seed: int, progress: Callable[[str], None] | None = 
                      "window_steps": ref["steps"], "window_risk": ref["risk"], "final_risk_exact": ref["risk"][-1],
                      "bayes_risk_inf": s * s / 2, "rinf_intended": risk_infinite_intended(ref["U"], ref["V"]),
                      **_bA_distances(ref["U"], ref["V"], S)})
+        scale = math.hypot(np.linalg.norm(ref["U"]), np.linalg.norm(ref["V"]))
+        for r in runs:
+            if r["mode"] == mode and r["model"] in MODELS:  # the trajectory gap at the last step, relative
+                r["param_gap_to_inf_gd"] = float(math.hypot(np.linalg.norm(np.array(r["U"]) - ref["U"]),
+                                                            np.linalg.norm(np.array(r["V"]) - ref["V"])) / scale)
         fits.append(_gap_fit(mode, [r for r in runs if r["mode"] == mode and r["model"] == "softmax"]))
     t0 = time.perf_counter()
     infinite = {"intended_flow": steps_to_excess(), "authors_flow": authors_flow(2e3 if not quick else 5e2)}
@@ -571,6 +576,9 @@ def _sgd_findings(result: dict) -> list[str]:
                f"{a['bA_to_Sigma_inv']:.3g} from Sigma^-1 (the L = inf GD at the same step: "
                f"{ra['bA_to_Sigma_inv2']:.3g} and {ra['bA_to_Sigma_inv']:.3g}): after t = {n * cfg['eta']:g} the runs "
                f"have not yet separated the two candidate limits")
+    gaps = [_row(result, "intended", m, L) for m in MODELS for L in (cfg["intended_Ls"][0], big)]
+    out.append("trajectory gap ||theta_L - theta_inf|| / ||theta_inf|| at the last step (intended data; SGD vs GD on "
+               "R_inf): " + ", ".join(f"{r['model']} L={r['L']}: {r['param_gap_to_inf_gd']:.3g}" for r in gaps))
     for f in result["fits"]:
         if "exponent" in f:
             out.append(f"{f['mode']}: softmax - linear held-out gap ~ L^{f['exponent']:.3f} "
@@ -615,7 +623,8 @@ def write_sgd_figures(result: dict, directory) -> list:
     r"""PNG figures of :func:`run_sgd` into ``directory`` (:func:`verify.train.output_dir`): ``sgd_final_risk.png``
     (held-out R_L against L, both models, 95% CIs, Bayes risk at L and s^2/2, the L = \infty GD risk at the same
     step; for the authors' data also R_\infty of their softmax runs in the intended model and that of their limit),
-    ``sgd_risk_vs_step.png`` (training risk windows per L and the L = \infty GD curve), and
+    ``sgd_risk_vs_step.png`` (training risk windows per L and the L = \infty GD curve), ``sgd_trajectory_gap.png``
+    (relative distance of the SGD parameters at the last step to the L = \infty GD ones, against L), and
     ``alpha_sweep.png`` when ``result`` carries ``init_interval`` rows (:func:`alpha_figure`)."""
     from .train import output_dir
 
@@ -665,6 +674,22 @@ def write_sgd_figures(result: dict, directory) -> list:
         ax.legend(fontsize=7)
     fig.tight_layout()
     p = out / "sgd_risk_vs_step.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for mode, mk in zip(MODES, ("o", "^")):
+        for model, ls in zip(MODELS, ("-", "--")):
+            rows = [_row(result, mode, model, L) for L in cfg[f"{mode}_Ls"]]
+            ax.plot([r["L"] for r in rows], [r["param_gap_to_inf_gd"] for r in rows], mk + ls, label=f"{mode}, {model}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("prompt length L")
+    ax.set_ylabel("||theta_L - theta_inf|| / ||theta_inf|| at the last step")
+    ax.set_title(f"SGD at L vs GD on R_inf, step {cfg['n_steps']}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = out / "sgd_trajectory_gap.png"
     fig.savefig(p, dpi=110)
     plt.close(fig)
     paths.append(p)
