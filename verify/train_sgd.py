@@ -317,7 +317,7 @@ def infinite_reference(mode, n_steps, steps_at, *, Sigma=None, alpha=ALPHA, eta=
     risk_of = risk_infinite_intended if mode == "intended" else None
     U0, V0 = balanced_init(S, alpha)
     d = S.shape[0]
-    risks, thetas = {}, {}
+    risks = {}
     if mode == "intended":
         A, b = U0, V0
         prev = 0
