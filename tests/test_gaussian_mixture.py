@@ -14,6 +14,7 @@ from mpmath import mp
 from proofs import gaussian_mixture as gm
 from verify.claims import get_statement, run_check
 from verify.cli import main
+from verify.derivation import Assumption, by
 from verify.formula import Value, check_formula, evaluate
 from verify.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
                             mixture_batch_means, mixture_limit, separation_study)
@@ -173,11 +174,31 @@ def test_fast_checks_cost_under_1_5_s_per_seed():
     assert (time.process_time() - t0) / 2 <= 1.5
 
 
-def test_derivations_are_checked_and_wrong_assumption_rule_is_refuted():
+def test_derivations_are_checked_and_use_the_three_assumptions():
     for d in ST.built_derivations():
         assert all(r.passed for r in d.check()), d.name
     names = {a.name for a in ST.assumptions}
     assert names == {"mixture-tilt", "gaussian-tilted-mean", "gaussian-mgf"}
+
+
+def _wrong(assumption, rule):
+    return Assumption(assumption.name + "-wrong", "wrong", rule, assumption.check)
+
+
+def test_a_step_with_a_wrong_rule_is_refuted_at_explicit_d():
+    """The chain's steps go red when an assumption's rule is wrong (the canonical-form check alone would not return)."""
+    pis, ms, Gs, Ms, Es = gm.components(2)
+    tilt, gtilt, mgf = gm._assumptions(2)
+    no_half = {Ms[k]: sp.exp(sp.Trace(gm.a.T * ms[k]) + sp.Trace(gm.a.T * Gs[k] * gm.a)) for k in range(2)}
+    untilted = {Es[k]: ms[k] for k in range(2)}
+    plain = {gm.TILTED_MEAN: sp.MatAdd(*[pis[k] * Es[k] for k in range(2)]) / sp.Add(*pis)}
+    cases = [(mgf, no_half, gm.softmax_mixture(2, gm.a, list(Ms)), gm.softmax_mixture(2, gm.a)),
+             (gtilt, untilted, gm.softmax_mixture(2, gm.a, list(Ms), list(Es)), gm.softmax_mixture(2, gm.a, list(Ms))),
+             (tilt, plain, gm.V * gm.TILTED_MEAN, gm.softmax_mixture(2, gm.a, list(Ms), list(Es)))]
+    for good, rule, lhs, rhs in cases:
+        assert by(good, then=gm.EXPLICIT_FIRST).test(lhs, rhs)[0], good.name
+        ok, detail = by(_wrong(good, rule), then=gm.EXPLICIT_FIRST).test(lhs, rhs)
+        assert not ok and "refuted at d=" in detail, good.name
 
 
 # ------------------------------------------------------------------------------------------ the claim
