@@ -23,12 +23,14 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from verify.attention import evaluate_closed_form
 from verify.claims import Statement
 from verify.derivation import Assumption, Derivation, by, equal_given
 from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
 from verify.formula import ClaimSpec
 from verify.measures import Discrete, Gaussian
-from verify.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
+from verify.mixture import (Mixture, combined_tilted_mean, formula_at, mixture_attention_enclosure,
+                            mixture_attention_quadrature,
                             mixture_batch_means, mixture_claim_coverage, mixture_claim_points, refuting_equal)
 from verify.montecarlo import mean_estimate
 from verify.quadrature import log_mgf, tilted_mean
@@ -92,15 +94,8 @@ def _pooled(p: dict) -> Discrete:
     return Discrete(atoms, np.concatenate([pk * c.weights for pk, c in zip(p["pi"], p["comps"])]))
 
 
-def _components_combined(p: dict, tilt_weights: bool = True) -> list:
-    """\\sum_k \\pi_k M_k E_k / \\sum_k \\pi_k M_k from each component's own MGF and tilted mean (definition sums)."""
-    eye = np.eye(len(p["a"]))
-    with mpmath.workdps(DPS + 10):
-        Ms = [mpmath.exp(log_mgf(c, p["a"], DPS + 10)) if tilt_weights else mpmath.mpf(1) for c in p["comps"]]
-        Es = [tilted_mean(c, eye, eye, p["a"], DPS + 10) for c in p["comps"]]
-        den = mpmath.fsum(mpmath.mpf(float(pk)) * M for pk, M in zip(p["pi"], Ms))
-        return [mpmath.fsum(mpmath.mpf(float(pk)) * M * E[i] for pk, M, E in zip(p["pi"], Ms, Es)) / den
-                for i in range(len(p["a"]))]
+def _components_combined(p: dict, reweight: bool = True) -> list:
+    return combined_tilted_mean(p["comps"], p["pi"], p["a"], DPS, reweight=reweight)
 
 
 def mixture_tilt_assumption(C: int) -> Assumption:
@@ -114,7 +109,7 @@ def mixture_tilt_assumption(C: int) -> Assumption:
         points=_discrete_mixture_points, digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
         reference_name="the tilted mean of the pooled mixture",
         description="tilted mean of a 3-component discrete mixture vs the MGF-reweighted tilted component means, d = 1, 2",
-        mutants=[Mutant("untilted component weights pi_k", lambda p: _components_combined(p, tilt_weights=False))])
+        mutants=[Mutant("untilted component weights pi_k", lambda p: _components_combined(p, reweight=False))])
     rhs = sp.MatAdd(*[pis[k] * Ms[k] * Es[k] for k in range(C)]) / sp.Add(*[pis[k] * Ms[k] for k in range(C)])
     return Assumption("mixture-tilt", r"\mathbb E_{\mu_z}[z'] = \frac{\sum_k \pi_k M_k(a) \mathbb E_{\mu_{k,z}}[z']}{\sum_k \pi_k M_k(a)}",
                       {TILTED_MEAN: rhs}, check)
@@ -125,13 +120,13 @@ def _gaussian_points(rng) -> list:
              "dim": dim} for dim in (1, 2, 3)]
 
 
-def _tilted_gaussian_mean(p: dict, inverse: bool = False, tilt: bool = True):
-    r"""m + \Gamma a at 50 digits (mutants: \Gamma^{-1}, or no tilt)."""
-    with mpmath.workdps(DPS + 10):
-        G = mpmath.matrix(p["Gamma"].tolist())
-        G = G ** -1 if inverse else G
-        out = mpmath.matrix(list(map(float, p["m"])))
-        return out + G * mpmath.matrix(list(map(float, p["a"]))) if tilt else out
+M1, G1 = sp.MatrixSymbol("m", n, 1), sp.MatrixSymbol("Gamma", n, n)
+TILTED_GAUSSIAN_MEAN, GAUSSIAN_LOG_MGF = M1 + G1 * a, a.T * M1 + a.T * G1 * a / 2
+"""One component's m + \Gamma a and a^T m + a^T\Gamma a/2: the checks evaluate these SymPy expressions."""
+
+
+def _expr_at(expr):
+    return lambda p: evaluate_closed_form(expr, (a, M1, G1), {"a": p["a"], "m": p["m"], "Gamma": p["Gamma"]}, DPS)
 
 
 def _one_gaussian_tilted_mean(p: dict):  # the definition: one-component mixture, K = Q = V = I, z = a
@@ -147,21 +142,12 @@ def gaussian_tilt_assumption(C: int) -> Assumption:
     r"""The tilt e^{a^T z'} of N(m, \Gamma) is N(m + \Gamma a, \Gamma): E_k = m_k + \Gamma_k a.  Evidence: 40-digit
     Gauss-Hermite of the tilted mean (definition), d = 1, 2, 3."""
     check = agreement(
-        "gaussian-tilted-mean", subject=_tilted_gaussian_mean, reference=_one_gaussian_tilted_mean,
+        "gaussian-tilted-mean", subject=_expr_at(TILTED_GAUSSIAN_MEAN), reference=_one_gaussian_tilted_mean,
         points=_gaussian_points, digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
         reference_name="the quadrature tilted mean",
         description="tilted mean of N(m, Gamma) by 40-digit tensor Gauss-Hermite vs m + Gamma a, d = 1, 2, 3",
-        mutants=[Mutant("Gamma inverted", lambda p: _tilted_gaussian_mean(p, inverse=True)),
-                 Mutant("untilted mean m", lambda p: _tilted_gaussian_mean(p, tilt=False))])
+        mutants=[Mutant("Gamma inverted", _expr_at(M1 + G1.I * a)), Mutant("untilted mean m", _expr_at(M1 + 0 * G1 * a))])
     return Assumption("gaussian-tilted-mean", r"\mathbb E_{\mu_{k,z}}[z'] = m_k + \Gamma_k a", _tilted_mean_rule(C), check)
-
-
-def _log_mgf_value(p: dict, half: float = 0.5):
-    with mpmath.workdps(DPS + 10):
-        am = mpmath.fsum(mpmath.mpf(float(x)) * mpmath.mpf(float(y)) for x, y in zip(p["a"], p["m"]))
-        G = mpmath.matrix(p["Gamma"].tolist())
-        av = mpmath.matrix(list(map(float, p["a"])))
-        return am + mpmath.mpf(half) * (av.T * G * av)[0, 0]
 
 
 def gaussian_mgf_assumption(C: int) -> Assumption:
@@ -169,10 +155,10 @@ def gaussian_mgf_assumption(C: int) -> Assumption:
     40-digit Gauss-Hermite MGF (definition), d = 1, 2, 3."""
     _, ms, Gs, Ms, _ = components(C)
     check = agreement(
-        "gaussian-mgf", subject=_log_mgf_value, reference=lambda p: log_mgf(Gaussian(p["m"], p["Gamma"]), p["a"], DPS),
+        "gaussian-mgf", subject=_expr_at(GAUSSIAN_LOG_MGF), reference=lambda p: log_mgf(Gaussian(p["m"], p["Gamma"]), p["a"], DPS),
         points=_gaussian_points, digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature", reference_name="log of the quadrature MGF",
         description="log E e^{a^T X} by 40-digit Gauss-Hermite vs a^T m + a^T Gamma a / 2, d = 1, 2, 3",
-        mutants=[Mutant("missing 1/2", lambda p: _log_mgf_value(p, 1.0)), Mutant("no quadratic term", lambda p: _log_mgf_value(p, 0.0))])
+        mutants=[Mutant("missing 1/2", _expr_at(a.T * M1 + a.T * G1 * a)), Mutant("no quadratic term", _expr_at(a.T * M1))])
     return Assumption("gaussian-mgf", r"M_k(a) = e^{a^T m_k + \frac12 a^T \Gamma_k a}",
                       {Ms[k]: sp.exp(log_mgf_expr(ms[k], Gs[k], a)) for k in range(C)}, check)
 

@@ -76,6 +76,20 @@ def test_engine_functions_refuse_a_non_mixture_and_wrong_shapes():
         mixture_attention_enclosure(K2, Q2, V2, MU2, Z2)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: mixture_attention_quadrature(K2, Q2, V2, MU2, [1.0, np.nan]), "z"),
+    (lambda: mixture_attention_quadrature(np.eye(3), Q2, V2, MU2, Z2), "K"),
+    (lambda: mixture_attention_quadrature(K2, Q2, V2, MU2, Z2, dps=0), "dps"),
+    (lambda: mixture_attention_quadrature(K2, Q2, V2, MU2, 1e3 * Z2), "z: the whitened tilt"),
+    (lambda: mixture_attention_enclosure([[1.0]], [[1.0]], [[1.0]], MU1, [1.0], prec=10), "prec"),
+    (lambda: mixture_batch_means(K2, Q2, V2, MU2, Z2, 0, 40, np.random.default_rng(0)), "L"),
+    (lambda: MU2.sample(-1, 0), "n"),
+])
+def test_bad_input_names_the_parameter(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
 def test_product_structure_equals_the_plain_tensor_rule_at_d2():
     """The factorised sums are the n^d tensor-product rule: compare with the generic tensor loop (independent code)."""
     with mp.workdps(40):

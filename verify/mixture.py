@@ -48,7 +48,7 @@ from .validation import as_array, as_matrix, as_vector, covariance, positive_int
 
 __all__ = ["Mixture", "mixture_attention_quadrature", "mixture_attention_enclosure", "mixture_limit",
            "mixture_linear_limit", "mixture_batch_means", "component_tilt", "separation_study", "write_study",
-           "study_summary", "SEPARATIONS", "mixture_claim_points", "mixture_claim_coverage", "CLAIM_DIMS", "formula_at", "symmetric_pair", "output_dir", "refuting_equal"]
+           "study_summary", "SEPARATIONS", "mixture_claim_points", "mixture_claim_coverage", "CLAIM_DIMS", "formula_at", "symmetric_pair", "output_dir", "refuting_equal", "combined_tilted_mean"]
 
 
 # ------------------------------------------------------------------------------------------ the measure
@@ -217,6 +217,24 @@ def mixture_attention_quadrature(K, Q, V, mu, z, dps: int = 40, *, components: b
     with mp.workdps(dps):
         out = [+t for t in out]
         return (out, [+t for t in post]) if components else out
+
+
+def combined_tilted_mean(parts, weights, a, dps: int = 40, *, reweight: bool = True) -> list:
+    r"""\sum_k \pi_k M_k(a) E_k / \sum_k \pi_k M_k(a) from each part's own log-MGF and tilted mean, both integrated
+    from their definitions (:func:`verify.quadrature.log_mgf`, :func:`verify.quadrature.tilted_mean` with K = Q = I,
+    z = a); ``reweight=False`` drops the M_k (the planted "untilted weights" error).  The right-hand side of the
+    mixture-tilt identity, for any parts those functions integrate (Gaussian, discrete)."""
+    from .quadrature import log_mgf, tilted_mean
+
+    weights = as_vector(weights, "weights", len(parts))
+    eye = np.eye(len(a))
+    with mp.workdps(dps + GUARD_DIGITS):
+        Ms = [mp.exp(log_mgf(c, a, dps + GUARD_DIGITS)) if reweight else mp.one for c in parts]
+        Es = [tilted_mean(c, eye, eye, a, dps + GUARD_DIGITS) for c in parts]
+        den = mp.fsum(_mp(p) * M for p, M in zip(weights, Ms))
+        out = [mp.fsum(_mp(p) * M * E[i] for p, M, E in zip(weights, Ms, Es)) / den for i in range(len(a))]
+    with mp.workdps(dps):
+        return [+t for t in out]
 
 
 # ------------------------------------------------------------------------------------------ Arb (d = 1)
