@@ -27,7 +27,7 @@ from verify.attention import evaluate_closed_form
 from verify.claims import Statement
 from verify.derivation import Assumption, Derivation, by, equal_given
 from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
-from verify.formula import ClaimSpec
+from verify.formula import ClaimSpec, relative_error
 from verify.measures import Discrete, Gaussian
 from verify.mixture import (Mixture, combined_tilted_mean, formula_at, mixture_attention_enclosure,
                             mixture_attention_quadrature,
@@ -300,10 +300,7 @@ MONTE_CARLO_D2 = z_test(
 
 
 def _relative_gap(p: dict, subject, rng) -> float:
-    ref = mixture_attention_quadrature(*_args(p), dps=20)
-    val = subject(p)
-    with mpmath.workdps(20):
-        return float(max(abs(val[i] - ref[i]) for i in range(len(ref))) / max(1, max(abs(r) for r in ref)))
+    return float(relative_error(subject(p), mpmath.matrix(mixture_attention_quadrature(*_args(p), dps=20))))
 
 
 NOT_MOMENT_MATCHED = rejection(
