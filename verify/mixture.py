@@ -345,7 +345,7 @@ def study_summary(study: dict) -> str:
     s = study["setting"]
     lines.append(f"d = 1, K = Q = V = 1, mu = (N(-delta, s^2) + N(delta, s^2))/2, s = {s['sd']:g}, "
                  f"z in [{s['z_range'][0]:g}, {s['z_range'][1]:g}]")
-    lines.append(f"{s['formula']}; the last column: the closed form against the quadrature of the definition")
+    lines.append(f"{s['formula']}; last column: closed form vs quadrature")
     return "\n".join(lines)
 
 
