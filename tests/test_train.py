@@ -176,16 +176,19 @@ def test_cli_quick_json(capsys, monkeypatch, tmp_path):
         case = {"label": "isotropic d=2", "Sigma": np.eye(2), "noise": 0.0, "alpha": 0.5, "P": np.eye(2) / math.sqrt(2)}
         inf = [train.run_infinite(case)]
         cells = train.init_interval_audit((1,), (0.25,), (1e-3, 4.0, 100.0))
-        return {"infinite": inf, "init_interval": cells, "findings": train._findings(inf, cells)}
+        return {"runs": inf, "init_interval": cells, "fits": [], "findings": train._findings(inf, cells)}
 
-    monkeypatch.setattr(train, "run_train", small)
-    assert main(["train", "--quick", "--json", "-o", str(tmp_path / "out")]) == 0
+    monkeypatch.setattr(train, "run_infinite_part", small)
+    assert main(["train", "--quick", "--json", "--part", "infinite", "-o", str(tmp_path / "out")]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"infinite", "init_interval", "findings"}
-    assert all(c["converged"] for c in doc["init_interval"]) and any("witness" in f or "outside ZFB" in f
-                                                                       for f in doc["findings"])
-    assert (tmp_path / "out" / "train.json").exists() and (tmp_path / "out" / "init_interval.csv").exists()
-    assert main(["train", "--quick"]) == 0 and "verify train: ok" in capsys.readouterr().out
+    assert {"runs", "fits", "findings"} <= set(doc) and set(doc["runs"]) == {"infinite"}
+    assert all(c["converged"] for c in doc["runs"]["infinite"]["init_interval"])
+    assert any(("witness" in f or "outside ZFB" in f) and f.startswith("[infinite]") for f in doc["findings"])
+    for name in ("train.json", "init_interval.csv", "alpha_sweep.png"):
+        assert (tmp_path / "out" / name).exists(), name
+    assert main(["train", "--quick", "--part", "infinite"]) == 0 and "verify train: ok" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="parts"):
+        train.run_train(parts=("bogus",))
 
 
 def test_the_scaling_derivation_fails_with_the_printed_exponent():

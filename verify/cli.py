@@ -139,10 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--seed", type=_seed, default=0, help="master seed of the Monte Carlo cells (default 0)")
     aud.add_argument("--workers", type=_count, default=2, help="processes (default 2; the result does not depend on it)")
 
-    tr = sub.add_parser("train", help="gradient flow on R_inf from the balanced init; the alpha-interval audited")
-    tr.add_argument("--quick", action="store_true", help="fewer cases and alpha values (about 30 s)")
-    tr.add_argument("--json", action="store_true", help='print {"infinite", "init_interval", "findings"} as JSON')
-    tr.add_argument("-o", "--output", metavar="DIR", help="write train.json and init_interval.csv into DIR")
+    tr = sub.add_parser("train", help="training at L = inf and finite L (Thm 4.3, 5.1/5.2), the alpha interval, SGD")
+    tr.add_argument("--quick", action="store_true", help="fewer cases, L values, seeds and steps (about 1 minute)")
+    tr.add_argument("--json", action="store_true", help='print {"runs", "fits", "findings"} as JSON')
+    tr.add_argument("-o", "--output", metavar="DIR", help="write train.json, init_interval.csv and the figures into DIR")
+    tr.add_argument("--part", action="append", choices=("infinite", "finite", "sgd"),
+                    help="run only this part (repeatable; default all: L = inf flows and the alpha interval, "
+                         "finite-L GD, the authors' SGD experiment)")
     tr.add_argument("--seed", type=_seed, default=0, help="seed of Theta and of the random Sigma (default 0)")
 
     dy = sub.add_parser("dynamics", help="Gaussian attention dynamics: particles vs moment ODEs, blow-up, collapse")
@@ -303,7 +306,7 @@ def _cmd_train(args) -> int:
     if args.output:
         train.output_dir(args.output)  # refuse a bad DIR before computing
     progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    result = train.run_train(quick=args.quick, seed=args.seed, progress=progress)
+    result = train.run_train(quick=args.quick, seed=args.seed, progress=progress, parts=tuple(args.part or train.PARTS))
     written = train.write_train(result, args.output) if args.output else []
     print(json.dumps(result, default=float) if args.json else train.summary(result))
     for p in written if not args.json else []:
