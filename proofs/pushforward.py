@@ -16,15 +16,18 @@ covariance entries and the Gaussian fourth-moment ratio, z-scores with i.i.d. st
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 
 from verify.claims import Statement
 from verify.derivation import Assumption, Derivation, by, equal_given
 from verify.evidence import Mutant, agreement, z_test
+from verify.formula import ClaimSpec
 from verify.measures import Gaussian
-from verify.montecarlo import stream
-from verify.pushforward import definition_field, nested_moments, pushforward_moment_estimates, pushforward_samples
+from verify.pushforward import (CLAIM_DIMS, CLAIM_NODES, definition_field, nested_moments, pushforward_claim_points,
+                                pushforward_moment_estimates, pushforward_samples)
 from verify.quadrature import log_mgf
 from verify.strategies import attention_point
 from verify.symbolic import explicit_at
@@ -239,6 +242,55 @@ MONTE_CARLO = z_test(
                 "the Gaussian fourth-moment ratio E[p^4]/(3 E[p^2]^2) = 1 along (1,1)/sqrt 2",
     mutants=[Mutant(k, _mc_subject(**v)) for k, v in MUTANTS] + [Mutant("heavy-tailed law (ratio 4/3)", _mc_subject(kurtosis=4 / 3))])
 
+
+# ------------------------------------------------------------------------------------ user claims
+
+_COV = "V*Gamma*K.T*Q*Gamma*Q.T*K*Gamma*V.T"
+_M = "(V*Gamma*K.T*Q)"
+
+CLAIM_HELP = ("symbols: K, Q, V, Gamma (d x d, Gamma SPD), m (d x 1); U = K^T Q is not a symbol: write K.T*Q.\n"
+              "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, trace().")
+
+
+def claim_coverage(what: str) -> str:
+    """The ``coverage`` text of the pushforward / dynamics claims (``what``: the quantity the reference integrates)."""
+    return (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
+            "random SPD;\nK^T Q far from normal at d >= 2 (every transpose slip shows).\n"
+            f"reference: {what}, X ~ N(m, Gamma), by the {CLAIM_NODES[1]}-node tensor Gauss-Hermite rule over X\n"
+            "with T[mu](x) from its definition (whitened 1-D tilted means, verify.pushforward.nested_moments_mp);\n"
+            f"the {CLAIM_NODES[0]}-node rule must agree to 1e-35; never a closed form; 40 digits, tolerance 1e-20.")
+
+
+COV_CLAIM = ClaimSpec(
+    id="pushforward-covariance", statement_id="pushforward-law",
+    summary="covariance of T[mu]_# mu: Cov T[N(m, Gamma)](X), X ~ N(m, Gamma)",
+    symbols_help=CLAIM_HELP, example=_COV, expected_shape=lambda d: (d, d),
+    points=functools.partial(pushforward_claim_points, kind="covariance"),
+    coverage=claim_coverage("Cov T[mu](X)"),
+    equivalents=(
+        f"{_M}*Gamma*{_M}.T",                                           # M Gamma M^T, M = V Gamma U
+        "V*Gamma*(Q.T*K).T*Gamma*(K.T*Q).T*Gamma*V.T",                  # U written as (Q^T K)^T
+        f"({_COV}).T",                                                  # symmetric
+        "V*Gamma.T*K.T*Q*Gamma.T*Q.T*K*Gamma.T*V.T",                    # Gamma symmetric
+        "V*Gamma*K.T*Q*Gamma**2*Gamma**-1*Q.T*K*Gamma*V.T",             # inverse identity
+        f"0.5*({_COV} + ({_COV}).T)", f"0.1*(10*{_COV})",              # exact decimals
+    ),
+    wrong_examples=(
+        "V*Gamma*Q.T*K*Gamma*K.T*Q*Gamma*V.T",                          # U^T Gamma U for U Gamma U^T
+        "V*Gamma*K.T*Q*Q.T*K*Gamma*V.T",                                # middle Gamma dropped
+        "V*Gamma*K.T*Q*Gamma**2*Q.T*K*Gamma*V.T",                       # Gamma^2 for Gamma
+        "V*Gamma*K.T*Q*Gamma*K.T*Q*Gamma*V.T",                          # U for U^T
+        "V*Gamma*K*Q.T*Gamma*Q*K.T*Gamma*V.T",                          # K Q^T for K^T Q
+        "V*Gamma*K.T*Q*Gamma*Q.T*K*Gamma*V",                            # V for V^T
+        "V.T*Gamma*K.T*Q*Gamma*Q.T*K*Gamma*V",                          # V^T ... V
+        f"2*{_COV}", f"0.5*{_COV}",                                     # factor 2, 1/2
+        "V*Gamma*V.T",                                                  # the law of V X (field taken as V x)
+        f"{_COV} + V*Gamma*V.T",                                        # cross terms of X and T(X) mixed in
+        f"{_COV} + V*m*m.T*V.T",                                        # second moment, not covariance
+        f"(1 + 1e-15)*({_COV})",                                        # relative offset
+    ),
+)
+
 HYPOTHESES = [r"\mu = \mathcal N(m,\Gamma),\ \Gamma \succ 0",
               r"K, Q, V \in \mathbb R^{d\times d},\ U = K^\top Q"]
 
@@ -246,7 +298,7 @@ STATEMENT = Statement(
     id="pushforward-law", number="Lemma 2.1 (pushforward)", title="The pushforward of a Gaussian by its attention field",
     summary="T[μ]_# μ = N(V(m + ΓUm), VΓUΓUᵀΓVᵀ), U = KᵀQ", source="issue 10 part 3; Lemma 2.1 of Boursier & Boyer",
     statement_tex=STATEMENT_TEX, hypotheses_tex=HYPOTHESES, derivations=derivations, checks=[NESTED, MONTE_CARLO],
-    status="verified",
+    claims=[COV_CLAIM], status="verified",
     notes_tex=[r"Transposes checked by derivation: $V\Gamma U^\top\Gamma U\Gamma V^\top$ differs whenever $U$ is not normal "
                r"(rejected by both checks)."],
     order=2.15,

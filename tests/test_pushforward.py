@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sympy as sp
 
 import proofs.pushforward as P
 from verify.claims import run_check
 from verify.derivation import Derivation
-from verify.pushforward import definition_field, nested_moments, pushforward_moment_estimates, pushforward_samples
+from verify.pushforward import (definition_field, nested_moments, nested_moments_mp, pushforward_claim_points,
+                                pushforward_moment_estimates, pushforward_samples)
 
 PT = P.MC_POINT
 
@@ -62,3 +62,20 @@ def test_bad_input_names_the_parameter():
         definition_field(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"], np.full((1, 2), 1e4))
     with pytest.raises(ValueError, match="n"):
         pushforward_samples(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"], 1, np.random.default_rng(0))
+
+
+def test_the_40_digit_reference_agrees_with_float64_and_refuses_bad_input():
+    """The claim reference (definition at every node of a 4-node outer rule, d = 2, 30 digits) against the float64
+    nested rule: the cross term C + C^T is the covariance ODE's drift, C = V Gamma U Gamma."""
+    mean, cov, cross = nested_moments_mp(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"], nodes=4, dps=30)
+    m64, c64 = nested_moments(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"])
+    as_np = lambda M: np.array(M.tolist(), dtype=float)  # noqa: E731
+    assert np.abs(as_np(mean).ravel() - m64).max() < 1e-12 and np.abs(as_np(cov) - c64).max() < 1e-12
+    U = PT["K"].T @ PT["Q"]
+    assert np.abs(as_np(cross) - PT["V"] @ PT["Gamma"] @ U @ PT["Gamma"]).max() < 1e-12
+    with pytest.raises(ValueError, match="kind"):
+        pushforward_claim_points(0, "mean")
+    with pytest.raises(ValueError, match="G"):
+        nested_moments_mp(PT["K"], PT["Q"], PT["V"], PT["m"], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="nodes"):
+        nested_moments_mp(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"], nodes=1)

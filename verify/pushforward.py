@@ -20,16 +20,21 @@ definition inside.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 
+import mpmath
 import numpy as np
+from mpmath import mp
 
 from .measures import covariance_root
 from .montecarlo import Estimate, mean_estimate
 from .validation import as_array, as_matrix, as_vector, covariance, positive_int
 
 __all__ = ["definition_field", "pushforward_samples", "pushforward_moment_estimates", "nested_moments",
-           "STEP", "MAX_SLOPE"]
+           "nested_moments_mp", "pushforward_claim_points", "CLAIM_KINDS", "CLAIM_DIMS", "CLAIM_NODES", "STEP",
+           "MAX_SLOPE"]
 
 STEP = 0.125
 MAX_SLOPE = 200.0
@@ -103,3 +108,129 @@ def nested_moments(K, Q, V, m, G, nodes: int = 12) -> tuple[np.ndarray, np.ndarr
     mean = W @ Y
     C = Y - mean
     return mean, (C * W[:, None]).T @ C
+
+
+# ------------------------------------------------------------------------------------ claim references (40 digits)
+
+GUARD = 10
+CLAIM_DIMS = (1, 2, 3)
+CLAIM_NODES = (4, 5)
+"""Outer Gauss-Hermite rules of the claim references: both are run, and must agree (see :func:`nested_moments_mp`)."""
+CLAIM_KINDS = ("covariance", "dynamics")
+_SALT = 1003
+
+
+def _tilted_mean_mp(beta, rule):
+    r"""\bar g(\beta) = E[G e^{\beta G}] / E[e^{\beta G}], G ~ N(0, 1), by the Gauss-Hermite ``rule`` (nodes, weights)."""
+    x, w = rule
+    t = [wi * mp.exp(beta * xi) for xi, wi in zip(x, w)]
+    return mp.fsum(ti * xi for ti, xi in zip(t, x)) / mp.fsum(t)
+
+
+def nested_moments_mp(K, Q, V, m, G, nodes: int = 6, dps: int = 40) -> tuple:
+    r"""(E Y, Cov Y, C) as mpmath matrices at ``dps`` digits, for Y = T[\mu](X), X ~ \mu = N(m, \Gamma) and
+    C = E[(Y - EY)(X - m)^T] (the covariance ODE's drift: \dot\Gamma = C + C^T, the weak form with \varphi =
+    (x - m)(x - m)^T).
+
+    T[\mu](x) comes from its *definition*, the tilted mean of \mu: with \Gamma = L L^T and b = L^T K^T Q x the tilt
+    e^{<Kz', Qx>} factorises over the whitened coordinates, T[\mu](x) = V(m + L \bar g(b)) with 1-D tilted means
+    :func:`_tilted_mean_mp` by one Gauss-Hermite rule with :func:`verify.quadrature.nodes_needed` nodes for the
+    largest slope |b| on the outer grid (error bound below 10^{-(dps+12)}), never Lemma 2.1's affine form.  The outer expectation over X is the ``nodes``-point
+    tensor Gauss-Hermite rule (``nodes``^d queries): exact when the field is a polynomial of degree <= 2 nodes - 2,
+    which nothing here assumes; :func:`pushforward_claim_points` runs two rules and requires them to agree.
+
+    >>> I = [[1.0]]
+    >>> mean, cov, C = nested_moments_mp(I, [[0.5]], [[2.0]], [0.25], [[0.5]], nodes=4, dps=30)
+    >>> mp.nstr(mean[0], 20), mp.nstr(cov[0], 20), mp.nstr(C[0], 20)   # V(m + Gm/2), (V G/2)^2 G, V G/2 G
+    ('0.625', '0.125', '0.25')
+    """
+    m = as_vector(m, "m")
+    d = m.size
+    K, Q, V = (as_matrix(M, name, (d, d)) for M, name in ((K, "K"), (Q, "Q"), (V, "V")))
+    G = covariance(G, "G", d)
+    nodes, dps = positive_int(nodes, "nodes", 2), positive_int(dps, "dps")
+    from .quadrature import hermite_rule, nodes_needed
+
+    wd = dps + GUARD
+    with mp.workdps(wd):
+        Km, Qm, Vm, Gm = (mpmath.matrix([[mp.mpf(float(x)) for x in row] for row in M]) for M in (K, Q, V, G))
+        mm = mpmath.matrix([mp.mpf(float(x)) for x in m])
+        Lm = mp.cholesky(Gm)
+        W = Lm.T * Km.T * Qm
+        c, WL = W * mm, W * Lm                       # b(x) = W (m + L g) = c + (W L) g
+        L, WL = ([[M[i, j] for j in range(d)] for i in range(d)] for M in (Lm, WL))
+        Vl = [[Vm[i, j] for j in range(d)] for i in range(d)]
+        Vmean = [mp.fsum(Vl[i][j] * mm[j] for j in range(d)) for i in range(d)]
+        gx, gw = hermite_rule(nodes, wd)
+        top = max(abs(c[k]) + sum(abs(WL[k][j]) for j in range(d)) * abs(gx[0]) for k in range(d))
+        rule = hermite_rule(-(-nodes_needed(float(top), wd) // 16) * 16, wd)   # one inner rule: |b| <= top
+        zero = mp.mpf(0)
+        s1, sg = [zero] * d, [zero] * d
+        s2, sx = [[zero] * d for _ in range(d)], [[zero] * d for _ in range(d)]
+        for idx in itertools.product(range(nodes), repeat=d):
+            w = mp.fprod(gw[i] for i in idx)
+            g = [gx[i] for i in idx]
+            Lg = [mp.fsum(L[k][j] * g[j] for j in range(d)) for k in range(d)]
+            gbar = [_tilted_mean_mp(c[k] + mp.fsum(WL[k][j] * g[j] for j in range(d)), rule) for k in range(d)]
+            Lb = [mp.fsum(L[k][j] * gbar[j] for j in range(d)) for k in range(d)]
+            y = [Vmean[i] + mp.fsum(Vl[i][k] * Lb[k] for k in range(d)) for i in range(d)]
+            for i in range(d):
+                s1[i] += w * y[i]
+                sg[i] += w * Lg[i]
+                for j in range(d):
+                    s2[i][j] += w * y[i] * y[j]
+                    sx[i][j] += w * y[i] * Lg[j]
+        cov = mpmath.matrix([[s2[i][j] - s1[i] * s1[j] for j in range(d)] for i in range(d)])
+        cross = mpmath.matrix([[sx[i][j] - s1[i] * sg[j] for j in range(d)] for i in range(d)])
+        mean = mpmath.matrix(s1)
+    with mp.workdps(dps):
+        return +mean, +cov, +cross
+
+
+def _claim_point(dim: int, rng) -> dict:
+    """K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma random SPD; at d >= 2 A = K^T Q is redrawn until it is far
+    from normal (||A A^T - A^T A|| >= 0.05), so that every transpose slip changes the answer."""
+    from .strategies import attention_point
+
+    for _ in range(1000):
+        p = attention_point(dim, rng, 0.4)
+        A = p["K"].T @ p["Q"]
+        if dim == 1 or np.abs(A @ A.T - A.T @ A).max() >= 0.05:
+            return p
+    raise RuntimeError(f"no non-normal K^T Q in 1000 draws at d={dim}")  # pragma: no cover
+
+
+@functools.lru_cache(maxsize=4)
+def _claim_moments(seed: int, dps: int) -> tuple:
+    """(dim, point, [(cov, cross) per outer rule]) for every claim point, shared by both kinds."""
+    out = []
+    for dim in CLAIM_DIMS:
+        rng = np.random.default_rng([int(seed), _SALT, dim])
+        for _ in range(2):
+            p = _claim_point(dim, rng)
+            out.append((dim, p, [nested_moments_mp(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], nodes, dps)[1:]
+                                 for nodes in CLAIM_NODES]))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def pushforward_claim_points(seed: int, kind: str, dps: int = 40) -> tuple:
+    r"""Claim points of ``verify claim pushforward-covariance`` (``kind`` "covariance": Cov T[\mu](X)) and
+    ``verify claim attention-dynamics`` ("dynamics": \dot\Gamma = C + C^T): 2 points per d = 1, 2, 3, K^T Q not
+    symmetric (not even normal) at d >= 2, references from :func:`nested_moments_mp` with the 4- and 5-node outer
+    rules (exact for a field of degree <= 3 in x), which must agree to 10^{-(dps-5)} (else ``RuntimeError``);
+    memoised per (seed, kind, dps)."""
+    from .formula import ClaimPoint, mp_matrix
+
+    if kind not in CLAIM_KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(CLAIM_KINDS)}, got {kind!r}")
+    pts = []
+    for dim, p, rules in _claim_moments(int(seed), dps):
+        with mp.workdps(dps):
+            refs = [cov if kind == "covariance" else cross + cross.T for cov, cross in rules]
+            gap = max(abs(a - b) for a, b in zip(refs[0], refs[1]))
+            if gap > mp.mpf(10) ** (5 - dps) * max(1, max(abs(a) for a in refs[1])):
+                raise RuntimeError(f"the {CLAIM_NODES} outer rules disagree by {mp.nstr(gap, 3)} at d={dim}")
+            values = {k: mp_matrix(p[k]) for k in ("K", "Q", "V", "m", "Gamma")}
+            pts.append(ClaimPoint(dim, values, refs[1]))
+    return tuple(pts)
