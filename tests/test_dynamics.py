@@ -81,3 +81,41 @@ def test_bad_input():
         D.attention_field(np.zeros((4, 2)), I2, I2, I2, chunk=0)
     with pytest.raises(ValueError, match="t"):
         D.riccati_isotropic(I2, 1.0, 0.6)
+
+
+# ------------------------------------------------------------------------------------ verify dynamics (CLI)
+
+
+@pytest.fixture
+def smoke(monkeypatch):
+    """``--quick`` takes about a minute: the CLI tests run the whole study at the ``smoke`` size (seconds)."""
+    monkeypatch.setitem(D.SIZES, "quick", D.SIZES["smoke"])
+
+
+def test_cli_bad_output_is_one_line_exit_2(tmp_path, capsys):
+    from verify.cli import main
+
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    for bad in (str(f), str(tmp_path / "missing" / "dir")):
+        assert main(["dynamics", "--quick", "-o", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "-o/--output" in err, err
+
+
+def test_cli_quick_json_parses_and_writes_figures(smoke, tmp_path, capsys):
+    from verify.cli import main
+
+    assert main(["dynamics", "--quick", "--json", "--seed", "1", "-o", str(tmp_path / "out")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["N"] for r in doc["convergence"]] == list(D.SIZES["smoke"]["conv_Ns"]) and D.dynamics_ok(doc)
+    assert abs(doc["blowup"]["blowup_time"] - doc["t_star"]) <= 1e-3 * doc["t_star"] and doc["findings"]
+    assert doc["field"]["N"] == D.SIZES["smoke"]["n_big"] and doc["field"]["rms_error"] < 0.5
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"dynamics.json", "convergence_in_N.png", "blowup.png",
+                                                              "collapse.png"}
+    assert json.loads((tmp_path / "out" / "dynamics.json").read_text())["t_star"] == doc["t_star"]
+
+
+def test_run_dynamics_refuses_an_unknown_size():
+    with pytest.raises(ValueError, match="size"):
+        D.run_dynamics(size="huge")

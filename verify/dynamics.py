@@ -49,7 +49,7 @@ from .validation import as_array, as_matrix, as_vector, covariance, positive_flo
 __all__ = [
     "mean_rhs", "cov_rhs", "moment_flow", "MomentPath", "attention_field", "particle_flow", "particle_moments",
     "riccati_isotropic", "sample_replicas", "replica_moment_estimates", "moment_values", "BLOWUP_TRACE", "DEFAULT_RTOL", "DEFAULT_ATOL", "DEFAULT_CHUNK_FLOATS", "run_dynamics",
-    "write_dynamics", "dynamics_ok", "summary",
+    "SIZES", "write_dynamics", "dynamics_ok", "summary",
 ]
 
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-10, 1e-12
@@ -301,23 +301,37 @@ def regime_curves(case, Ns, times, dt: float, seed: int, R: int = 1) -> dict:
     return curves
 
 
-def run_dynamics(*, quick: bool = False, seed: int = 0, progress=None) -> dict:
+SIZES = {
+    "full": {"conv_Ns": (100, 300, 1000, 3000), "conv_R": 8, "blow_Ns": (100, 1000, 3000), "coll_Ns": (100, 1000),
+             "n_big": 100000},
+    "quick": {"conv_Ns": (100, 300, 1000), "conv_R": 8, "blow_Ns": (100, 1000), "coll_Ns": (100, 1000), "n_big": 20000},
+    "smoke": {"conv_Ns": (50, 100, 200), "conv_R": 4, "blow_Ns": (50,), "coll_Ns": (50,), "n_big": 2000},
+}
+"""Particle numbers of :func:`run_dynamics`: ``full`` (``verify dynamics``), ``quick`` (``--quick``) and ``smoke``
+(seconds: the command-line tests run the whole study at this size)."""
+
+
+def run_dynamics(*, quick: bool = False, seed: int = 0, progress=None, size: str | None = None) -> dict:
     r"""The ``verify dynamics`` study: convergence in N of the particle moments to the ODE (generic case, t = 0.4),
     the blow-up case (V = A = I: t_* = 1/(2\lambda_{max}\Gamma_0), particles bounded) and the collapse case
-    (V = -I: tr\Gamma ~ 1/t, particles cluster), plus the N = 10^5 field at t = 0 against Lemma 2.1."""
+    (V = -I: tr\Gamma ~ 1/t, particles cluster), plus the N = 10^5 field at t = 0 against Lemma 2.1.
+    ``size``: a key of :data:`SIZES` (default ``quick`` if ``quick`` else ``full``)."""
     import time as _time
 
     from .montecarlo import stream
 
-    Ns = (100, 300, 1000) if quick else (100, 300, 1000, 3000)
-    conv = convergence_in_n(GENERIC_CASE, Ns, 0.4, 0.1, 8, seed, progress)
+    size = size or ("quick" if quick else "full")
+    if size not in SIZES:
+        raise ValueError(f"size: expected one of {', '.join(SIZES)}, got {size!r}")
+    sz = SIZES[size]
+    conv = convergence_in_n(GENERIC_CASE, sz["conv_Ns"], 0.4, 0.1, sz["conv_R"], seed, progress)
     lam = float(np.linalg.eigvalsh(BLOWUP_CASE["Gamma"]).max())
     t_star = 1.0 / (2.0 * lam)
     bt = np.round(np.arange(0.0, 1.6 * t_star, 0.025), 6)
-    blow = regime_curves(BLOWUP_CASE, (100, 1000) if quick else (100, 1000, 3000), bt, 0.025, seed)
+    blow = regime_curves(BLOWUP_CASE, sz["blow_Ns"], bt, 0.025, seed)
     ct = np.round(np.arange(0.0, 8.0 + 1e-9, 0.25), 6)
-    coll = regime_curves(COLLAPSE_CASE, (100, 1000), ct, 0.05, seed)
-    n_big = 20000 if quick else 100000
+    coll = regime_curves(COLLAPSE_CASE, sz["coll_Ns"], ct, 0.05, seed)
+    n_big = sz["n_big"]
     c = GENERIC_CASE
     X = sample_replicas(c["m"], c["Gamma"], 1, n_big, stream(seed, "dynamics-field"))[0]
     t0 = _time.perf_counter()
