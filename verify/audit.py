@@ -39,6 +39,7 @@ from .concentration import (concentration_error, concentration_error_gaussian, c
                             concentration_error_linear_gaussian, gaussian_method_error)
 from .measures import Rademacher, UniformCube, isotropic_gaussian
 from .sharp_exponent import exact_error, sharp_exponent
+from .sweep import Backend, Cell, run_sweep
 
 __all__ = ["run_audit", "local_fits", "paper_constants", "findings", "summary", "write_report", "GRID"]
 
@@ -248,13 +249,17 @@ def _run_task(task, g, seed):
     return rows
 
 
-def run_audit(*, quick: bool = False, seed: int = 0, progress=None, workers: int = 1) -> dict:
-    """Run the audit grid (``workers`` processes; the result does not depend on it); returns {measurements, fits,
-    constants, findings, meta} (JSON-ready)."""
+def run_audit(*, quick: bool = False, seed: int = 0, progress=None, workers: int | None = None,
+              scheduler: str | None = None, log=None) -> dict:
+    """Run the audit grid; returns {measurements, fits, constants, findings, meta} (JSON-ready).
+
+    The cells run in-process, on a Dask LocalCluster of ``workers`` processes or on the Dask cluster at
+    ``scheduler`` (:mod:`verify.sweep`); the result does not depend on it.  ``log``: a JSON-lines file of finished
+    cells (keyed by seed, grid and cell), appended as they finish and skipped on a rerun: an interrupted audit
+    resumes."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    backend = Backend(workers, scheduler)  # validates workers/scheduler (and that dask is there) before any work
     g = GRID["quick" if quick else "default"]
     t0 = time.perf_counter()
     tasks = []
@@ -277,26 +282,21 @@ def run_audit(*, quick: bool = False, seed: int = 0, progress=None, workers: int
             for L in g["mc_Ls"]:
                 tasks.append(("grad", 1, sg, dict(_cases(1, True)[0], wrt=wrt, L=L)))
     tasks.append(("linear", 1, 1.0, _cases(1, True)[0]))
-    rows, meta = [], {"quick": quick, "seed": seed, "workers": workers}
+    rows, meta = [], {"quick": quick, "seed": seed}
     if not quick:
         tasks.insert(0, ("method", 1, 1.0, _cases(1, True)[0]))
     n = len(tasks)
-    results: dict = {}
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            heavy_first = sorted(range(n), key=lambda k: ({"far": 0, "method": 1, "exact": 2}.get(tasks[k][0], 3),
-                                                           -tasks[k][3].get("L", 0), -tasks[k][2]))
-            futs = {pool.submit(_run_task, tasks[k], g, seed): k for k in heavy_first}
-            for done, fut in enumerate(as_completed(futs), 1):
-                k = futs[fut]
-                results[k] = fut.result()
-                _progress(progress, done, n, _describe(tasks[k], g))
-    else:
-        for k, t in enumerate(tasks):
-            _progress(progress, k + 1, n, _describe(t, g))
-            results[k] = _run_task(t, g, seed)
+    grid = zlib.crc32(json.dumps(g, sort_keys=True, default=str).encode())
+    keys = [("audit", grid, int(seed), kind, d, float(sg), case["case"], case.get("measure", ""), case.get("L", 0),
+             case.get("wrt", "")) for kind, d, sg, case in tasks]
+    heavy_first = sorted(range(n), key=lambda k: ({"far": 0, "method": 1, "exact": 2}.get(tasks[k][0], 3),
+                                                   -tasks[k][3].get("L", 0), -tasks[k][2]))
+    index = {keys[k]: k for k in range(n)}
+    with backend:
+        done = run_sweep([Cell(keys[k], _run_task, (tasks[k], g, seed)) for k in heavy_first], backend=backend,
+                         log=log, progress=lambda i, total, key: _progress(progress, i, total,
+                                                                           _describe(tasks[index[key]], g)))
+    results = {index[key]: value for key, value in done.items()}
     method_rel = 1e-9  # quick: the stated order of the method error (measured ~1e-10 by the default audit)
     for k in range(n):  # in task order, whatever the completion order: same result on any number of workers
         if tasks[k][0] == "method":

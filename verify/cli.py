@@ -9,7 +9,7 @@
     verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
     verify dynamics [--quick] [--json] [-o DIR] [--seed N]  Gaussian attention dynamics: particles, blow-up, collapse
     verify mixture [-o DIR] [--json]               softmax on a Gaussian mixture: T(z) vs affine fit, gap vs separation
-    verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N]  Props 3.1/3.4 measured: curves, slopes, constants, findings
+    verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N | --scheduler ADDR] [--log FILE]  Props 3.1/3.4 measured
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
 (one line on stderr).
@@ -95,6 +95,16 @@ def _output_tex(text: str) -> Path:
     return out
 
 
+def _backend_options(p: argparse.ArgumentParser, prefix: str) -> None:
+    """--workers N / --scheduler ADDRESS (verify.sweep): where the cells run; the result does not depend on it."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_count, default=None, metavar="N",
+                       help=f"{prefix}run the cells on a Dask LocalCluster of N processes on this machine "
+                       "(default: in-process; needs pip install -e '.[distributed]')")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help=f"{prefix}run the cells on the running Dask cluster at ADDRESS (tcp://HOST:PORT)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="softmax-verify: machine-checked statements of Boursier & Boyer "
                 "(arXiv 2512.11784) and the results it leans on.")
@@ -124,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("ids", nargs="*", metavar="ID", help="claim ids for the catalogue (default: all)")
     st.add_argument("--full", action="store_true", help="also run every statement's evidence over many seeds")
     st.add_argument("--seeds", type=_count, default=200, help="number of seeds with --full (default 200)")
-    st.add_argument("--workers", type=_count, default=2, help="processes for --full (default 2)")
+    _backend_options(st, "with --full: ")
     st.add_argument("--seed", type=_seed, default=0, help="seed of the claim points (default 0)")
     st.add_argument("--sweep", action="append", default=[], metavar="STATEMENT",
                     help="with --full: sweep only this statement's evidence (repeatable; default: every statement)")
@@ -137,7 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--json", action="store_true", help="print one JSON object (measurements, fits, findings)")
     aud.add_argument("-o", "--output", metavar="DIR", help="write report.md, audit.json and PNG figures into DIR")
     aud.add_argument("--seed", type=_seed, default=0, help="master seed of the Monte Carlo cells (default 0)")
-    aud.add_argument("--workers", type=_count, default=2, help="processes (default 2; the result does not depend on it)")
+    _backend_options(aud, "")
+    aud.add_argument("--log", metavar="FILE", help="append each finished cell to FILE (JSON lines); a rerun with the "
+                     "same arguments skips the cells already there (resume an interrupted audit)")
 
     tr = sub.add_parser("train", help="training at L = inf and finite L (Thm 4.3, 5.1/5.2), the alpha interval, SGD")
     tr.add_argument("--quick", action="store_true", help="fewer cases, L values, seeds and steps (about 1 minute)")
@@ -235,15 +247,21 @@ def _cmd_selftest(args) -> int:
 
     progress = None if args.json or not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    if (args.sweep or args.log) and not args.full:
-        raise ValueError(f"{'--sweep' if args.sweep else '--log'}: only with --full")
+    for flag, value in (("--sweep", args.sweep), ("--log", args.log), ("--workers", args.workers),
+                        ("--scheduler", args.scheduler)):
+        if value and not args.full:
+            raise ValueError(f"{flag}: only with --full")
+    if args.full:
+        from .sweep import Backend
+
+        Backend(args.workers, args.scheduler)  # a missing dask: one line, exit 2, before any work
     swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
     records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress)
     summary = selftest.summarise_claims(records)
     seeds, sweep = [], {}
     if args.full:
         seeds = selftest.run_seed_sweep(range(args.seeds), ids=args.sweep, workers=args.workers, progress=progress,
-                                        log=args.log)
+                                        log=args.log, scheduler=args.scheduler)
         sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
     if args.json:
@@ -284,8 +302,8 @@ def _cmd_audit(args) -> int:
         raise ValueError(f"-o/--output: {args.output!r} exists and is not a directory")
     if out is not None and not out.exists() and not out.parent.exists():
         raise ValueError(f"-o/--output: parent directory {str(out.parent)!r} does not exist")
-    result = audit.run_audit(quick=args.quick, seed=args.seed, workers=args.workers,
-                             progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = audit.run_audit(quick=args.quick, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+                             log=args.log, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     written = audit.write_report(result, out) if out is not None else []
     if args.json:
         print(json.dumps({k: result[k] for k in ("measurements", "fits", "findings", "constants", "meta")}, default=str))

@@ -28,17 +28,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from statistics import NormalDist
 from typing import Iterable, Sequence
 
 from .claims import claim_specs, get_statement, registry, run_check
 from .formula import check_formula
+from .sweep import Backend, Cell, read_log, run_sweep
 from .validation import seed_value
 
 __all__ = ["ClaimRecord", "catalogue", "run_claim_catalogue", "summarise_claims", "SeedSummary", "run_seed_sweep",
@@ -223,7 +221,7 @@ class _CellResult:
         return (self.passed, repr(self.figure), self.detail) == (other.passed, repr(other.figure), other.detail)
 
 
-def _cell(args) -> tuple:
+def _cell(args) -> _CellResult:
     """Run one (statement, check, seed) with the statement's own stream; also report whether the generator was used."""
     sid, check_name, seed = args
     st = get_statement(sid)
@@ -238,62 +236,40 @@ def _cell(args) -> tuple:
             used["drawn"] = (rng.bit_generator.state, rng.bit_generator.seed_seq.n_children_spawned) != before
 
     ev = run_check(st, replace(check, run=watched), seed)
-    return args, _CellResult(bool(ev.passed), float(ev.figure), ev.unit, ev.relation, float(ev.threshold), ev.kind,
-                             ev.detail, used.get("drawn", True), ev.seconds)
+    return _CellResult(bool(ev.passed), float(ev.figure), ev.unit, ev.relation, float(ev.threshold), ev.kind,
+                       ev.detail, used.get("drawn", True), ev.seconds)
 
 
-def _log_line(key: tuple, r: _CellResult) -> str:
+def _encode(r: _CellResult) -> dict:
     d = asdict(r)
     d["figure"] = repr(r.figure)  # exact round trip, NaN and inf included
     d["threshold"] = repr(r.threshold)
-    return json.dumps({"cell": list(key), **d})
+    return d
+
+
+def _decode(d: dict) -> _CellResult:
+    d = dict(d)
+    d["figure"], d["threshold"] = float(d["figure"]), float(d["threshold"])
+    return _CellResult(**d)
 
 
 def read_cell_log(path) -> dict:
     """Cells recorded by a previous (possibly interrupted) sweep: {(statement, check, seed): result}."""
-    out = {}
-    p = Path(path)
-    if not p.exists():
-        return out
-    for line in p.read_text().splitlines():
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError:  # a line cut by an interruption
-            continue
-        key = tuple(d.pop("cell"))
-        d["figure"], d["threshold"] = float(d["figure"]), float(d["threshold"])
-        out[key] = _CellResult(**d)
-    return out
+    return read_log(path, _decode)
 
 
-def _run_cells(cells: list, workers: int, progress, done: int = 0, total: int | None = None, log=None) -> dict:
-    """Results by cell, each appended to ``log`` (a file path) as it finishes.  The order in which cells run (and the
-    number of workers) never changes a result: each cell's randomness is SeedSequence-derived from (seed,
-    statement, check) alone, and results are keyed by cell."""
+def _run_cells(cells: list, backend: Backend, progress, done: int = 0, total: int | None = None, log=None) -> dict:
+    """Results by cell, each appended to ``log`` (a file path) as it finishes (:func:`verify.sweep.run_sweep`).  The
+    order in which cells run (and the backend) never changes a result: each cell's randomness is SeedSequence-derived
+    from (seed, statement, check) alone, and results are keyed by cell."""
     total = total or len(cells)
-    out = {}
-    sink = open(log, "a") if log else None
 
-    def record(key, r):
-        out[key] = r
-        if sink:
-            sink.write(_log_line(key, r) + "\n")
-            sink.flush()
-        if progress and (done + len(out)) % 25 == 0:
-            progress(f"[{done + len(out)}/{total}] cells")
+    def tick(k, n, key):
+        if progress and (done + k) % 25 == 0:
+            progress(f"[{done + k}/{total}] cells")
 
-    try:
-        if workers > 1 and len(cells) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for fut in as_completed([pool.submit(_cell, c) for c in cells]):
-                    record(*fut.result())
-        else:
-            for c in cells:
-                record(*_cell(c))
-    finally:
-        if sink:
-            sink.close()
-    return out
+    return run_sweep([Cell(c, _cell, (c,)) for c in cells], backend=backend, log=log, progress=tick,
+                     encode=_encode, decode=_decode)
 
 
 def sweep_checks(ids: Iterable[str] | None = None, slow: bool = False) -> tuple[list, list]:
@@ -304,8 +280,9 @@ def sweep_checks(ids: Iterable[str] | None = None, slow: bool = False) -> tuple[
     return swept, excluded
 
 
-def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow: bool = False, workers: int = 1,
-                   progress=None, probe: bool = True, log=None) -> list[SeedSummary]:
+def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow: bool = False,
+                   workers: int | None = None, progress=None, probe: bool = True, log=None,
+                   scheduler: str | None = None) -> list[SeedSummary]:
     """Every (non-slow unless ``slow``) check of the statements ``ids`` at every seed of ``seeds``.
 
     With ``probe`` (and more than two seeds) every check first runs at the first two seeds; a check that never
@@ -314,20 +291,21 @@ def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow:
     are in the registry's order and do not depend on ``workers`` (timings aside).
 
     ``log``: a file to which every cell's result is appended as it finishes (one JSON line); cells already in it
-    are not run again, so an interrupted sweep resumes where it stopped."""
+    are not run again, so an interrupted sweep resumes where it stopped.  ``workers`` (a Dask LocalCluster) or
+    ``scheduler`` (a running Dask cluster) spread the cells (:mod:`verify.sweep`); the default runs in-process."""
     seeds = [seed_value(s, "seeds") for s in seeds]
     seeds = list(dict.fromkeys(seeds))
     if not seeds:
         raise ValueError("seeds: expected at least one seed")
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    with Backend(workers, scheduler) as backend:  # validates workers/scheduler before any work
+        return _seed_sweep(seeds, slow, ids, backend, progress, probe, log)
+
+
+def _seed_sweep(seeds, slow, ids, backend, progress, probe, log) -> list[SeedSummary]:
     checks, _ = sweep_checks(ids, slow)
     head = seeds[:2] if probe and len(seeds) > 2 else seeds
     total = len(checks) * len(seeds)
-    known = read_cell_log(log) if log else {}
-    results = {c: known[c] for c in ((sid, name, s) for sid, name in checks for s in head) if c in known}
-    todo = [(sid, name, s) for sid, name in checks for s in head if (sid, name, s) not in results]
-    results.update(_run_cells(todo, workers, progress, len(results), total, log))
+    results = _run_cells([(sid, name, s) for sid, name in checks for s in head], backend, progress, 0, total, log)
     independent = set()
     if len(head) < len(seeds):
         for sid, name in checks:
@@ -337,8 +315,7 @@ def run_seed_sweep(seeds: Iterable[int], ids: Iterable[str] | None = None, slow:
         cost = {key: results[key + (head[0],)].seconds + results[key + (head[1],)].seconds for key in checks}
         rest = [(sid, name, s) for sid, name in sorted((k for k in checks if k not in independent),
                                                        key=lambda k: -cost[k]) for s in seeds[2:]]
-        results.update({c: known[c] for c in rest if c in known})
-        results.update(_run_cells([c for c in rest if c not in results], workers, progress, len(results), total, log))
+        results.update(_run_cells(rest, backend, progress, len(results), total, log))
     out = []
     for sid, name in checks:
         ran = [(s, results[(sid, name, s)]) for s in seeds if (sid, name, s) in results]
