@@ -287,8 +287,8 @@ def _mc_mutants() -> list:
 
 
 MONTE_CARLO = z_test(
-    "monte-carlo", subject=_at(TRUE, 20), estimate=_softmax_estimates(4000, 400), points=[MC_D1], resolve=0.01,
-    description="finite-prompt softmax attention (L = 4000, 400 prompts in 40 batch means) on a fixed d = 1 mixture "
+    "monte-carlo", subject=_at(TRUE, 20), estimate=_softmax_estimates(8000, 200), points=[MC_D1], resolve=0.01,
+    description="finite-prompt softmax attention (L = 8000, 200 prompts in 40 batch means) on a fixed d = 1 mixture "
                 "(tilted masses 0.19/0.81) vs the closed form; must resolve a 1% error",
     mutants=_mc_mutants())
 
