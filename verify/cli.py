@@ -1,7 +1,7 @@
 """The ``verify`` command line.
 
     verify list                                    statements with the paper's numbering
-    verify run [ID...] [--json] [--seed N] [--slow]  check derivations and run evidence; exit 0/1
+    verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence; exit 0/1
     verify run [ID...] --mutants [--json]          every check on its planted mutants: each must go red
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
@@ -9,6 +9,10 @@
     verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
     verify dynamics [--quick] [--json] [-o DIR] [--seed N]  Gaussian attention dynamics: particles, blow-up, collapse
     verify mixture [-o DIR] [--json]               softmax on a Gaussian mixture: T(z) vs affine fit, gap vs separation
+    verify report -o DIR [--quick] [--from DIR...]  one HTML page (findings first, figures inline) + LaTeX/PDF appendix
+
+Long commands show a progress bar on stderr when it is a terminal (plain lines or nothing otherwise); -q/--quiet
+silences it.
     verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N | --scheduler ADDR] [--log FILE]  Props 3.1/3.4 measured
 
 Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
@@ -78,6 +82,14 @@ def _count(text: str) -> int:
     return value
 
 
+def _progress(args, lines: bool = True):
+    """The progress sink of a long command: a bar on a terminal's stderr, else ``lines`` on stderr or nothing;
+    silent with -q/--quiet; never on stdout."""
+    from .progress import Progress
+
+    return Progress(quiet=getattr(args, "quiet", False), lines=lines)
+
+
 def _output_tex(text: str) -> Path:
     """-o/--output: a .tex path whose parent directory exists and is writable (nothing is created)."""
     out = Path(text)
@@ -120,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--slow", action="store_true", help="also run the slow checks")
     run.add_argument("--no-derivations", action="store_true", help="skip the symbolic derivations")
     run.add_argument("-v", "--verbose", action="store_true", help="print every record's detail")
+    _backend_options(run, "")
+    run.add_argument("--log", metavar="FILE", help="append each finished record to FILE (JSON lines); a rerun with the "
+                     "same arguments skips the records already there")
     run.add_argument("--mutants", action="store_true",
                      help="run every check on its planted mutants instead: each must go red (exit 1 if one stays green)")
 
@@ -170,6 +185,17 @@ def _parser() -> argparse.ArgumentParser:
     mx.add_argument("-o", "--output", metavar="DIR", help="write mixture.png and mixture.json into DIR")
     mx.add_argument("--json", action="store_true", help="print the separation study as JSON")
 
+    rp = sub.add_parser("report", help="one HTML page: statements, audit and training; findings first; + LaTeX/PDF")
+    rp.add_argument("-o", "--output", metavar="DIR", required=True,
+                    help="write report.html, appendix.tex (and .pdf) into DIR; absent inputs are run and saved here")
+    rp.add_argument("--from", dest="from_dirs", nargs="+", default=[], metavar="DIR",
+                    help="read verify run --json records (*.json), audit.json and train.json from these directories")
+    rp.add_argument("--quick", action="store_true", help="run the absent audit and training quick")
+    rp.add_argument("--seed", type=_seed, default=0, help="master seed of what is run (default 0)")
+    rp.add_argument("--no-pdf", action="store_true", help="write appendix.tex only (no pdflatex)")
+    for sp in (run, tex, st, aud, tr, dy, rp):
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
+
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
@@ -191,14 +217,20 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_run(args) -> int:
+    progress = _progress(args, lines=not args.json)
+    if progress.bar:  # a status on the bar only: the log lines stay "[k/n] ..." records
+        progress("loading the statements")
     sts = statements(args.ids)
-    progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.mutants and (args.workers or args.scheduler or args.log):
+        raise ValueError("--mutants: runs in-process (no --workers, --scheduler or --log)")
     if args.mutants:
         records = run_mutants(sts, seed=args.seed, slow=args.slow, progress=progress)
+        progress.close()
         print(to_json(records) if args.json else format_mutants(records))
         return 0 if all(r.caught for r in records) else 1
     records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
-                             progress=progress)
+                             progress=progress, workers=args.workers, scheduler=args.scheduler, log=args.log)
+    progress.close()
     print(to_json(records) if args.json else format_table(records, verbose=args.verbose))
     return 0 if all(r.passed for r in records) else 1
 
@@ -207,16 +239,26 @@ def _cmd_latex(args) -> int:
     out = _output_tex(args.output)
     if args.pdf and shutil.which("pdflatex") is None:
         raise ValueError("--pdf: pdflatex is not on PATH (Debian: apt-get install texlive-latex-base)")
+    progress = _progress(args, lines=False)
+    progress("loading the statements")
     sts = statements(args.ids)
     evidence = {}
     if not args.no_evidence:
-        for st in sts:
+        for k, st in enumerate(sts, 1):
+            progress(f"[{k}/{len(sts)}] evidence of {st.id}")
             evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
+    for k, st in enumerate(sts, 1):
+        progress(f"[{k}/{len(sts)}] derivations of {st.id}")
+        st.built_derivations()
     out.write_text(document(sts, evidence))
+    progress.close()
     print(f"wrote {out}")
     if args.pdf:
         try:
-            print(f"wrote {compile_pdf(out)}")
+            progress("pdflatex")
+            pdf = compile_pdf(out)
+            progress.close()
+            print(f"wrote {pdf}")
         except FileNotFoundError as exc:
             print(f"verify: error: --pdf: {exc}", file=sys.stderr)
             return 2
@@ -245,7 +287,7 @@ def _cmd_claim(args) -> int:
 def _cmd_selftest(args) -> int:
     from . import selftest
 
-    progress = None if args.json or not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    progress = _progress(args, lines=False)
     t0 = time.perf_counter()
     for flag, value in (("--sweep", args.sweep), ("--log", args.log), ("--workers", args.workers),
                         ("--scheduler", args.scheduler)):
@@ -264,6 +306,7 @@ def _cmd_selftest(args) -> int:
                                         log=args.log, scheduler=args.scheduler)
         sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
+    progress.close()
     if args.json:
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
                "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0}
@@ -303,7 +346,7 @@ def _cmd_audit(args) -> int:
     if out is not None and not out.exists() and not out.parent.exists():
         raise ValueError(f"-o/--output: parent directory {str(out.parent)!r} does not exist")
     result = audit.run_audit(quick=args.quick, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
-                             log=args.log, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+                             log=args.log, progress=_progress(args))
     written = audit.write_report(result, out) if out is not None else []
     if args.json:
         print(json.dumps({k: result[k] for k in ("measurements", "fits", "findings", "constants", "meta")}, default=str))
@@ -323,8 +366,9 @@ def _cmd_train(args) -> int:
 
     if args.output:
         train.output_dir(args.output)  # refuse a bad DIR before computing
-    progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    progress = _progress(args, lines=not args.json)
     result = train.run_train(quick=args.quick, seed=args.seed, progress=progress, parts=tuple(args.part or train.PARTS))
+    progress.close()
     written = train.write_train(result, args.output) if args.output else []
     print(json.dumps(result, default=float) if args.json else train.summary(result))
     for p in written if not args.json else []:
@@ -341,8 +385,9 @@ def _cmd_dynamics(args) -> int:
 
     if args.output:
         output_dir(args.output)  # refuse a bad DIR before computing
-    progress = None if args.json and not sys.stderr.isatty() else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    progress = _progress(args, lines=not args.json)
     result = dynamics.run_dynamics(quick=args.quick, seed=args.seed, progress=progress)
+    progress.close()
     written = dynamics.write_dynamics(result, args.output) if args.output else []
     print(json.dumps(result, default=float) if args.json else dynamics.summary(result))
     for p in written if not args.json else []:
@@ -367,6 +412,23 @@ def _cmd_mixture(args) -> int:
 
 
 COMMANDS["mixture"] = _cmd_mixture
+
+
+def _cmd_report(args) -> int:
+    from . import html_report
+
+    progress = _progress(args)
+    written = html_report.write_report(args.output, quick=args.quick, from_dirs=args.from_dirs, seed=args.seed,
+                                       pdf=False if args.no_pdf else None, progress=progress)
+    progress.close()
+    for p in written:
+        print(f"wrote {p}")
+    if written.failure:
+        print(f"verify: {written.failure}", file=sys.stderr)
+    return 1 if written.failure else 0
+
+
+COMMANDS["report"] = _cmd_report
 
 
 def main(argv=None) -> int:

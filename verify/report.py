@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import textwrap
 import time
+from dataclasses import replace
 from typing import Callable, Iterable
 
-from .claims import Evidence, Statement, run_check
+from .claims import Evidence, Statement, get_statement, run_check
 
 WIDTH = 100
 """Tables fit a 100-column terminal."""
@@ -33,23 +34,82 @@ def run_derivation(statement: Statement, derivation) -> Evidence:
 
 
 def run_statements(sts: Iterable[Statement], seed: int = 0, slow: bool = False, derivations: bool = True,
-                   progress: Callable[[str], None] | None = None) -> list[Evidence]:
-    """All evidence of ``sts`` (derivations first, then checks); ``slow`` checks only when asked."""
+                   progress: Callable[[str], None] | None = None, *, workers: int | None = None,
+                   scheduler: str | None = None, log=None) -> list[Evidence]:
+    """All evidence of ``sts`` (derivations first, then checks); ``slow`` checks only when asked.
+
+    ``workers`` / ``scheduler`` / ``log``: every derivation and check is one cell of :func:`verify.sweep.run_sweep`
+    (a Dask LocalCluster, a running Dask cluster, a resumable JSON-lines log); the records are the same."""
     sts = list(sts)
-    jobs = []
-    for st in sts:
+    if workers is not None or scheduler is not None or log is not None:
+        return _run_statements_sweep(sts, seed, slow, derivations, progress, workers, scheduler, log)
+    jobs, build = [], {}
+    for i, st in enumerate(sts, 1):
         if derivations:
-            jobs += [(st, d, None) for d in st.built_derivations()]
+            # SymPy construction of the derivations takes seconds per statement (tens in all): it is shown, and
+            # timed into the statement's first derivation record (a cached build costs nothing here).
+            if progress:
+                progress(f"[{i}/{len(sts)}] building the derivations of {st.id}")
+            t0 = time.perf_counter()
+            built = st.built_derivations()
+            jobs += [(st, d, None) for d in built]
             jobs += [(st, None, a.check) for a in st.assumptions]
+            if built:
+                build[id(built[0])] = time.perf_counter() - t0
         jobs += [(st, None, c) for c in st.checks if slow or not c.slow]
     out = []
     for k, (st, deriv, check) in enumerate(jobs, 1):
         name = deriv.name if deriv is not None else check.name
         ev = run_derivation(st, deriv) if deriv is not None else run_check(st, check, seed)
+        if deriv is not None and id(deriv) in build:
+            ev = replace(ev, seconds=ev.seconds + build[id(deriv)])
         if progress:
             progress(f"[{k}/{len(jobs)}] {st.id} :: {name}: {'pass' if ev.passed else 'FAIL'} ({ev.seconds:.2f}s)")
         out.append(ev)
     return out
+
+
+def _evidence_cell(st, kind: str, name: str, seed: int) -> Evidence:
+    """One record of ``verify run`` as a sweep cell: ``st`` a Statement, or its id on a Dask worker (looked up in the
+    worker's registry).  ``seconds`` is the cell's wall time (a derivation's first cell in a process builds it)."""
+    t0 = time.perf_counter()
+    st = get_statement(st) if isinstance(st, str) else st
+    if kind == "derivation":
+        ev = run_derivation(st, next(d for d in st.built_derivations() if d.name == name))
+    else:
+        pool = [a.check for a in st.assumptions] if kind == "assumption" else st.checks
+        ev = run_check(st, next(c for c in pool if c.name == name), seed)
+    return replace(ev, seconds=time.perf_counter() - t0)
+
+
+def _evidence_decode(d: dict) -> Evidence:
+    d = dict(d)
+    d["figure"], d["threshold"] = float(d["figure"]), float(d["threshold"])
+    return Evidence(**d)
+
+
+def _run_statements_sweep(sts, seed, slow, derivations, progress, workers, scheduler, log) -> list[Evidence]:
+    from .sweep import Backend, Cell, run_sweep
+
+    with Backend(workers, scheduler) as backend:
+        cells = []
+        for st in sts:
+            ref = st.id if backend.distributed else st
+            jobs = []
+            if derivations:
+                jobs += [("derivation", d.name) for d in st.built_derivations()]
+                jobs += [("assumption", a.check.name) for a in st.assumptions]
+            jobs += [("check", c.name) for c in st.checks if slow or not c.slow]
+            cells += [Cell(("run", int(seed), st.id, kind, name), _evidence_cell, (ref, kind, name, seed))
+                      for kind, name in jobs]
+
+        def tick(k, n, key):
+            if progress:
+                progress(f"[{k}/{n}] {key[2]} :: {key[4]}: done ({backend.name})")
+
+        out = run_sweep(cells, backend=backend, log=log, progress=tick, encode=lambda ev: ev.to_dict(),
+                        decode=_evidence_decode)
+    return list(out.values())
 
 
 def run_mutants(sts: Iterable[Statement], seed: int = 0, slow: bool = False,

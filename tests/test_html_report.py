@@ -1,0 +1,212 @@
+"""``verify report``: the self-contained HTML page (findings first, inline figures, every number linked to the
+check that produced it), its LaTeX appendix, checked in a real headless browser (Debian's chromium through
+playwright); and the progress display's contract (bars on stderr only, timing of derivation construction)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from verify import html_report
+from verify.claims import statements
+from verify.cli import main
+from verify.progress import Progress
+from verify.report import run_statements, to_json
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHEAP = ["prop-3-1-literal", "sharp-exponent"]  # real statements whose evidence runs in about a second
+
+
+def _png(path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.loglog([10, 100, 1000], [0.3, 0.08, 0.02], "o-")
+    ax.set_title(path.stem)
+    fig.savefig(path, dpi=60)
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Real evidence records of two statements; audit and training outputs in the shape their -o writes
+    (small hand-made values: the page's rendering is under test here, not the audit)."""
+    root = tmp_path_factory.mktemp("inputs")
+    recs = run_statements(statements(CHEAP), seed=0)
+    (root / "run.json").write_text(to_json(recs))
+    (root / "audit").mkdir()
+    audit = {"meta": {"seed": 0, "quick": True, "seconds": 1.5},
+             "findings": [{"id": "L1-boundary-defect", "summary": "left side 1 (Monte Carlo 1.0057 +- 0.021), right 0",
+                           "evidence": "prop-3-1-literal (evidence witness-left-side)"}],
+             "constants": [{"measure": "gaussian", "d": 1, "case": "U=V=I", "method": "exact", "c2_largest": 0.6542,
+                            "c2_sharp": 0.618, "c1_smallest": 0.6252, "c1_at_sharp_c2": 0.5752,
+                            "holds_for_L_ge_2": True}],
+             "fits": [{"statement": "prop-3.1", "measure": "gaussian", "d": 1, "sigma": 1.0, "method": "exact",
+                       "kind": "global", "slope": -0.607, "ci_low": -0.615, "ci_high": -0.599, "L_min": 10.0,
+                       "L_max": 1e8, "predicted_exponent": -0.618, "pre_asymptotic": False}],
+             "measurements": []}
+    (root / "audit" / "audit.json").write_text(json.dumps(audit))
+    _png(root / "audit" / "error_vs_L.png")
+    (root / "train").mkdir()
+    cells = [{"d": 1, "sigma_op": 0.25, "alpha": a, "converged": True, "t_reach": 200.0 + 10 * a, "in_printed": a < 1}
+             for a in (0.001, 0.1, 4.0)]
+    train = {"findings": ["L = inf: 2/2 balanced flows reach (U*, V*) to 1e-9",
+                          "init interval: 3/3 cells converge"],
+             "infinite": [{"label": "isotropic d=5", "t_converged": 812.5, "distance": 3e-10, "excess_risk": 2e-18,
+                           "balance_drift": 1e-12, "balance_allowed": 1e-9, "dissipation_gap": 1e-11,
+                           "gd_order": 1.001, "seconds": 2.0}],
+             "init_interval": cells}
+    (root / "train" / "train.json").write_text(json.dumps(train))
+    return root
+
+
+@pytest.fixture(scope="module")
+def page(inputs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    written = html_report.write_report(out, from_dirs=[inputs], pdf=shutil.which("pdflatex") is not None)
+    assert written[0] == out / "report.html" and (out / "appendix.tex").exists()
+    return written[0]
+
+
+def test_page_is_self_contained_and_every_number_links_to_an_existing_anchor(page, inputs):
+    text = page.read_text()
+    assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", text), "the page must not reach the network"
+    assert "<script" not in text
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    targets = re.findall(r'<a class="num" href="#([^"]+)"', text)
+    assert len(targets) > 40
+    assert set(targets) <= ids, sorted(set(targets) - ids)
+    # findings first, then the statements, the audit and the training
+    order = [text.index(f'id="{a}"') for a in ("findings", "statements", "audit", "train")]
+    assert order == sorted(order)
+    # every evidence record has its row, and its figure links to that row
+    recs = json.loads((inputs / "run.json").read_text())
+    assert len(recs) >= 3
+    for a in html_report._record_anchors(recs):
+        assert f'<tr id="{a}"' in text and f'href="#{a}"' in text
+    # the audit finding names a statement: its evidence links to that statement's records
+    assert '<a href="#st-prop-3-1-literal">prop-3-1-literal</a>' in text
+    assert text.count("data:image/png;base64,") >= 3  # records figure, the audit PNG, the training figure
+
+
+def test_numbers_in_text_are_linked_not_altered():
+    s = "slope -0.607 [-0.615, -0.599] at L=1e+08; x_1 stays; 3/3"
+    out = html_report._link_numbers(s, "#fit-0")
+    assert re.sub(r"<[^>]+>", "", out) == s
+    assert re.findall(r">([^<]+)</a>", out) == ["-0.607", "-0.615", "-0.599", "1e+08", "3", "3"]
+    assert html_report._link_numbers("a < b & 2", "#x").startswith("a &lt; b &amp; ")
+
+
+def test_bad_input_names_the_parameter(tmp_path, capsys):
+    with pytest.raises(ValueError, match="--from"):
+        html_report.write_report(tmp_path / "out", from_dirs=[tmp_path / "missing"])
+    assert main(["report", "-o", str(tmp_path / "no" / "such" / "dir"), "--from", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "-o/--output" in err[0]
+
+
+def test_cli_report_from_directories(inputs, tmp_path, capsys):
+    assert main(["report", "-o", str(tmp_path / "r"), "--from", str(inputs), "--no-pdf", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == ""  # --quiet: no progress
+    assert f"wrote {tmp_path / 'r' / 'report.html'}" in cap.out
+    assert (tmp_path / "r" / "appendix.tex").read_text().count("\\section{") == len(CHEAP)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the browser
+
+def _browse(url: str, screenshot: Path | None = None) -> dict:
+    """Open ``url`` in headless chromium: console errors, page errors, failed requests, and what is on the page."""
+    from playwright.sync_api import sync_playwright
+
+    seen = {"console_errors": [], "page_errors": [], "failed_requests": []}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1200, "height": 900})
+            pg.on("console", lambda m: seen["console_errors"].append(m.text) if m.type == "error" else None)
+            pg.on("pageerror", lambda e: seen["page_errors"].append(str(e)))
+            pg.on("requestfailed", lambda r: seen["failed_requests"].append(r.url))
+            pg.goto(url, wait_until="load")
+            seen["findings_visible"] = pg.locator("#findings").is_visible()
+            seen["findings_items"] = pg.locator("#findings li").count()
+            seen["images"] = pg.eval_on_selector_all("figure img", "els => els.map(e => e.naturalWidth)")
+            seen["first_section"] = pg.eval_on_selector("body", "b => b.querySelector('section, h2').id || "
+                                                                "b.querySelector('section, h2').parentElement.id")
+            if screenshot is not None:
+                pg.screenshot(path=str(screenshot), full_page=False)
+        finally:
+            browser.close()
+    return seen
+
+
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason=f"{CHROMIUM} is absent (Debian: apt-get install -y chromium)")
+
+
+@needs_chromium
+def test_page_renders_in_headless_chromium(page):
+    pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
+    shot = page.parent / "report.png"
+    seen = _browse(page.as_uri(), shot)
+    assert seen["console_errors"] == [] and seen["page_errors"] == [] and seen["failed_requests"] == []
+    assert seen["findings_visible"] and seen["first_section"] == "findings" and seen["findings_items"] >= 3
+    assert len(seen["images"]) >= 3 and all(w > 100 for w in seen["images"]), seen["images"]
+    assert shot.stat().st_size > 10_000
+
+
+@needs_chromium
+def test_the_browser_check_goes_red_on_a_broken_page(page, tmp_path):
+    """The planted mutant of the browser check: a script error, a broken figure and a missing findings section."""
+    pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
+    bad = page.read_text().replace('<section id="findings">', '<section id="elsewhere">', 1)
+    bad = bad.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1)
+    bad = bad.replace("</body>", "<script>console.error('planted'); undefinedCall();</script></body>")
+    (tmp_path / "bad.html").write_text(bad)
+    seen = _browse((tmp_path / "bad.html").as_uri())
+    assert seen["console_errors"] and seen["page_errors"]
+    assert not seen["findings_visible"]
+    assert 0 in seen["images"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# progress and timing
+
+def test_run_statements_times_the_construction_of_derivations():
+    """The seconds of a statement's first derivation record include building its derivations (SymPy), which
+    used to happen before the first progress line and in no record's time."""
+    st = statements(["prop-3-1-literal"])[0]
+
+    def slow_build():
+        time.sleep(0.4)
+        return st.derivations()
+
+    fresh = dataclasses.replace(st, derivations=slow_build, checks=())
+    lines = []
+    recs = run_statements([fresh], derivations=True, progress=lines.append)
+    assert recs[0].kind == "symbolic" and recs[0].seconds >= 0.4
+    assert lines[0] == "[1/1] building the derivations of prop-3-1-literal"
+
+
+def test_progress_never_writes_stdout_and_is_silent_when_quiet(capsys):
+    with Progress(bar=True) as p:  # a bar forced on (as on a terminal): stderr only
+        p("loading the statements")
+        for k in range(1, 4):
+            p(f"[{k}/3] check {k}")
+    with Progress(quiet=True, bar=True) as q:
+        q("[1/1] nothing")
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert "3/3" in cap.err and "nothing" not in cap.err
