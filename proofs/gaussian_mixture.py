@@ -25,13 +25,13 @@ import sympy as sp
 
 from verify.attention import evaluate_closed_form
 from verify.claims import Statement
-from verify.derivation import Assumption, Derivation, by, equal_given
+from verify.derivation import Assumption, Derivation, by, equal_given, refuting_equal
 from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
 from verify.formula import ClaimSpec, relative_error
 from verify.measures import Discrete, Gaussian
 from verify.mixture import (Mixture, combined_tilted_mean, formula_at, mixture_attention_enclosure,
                             mixture_attention_quadrature,
-                            mixture_batch_means, mixture_claim_coverage, mixture_claim_points, refuting_equal)
+                            mixture_batch_means, mixture_claim_coverage, mixture_claim_points)
 from verify.montecarlo import mean_estimate
 from verify.quadrature import log_mgf, tilted_mean
 from verify.strategies import random_covariance, random_matrix

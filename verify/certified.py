@@ -34,7 +34,7 @@ import numpy as np
 
 from .validation import attention_inputs
 
-__all__ = ["available", "attention_enclosure", "to_arb_matrix"]
+__all__ = ["available", "attention_enclosure", "to_arb_matrix", "tilted_moments_ball"]
 
 try:  # optional: certified numerics need python-flint
     from flint import acb, arb, ctx
@@ -73,7 +73,7 @@ def _cholesky(G: list) -> list:
     return L
 
 
-def _tilted_moments(b, R: float):
+def tilted_moments_ball(b, R: float):
     """Enclosures of (D, N) = (\\int e^{bg}\\varphi, \\int g e^{bg}\\varphi) over R, tails included."""
     inv_sqrt_2pi = 1 / (2 * arb.pi()).sqrt()
     bc = acb(b)
@@ -107,7 +107,7 @@ def attention_enclosure(K, Q, V, mean, cov, z, prec: int = 160) -> list:
         for bk in b:
             babs = float(abs(bk).upper())
             R = babs + math.sqrt(2 * (prec + 30) * math.log(2)) + 2
-            den, num = _tilted_moments(bk, R)
+            den, num = tilted_moments_ball(bk, R)
             gbar.append(num / den)
         x = [mb[i] + sum((B[i][k] * gbar[k] for k in range(d)), arb(0)) for i in range(d)]
         return [+sum((Vb[i][j] * x[j] for j in range(d)), arb(0)) for i in range(d)]

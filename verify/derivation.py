@@ -38,6 +38,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 __all__ = [
     "Derivation",
+    "refuting_equal",
     "Step",
     "StepResult",
     "Relation",
@@ -344,3 +345,51 @@ class Derivation:
     @property
     def result(self):
         return self.steps[-1].rhs if self.steps else self.start
+
+
+def refuting_equal(dims=(1, 2), seed: int = 3):
+    r"""A :class:`verify.derivation.Relation` for chains of matrix expressions of symbolic size d: before the
+    canonical-form comparison (:data:`verify.derivation.equal`, which can run for ever on a *false* step), both sides
+    are evaluated exactly at explicit d in ``dims``: every MatrixSymbol becomes a matrix of random rationals (those
+    named Gamma... symmetric positive definite, A A^T + I), every scalar symbol a positive rational.  A difference
+    above 1e-25 (30-digit evaluation) refutes the step with the d where it showed.
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> A, x = sp.MatrixSymbol("A", d, d), sp.MatrixSymbol("x", d, 1)
+    >>> rel = refuting_equal()
+    >>> rel.test(A * (x + x), 2 * A * x)[0], rel.test(A * x, A.T * x)[1].startswith("refuted at d=2")
+    (True, True)
+    """
+    import random
+
+    import sympy as sp
+
+    def explicit(expr_pair, dim: int):
+        rng = random.Random(seed * 1000 + dim)
+        free = set().union(*(sp.sympify(e).free_symbols for e in expr_pair))
+        subs = {}
+        for s in sorted(free, key=str):
+            if isinstance(s, sp.MatrixSymbol):
+                rows = dim if not getattr(s.shape[0], "is_Integer", False) else int(s.shape[0])
+                cols = dim if not getattr(s.shape[1], "is_Integer", False) else int(s.shape[1])
+                M = sp.Matrix(rows, cols, lambda i, j: sp.Rational(rng.randint(-9, 9), rng.randint(1, 4)))
+                if s.name.startswith("Gamma") and rows == cols:
+                    M = M * M.T + sp.eye(rows)
+                subs[s] = sp.ImmutableMatrix(M)
+            elif not s.is_Integer and s.is_Symbol and str(s) != "d":
+                subs[s] = sp.Rational(rng.randint(1, 9), rng.randint(1, 4))
+        return [sp.Matrix(sp.sympify(e).xreplace(subs).doit()) if hasattr(e, "shape") else sp.sympify(e).xreplace(subs)
+                for e in expr_pair]
+
+    def test(lhs, rhs):
+        for dim in dims:
+            left, right = explicit((lhs, rhs), dim)
+            diff = [sp.N(a - b, 30) for a, b in zip(left, right)] if hasattr(left, "shape") else [sp.N(left - right, 30)]
+            worst = max(abs(complex(t)) for t in diff)
+            if worst > 1e-25:
+                return False, f"refuted at d={dim}: an entry of lhs - rhs is {worst:.3g} at random rational matrices"
+        ok, detail = equal.test(lhs, rhs)
+        return ok, f"equal at explicit d = {', '.join(map(str, dims))}; {detail}"
+
+    return Relation("equal (refuted first at explicit d)", test)

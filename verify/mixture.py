@@ -17,7 +17,7 @@ is :func:`mixture_limit` (float64, log-sum-exp), used by the non-affinity study 
   e^{b_j g_j} (b = B_k^T a) is a product, so the n^d-node tensor sums are *exactly* products of 1-D sums
   I_r(b_j) = \sum_i w_i x_i^r e^{b_j x_i} (the same numbers, d n terms instead of n^d).  No MGF is used.
 * :func:`mixture_attention_enclosure` (d = 1): Arb balls of D_k, N_k by certified integration plus tail bounds
-  (``verify.certified._tilted_moments``), combined in ball arithmetic.
+  (``verify.certified.tilted_moments_ball``), combined in ball arithmetic.
 * :func:`mixture_batch_means`: finite prompts of L tokens from the mixture, softmax on tokens, batch means.
 * :func:`separation_study`: d = 1, \mu = (N(-\delta, s^2) + N(\delta, s^2))/2, K = Q = V = 1: T(z) = s^2 z +
   \delta \tanh(\delta z) against its best affine fit on [-R, R] and against linear attention, as \delta grows.
@@ -48,7 +48,7 @@ from .validation import as_array, as_matrix, as_vector, covariance, positive_int
 
 __all__ = ["Mixture", "mixture_attention_quadrature", "mixture_attention_enclosure", "mixture_limit",
            "mixture_linear_limit", "mixture_batch_means", "component_tilt", "separation_study", "write_study",
-           "study_summary", "SEPARATIONS", "mixture_claim_points", "mixture_claim_coverage", "CLAIM_DIMS", "formula_at", "symmetric_pair", "output_dir", "refuting_equal", "combined_tilted_mean"]
+           "study_summary", "SEPARATIONS", "mixture_claim_points", "mixture_claim_coverage", "CLAIM_DIMS", "formula_at", "symmetric_pair", "output_dir", "combined_tilted_mean"]
 
 
 # ------------------------------------------------------------------------------------------ the measure
@@ -245,8 +245,8 @@ def mixture_attention_enclosure(K, Q, V, mu, z, prec: int = 200) -> list:
 
     Per component X = m + s g (s = \sqrt{\Gamma}), e^{aX} = e^{am} e^{b g} with b = s a: D = e^{am} I_0(b),
     N = e^{am} (m I_0(b) + s I_1(b)), I_r(b) = \int g^r e^{bg} \varphi(g) dg enclosed by
-    ``verify.certified._tilted_moments`` (certified integration on [-R, R] plus a Mills tail bound)."""
-    from .certified import _require, _tilted_moments as tilted_moments  # the engine's certified 1-D pair
+    ``verify.certified.tilted_moments_ball`` (certified integration on [-R, R] plus a Mills tail bound)."""
+    from .certified import _require, tilted_moments_ball as tilted_moments  # the engine's certified 1-D pair
 
     _require()
     from flint import arb, ctx
@@ -487,51 +487,3 @@ def formula_at(formula: str, p: dict, dps: int = 40) -> mpmath.matrix:
 # ------------------------------------------------------------------------------------------ symbolic-size steps
 
 
-def refuting_equal(dims=(1, 2), seed: int = 3):
-    r"""A :class:`verify.derivation.Relation` for chains of matrix expressions of symbolic size d: before the
-    canonical-form comparison (:data:`verify.derivation.equal`, which can run for ever on a *false* step), both sides
-    are evaluated exactly at explicit d in ``dims``: every MatrixSymbol becomes a matrix of random rationals (those
-    named Gamma... symmetric positive definite, A A^T + I), every scalar symbol a positive rational.  A difference
-    above 1e-25 (30-digit evaluation) refutes the step with the d where it showed.
-
-    >>> import sympy as sp
-    >>> d = sp.Symbol("d", integer=True, positive=True)
-    >>> A, x = sp.MatrixSymbol("A", d, d), sp.MatrixSymbol("x", d, 1)
-    >>> rel = refuting_equal()
-    >>> rel.test(A * (x + x), 2 * A * x)[0], rel.test(A * x, A.T * x)[1].startswith("refuted at d=2")
-    (True, True)
-    """
-    import random
-
-    import sympy as sp
-
-    from .derivation import Relation, equal
-
-    def explicit(expr_pair, dim: int):
-        rng = random.Random(seed * 1000 + dim)
-        free = set().union(*(sp.sympify(e).free_symbols for e in expr_pair))
-        subs = {}
-        for s in sorted(free, key=str):
-            if isinstance(s, sp.MatrixSymbol):
-                rows = dim if not getattr(s.shape[0], "is_Integer", False) else int(s.shape[0])
-                cols = dim if not getattr(s.shape[1], "is_Integer", False) else int(s.shape[1])
-                M = sp.Matrix(rows, cols, lambda i, j: sp.Rational(rng.randint(-9, 9), rng.randint(1, 4)))
-                if s.name.startswith("Gamma") and rows == cols:
-                    M = M * M.T + sp.eye(rows)
-                subs[s] = sp.ImmutableMatrix(M)
-            elif not s.is_Integer and s.is_Symbol and str(s) != "d":
-                subs[s] = sp.Rational(rng.randint(1, 9), rng.randint(1, 4))
-        return [sp.Matrix(sp.sympify(e).xreplace(subs).doit()) if hasattr(e, "shape") else sp.sympify(e).xreplace(subs)
-                for e in expr_pair]
-
-    def test(lhs, rhs):
-        for dim in dims:
-            left, right = explicit((lhs, rhs), dim)
-            diff = [sp.N(a - b, 30) for a, b in zip(left, right)] if hasattr(left, "shape") else [sp.N(left - right, 30)]
-            worst = max(abs(complex(t)) for t in diff)
-            if worst > 1e-25:
-                return False, f"refuted at d={dim}: an entry of lhs - rhs is {worst:.3g} at random rational matrices"
-        ok, detail = equal.test(lhs, rhs)
-        return ok, f"equal at explicit d = {', '.join(map(str, dims))}; {detail}"
-
-    return Relation("equal (refuted first at explicit d)", test)
