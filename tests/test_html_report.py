@@ -61,13 +61,16 @@ def inputs(tmp_path_factory) -> Path:
     (root / "train").mkdir()
     cells = [{"d": 1, "sigma_op": 0.25, "alpha": a, "converged": True, "t_reach": 200.0 + 10 * a, "in_printed": a < 1}
              for a in (0.001, 0.1, 4.0)]
-    train = {"findings": ["L = inf: 2/2 balanced flows reach (U*, V*) to 1e-9",
-                          "init interval: 3/3 cells converge"],
-             "infinite": [{"label": "isotropic d=5", "t_converged": 812.5, "distance": 3e-10, "excess_risk": 2e-18,
-                           "balance_drift": 1e-12, "balance_allowed": 1e-9, "dissipation_gap": 1e-11,
-                           "gd_order": 1.001, "seconds": 2.0}],
-             "init_interval": cells}
-    (root / "train" / "train.json").write_text(json.dumps(train))
+    infinite = [{"label": "isotropic d=5", "t_converged": 812.5, "distance": 3e-10, "excess_risk": 2e-18,
+                 "balance_drift": 1e-12, "balance_allowed": 1e-9, "dissipation_gap": 1e-11, "gd_order": 1.001,
+                 "seconds": 2.0}]
+    train = {"runs": {"infinite": {"runs": infinite, "init_interval": cells, "fits": [], "findings": []}},
+             "fits": [{"part": "finite", "quantity": "excess risk", "slope": -0.57, "ci_low": -0.8, "ci_high": -0.34}],
+             "findings": ["[infinite] L = inf: 1/1 balanced flows reach (U*, V*) to 1e-9",
+                          "[infinite] init interval: 3/3 cells converge", "[finite] excess risk ~ L^-0.57"],
+             "seed": 0, "quick": True}
+    (root / "train" / "train.json").write_text(json.dumps(train))  # the layout verify train -o writes
+    _png(root / "train" / "alpha_sweep.png")
     return root
 
 
@@ -97,7 +100,8 @@ def test_page_is_self_contained_and_every_number_links_to_an_existing_anchor(pag
         assert f'<tr id="{a}"' in text and f'href="#{a}"' in text
     # the audit finding names a statement: its evidence links to that statement's records
     assert '<a href="#st-prop-3-1-literal">prop-3-1-literal</a>' in text
-    assert text.count("data:image/png;base64,") >= 3  # records figure, the audit PNG, the training figure
+    assert text.count("data:image/png;base64,") == 3  # records figure, the audit PNG, the training PNG
+    assert 'id="train-run-0"' in text and 'id="train-fit-0"' in text and 'href="#train-fits"' in text
 
 
 def test_numbers_in_text_are_linked_not_altered():

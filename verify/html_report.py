@@ -92,7 +92,7 @@ def find_inputs(dirs: Iterable) -> dict:
     """Scan ``dirs`` (and their immediate subdirectories) for ``verify run --json`` records (any ``*.json``
     holding a record array), ``audit.json`` (with the PNGs beside it) and ``train.json``.  The first found of
     each kind wins; returns ``{"records", "audit", "audit_figures", "train", "sources"}`` (None when absent)."""
-    found = {"records": None, "audit": None, "audit_figures": [], "train": None, "sources": {}}
+    found = {"records": None, "audit": None, "audit_figures": [], "train": None, "train_figures": [], "sources": {}}
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
@@ -105,6 +105,7 @@ def find_inputs(dirs: Iterable) -> dict:
                     found["sources"]["audit"] = str(f)
                 elif f.name == "train.json" and found["train"] is None:
                     found["train"] = json.loads(f.read_text())
+                    found["train_figures"] = sorted(sub.glob("*.png"))
                     found["sources"]["train"] = str(f)
                 elif found["records"] is None and f.name not in ("audit.json", "train.json"):
                     try:
@@ -145,7 +146,8 @@ def collect(out_dir, *, quick: bool = False, from_dirs: Iterable = (), seed: int
         from . import train
 
         result = train.run_train(quick=quick, seed=seed, progress=progress)
-        train.write_train(result, out / "train")
+        written = train.write_train(result, out / "train")
+        found["train_figures"] = [Path(p) for p in written if str(p).endswith(".png")]
         found["train"] = json.loads(json.dumps(result, default=float))
         found["sources"]["train"] = str(out / "train") + " (run now" + (", quick)" if quick else ")")
     return found
@@ -210,8 +212,16 @@ def _records_figure(records: list[dict]) -> str:
     return _png(fig)
 
 
+def _train_parts(train: dict) -> tuple[list, list, list]:
+    """(L = inf runs, init-interval cells, fits) of a train.json: the one-part layout ({"infinite",
+    "init_interval"}) or the three-part one ({"runs": {"infinite": {"runs", "init_interval"}, ...}, "fits"})."""
+    inf = train.get("runs", {}).get("infinite", {}) if isinstance(train.get("runs"), dict) else {}
+    return (train.get("infinite") or inf.get("runs", []), train.get("init_interval") or inf.get("init_interval", []),
+            train.get("fits", []))
+
+
 def _train_figure(train: dict) -> str | None:
-    cells = [c for c in train.get("init_interval", []) if c.get("t_reach") is not None]
+    cells = [c for c in _train_parts(train)[1] if c.get("t_reach") is not None]
     if not cells:
         return None
     import matplotlib
@@ -256,6 +266,12 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{f
 .detail{font-size:.8em;color:#555}.src{font-size:.8em;color:#777}
 #findings{background:#f6f8fa;padding:.3em 1em 1em;border-radius:6px}
 """
+
+
+def _train_anchor(finding: str) -> str:
+    if finding.startswith(("[finite]", "[sgd]")):
+        return "#train-fits"
+    return "#train-interval" if "init interval" in finding or "escape" in finding else "#train-infinite"
 
 
 def _record_anchors(records: list[dict]) -> list[str]:
@@ -317,8 +333,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
             + "</ul>")
     if train:
         find.append("<p>Training:</p><ul>" + "".join(
-            f'<li>{_link_numbers(f, "#train-interval" if "init interval" in f or "escape" in f else "#train-infinite")}</li>'
-            for f in train.get("findings", [])) + "</ul>")
+            f'<li>{_link_numbers(f, _train_anchor(f))}</li>' for f in train.get("findings", [])) + "</ul>")
 
     # --- statements ----------------------------------------------------------------------------------
     body.append('<h2 id="statements">Statements and their evidence</h2>')
@@ -400,7 +415,8 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
         body.append('<h3 id="train-infinite">Gradient flows</h3><table><tr><th>case</th><th>t(1e-9)</th>'
                     "<th>distance</th><th>R - s&sup2;/2</th><th>drift / allowed</th><th>energy gap</th><th>GD order</th>"
                     "<th>seconds</th></tr>")
-        for k, r in enumerate(train.get("infinite", [])):
+        infinite, cells, fits = _train_parts(train)
+        for k, r in enumerate(infinite):
             h = f"#train-run-{k}"
             drift = r["balance_drift"] / r["balance_allowed"] if r.get("balance_allowed") else None
             body.append(f'<tr id="train-run-{k}"><td>{_esc(r["label"])}</td><td>{_num(r["t_converged"], h)}</td>'
@@ -409,13 +425,23 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
                         f'<td>{_num(r["gd_order"], h, "{:.3f}")}</td><td>{_num(r["seconds"], h, "{:.1f}")}</td></tr>')
         body.append("</table>")
         body.append('<h3 id="train-interval">Initialisation interval</h3>')
-        b64 = _train_figure(train)
+        b64 = None if data.get("train_figures") else _train_figure(train)
         if b64:
             body.append(_figure_html("fig-train-interval", b64, "time to converge against the init scale alpha"))
-        cells = train.get("init_interval", [])
         conv = sum(bool(c.get("converged")) for c in cells)
         body.append(f'<p>{_num(conv, "#train-interval", "{}")} of {_num(len(cells), "#train-interval", "{}")} '
                     "cells converge.</p>")
+        body.append('<h3 id="train-fits">Fits and figures</h3><ul>')
+        for k, f in enumerate(fits):
+            h = f"#train-fit-{k}"
+            items = ", ".join(f"{_esc(key)} = " + (_num(v, h) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   else _link_numbers(str(v), h)) for key, v in f.items())
+            body.append(f'<li id="train-fit-{k}">{items}</li>')
+        body.append("</ul>")
+        for p in data.get("train_figures", []):
+            p = Path(p)
+            body.append(_figure_html(f"fig-train-{_slug(p.stem)}", base64.b64encode(p.read_bytes()).decode("ascii"),
+                                     f"training figure {p.name}"))
 
     links = "".join(f'<li><a href="{_attr(n)}">{_esc(n)}</a></li>' for n in appendix)
     if links:
