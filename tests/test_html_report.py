@@ -214,3 +214,17 @@ def test_progress_never_writes_stdout_and_is_silent_when_quiet(capsys):
     cap = capsys.readouterr()
     assert cap.out == ""
     assert "3/3" in cap.err and "nothing" not in cap.err
+
+
+def test_run_json_stdout_stays_json_with_the_bar_on(capsys, monkeypatch):
+    """On a terminal the bar draws on stderr; --json stdout is the records and nothing else; --quiet: no bar."""
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(["run", "linear-limit", "--no-derivations", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert [r["id"] for r in json.loads(cap.out)] == ["linear-limit"] * len(json.loads(cap.out))
+    assert "%|" in cap.err and "/2 [" in cap.err  # the bar, at k/2 records
+    assert main(["run", "linear-limit", "--no-derivations", "--json", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and json.loads(cap.out)
