@@ -268,6 +268,15 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{f
 """
 
 
+def _value(v, href: str) -> str:
+    """A JSON value with its numbers linked (floats to 4 significant digits, lists element by element)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _num(v, href)
+    if isinstance(v, list):
+        return "[" + ", ".join(_value(x, href) for x in v) + "]"
+    return _link_numbers(str(v), href)
+
+
 def _train_anchor(finding: str) -> str:
     if finding.startswith(("[finite]", "[sgd]")):
         return "#train-fits"
@@ -410,7 +419,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
 
     # --- training ------------------------------------------------------------------------------------
     if train:
-        body.append('<h2 id="train">Training at L = &infin; (verify train)</h2>')
+        body.append('<h2 id="train">Training (verify train: L = &infin;, finite L, SGD)</h2>')
         body.append(f'<p class="src">source: {_esc(data.get("sources", {}).get("train", "?"))}</p>')
         body.append('<h3 id="train-infinite">Gradient flows</h3><table><tr><th>case</th><th>t(1e-9)</th>'
                     "<th>distance</th><th>R - s&sup2;/2</th><th>drift / allowed</th><th>energy gap</th><th>GD order</th>"
@@ -434,8 +443,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
         body.append('<h3 id="train-fits">Fits and figures</h3><ul>')
         for k, f in enumerate(fits):
             h = f"#train-fit-{k}"
-            items = ", ".join(f"{_esc(key)} = " + (_num(v, h) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                   else _link_numbers(str(v), h)) for key, v in f.items())
+            items = ", ".join(f"{_esc(key)} = " + _value(v, h) for key, v in f.items())
             body.append(f'<li id="train-fit-{k}">{items}</li>')
         body.append("</ul>")
         for p in data.get("train_figures", []):
