@@ -245,10 +245,10 @@ def _cmd_latex(args) -> int:
     evidence = {}
     if not args.no_evidence:
         for k, st in enumerate(sts, 1):
-            progress(f"[{k}/{len(sts)}] evidence of {st.id}")
+            progress(f"[{k - 1}/{len(sts)}] evidence of {st.id}")  # k - 1 done while st runs
             evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
     for k, st in enumerate(sts, 1):
-        progress(f"[{k}/{len(sts)}] derivations of {st.id}")
+        progress(f"[{k - 1}/{len(sts)}] derivations of {st.id}")
         st.built_derivations()
     out.write_text(document(sts, evidence))
     progress.close()
