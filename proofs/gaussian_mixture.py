@@ -122,7 +122,7 @@ def _gaussian_points(rng) -> list:
 
 M1, G1 = sp.MatrixSymbol("m", n, 1), sp.MatrixSymbol("Gamma", n, n)
 TILTED_GAUSSIAN_MEAN, GAUSSIAN_LOG_MGF = M1 + G1 * a, a.T * M1 + a.T * G1 * a / 2
-"""One component's m + \Gamma a and a^T m + a^T\Gamma a/2: the checks evaluate these SymPy expressions."""
+r"""One component's m + \Gamma a and a^T m + a^T\Gamma a/2: the checks evaluate these SymPy expressions."""
 
 
 def _expr_at(expr):

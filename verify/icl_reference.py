@@ -216,7 +216,7 @@ def _conditional(U, V, S, s, W):
 
 
 def _conditional_moment(U, V, S, s, W):
-    """The same E over (x_q, eps_q) of 1/2 (p_\infty - y_q)^2 as :func:`_conditional`, by the second moment of the
+    r"""The same E over (x_q, eps_q) of 1/2 (p_\infty - y_q)^2 as :func:`_conditional`, by the second moment of the
     query: p_\infty - y_q = (r(w) - w)^T x_q - eps_q, so the mean is 1/2 ((r - w)^T Sigma (r - w) + s^2); the Monte
     Carlo's inner step (2.7x faster than the 3^{d+1}-node rule at d = 3)."""
     r, _, _ = _coefficients(U, V, S, s, W)
