@@ -490,6 +490,11 @@ def _inline_pieces(tex: str) -> str:
 
     def flush():
         m = "".join(cur).strip()
+        while True:  # trailing spacing (a control space "\ " stripped to a lone backslash, \, \quad) would escape $
+            bare = re.sub(r"(?<!\\)\\(?:[,;:!]|quad|qquad)?$", "", m).rstrip()
+            if bare == m:
+                break
+            m = bare
         if m:
             pieces.append(("math", m))
         cur.clear()
