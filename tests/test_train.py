@@ -201,3 +201,23 @@ def test_the_scaling_derivation_fails_with_the_printed_exponent():
     assert all(r.passed for r in mod.derivation_scaling(1).check())
     assert not all(r.passed for r in mod.derivation_scaling(1, exponent=sp.Integer(1)).check())
     assert all(r.passed for r in mod.derivation_linearisation(1).check())
+
+
+def test_train_parts_are_sweep_cells_logged_and_resumed(monkeypatch, tmp_path):
+    """verify train --log: each part is a cell written as it finishes; a rerun reads it back and does not recompute
+    it (the same JSON); a planted part that changes its answer on recomputation would show."""
+    calls = []
+
+    def part(*, quick, seed, progress):
+        calls.append(seed)
+        return {"runs": [{"label": "x", "value": np.float64(0.5) + seed}], "init_interval": [], "fits": [],
+                "findings": [f"seed {seed}"]}
+
+    monkeypatch.setattr(train, "run_infinite_part", part)
+    log = tmp_path / "train.jsonl"
+    first = train.run_train(quick=True, seed=3, parts=("infinite",), log=log)
+    again = train.run_train(quick=True, seed=3, parts=("infinite",), log=log)
+    assert calls == [3] and json.dumps(first) == json.dumps(again)
+    assert first["runs"]["infinite"]["runs"][0]["value"] == 3.5 and first["findings"] == ["[infinite] seed 3"]
+    train.run_train(quick=True, seed=4, parts=("infinite",), log=log)  # another seed is another cell
+    assert calls == [3, 4] and len(log.read_text().splitlines()) == 2

@@ -173,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--part", action="append", choices=("infinite", "finite", "sgd"),
                     help="run only this part (repeatable; default all: L = inf flows and the alpha interval, "
                          "finite-L GD, the authors' SGD experiment)")
+    _backend_options(tr, "")
+    tr.add_argument("--log", metavar="FILE", help="append each finished part to FILE (JSON lines); a rerun with the "
+                    "same arguments skips the parts already there")
     tr.add_argument("--seed", type=_seed, default=0, help="seed of Theta and of the random Sigma (default 0)")
 
     dy = sub.add_parser("dynamics", help="Gaussian attention dynamics: particles vs moment ODEs, blow-up, collapse")
@@ -367,7 +370,8 @@ def _cmd_train(args) -> int:
     if args.output:
         train.output_dir(args.output)  # refuse a bad DIR before computing
     progress = _progress(args, lines=not args.json)
-    result = train.run_train(quick=args.quick, seed=args.seed, progress=progress, parts=tuple(args.part or train.PARTS))
+    result = train.run_train(quick=args.quick, seed=args.seed, progress=progress, parts=tuple(args.part or train.PARTS),
+                             workers=args.workers, scheduler=args.scheduler, log=args.log)
     progress.close()
     written = train.write_train(result, args.output) if args.output else []
     print(json.dumps(result, default=float) if args.json else train.summary(result))

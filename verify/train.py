@@ -934,27 +934,48 @@ def run_infinite_part(*, quick: bool = False, seed: int = 0, progress: Callable[
     return {"runs": infinite, "init_interval": cells, "fits": [], "findings": findings}
 
 
+def _run_part(part: str, quick: bool, seed: int, progress=None) -> dict:
+    """One part of ``verify train`` (a cell of :func:`run_train`'s sweep), JSON-ready (numbers as Python floats)."""
+    import json
+
+    from . import train_finite, train_sgd
+
+    runners = {"infinite": run_infinite_part, "finite": train_finite.run_finite, "sgd": train_sgd.run_sgd}
+    t0 = time.perf_counter()
+    res = runners[part](quick=bool(quick), seed=seed, progress=progress)
+    res.setdefault("seconds", round(time.perf_counter() - t0, 2))
+    return json.loads(json.dumps(res, default=float))
+
+
 def run_train(*, quick: bool = False, seed: int = 0, progress: Callable[[str], None] | None = None,
-              parts=PARTS) -> dict:
+              parts=PARTS, workers: int | None = None, scheduler: str | None = None, log=None) -> dict:
     r"""``verify train``: one JSON-able object {"runs": {part: result}, "fits": [...], "findings": [...]} over the
     ``parts`` (:data:`PARTS`); each part's result is that of :func:`run_infinite_part`,
     :func:`verify.train_finite.run_finite` or :func:`verify.train_sgd.run_sgd` (their own runs, fits, findings);
-    the top-level fits and findings are theirs, tagged with the part.  Full: about 12 minutes on 2 idle cores."""
+    the top-level fits and findings are theirs, tagged with the part.  Full: about 12 minutes on 2 idle cores.
+
+    The parts are the cells of a :func:`verify.sweep.run_sweep` (keyed by (part, seed, quick); each part's
+    randomness comes from ``seed`` alone): in-process by default, ``workers`` processes of a Dask LocalCluster or
+    the cluster at ``scheduler``, ``log`` (JSON lines) to resume; the result is the same on every backend."""
+    from .sweep import Cell, run_sweep
+
     seed = seed_value(seed)
     parts = tuple(dict.fromkeys(parts))
     unknown = [p for p in parts if p not in PARTS]
     if unknown or not parts:
         raise ValueError(f"parts: expected a non-empty subset of {PARTS}, got {parts!r}")
-    from . import train_finite, train_sgd
+    local = workers in (None, 1) and scheduler is None
+    cells = [Cell(("train", part, seed, bool(quick)), _run_part, (part, bool(quick), seed, progress if local else None))
+             for part in sorted(parts, key=lambda p: -{"finite": 3, "sgd": 2, "infinite": 1}[p])]  # longest first
 
-    runners = {"infinite": run_infinite_part, "finite": train_finite.run_finite, "sgd": train_sgd.run_sgd}
+    def told(done, total, key):
+        if progress:
+            progress(f"[{done}/{total}] train part {key[1]} done")
+
+    results = run_sweep(cells, workers=workers, scheduler=scheduler, log=log, progress=told)
     out = {"runs": {}, "fits": [], "findings": [], "seed": seed, "quick": bool(quick)}
     for part in parts:
-        if progress:
-            progress(f"part {part} ...")
-        t0 = time.perf_counter()
-        res = runners[part](quick=bool(quick), seed=seed, progress=progress)
-        res.setdefault("seconds", round(time.perf_counter() - t0, 2))
+        res = results[("train", part, seed, bool(quick))]
         out["runs"][part] = res
         out["fits"] += [{"part": part, **f} if isinstance(f, dict) else {"part": part, "fit": f} for f in res["fits"]]
         out["findings"] += [f"[{part}] {f}" for f in res["findings"]]
