@@ -210,10 +210,10 @@ def _mc_points(rng):
     return [random_point(2, rng), random_point(3, rng)]
 
 
-MC_PAIRS = 20_000  # a pilot: typical relative SE 3e-4; rel_stderr tops it up where the point needs more
+MC_PAIRS = 150_000  # a 20k pilot under-estimated the s.e. at seed 103 (|z| 83): heavy tails need the sample
 MC_REL_STDERR = 0.0012  # power 5 x 0.0012 = 0.6%: a 1% error gives |z| ~ 8
-GAP_LS = (10, 100, 1000, 10000)
-GAP_PROMPTS = {10: 30000, 100: 30000, 1000: 10000, 10000: 2000}  # gap(1e4) ~ 5e-5 +- 4e-6; a 0.1% shift of R_inf (2e-3) fails
+GAP_LS = (10, 100, 1000, 3000)  # L = 1e4 at 2000 prompts: heavy-tailed s.e., not significant at 5/200 seeds
+GAP_PROMPTS = {10: 30000, 100: 30000, 1000: 10000, 3000: 10000}  # gap(3000) ~ 1.6e-4, s.e. ~1e-5: z >= 10
 SWEEP_LS = (10, 30, 100, 300, 1000, 3000, 10000)
 GAP_EXPONENT = 0.5
 _GAP = gap_point()
@@ -252,7 +252,7 @@ CHECKS = [
            mutants=[Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01)),
                     Mutant("no cross and quartic terms", float_risk_of(NO_CROSS_NO_QUARTIC))]),
     rate("finite-L-gap", FLOAT_CLOSED, _gap(GAP_PROMPTS.get), GAP_LS, exponent=GAP_EXPONENT,
-         description="$R_L - \\mathcal R_\\infty$(closed form), $L = 10..10^4$: paired Monte Carlo of $R_L - R_\\infty$ "
+         description="$R_L - \\mathcal R_\\infty$(closed form), $L = 10..3000$: paired Monte Carlo of $R_L - R_\\infty$ "
                      "plus the exact definition-minus-closed-form; fitted exponent's CI below $-1/2$",
          mutants=[Mutant("p_inf 5% toward y_q: 0.9025 R_inf", scaled(FLOAT_CLOSED, 0.9025)),
                   Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01))]),

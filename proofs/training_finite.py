@@ -105,7 +105,7 @@ CHECKS = [
                   Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", shifted_limit(-0.5)),
                   Mutant(r"limit $\mathcal R_\infty(\theta(0))$ (the untrained risk)", start_risk)],
          kind="trajectory",
-         description=r"GD on $\mathcal R_L$ (fresh batches of 64 prompts per step, $\eta = 0.05$, 150 steps, balanced "
+         description=r"GD on $\mathcal R_L$ (fresh batches of 128 prompts per step, $\eta = 0.05$, 150 steps, balanced "
                      r"$\alpha = 0.5$, Toeplitz(0.5) d = 2), 4 runs per $L \in \{4, 16, 64\}$: $\mathcal R_L$ at the "
                      r"Polyak-averaged end (icl_risk_mc) minus $\mathcal R_\infty$ at the end of GD on $\mathcal R_\infty$ "
                      r"(same start, step, horizon) is positive and decays like $L^{-p}$, CI of $-p$ below $-0.3$ "
