@@ -394,7 +394,7 @@ def invariant_flow_endpoints(A0s, b0s, Sigma, t_end, n_steps, grading=1.0) -> tu
     stage), so n flows cost about one: the right-hand side is a few d x d products and the step loop's
     Python overhead dominates.  Returns (A (n, d, d), b (n,)).
 
-    >>> A, b = invariant_flow_endpoints([[[4.0]], [[0.1]]], [4.0, 0.1], [[0.25]], t_end=200.0, n_steps=4000)
+    >>> A, b = invariant_flow_endpoints([[[4.0]], [[0.1]]], [4.0, 0.1], [[0.25]], t_end=400.0, n_steps=8000)
     >>> np.round(A[:, 0, 0], 8).tolist(), np.round(b, 8).tolist()
     ([2.0, 2.0], [2.0, 2.0])
     """
