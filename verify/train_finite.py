@@ -99,10 +99,19 @@ def sample_prompts(Sigma, L, batch, rng, noise=0.0, w_scale=1.0):
 
 def _sample(C, L, B, gen, s, ws):
     """:func:`sample_prompts` with validated arguments and the Cholesky root C of Sigma."""
-    d = C.shape[0]
+    return sample_with_roots(C.T, C.T, L, B, gen, s, ws)
+
+
+def sample_with_roots(prompt_root_t, query_root_t, L, B, gen, s, ws):
+    """One batch (X, Y, Xq, Yq) in the draw order of :func:`sample_prompts` (w, prompt covariates, query, noise):
+    x = g @ ``prompt_root_t``, x_q = h @ ``query_root_t`` (None: x_q = h ~ N(0, I)), arguments already validated.
+    Shared by the intended model and the authors' data model (:func:`verify.train_sgd.authors_prompts`)."""
+    d = prompt_root_t.shape[0]
     W = ws * gen.standard_normal((B, d))
-    X = gen.standard_normal((B, L, d)) @ C.T
-    Xq = gen.standard_normal((B, d)) @ C.T
+    X = gen.standard_normal((B, L, d)) @ prompt_root_t
+    Xq = gen.standard_normal((B, d))
+    if query_root_t is not None:
+        Xq = Xq @ query_root_t
     Y = np.einsum("bld,bd->bl", X, W)
     Yq = np.einsum("bd,bd->b", Xq, W)
     if s > 0.0:

@@ -49,6 +49,7 @@ import numpy as np
 
 from .icl import icl_risk_infinite, toeplitz_sigma
 from .measures import as_generator
+from .train_finite import sample_with_roots
 from .montecarlo import Estimate, batch_mean_estimate, fit_rate, mean_estimate, stream
 from .validation import covariance, nonnegative_float, positive_float, positive_int, seed_value
 
@@ -102,17 +103,8 @@ def authors_prompts(Sigma, L, batch, rng, noise=0.0, w_scale=1.0, *, query_cov=N
     Rq = None if query_cov is None else _sqrt_sym(covariance(query_cov, "query_cov", d))
     gen = as_generator(rng)
     C = _sqrt_sym(S)
-    W = ws * gen.standard_normal((B, d))
-    X = gen.standard_normal((B, L, d)) @ (C.T @ C.T)  # the root applied twice (one product: same law, fewer flops)
-    Xq = gen.standard_normal((B, d))
-    if Rq is not None:
-        Xq = Xq @ Rq.T
-    Y = np.einsum("bld,bd->bl", X, W)
-    Yq = np.einsum("bd,bd->b", Xq, W)
-    if s > 0.0:
-        Y += s * gen.standard_normal((B, L))
-        Yq += s * gen.standard_normal(B)
-    return X, Y, Xq, Yq
+    # the root applied twice (one product: same law, fewer flops); the query root only for the planted variant
+    return sample_with_roots(C.T @ C.T, None if Rq is None else Rq.T, L, B, gen, s, ws)
 
 
 def _mode(mode) -> str:
