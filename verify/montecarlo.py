@@ -34,6 +34,10 @@ __all__ = ["Estimate", "mean_estimate", "batch_mean_estimate", "stream", "DEFAUL
 DEFAULT_Z = 5.0
 """Default threshold of every statistical check, in standard errors."""
 
+ROUNDING_ULPS = 16
+"""Differences within this many units in the last place are rounding: the floor of a z-score's standard error."""
+_EPS = float(np.finfo(float).eps)
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -73,13 +77,25 @@ class Estimate:
         return not self.warning
 
     def z(self, reference: float) -> float:
-        """(mean - reference) / stderr; infinite when the estimate is exact but wrong."""
+        """(mean - reference) / stderr; infinite when the estimate is exact but wrong.
+
+        The standard error has a floor of ``ROUNDING_ULPS`` units in the last place of the larger of mean and
+        reference: an estimator whose samples are constant (a zero-variance control variate) reports a standard
+        error of the order of its rounding, and a one-ulp difference is rounding, not a statistic.
+
+        >>> Estimate(0.375, 5.4e-18, 1000).z(0.37499999999999994) < 1
+        True
+        >>> Estimate(0.375, 0.0, 1000).z(0.376), Estimate(0.375, 0.0, 1000).z(0.37499999999999994)
+        (-inf, 0.0)
+        """
         if isinstance(reference, (bool, complex, str, bytes)) or reference is None:
             raise TypeError(f"reference: expected a real number, got {type(reference).__name__}")
-        diff = self.mean - float(reference)
-        if self.stderr == 0.0:
-            return 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
-        return diff / self.stderr
+        reference = float(reference)
+        diff = self.mean - reference
+        floor = ROUNDING_ULPS * _EPS * max(abs(self.mean), abs(reference))
+        if self.stderr == 0.0:  # an exact estimate: right up to rounding, or infinitely far
+            return 0.0 if abs(diff) <= floor else math.copysign(math.inf, diff)
+        return diff / (math.hypot(self.stderr, floor) if math.isfinite(floor) else self.stderr)
 
     def interval(self, z: float = 1.96) -> tuple[float, float]:
         """The symmetric confidence interval  mean +- z * stderr."""
