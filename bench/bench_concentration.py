@@ -1,4 +1,4 @@
-r"""Benchmark of the concentration engine (verify.concentration, issue 8).
+r"""Benchmark of the concentration engine (verify.concentration.montecarlo, issue 8).
 
 Run:  python bench/bench_concentration.py [--quick]     (a few minutes on a busy 2-core machine; not a test)
 
@@ -25,13 +25,13 @@ import numpy as np
 if __name__ == "__main__":  # allow `python bench/bench_concentration.py` from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verify.concentration import (  # noqa: E402
+from verify.concentration.montecarlo import (  # noqa: E402
     concentration_error,
     concentration_error_gaussian,
     gaussian_method_error,
     naive_concentration_error,
 )
-from verify.measures import isotropic_gaussian  # noqa: E402
+from verify.numerics.measures import isotropic_gaussian  # noqa: E402
 
 
 def _timed(fn, *args, **kw):

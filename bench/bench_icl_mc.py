@@ -1,8 +1,8 @@
-r"""Benchmark of the in-context-regression Monte Carlo engine (verify.icl) against the naive way.
+r"""Benchmark of the in-context-regression Monte Carlo engine (verify.icl.risk) against the naive way.
 
 Run:  python bench/bench_icl_mc.py            (about a minute; not part of the test run)
 
-1. Throughput for R_L (float64, d = 5, L = 1000): tokens per second of ``verify.icl.icl_risk_mc`` versus
+1. Throughput for R_L (float64, d = 5, L = 1000): tokens per second of ``verify.icl.risk.icl_risk_mc`` versus
    :func:`naive_icl_risk_mc`, a straightforward vectorised numpy implementation of the definition
    (x = G C^T, y = x w + s eps, z = (x, y), scores = z U(x_q, 0), stable softmax, prediction = softmax . (z v)).
    Median of >= 5 repeats each, interleaved in one process.  Requirement: ratio >= 2.
@@ -29,7 +29,7 @@ import numpy as np
 if __name__ == "__main__":  # allow `python bench/bench_icl_mc.py` from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verify.icl import (  # noqa: E402
+from verify.icl.risk import (  # noqa: E402
     bayes_point,
     fit_rate,
     icl_risk_gap_mc,
@@ -38,7 +38,7 @@ from verify.icl import (  # noqa: E402
     icl_risk_mc,
     toeplitz_sigma,
 )
-from verify.montecarlo import Estimate, mean_estimate  # noqa: E402
+from verify.numerics.montecarlo import Estimate, mean_estimate  # noqa: E402
 
 
 def naive_icl_risk_mc(U, V, Sigma, L, n_prompts, seed, noise=0.0, chunk_prompts=64) -> Estimate:

@@ -1,5 +1,5 @@
 """Bench: one step of the particle simulation (softmax attention of every particle on the empirical measure of all
-N particles), N = 1e5, d = 2: the chunked path (verify.dynamics.attention_field) against a straightforward numpy
+N particles), N = 1e5, d = 2: the chunked path (verify.gaussian.dynamics.attention_field) against a straightforward numpy
 implementation (one query at a time: scores, log-sum-exp weights, weighted mean), side by side.
 
 The N x N work is the same for every query, so both paths are timed on the first ``--queries`` queries against all
@@ -20,7 +20,7 @@ import tracemalloc
 
 import numpy as np
 
-from verify.dynamics import DEFAULT_CHUNK_FLOATS, attention_field
+from verify.gaussian.dynamics import DEFAULT_CHUNK_FLOATS, attention_field
 
 
 def naive_field(X, Q_idx, K, Q, V):
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     bound = 8 * DEFAULT_CHUNK_FLOATS * 8 + 16 * N * 8
     print(f"one step, N={N}, d=2 (timed on {q} queries x {args.repeats} repeats, scaled x{scale:g}):")
     print(f"  straightforward numpy (per query): {mn:9.2f} s")
-    print(f"  chunked (verify.dynamics)        : {mc:9.2f} s   ratio {mn / mc:.2f}x")
+    print(f"  chunked (verify.gaussian.dynamics)        : {mc:9.2f} s   ratio {mn / mc:.2f}x")
     print(f"  chunked peak memory (tracemalloc): {peak / 2**20:.1f} MB (bound {bound / 2**20:.0f} MB; "
           f"the N x N score matrix would be {N * N * 8 / 2**30:.1f} GB)")
     assert peak <= bound, (peak, bound)

@@ -1,4 +1,4 @@
-"""Benchmark of verify.quadrature.attention_quadrature against the naive way (mpmath.quad of the definition).
+"""Benchmark of verify.numerics.quadrature.attention_quadrature against the naive way (mpmath.quad of the definition).
 
     python bench/bench_quadrature.py               # d = 1, 2, 3 (ours) and d = 1 (naive)
     python bench/bench_quadrature.py --naive-2d    # also the nested 2-d mpmath.quad (minutes)
@@ -21,7 +21,7 @@ from mpmath import mp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verify.quadrature import attention_quadrature, hermite_rule  # noqa: E402
+from verify.numerics.quadrature import attention_quadrature, hermite_rule  # noqa: E402
 
 DPS = 40
 NAIVE_DPS = 30

@@ -30,9 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verify import audit  # noqa: E402
-from verify.concentration import concentration_error  # noqa: E402
-from verify.measures import isotropic_gaussian  # noqa: E402
+from verify.studies import audit  # noqa: E402
+from verify.concentration.montecarlo import concentration_error  # noqa: E402
+from verify.numerics.measures import isotropic_gaussian  # noqa: E402
 from verify.sweep import Backend, Cell, cell_seed, run_sweep  # noqa: E402
 
 G = {"mc_prompts": {10**4: 200}}

@@ -1,4 +1,4 @@
-r"""Benchmark of the finite-L batch risk and its analytic gradient (verify.train_finite) against the naive way.
+r"""Benchmark of the finite-L batch risk and its analytic gradient (verify.icl.training_finite) against the naive way.
 
 Run:  python bench/bench_train_gradient.py            (about half a minute; not part of the test run)
 
@@ -23,8 +23,8 @@ import numpy as np
 if __name__ == "__main__":  # allow `python bench/bench_train_gradient.py` from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verify.icl import bayes_point, toeplitz_sigma  # noqa: E402
-from verify.train_finite import sample_prompts, softmax_risk_and_grad  # noqa: E402
+from verify.icl.risk import bayes_point, toeplitz_sigma  # noqa: E402
+from verify.icl.training_finite import sample_prompts, softmax_risk_and_grad  # noqa: E402
 
 
 def naive_risk_and_grad(U, V, X, Y, Xq, Yq):

@@ -55,8 +55,8 @@ assert np.allclose(closed, quad, rtol=1e-10, atol=1e-12)
 # SymPy) and every evidence item (agreement with quadrature, certified enclosures, Monte Carlo z-tests, ...).
 
 # %%
-from verify.claims import statements
-from verify.report import format_table, run_statements
+from verify.kernel.statement import statements
+from verify.kernel.runner import format_table, run_statements
 
 records = run_statements(statements(["gaussian-limit"]), seed=0)
 print(format_table(records))
@@ -85,7 +85,7 @@ assert right.accepted and not wrong.accepted
 # Monte Carlo at small $L$ (with its standard error) checks that reduction.
 
 # %%
-from verify.measures import Gaussian
+from verify.numerics.measures import Gaussian
 
 sigma, U1, V1 = 1.0, [[1.0]], [[1.0]]
 Ls = [10, 100, 1_000, 10_000, 100_000, 1_000_000]

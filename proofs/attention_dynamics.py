@@ -21,7 +21,7 @@ solution for an affine (Lipschitz) field is the classical Cauchy-Lipschitz flow 
 covariance blows up at t_* = 1/(2s\lambda_{max}(\Gamma_0)); for s < 0 it collapses like I/(2|s|t) (clustering).
 Finite-N particles never blow up (|\dot x_i| <= ||V|| max_j |x_j|): the blow-up is a mean-field phenomenon.
 
-**Evidence** (numerics in verify.dynamics): N particles moved by softmax attention on their own empirical measure
+**Evidence** (numerics in verify.gaussian.dynamics): N particles moved by softmax attention on their own empirical measure
 (R independent replicas, RK4) against the ODE solution (DOP853, rtol 1e-10) at t = 0.3 and 0.6; the ODE against
 the exact Riccati solution through blow-up and collapse; the rate of convergence in N (slow).
 """
@@ -33,17 +33,17 @@ import functools
 import numpy as np
 import sympy as sp
 
-from verify.claims import Statement
-from verify.derivation import Assumption, Derivation, by, equal_given
-from verify.dynamics import (cov_rhs, mean_rhs, moment_flow, moment_values, particle_flow, particle_moments,
+from verify.kernel.statement import Statement
+from verify.kernel.derivation import Assumption, Derivation, by, equal_given
+from verify.gaussian.dynamics import (cov_rhs, mean_rhs, moment_flow, moment_values, particle_flow, particle_moments,
                              replica_moment_estimates, riccati_isotropic, sample_replicas)
-from verify.evidence import Mutant, agreement, rate, z_test
-from verify.formula import ClaimSpec
-from verify.montecarlo import batch_mean_estimate
-from verify.pushforward import CLAIM_DIMS, CLAIM_NODES, definition_field, pushforward_claim_points
-from verify.strategies import attention_point
+from verify.kernel.evidence import Mutant, agreement, rate, z_test
+from verify.kernel.formula import ClaimSpec
+from verify.numerics.montecarlo import batch_mean_estimate
+from verify.gaussian.pushforward import CLAIM_DIMS, CLAIM_NODES, definition_field, pushforward_claim_points
+from verify.numerics.strategies import attention_point
 from verify.symbolic import symbolic_matrix, symbolic_vector
-from verify.train import trajectory
+from verify.icl.training import trajectory
 
 n = sp.Symbol("d", integer=True, positive=True)
 K, Q, V, Gamma = (sp.MatrixSymbol(x, n, n) for x in ("K", "Q", "V", "Gamma"))
@@ -268,7 +268,7 @@ RHS_CLAIM = ClaimSpec(
               "random SPD;\nK^T Q far from normal at d >= 2.\nreference: the weak form with phi = (x-m)(x-m)^T, "
               "dGamma/dt = C + C^T, C = E[(T(X) - E T(X))(X - m)^T],\nX ~ N(m, Gamma), by the "
               f"{CLAIM_NODES[1]}-node tensor Gauss-Hermite rule with T[mu](x) from its definition\n(whitened 1-D tilted "
-              f"means, verify.pushforward.nested_moments_mp); the {CLAIM_NODES[0]}-node rule must agree to 1e-35;\n"
+              f"means, verify.gaussian.pushforward.nested_moments_mp); the {CLAIM_NODES[0]}-node rule must agree to 1e-35;\n"
               "never a closed form; 40 digits, tolerance 1e-20."),
     equivalents=(
         "(V*Gamma*K.T*Q)*Gamma + ((V*Gamma*K.T*Q)*Gamma).T",            # M Gamma + (M Gamma)^T

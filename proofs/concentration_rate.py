@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from verify.claims import Statement
-from verify.derivation import Assumption, Derivation, by, maps, relation
-from verify.evidence import Mutant, bound, z_test
-from verify.sharp_exponent import (boundary_estimate, laplace_gap, mc_spot_estimate, ratio_growth, slope_gap,
+from verify.kernel.statement import Statement
+from verify.kernel.derivation import Assumption, Derivation, by, maps, relation
+from verify.kernel.evidence import Mutant, bound, z_test
+from verify.concentration.exponent import (boundary_estimate, laplace_gap, mc_spot_estimate, ratio_growth, slope_gap,
                                    spot_exact)
 
 ell, tau, t, c, s, sigma, u, y = sp.symbols("ell tau t c s sigma u y", positive=True)

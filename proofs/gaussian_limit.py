@@ -22,19 +22,19 @@ import numpy as np
 import sympy as sp
 from mpmath import mp
 
-from verify.attention import evaluate_closed_form, gaussian_limit, softmax_attention, softmax_batch_means
-from verify.certified import attention_enclosure
-from verify.claims import Statement
-from verify.derivation import Assumption, Derivation, by, equal_given, equal_up_to_constant_in, maps, relation
-from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
-from verify.claim_reference import (cayley_hamilton_3, claim_coverage, gaussian_claim_points, identity_trace,
+from verify.numerics.attention import evaluate_closed_form, gaussian_limit, softmax_attention, softmax_batch_means
+from verify.numerics.certified import attention_enclosure
+from verify.kernel.statement import Statement
+from verify.kernel.derivation import Assumption, Derivation, by, equal_given, equal_up_to_constant_in, maps, relation
+from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
+from verify.gaussian.references import (cayley_hamilton_3, claim_coverage, gaussian_claim_points, identity_trace,
                                     vanishing_up_to)
-from verify.formula import ClaimSpec
-from verify.measures import Discrete, Gaussian, Rademacher, is_gaussian_mean_of_log_density
-from verify.montecarlo import DEFAULT_Z, mean_estimate
-from verify.quadrature import (attention_quadrature, attention_quadrature_float, log_mgf, log_mgf_gradient,
+from verify.kernel.formula import ClaimSpec
+from verify.numerics.measures import Discrete, Gaussian, Rademacher, is_gaussian_mean_of_log_density
+from verify.numerics.montecarlo import DEFAULT_Z, mean_estimate
+from verify.numerics.quadrature import (attention_quadrature, attention_quadrature_float, log_mgf, log_mgf_gradient,
                                tilted_mean)
-from verify.strategies import attention_point
+from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector
 
 DPS = 40

@@ -23,18 +23,18 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from verify.attention import evaluate_closed_form
-from verify.claims import Statement
-from verify.derivation import Assumption, Derivation, by, equal_given, refuting_equal
-from verify.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
-from verify.formula import ClaimSpec, relative_error
-from verify.measures import Discrete, Gaussian
-from verify.mixture import (Mixture, combined_tilted_mean, formula_at, mixture_attention_enclosure,
+from verify.numerics.attention import evaluate_closed_form
+from verify.kernel.statement import Statement
+from verify.kernel.derivation import Assumption, Derivation, by, equal_given, refuting_equal
+from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
+from verify.kernel.formula import ClaimSpec, relative_error
+from verify.numerics.measures import Discrete, Gaussian
+from verify.gaussian.mixture import (Mixture, combined_tilted_mean, formula_at, mixture_attention_enclosure,
                             mixture_attention_quadrature,
                             mixture_batch_means, mixture_claim_coverage, mixture_claim_points)
-from verify.montecarlo import mean_estimate
-from verify.quadrature import log_mgf, tilted_mean
-from verify.strategies import random_covariance, random_matrix
+from verify.numerics.montecarlo import mean_estimate
+from verify.numerics.quadrature import log_mgf, tilted_mean
+from verify.numerics.strategies import random_covariance, random_matrix
 
 DPS = 40
 DIGITS_REQUIRED = 30

@@ -1,7 +1,7 @@
 r"""Sec. 5 (in-context linear regression): the gradient of $\mathcal R_\infty$, the gradient flow on the
 invariant subspace and its conserved quantity.
 
-**Statement.**  With the blocks $U_{11}, u, a, b$ of $U, V$ (verify.icl_symbolic), $T = \mathrm{tr}\Sigma$,
+**Statement.**  With the blocks $U_{11}, u, a, b$ of $U, V$ (verify.icl.symbols), $T = \mathrm{tr}\Sigma$,
 $\kappa = 2\,\mathrm{tr}(\Sigma^2)$, $c_0 = U_{11}^\top\Sigma a + b s^2 u$, $M = bU_{11}^\top\Sigma + ua^\top\Sigma - I$,
 $e = c_0 + bTu$:
 
@@ -24,7 +24,7 @@ R_\infty = 1/2[e^T\Sigma e + \kappa b^2 u^T\Sigma u + tr(M^T\Sigma M) + s^2] and
 to the invariant subspace; differentiate ||A||_F^2 - b^2 along the flow.  The risk's closed form is the
 statement icl-risk-infinite.
 
-**Evidence.**  Numerics live in verify.icl_gradient: references are finite differences of R_\infty (and of the
+**Evidence.**  Numerics live in verify.icl.gradient: references are finite differences of R_\infty (and of the
 quadrature of its definition at d = 1, 2), and an error-controlled integrator (DOP853, stated rtol/atol).
 """
 
@@ -34,11 +34,11 @@ import functools
 
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, maps
-from verify.evidence import bound, rejection
-from verify.icl import bayes_point, toeplitz_sigma
-from verify.icl_gradient import (
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation, maps
+from verify.kernel.evidence import bound, rejection
+from verify.icl.risk import bayes_point, toeplitz_sigma
+from verify.icl.gradient import (
     FLOW_SLIPS,
     GRADIENT_SLIPS,
     LIMIT_SLIPS,
@@ -60,12 +60,12 @@ from verify.icl_gradient import (
     sum_of_squares,
     trajectory_points,
 )
-from verify.evidence import agreement
-from verify.formula import ClaimSpec
-from verify.icl_claims import common_mutants, gradient_claim_points, swap
-from verify.icl_claims import coverage as claim_coverage
-from verify.icl_symbolic import icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form
-from verify.strategies import random_covariance
+from verify.kernel.evidence import agreement
+from verify.kernel.formula import ClaimSpec
+from verify.icl.claim_points import common_mutants, gradient_claim_points, swap
+from verify.icl.claim_points import coverage as claim_coverage
+from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form
+from verify.numerics.strategies import random_covariance
 from verify.symbolic import symbolic_matrix
 
 # ------------------------------------------------------------------------------ the closed forms (SymPy)
@@ -286,7 +286,7 @@ CHECKS = [
 
 # ------------------------------------------------------------------------------ claims (verify claim)
 # Two blocks of the gradient as user-checkable claims; the reference is the gradient of the DEFINITION of
-# R_inf, differentiated under the integral (verify.icl_claims.task_moments), never the blocks above.
+# R_inf, differentiated under the integral (verify.icl.claim_points.task_moments), never the blocks above.
 
 _E, _M = "(U11.T*Sigma*a + b*s**2*u + b*trace(Sigma)*u)", "(b*U11.T*Sigma + u*a.T*Sigma - I)"
 GRAD_U11 = f"Sigma*a*{_E}.T*Sigma + b*Sigma*{_M}.T*Sigma"

@@ -19,11 +19,11 @@ free entries arbitrary.  (U_\star, V_\star), b_\star = tr(\Sigma^{-2})^{1/4}, is
 At every minimizer the gradient vanishes and the Hessian is E_w[J^T\Sigma J] \succeq 0 (J = \partial_\theta(g - w)).
 
 **Proof.**  This statement builds on icl-risk-infinite: every chain starts from its closed form
-(:data:`verify.icl_symbolic.CLOSED_FORM`, here with explicit entries at d = 1, 2, 3).  Isserlis over w turns it
+(:data:`verify.icl.symbols.CLOSED_FORM`, here with explicit entries at d = 1, 2, 3).  Isserlis over w turns it
 into the mean square above and completing the square into three \Sigma-weighted squares; their zero set is
 solved by a case split on b u = 0.  If b = 0, M = u a^T\Sigma - I needs rank(u a^T\Sigma) = d, so d = 1.
 The numeric evidence never evaluates the closed form: the references integrate the definition (engine:
-:mod:`verify.icl_reference`, exact Gauss-Hermite in float64; gradients by differentiating under the integral).
+:mod:`verify.icl.references`, exact Gauss-Hermite in float64; gradients by differentiating under the integral).
 """
 
 from __future__ import annotations
@@ -33,16 +33,16 @@ import functools
 import numpy as np
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, maps, relation
-from verify.evidence import bound, scaled
-from verify.formula import ClaimSpec
-from verify.icl_claims import cayley_hamilton3, coverage as claim_coverage, minimiser_claim_points, vanishing_at_small_d
-from verify.icl_reference import (
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation, maps, relation
+from verify.kernel.evidence import bound, scaled
+from verify.kernel.formula import ClaimSpec
+from verify.icl.claim_points import cayley_hamilton3, coverage as claim_coverage, minimiser_claim_points, vanishing_at_small_d
+from verify.icl.references import (
     agreement_if_excess, closed_form_value, exact_point, finite_prompt_z, gradient_size_at_claim, min_eigenvalue_at_claim,
     minimizer_specs, minimizer_uv, perturbed_points, rank_one_points, risk_gap_at_claim, truncated_zero_uv,
 )
-from verify.icl_symbolic import (
+from verify.icl.symbols import (
     C0, CLOSED_FORM, HALF, I1, M_, Q_W, SYM, Sigma, b as b_, u as u_, w as w_,
     SOS_FORM, TRUNCATED_EXCESS, active_entries, c0_and_M, family_F1, family_F2, icl_symbols, minimizer_families,
     prediction_coefficient, quadratic_mean, residual, risk_infinite_from_blocks, s, same_families, sum_of_squares_form,
@@ -323,7 +323,7 @@ CHECKS = [
 
 # ------------------------------------------------------------------------------ claims (verify claim)
 # The minimiser and its risk as formulas in (Sigma, b, s, I); references: the argmin over U11 (u = a = 0, V = b e e^T)
-# of the DEFINITION's R_inf and its value there (verify.icl_claims.minimiser_U11), never the closed form.
+# of the DEFINITION's R_inf and its value there (verify.icl.claim_points.minimiser_U11), never the closed form.
 
 U11_WRONG = ("Sigma/b", "Sigma**-1*b", "Sigma**-2/b", "Sigma**-1/b**2", "(-1/b)*Sigma**-1", "Sigma**-1/(2*b)",
              "(Sigma + s**2*I)**-1/b", "(1 + s**2)*Sigma**-1/b", "trace(Sigma**-2)**(-1/4)*Sigma**-1",

@@ -19,21 +19,21 @@ intended \Sigma^{-1}/b; in the intended model (prompt and query N(0, \Sigma)) th
 1/2 tr((\Sigma^{-1} - I)\Sigma(\Sigma^{-1} - I)) + s^2/2 = 1/2(tr\Sigma^{-1} + tr\Sigma) - d + s^2/2.
 
 **Proof.**  The chain of icl-risk-infinite with \Gamma_w from \Sigma_p and the query mean taken under \Sigma_q (matrix
-Isserlis, every d); the minimiser by explicit differentiation at d = 2 (SymPy).  Numerics: :mod:`verify.icl_mismatch`.
+Isserlis, every d); the minimiser by explicit differentiation at d = 2 (SymPy).  Numerics: :mod:`verify.icl.mismatch`.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, maps, relation
-from verify.evidence import agreement, bound, scaled
-from verify.icl_mismatch import (
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation, maps, relation
+from verify.kernel.evidence import agreement, bound, scaled
+from verify.icl.mismatch import (
     CLOSED_MISMATCH, DEFINITION, DPS, INVARIANT_DEFINITION, INVARIANT_MISMATCH, SIGMA_P, SIGMA_Q, SYM2, A,
     TAU2, invariant_mismatch_point, mismatch_closed_form_of, mismatch_point, mismatch_quadrature, mismatch_value, toeplitz,
 )
-from verify.icl_symbolic import HALF, I1, Id, U11, a, b, d, eps, s, u, w, x
+from verify.icl.symbols import HALF, I1, Id, U11, a, b, d, eps, s, u, w, x
 from verify.symbolic import (
     explicit_expectation_equal, gaussian_mean, matexpr_equal, matrix_expectation_equal, quadratic_form_mean,
     quadratic_form_product_mean, quadratic_times_linear_mean, symbolic_matrix, trace,
@@ -173,7 +173,7 @@ def derivations() -> list[Derivation]:
 
 
 # ---------------------------------------------------------------------------------------------- evidence
-# Subjects are closed forms at exact points; the reference integrates the definition (verify.icl_mismatch).
+# Subjects are closed forms at exact points; the reference integrates the definition (verify.icl.mismatch).
 
 
 def risk_of(expr):

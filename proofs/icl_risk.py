@@ -22,24 +22,24 @@ g(w) = c_0 + (M + I) w + b u (w^T\Sigma w); the mean over x_q ~ N(0,\Sigma), \ep
 E (w^T A w)(w^T B w) = tr A tr B + tr AB + tr AB^T) gives the closed form.  The expectation steps are checked
 by matrix-level Isserlis contraction (every d) and, for the task, also with explicit entries at d = 1, 2, 3;
 a second chain takes the whole expectation of the definition with explicit entries at d = 1, 2, 3, a third
-the invariant subspace.  Numerics (engine: :mod:`verify.icl_reference`) never use the closed form.
+the invariant subspace.  Numerics (engine: :mod:`verify.icl.references`) never use the closed form.
 """
 
 from __future__ import annotations
 
 from sympy import BlockMatrix, ZeroMatrix
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, relation
-from verify.evidence import agreement, rate, rejection, scaled, z_test
-from verify.formula import ClaimSpec
-from verify.icl_claims import cayley_hamilton3, risk_claim_points, swap, swap_symbols, vanishing_at_small_d
-from verify.icl_claims import coverage as claim_coverage
-from verify.icl_reference import (
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation, relation
+from verify.kernel.evidence import agreement, rate, rejection, scaled, z_test
+from verify.kernel.formula import ClaimSpec
+from verify.icl.claim_points import cayley_hamilton3, risk_claim_points, swap, swap_symbols, vanishing_at_small_d
+from verify.icl.claim_points import coverage as claim_coverage
+from verify.icl.references import (
     closed_form_value, definition_quadrature, exact_point, float_point, gap_point, gap_to_subject, mpf,
     random_point, risk_definition_mc,
 )
-from verify.icl_symbolic import (
+from verify.icl.symbols import (
     A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, Q_W, QUERY, SYM,
     U11, Id, Sigma, a, b, closed_form_of, d, eps, s, u, w, x,
 )
@@ -180,7 +180,7 @@ def derivations() -> list[Derivation]:
 
 # ----------------------------------------------------------------------------------------- evidence
 # The subject of every check is a closed form (a general-d SymPy expression) evaluated at the point; the
-# references (engine: verify.icl_reference) integrate the definition and never see it.  Mutants are planted
+# references (engine: verify.icl.references) integrate the definition and never see it.  Mutants are planted
 # wrong closed forms: the slips the reviewer and the claim checker use.
 
 

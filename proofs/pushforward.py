@@ -10,7 +10,7 @@ N(Vm + Mm, M\Gamma M^T); M\Gamma M^T = V\Gamma U \Gamma U^T \Gamma^T V^T = V\Gam
 The transposes matter: V\Gamma U^T\Gamma U\Gamma V^T (U for U^T) is a different matrix as soon as U is not normal.
 
 **Evidence.**  Nested quadrature (Gauss-Hermite over X of the *definition* of T[\mu], a tilted mean by the
-trapezoid rule: verify.pushforward, never the affine formula), and Monte Carlo on pushforward samples: mean,
+trapezoid rule: verify.gaussian.pushforward, never the affine formula), and Monte Carlo on pushforward samples: mean,
 covariance entries and the Gaussian fourth-moment ratio, z-scores with i.i.d. standard errors.
 """
 
@@ -21,15 +21,15 @@ import functools
 import numpy as np
 import sympy as sp
 
-from verify.claims import Statement
-from verify.derivation import Assumption, Derivation, by, equal_given
-from verify.evidence import Mutant, agreement, z_test
-from verify.formula import ClaimSpec
-from verify.measures import Gaussian
-from verify.pushforward import (CLAIM_DIMS, CLAIM_NODES, definition_field, nested_moments, pushforward_claim_points,
+from verify.kernel.statement import Statement
+from verify.kernel.derivation import Assumption, Derivation, by, equal_given
+from verify.kernel.evidence import Mutant, agreement, z_test
+from verify.kernel.formula import ClaimSpec
+from verify.numerics.measures import Gaussian
+from verify.gaussian.pushforward import (CLAIM_DIMS, CLAIM_NODES, definition_field, nested_moments, pushforward_claim_points,
                                 pushforward_moment_estimates, pushforward_samples)
-from verify.quadrature import log_mgf
-from verify.strategies import attention_point
+from verify.numerics.quadrature import log_mgf
+from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at
 
 n = sp.Symbol("d", integer=True, positive=True)
@@ -257,7 +257,7 @@ def claim_coverage(what: str) -> str:
     return (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
             "random SPD;\nK^T Q far from normal at d >= 2 (every transpose slip shows).\n"
             f"reference: {what}, X ~ N(m, Gamma), by the {CLAIM_NODES[1]}-node tensor Gauss-Hermite rule over X\n"
-            "with T[mu](x) from its definition (whitened 1-D tilted means, verify.pushforward.nested_moments_mp);\n"
+            "with T[mu](x) from its definition (whitened 1-D tilted means, verify.gaussian.pushforward.nested_moments_mp);\n"
             f"the {CLAIM_NODES[0]}-node rule must agree to 1e-35; never a closed form; 40 digits, tolerance 1e-20.")
 
 

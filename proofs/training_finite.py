@@ -15,8 +15,8 @@ gradient descent on $\mathcal R_\infty$), whose end risk $\mathcal R_L(\bar\thet
 risk is positive and decays like a power of $L$.  A wrong limit (shifted, or the untrained risk) leaves a negative
 gap or a plateau.
 
-**Evidence.**  Numerics live in verify.train_finite (batch risk and gradient, finite-$L$ gradient descent, the
-Polyak-averaged end, $\mathcal R_L$ by verify.icl.icl_risk_mc) and verify.train (the $L = \infty$ reference).  The
+**Evidence.**  Numerics live in verify.icl.training_finite (batch risk and gradient, finite-$L$ gradient descent, the
+Polyak-averaged end, $\mathcal R_L$ by verify.icl.risk.icl_risk_mc) and verify.icl.training (the $L = \infty$ reference).  The
 measured study (gaps along time, rates, $L(\varepsilon)$, the invariant subspace, the audit's 232-263x) is
 ``verify train`` (run_finite).
 """
@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation
-from verify.evidence import bound, rate
-from verify.train_finite import (
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation
+from verify.kernel.evidence import bound, rate
+from verify.icl.training_finite import (
     CONVERGENCE_CASE,
     WIDE_CASE,
     GRADIENT_SLIPS,

@@ -22,8 +22,8 @@ $\|\Sigma\|_{op} = 1/4, 4$; a tiny $\alpha$ only waits near the saddle at 0, esc
 linearisation's eigenvalue), i.e. in time $\ln(1/\alpha)/\|\Sigma^2\|_F + O(1)$.  The hypothesis actually used is
 $\alpha > 0$ with $P \succeq 0$, $P \ne 0$ (so $\mathrm{tr}(P\Sigma^2) > 0$ and $b$ grows away from 0).
 
-**Evidence.**  Numerics live in verify.train: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form gradient of
-verify.icl_gradient (statement icl-gradient), the kind ``trajectory`` (an error-controlled trajectory, a figure
+**Evidence.**  Numerics live in verify.icl.training: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form gradient of
+verify.icl.gradient (statement icl-gradient), the kind ``trajectory`` (an error-controlled trajectory, a figure
 along it), references that never call the subject (the limit, the Bayes risk, the escape rate and the interval are
 compared with computed trajectories; a planted gradient drives its own trajectory).
 """
@@ -34,12 +34,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation
-from verify.icl import bayes_point
-from verify.icl_gradient import GRADIENT_SLIPS, LIMIT_SLIPS, icl_risk_gradient
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation
+from verify.icl.risk import bayes_point
+from verify.icl.gradient import GRADIENT_SLIPS, LIMIT_SLIPS, icl_risk_gradient
 from verify.symbolic import symbolic_matrix
-from verify.train import (
+from verify.icl.training import (
     audit_points,
     audit_run,
     convergence_points,

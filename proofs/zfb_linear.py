@@ -30,16 +30,16 @@ import math
 import numpy as np
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Assumption, Derivation, by, equal_given, maps
-from verify.evidence import agreement, bound, rejection, scaled
-from verify.icl import icl_risk_infinite, toeplitz_sigma
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Assumption, Derivation, by, equal_given, maps
+from verify.kernel.evidence import agreement, bound, rejection, scaled
+from verify.icl.risk import icl_risk_infinite, toeplitz_sigma
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols, wishart_product
-from verify.zfb import (
+from verify.icl.zfb import (
     ZFBClaim, claim_z_test, error_from_gamma, error_general_sym, error_sym, gamma_sym, lsa_error_conditional_mc,
     lsa_trained_minimizer, minimizer_from_gamma,
 )
-from verify.zfb_reference import (
+from verify.icl.zfb_references import (
     corollary_points, corollary_ratio, error_drop_trace, error_noise_not_m, gamma_two_over_n, large_n_slope,
     eta_covariance_check, prompt_points, rejected_z, trained_forward,
 )
@@ -278,7 +278,7 @@ def _value(p, c: ZFBClaim):
 
 
 def _mc(n_prompts):
-    """The LSA forward pass at W_*(claimed Gamma), inner mean over (w, eps, x_q) by exact cubature (verify.zfb)."""
+    """The LSA forward pass at W_*(claimed Gamma), inner mean over (w, eps, x_q) by exact cubature (verify.icl.zfb)."""
     return lambda p, rng, c: lsa_error_conditional_mc(p["Lambda"], *c.minimizer(p["Lambda"], p["N"]), p["M"], n_prompts, rng,
                                                        noise_std=p["s"], target_noise_std=p["t"])
 
@@ -321,7 +321,7 @@ CHECKS = [
               digits=12, kind="float64", reference_name="the forward pass at the Γ-free trained minimiser",
               mutants=[Mutant(n, _predictor(WRONG[n])) for n in GAMMA_MUTANTS + ("predictor normalised by N",)],
               description="x_q^T Γ^{-1}(1/M Σ y_i x_i) with the claimed Γ vs eq. (3.3) at the minimiser of the population "
-                          "loss found without Γ (verify.zfb.lsa_trained_minimizer), arbitrary labels"),
+                          "loss found without Γ (verify.icl.zfb.lsa_trained_minimizer), arbitrary labels"),
     bound("large-N", CLAIM, large_n_slope, [{"Lambda": LAMBDA_T3, "label": "d=3 Toeplitz"}, {"Lambda": LAMBDA_D2, "label": "d=2"}],
           threshold=-0.9, relation="<=", unit="slope", kind="float64", what="fitted log-log slope of the O(1/N) remainders",
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "rate d tr(Lambda)", "W_KQ with Gamma not inverted"),

@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from verify.claims import Mutant, Statement
-from verify.derivation import Derivation, maps
-from verify.claim_reference import cayley_hamilton_3, vanishing_up_to
-from verify.evidence import agreement
-from verify.formula import ClaimSpec
-from verify.icl import toeplitz_sigma
+from verify.kernel.statement import Mutant, Statement
+from verify.kernel.derivation import Derivation, maps
+from verify.gaussian.references import cayley_hamilton_3, vanishing_up_to
+from verify.kernel.evidence import agreement
+from verify.kernel.formula import ClaimSpec
+from verify.icl.risk import toeplitz_sigma
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
-from verify.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma
-from verify.zfb_reference import error_claim_points, gamma_claim_points
+from verify.icl.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma
+from verify.icl.zfb_references import error_claim_points, gamma_claim_points
 
 N, M = sp.symbols("N M", positive=True)
 sigma = sp.Symbol("sigma", positive=True)

@@ -1,4 +1,4 @@
-"""Issue 8: the sharp exponent (proofs/concentration_rate.py, verify.sharp_exponent) and ``verify audit``.
+"""Issue 8: the sharp exponent (proofs/concentration_rate.py, verify.concentration.exponent) and ``verify audit``.
 
 The statements ``sharp-exponent`` and ``prop-3-1-literal`` run through the plugin (tests/statements.verify); here: the
 public API, the alpha mutants caught by the slope evidence, the audit's JSON schema on a micro grid (the real
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import verify
-from verify import audit
-from verify.claims import get_statement, run_check
+from verify.studies import audit
+from verify.kernel.statement import get_statement, run_check
 from verify.cli import main
-from verify.sharp_exponent import alpha_of_s, regime_exponent
+from verify.concentration.exponent import alpha_of_s, regime_exponent
 
 MICRO = {"exact": [(1, (1.0,))], "exact_Ls": [10, 100, 1000], "far": (), "far_Ls": [],
          "mc": [("gaussian", 1, (1.0,)), ("rademacher", 1, (1.0,))], "mc_Ls": (10, 100),

@@ -2,7 +2,7 @@
 
 The reviewer's wrong forms that vanish at d <= 3 (a trace product, the 3 x 3 Cayley-Hamilton polynomial of Gamma)
 were accepted with points at d = 1, 2, 3 only; the points now run d = 1..5, with the reference of the definition
-at d >= 4 given by its exact reduction to 1-D integrals (``verify.claim_reference.attention_factorised``), which
+at d >= 4 given by its exact reduction to 1-D integrals (``verify.gaussian.references.attention_factorised``), which
 is checked here against the tensor-product quadrature and seen failing on planted wrong inputs.  The centred
 hypothesis (``--assume centred``) accepts the forms true for m = 0 only, and rejects them without it.
 """
@@ -16,12 +16,12 @@ import pytest
 import mpmath
 from mpmath import mp
 
-import verify.claim_reference as CR
-from verify.claims import claim_specs
+import verify.gaussian.references as CR
+from verify.kernel.statement import claim_specs
 from verify.cli import main
-from verify.formula import agreeing_digits, check_formula
-from verify.quadrature import attention_quadrature, attention_quadrature_float
-from verify.strategies import attention_point
+from verify.kernel.formula import agreeing_digits, check_formula
+from verify.numerics.quadrature import attention_quadrature, attention_quadrature_float
+from verify.numerics.strategies import attention_point
 
 SPECS = claim_specs()
 TRUE = {"gaussian-limit": "V*m + V*Gamma*K.T*Q*z", "linear-limit": "V*(Gamma + m*m.T)*K.T*Q*z"}

@@ -1,6 +1,6 @@
 """ICL claims of ``verify claim`` (issue 7 items 2 and 6): points at d = 1..5 that see the reviewer's tricks,
 ``--assume invariant-subspace`` / ``noiseless`` / ``balanced``, the new gradient and minimiser claims, and the
-references (verify.icl_claims) checked against the toolkit's other evaluations of the definition."""
+references (verify.icl.claim_points) checked against the toolkit's other evaluations of the definition."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from mpmath import mp
 
-from verify.claims import claim_specs
+from verify.kernel.statement import claim_specs
 from verify.cli import main
-from verify.formula import check_formula
-from verify.icl import bayes_point
-from verify.icl_claims import (
+from verify.kernel.formula import check_formula
+from verify.icl.risk import bayes_point
+from verify.icl.claim_points import (
     DIMS, cayley_hamilton3, coverage, gradient_claim_points, minimiser_U11, minimiser_claim_points, risk_claim_points,
     swap, swap_symbols, task_moments, vanishing_at_small_d, _exact_points,
 )
-from verify.icl_reference import definition_quadrature, gradient_definition, random_point, risk_definition_gh
+from verify.icl.references import definition_quadrature, gradient_definition, random_point, risk_definition_gh
 
 SPECS = claim_specs()
 RISK = SPECS["icl-risk-infinite"]

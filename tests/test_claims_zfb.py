@@ -9,11 +9,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from verify import zfb_reference as zr
-from verify.claims import claim_specs
+from verify.icl import zfb_references as zr
+from verify.kernel.statement import claim_specs
 from verify.cli import main
-from verify.formula import check_formula
-from verify.zfb import lsa_error_conditional_mc, lsa_trained_minimizer, zfb_error, zfb_gamma
+from verify.kernel.formula import check_formula
+from verify.icl.zfb import lsa_error_conditional_mc, lsa_trained_minimizer, zfb_error, zfb_gamma
 
 SPECS = claim_specs()
 GAMMA, ERROR = SPECS["zfb-gamma"], SPECS["zfb-error"]

@@ -35,8 +35,8 @@ def test_run_table(capsys):
 
 
 def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):
-    from verify.claims import Mutant, get_statement
-    from verify.evidence import bound
+    from verify.kernel.statement import Mutant, get_statement
+    from verify.kernel.evidence import bound
 
     companion = get_statement("linear-limit")
     bad = bound("always-red", 1.0, lambda p, s: s, [{}], threshold=0.0, mutants=[Mutant("zero", 0.0)])

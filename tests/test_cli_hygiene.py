@@ -10,8 +10,8 @@ import pytest
 
 import verify
 from verify import cli
-from verify.claims import Evidence, statements
-from verify.report import format_mutants, format_table
+from verify.kernel.statement import Evidence, statements
+from verify.kernel.runner import format_mutants, format_table
 
 
 def _run(capsys, *argv):
@@ -88,7 +88,7 @@ def test_tables_fit_100_columns():
     ([[True, False], [False, True]], TypeError), ([[1.0, float("nan")], [float("nan"), 1.0]], ValueError),
 ])
 def test_validation_refuses_complex_strings_none_bools_nan_naming_the_parameter(bad, error):
-    from verify.validation import covariance
+    from verify._validation import covariance
 
     with pytest.raises(error, match="Sigma"):
         covariance(bad, "Sigma")
@@ -97,7 +97,7 @@ def test_validation_refuses_complex_strings_none_bools_nan_naming_the_parameter(
 def test_positive_definiteness_is_relative():
     import numpy as np
 
-    from verify.validation import covariance
+    from verify._validation import covariance
 
     covariance(1e-15 * np.eye(3), "Sigma")  # tiny but perfectly conditioned
     covariance(1e6 * np.eye(3), "Sigma")

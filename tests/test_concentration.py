@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from verify.attention import softmax_attention
-from verify.concentration import (
+from verify.numerics.attention import softmax_attention
+from verify.concentration.montecarlo import (
     boundary_witness,
     concentration_error,
     concentration_error_gaussian,
@@ -24,10 +24,10 @@ from verify.concentration import (
     true_gradients,
     true_output,
 )
-from verify.concentration_exact import gaussian_curve
-from verify.evidence import Mutant, z_test
-from verify.measures import Discrete, GaussianMixture, Rademacher, UniformCube, isotropic_gaussian
-from verify.montecarlo import fit_rate, stream
+from verify.concentration.exact import gaussian_curve
+from verify.kernel.evidence import Mutant, z_test
+from verify.numerics.measures import Discrete, GaussianMixture, Rademacher, UniformCube, isotropic_gaussian
+from verify.numerics.montecarlo import fit_rate, stream
 
 
 def _rot(theta):
@@ -177,7 +177,7 @@ def test_exact_closed_cases():
 def test_per_query_moments_reach_the_clt_limit():
     # L = 10^40 >> e^{tau^2}: self-normalised importance sampling is in its CLT regime, F = e^{tau^2}(1+tau^2)/L and
     # G = e^{tau^2}/L up to O(1/L^2): an independent asymptotic reference for the far end of the exact reduction
-    from verify.concentration_exact import per_query_moments
+    from verify.concentration.exact import per_query_moments
 
     for tau in (0.05, 0.3, 1.0, 2.0, 3.0):
         F, G = per_query_moments(tau, [1e40])
@@ -191,7 +191,7 @@ def test_per_query_moments_reach_the_clt_limit():
 def test_general_2d_path_reduces_to_the_radial_one():
     # U = u R: |U w| = u for every angle, and two orthogonal angles already average |V a_hat|^2 to |V|_F^2 / 2,
     # so the angular rule with n_theta = 2 must give the radial curve (one angle does not: it fails)
-    from verify.concentration_exact import gaussian_curve_2d
+    from verify.concentration.exact import gaussian_curve_2d
 
     Ls = [10]
     radial = concentration_error_gaussian(0.5, U2, V2, Ls)
@@ -313,7 +313,7 @@ def test_gradients_at_U0_have_closed_forms():
 
 def test_grad_V_exact_against_monte_carlo():
     # d |m_hat - m|^2 = d x (output error with V = I): the exact curve against the MC of the gradient itself
-    from verify.concentration import concentration_error_grad_gaussian
+    from verify.concentration.montecarlo import concentration_error_grad_gaussian
 
     s, U, Ls = 0.7, np.array([[1.0]]), [10, 100]
     exact = concentration_error_grad_gaussian(s, U, Ls)

@@ -8,10 +8,10 @@ import mpmath
 import pytest
 import sympy as sp
 
-from verify import evidence
-from verify.claims import Mutant
-from verify.derivation import Assumption, Derivation, by, maps
-from verify.montecarlo import stream
+from verify.kernel import evidence
+from verify.kernel.statement import Mutant
+from verify.kernel.derivation import Assumption, Derivation, by, maps
+from verify.numerics.montecarlo import stream
 
 x, a, m, g = sp.symbols("x a m g", real=True)
 M = sp.Function("M")

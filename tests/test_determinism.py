@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from verify import claims
+from verify.kernel import statement as claims
 from verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from verify import claims
+from verify.kernel import statement as claims
 from verify.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"

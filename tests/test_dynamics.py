@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import proofs.attention_dynamics as P
-from verify import dynamics as D
-from verify.claims import run_check
-from verify.derivation import Derivation
+from verify.gaussian import dynamics as D
+from verify.kernel.statement import run_check
+from verify.kernel.derivation import Derivation
 
 I2 = np.eye(2)
 

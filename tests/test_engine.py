@@ -7,10 +7,10 @@ import pytest
 import sympy as sp
 
 import verify
-from verify.claims import Check, Statement, at_least, run_check
-from verify.derivation import Derivation, equal_given, equal_up_to_constant_in
-from verify.measures import Gaussian, as_generator
-from verify.montecarlo import Estimate, mean_estimate, stream
+from verify.kernel.statement import Check, Statement, at_least, run_check
+from verify.kernel.derivation import Derivation, equal_given, equal_up_to_constant_in
+from verify.numerics.measures import Gaussian, as_generator
+from verify.numerics.montecarlo import Estimate, mean_estimate, stream
 
 EYE2 = np.eye(2)
 

@@ -15,9 +15,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from verify import evidence
-from verify.claims import Check, Mutant, Outcome, kinds, register_kind
-from verify.montecarlo import Estimate, mean_estimate, stream
+from verify.kernel import evidence
+from verify.kernel.statement import Check, Mutant, Outcome, kinds, register_kind
+from verify.numerics.montecarlo import Estimate, mean_estimate, stream
 
 
 def _normal_square(rng, n=1_000_000):
@@ -85,15 +85,15 @@ def _case_bound(subject=None, points=None):
 
 
 def _reverse_gradient(U, V, S, s=0.0):
-    from verify.icl_gradient import icl_risk_gradient
+    from verify.icl.gradient import icl_risk_gradient
     gU, gV = icl_risk_gradient(U, V, S, s)
     return -gU, -gV
 
 
 def _case_trajectory(subject=None, points=None):
-    """The kind registered by verify.train: the energy identity R(T) - R(0) = -int |grad R|^2 along the flow."""
-    from verify import train
-    from verify.icl_gradient import icl_risk_gradient
+    """The kind registered by verify.icl.training: the energy identity R(T) - R(0) = -int |grad R|^2 along the flow."""
+    from verify.icl import training as train
+    from verify.icl.gradient import icl_risk_gradient
 
     pts = [{"label": "d=1", "Sigma": [[0.25]], "noise": 0.0, "T": 1.0, "start": train.balanced_init([[0.25]], 4.0)}]
     return train.trajectory("energy", icl_risk_gradient if subject is None else subject, train.field_path,

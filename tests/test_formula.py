@@ -1,6 +1,6 @@
 """The formula checker of ``verify claim``: a whitelist parser that never runs a user's string as Python.
 
-Covers the findings of issue 7 on ``verify/formula.py``: the reviewer's code-execution attack and a family
+Covers the findings of issue 7 on ``verify/kernel/formula.py``: the reviewer's code-execution attack and a family
 of similar attempts (each refused with one line, quickly), exact decimal literals, division by zero and
 singular inverses reported as bad input (exit 2, never REJECTED), NaN never counted as agreement, the
 syntax SymPy users and ``sympy.sstr`` write (``@``, ``^``, ``.I``, ``inverse()``, ``Trace``, ``(1/2)*``), and
@@ -21,10 +21,10 @@ import sympy as sp
 from mpmath import mp, mpf
 
 import verify.cli
-import verify.formula as F
-from verify.claims import claim_specs
+import verify.kernel.formula as F
+from verify.kernel.statement import claim_specs
 from verify.cli import main
-from verify.formula import ClaimPoint, ClaimSpec, Value, check_formula, evaluate
+from verify.kernel.formula import ClaimPoint, ClaimSpec, Value, check_formula, evaluate
 
 QUICK = 1.0  # seconds: every refusal must come back this fast
 
@@ -237,7 +237,7 @@ def test_long_sums_within_limits_are_accepted(ns):
 
 
 def test_source_never_evaluates_python():
-    """No eval/exec/compile/parse_expr/__import__ anywhere in verify/formula.py."""
+    """No eval/exec/compile/parse_expr/__import__ anywhere in verify/kernel/formula.py."""
     tree = ast.parse(inspect.getsource(F))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

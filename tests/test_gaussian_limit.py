@@ -8,8 +8,8 @@ import sympy as sp
 import verify
 from proofs import gaussian_limit as gl
 from proofs import linear_limit as ll
-from verify.claims import run_check
-from verify.formula import agreeing_digits, check_formula
+from verify.kernel.statement import run_check
+from verify.kernel.formula import agreeing_digits, check_formula
 
 
 
@@ -60,10 +60,10 @@ def test_monte_carlo_resolves_one_percent():
 
 def test_monte_carlo_underpowered_check_fails():
     """z_test(resolve=0.01) with too few prompts cannot see 1%: it must fail, not pass silently."""
-    from verify.attention import softmax_batch_means
-    from verify.evidence import z_test
-    from verify.measures import Gaussian
-    from verify.montecarlo import mean_estimate
+    from verify.numerics.attention import softmax_batch_means
+    from verify.kernel.evidence import z_test
+    from verify.numerics.measures import Gaussian
+    from verify.numerics.montecarlo import mean_estimate
 
     def small(p, rng):
         means = softmax_batch_means(Gaussian(p["m"], p["Gamma"]), p["K"], p["Q"], p["V"], p["z"], 100, 40, rng, 20)
@@ -105,7 +105,7 @@ def test_all_derivations_pass_and_are_connected():
 
 def _plant(d, label, rhs):
     """A copy of derivation ``d`` whose step ``label`` has the right side ``rhs`` (later steps keep theirs)."""
-    from verify.derivation import Derivation
+    from verify.kernel.derivation import Derivation
 
     out = Derivation(d.name + " (planted)", d.start, start_tex=d.start_tex, conclusion=d.conclusion)
     for s in d.steps:
@@ -121,7 +121,7 @@ def test_general_d_slip_K_for_KT_in_last_step_fails():
 
 def test_general_d_wrong_substitution_fails():
     """A consistent slip in the declared substitution itself (a = K Q z) is caught at the substitution step."""
-    from verify.derivation import equal_given
+    from verify.kernel.derivation import equal_given
 
     d = gl.derivation_general()
     last = d.steps[-1]
@@ -160,7 +160,7 @@ def test_companion_is_derived_not_typed():
 
 
 def test_gaussian_mean_relation_can_fail():
-    from verify.measures import gaussian_mean_of_log_density, is_gaussian_mean_of_log_density
+    from verify.numerics.measures import gaussian_mean_of_log_density, is_gaussian_mean_of_log_density
 
     x, y, c = sp.symbols("x y c")
     q = -((x - c) ** 2 + (y - 1) ** 2 + x * y) / 2
@@ -178,8 +178,8 @@ def test_gaussian_mean_relation_can_fail():
 def test_engine_mgf_and_tilted_mean_helpers():
     from mpmath import mp
 
-    from verify.measures import Discrete, Gaussian
-    from verify.quadrature import log_mgf, log_mgf_gradient, tilted_mean
+    from verify.numerics.measures import Discrete, Gaussian
+    from verify.numerics.quadrature import log_mgf, log_mgf_gradient, tilted_mean
 
     mu = Discrete([[0.0, 1.0], [1.0, -0.5], [2.0, 0.3]], [0.5, 0.25, 0.25])
     K, Q, z = np.eye(2), np.eye(2), np.array([0.3, -0.2])
@@ -197,8 +197,8 @@ def test_engine_mgf_and_tilted_mean_helpers():
 
 
 def test_softmax_batch_means_validates_and_is_reproducible():
-    from verify.attention import softmax_batch_means
-    from verify.measures import Gaussian
+    from verify.numerics.attention import softmax_batch_means
+    from verify.numerics.measures import Gaussian
 
     mu = Gaussian([0.0], [[1.0]])
     one = softmax_batch_means(mu, [[1.0]], [[1.0]], [[1.0]], [1.0], 50, 40, np.random.default_rng(3), 20)
@@ -211,7 +211,7 @@ def test_softmax_batch_means_validates_and_is_reproducible():
 
 
 def test_discrete_measure_validates():
-    from verify.measures import Discrete
+    from verify.numerics.measures import Discrete
 
     with pytest.raises(ValueError, match="weights"):
         Discrete([[0.0], [1.0]], [0.7, 0.7])
@@ -302,7 +302,7 @@ def test_certified_check_needs_containment_and_width():
 
 
 def test_certified_enclosure_names_bad_input():
-    from verify.certified import attention_enclosure
+    from verify.numerics.certified import attention_enclosure
 
     with pytest.raises(ValueError, match="prec"):
         attention_enclosure(np.eye(1), np.eye(1), np.eye(1), [0.0], [[1.0]], [1.0], prec=10)

@@ -1,4 +1,4 @@
-"""Softmax attention on a Gaussian mixture (issue 10 part 1): engine (verify/mixture.py), the statement
+"""Softmax attention on a Gaussian mixture (issue 10 part 1): engine (verify/gaussian/mixture.py), the statement
 (proofs/gaussian_mixture.py), the claim, the formula grammar's exp/log, and ``verify mixture``."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import sympy as sp
 from mpmath import mp
 
 from proofs import gaussian_mixture as gm
-from verify.claims import get_statement, run_check
+from verify.kernel.statement import get_statement, run_check
 from verify.cli import main
-from verify.derivation import Assumption, by
-from verify.formula import Value, check_formula, evaluate
-from verify.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
+from verify.kernel.derivation import Assumption, by
+from verify.kernel.formula import Value, check_formula, evaluate
+from verify.gaussian.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
                             mixture_batch_means, mixture_limit, separation_study)
-from verify.quadrature import gaussian_expectation
+from verify.numerics.quadrature import gaussian_expectation
 
 MU2 = Mixture([0.3, 0.7], [[0.5, -0.2], [-0.4, 0.6]], [[[1.0, 0.3], [0.3, 0.6]], [[0.5, -0.1], [-0.1, 0.8]]])
 K2, Q2, V2 = np.array([[0.8, 0.3], [-0.4, 0.6]]), np.array([[0.7, -0.2], [0.3, 0.5]]), np.array([[1.0, 0.4], [-0.3, 0.9]])

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from verify import html_report
-from verify.claims import statements
+from verify.reports import html as html_report
+from verify.kernel.statement import statements
 from verify.cli import main
 from verify.progress import Progress
-from verify.report import run_statements, to_json
+from verify.kernel.runner import run_statements, to_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import verify
-from verify import evidence
-from verify.claims import Mutant, Outcome
-from verify.icl import (
+from verify.kernel import evidence
+from verify.kernel.statement import Mutant, Outcome
+from verify.icl.risk import (
     ESS_COLLAPSED_TOKENS,
     MAX_CHUNK_TOKENS,
     MAX_L,
@@ -32,9 +32,9 @@ from verify.icl import (
     icl_risk_mc,
     toeplitz_sigma,
 )
-from verify.measures import Gaussian, Rademacher
-from verify.montecarlo import Estimate, fit_rate, stream
-from verify.quadrature import MAX_FLOAT_GRID, MAX_GRID_POINTS, gaussian_expectation
+from verify.numerics.measures import Gaussian, Rademacher
+from verify.numerics.montecarlo import Estimate, fit_rate, stream
+from verify.numerics.quadrature import MAX_FLOAT_GRID, MAX_GRID_POINTS, gaussian_expectation
 
 I2 = np.eye(2)
 S2 = toeplitz_sigma(2, 0.5)
@@ -201,7 +201,7 @@ def test_high_precision_grids_are_capped():
         gaussian_expectation(lambda x: x[0], [0.0] * 3, np.eye(3), n=1000)
     with pytest.raises(ValueError, match=r"^dim: "):
         Rademacher(30).atoms()
-    from verify.attention import MAX_BATCH_FLOATS, softmax_batch_means
+    from verify.numerics.attention import MAX_BATCH_FLOATS, softmax_batch_means
 
     with pytest.raises(ValueError, match=rf"^L: a batch of 5 prompts x L=10000000 tokens x d=1 .*{MAX_BATCH_FLOATS}"):
         softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [1.0], 10**7, 200, np.random.default_rng(0), 40)
@@ -275,7 +275,7 @@ def test_flagged_estimate_never_agrees():
     with pytest.raises(ValueError, match="flagged unreliable"):
         fit_rate([10, 100, 1000], gaps)
     assert "collapsed" in (gaps[1] - gaps[0]).warning  # a difference keeps the flag
-    from verify.icl_reference import gap_to_subject  # the proofs' rate checks see the flag too
+    from verify.icl.references import gap_to_subject  # the proofs' rate checks see the flag too
 
     with pytest.warns(RuntimeWarning):
         U, V, S = _huge_scores()

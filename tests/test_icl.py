@@ -1,4 +1,4 @@
-"""Tests of verify.icl: closed form of R_inf against Monte Carlo of the definition, the fast finite-L engine
+"""Tests of verify.icl.risk: closed form of R_inf against Monte Carlo of the definition, the fast finite-L engine
 against the straightforward implementation (bench/bench_icl_mc.py), the paired gap estimator, determinism,
 bad input, and a negative control showing the Monte Carlo comparison has teeth.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verify.icl import (
+from verify.icl.risk import (
     PROMPTS_PER_BLOCK,
     RateFit,
     bayes_point,
@@ -28,7 +28,7 @@ from verify.icl import (
     invariant_point,
     toeplitz_sigma,
 )
-from verify.montecarlo import DEFAULT_Z, Estimate
+from verify.numerics.montecarlo import DEFAULT_Z, Estimate
 
 Z = DEFAULT_Z
 

@@ -1,4 +1,4 @@
-"""Tests of verify.icl_gradient (gradient of R_inf, finite differences, RK4 and DOP853 flows, evidence helpers)
+"""Tests of verify.icl.gradient (gradient of R_inf, finite differences, RK4 and DOP853 flows, evidence helpers)
 and of the statement "icl-gradient": each check goes red on the reviewer's mutants, the balance check passes at
 the seeds where the fixed-tolerance version failed (issue 7), and planted slips break the derivation chains."""
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from verify.claims import get_statement, run_check
-from verify.derivation import equal
-from verify.icl import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
-from verify.icl_gradient import (
+from verify.kernel.statement import get_statement, run_check
+from verify.kernel.derivation import equal
+from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.icl.gradient import (
     central_difference,
     hessian_fd,
     icl_active_vector,
@@ -37,7 +37,7 @@ from verify.icl_gradient import (
     rk4,
     sum_of_squares,
 )
-from verify.strategies import random_covariance
+from verify.numerics.strategies import random_covariance
 
 
 def _point(d, seed, scale=0.7):
@@ -357,7 +357,7 @@ def test_conservation_chain_fails_for_a_wrong_flow():
 
 def test_gradient_chain_rejects_a_transposed_block():
     from proofs.icl_gradient_flow import assemble, derivation_gradient, explicit_gradient, gradient_blocks
-    from verify.icl_symbolic import icl_symbols, risk_infinite_from_blocks
+    from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks
 
     der = derivation_gradient(2)
     assert all(r.passed for r in der.check())
@@ -377,7 +377,7 @@ def test_gradient_chain_rejects_a_transposed_block():
 
 
 def test_wrong_closed_form_fails_the_decomposition():
-    from verify.icl_symbolic import icl_symbols, residual, risk_infinite_from_blocks, s
+    from verify.icl.symbols import icl_symbols, residual, risk_infinite_from_blocks, s
     from verify.symbolic import wick_expectation
 
     S = icl_symbols(2)

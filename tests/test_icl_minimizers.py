@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 
 import proofs.icl_minimizers as P
-from verify.claims import get_statement, run_check
-from verify.derivation import Derivation
-from verify.icl import bayes_point, icl_risk_infinite, toeplitz_sigma
-from verify.icl_gradient import central_difference
-from verify.icl_reference import (
+from verify.kernel.statement import get_statement, run_check
+from verify.kernel.derivation import Derivation
+from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
+from verify.icl.gradient import central_difference
+from verify.icl.references import (
     excess_definition, gradient_definition, hessian_definition, minimizer_specs, minimizer_uv, perturbed_points,
     rank_one_points, risk_definition_gh, truncated_zero_uv,
 )
-from verify.icl_symbolic import Sigma, trace
-from verify.strategies import random_covariance
+from verify.icl.symbols import Sigma, trace
+from verify.numerics.strategies import random_covariance
 
 STATEMENT = get_statement("icl-minimizers")
 
@@ -49,7 +49,7 @@ def test_reviewer_mutants_caught(check, mutant):
 
 def test_references_do_not_call_the_closed_form(monkeypatch):
     """With icl_risk_infinite replaced by a truncated formula the numeric checks are unchanged: they never call it."""
-    import verify.icl as icl
+    import verify.icl.risk as icl
 
     monkeypatch.setattr(icl, "icl_risk_infinite", lambda *a, **k: 0.0)
     for name in ("risk-at-minimizers", "perturbed-point", "d1-family-not-in-d2"):

@@ -1,8 +1,8 @@
 """proofs.icl_mismatched: R_inf with prompt covariance Sigma_p != query covariance Sigma_q (issue 9 item 5).
 
 The derivation steps pass and a planted slip fails; every check passes and goes red on each of its mutants;
-the engine reference (Gauss-Hermite of the definition, verify.icl_mismatch) agrees with the matched closed form
-(verify.icl.icl_risk_infinite) when Sigma_p = Sigma_q and sees the mismatch otherwise; the authors' figure at d = 5.
+the engine reference (Gauss-Hermite of the definition, verify.icl.mismatch) agrees with the matched closed form
+(verify.icl.risk.icl_risk_infinite) when Sigma_p = Sigma_q and sees the mismatch otherwise; the authors' figure at d = 5.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import sympy as sp
 from mpmath import mp
 
 import proofs.icl_mismatched as P
-from verify.claims import get_statement, run_check
-from verify.derivation import Derivation
-from verify.icl import icl_risk_infinite
-from verify.icl_mismatch import (
+from verify.kernel.statement import get_statement, run_check
+from verify.kernel.derivation import Derivation
+from verify.icl.risk import icl_risk_infinite
+from verify.icl.mismatch import (
     CLOSED_MISMATCH, float_matrix, invariant_mismatch_point, mismatch_point, mismatch_quadrature, mismatch_value, toeplitz,
 )
 

@@ -15,12 +15,12 @@ import sympy as sp
 from mpmath import mp
 
 import proofs.icl_risk as P
-from verify.icl_symbolic import PREDICTION
-from verify.claims import get_statement, run_check
-from verify.derivation import Derivation
-from verify.formula import agreeing_digits, check_formula
-from verify.icl import bayes_point, icl_risk_infinite
-from verify.icl_reference import (
+from verify.icl.symbols import PREDICTION
+from verify.kernel.statement import get_statement, run_check
+from verify.kernel.derivation import Derivation
+from verify.kernel.formula import agreeing_digits, check_formula
+from verify.icl.risk import bayes_point, icl_risk_infinite
+from verify.icl.references import (
     closed_form_value, definition_quadrature, float_point, gap_point, gap_to_subject, mpf, random_point,
     risk_definition_gh, risk_definition_mc,
 )

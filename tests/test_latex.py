@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from verify.cli import main
-from verify.latex import (
+from verify.reports.latex import (
     OverfullBoxes,
     break_math,
     compile_pdf,

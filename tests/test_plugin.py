@@ -2,15 +2,15 @@
 
 import proofs.gaussian_limit  # noqa: F401  (imported here so pytester's in-process runs keep one SymPy)
 import proofs.linear_limit  # noqa: F401
-import verify.claims  # noqa: F401
+import verify.kernel.statement  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
 CONFTEST = '''
 import pytest, sympy as sp
 from proofs import linear_limit as ll
-from verify.claims import Check, at_most
-from verify.derivation import Derivation
+from verify.kernel.statement import Check, at_most
+from verify.kernel.derivation import Derivation
 
 x = sp.Symbol("x")
 BAD_STEP = Derivation("planted", (x + 1) ** 2, conclusion=x**2 + 1).step(x**2 + 1, "forgot the cross term")

@@ -1,7 +1,7 @@
 """Property tests: the closed forms agree with independent references on generated hard inputs, and every
 invalid input is refused with the documented error naming the parameter.
 
-Inputs come from the Hypothesis strategies of :mod:`verify.strategies`: covariances Q diag(lambda) Q^T with
+Inputs come from the Hypothesis strategies of :mod:`verify.numerics.strategies`: covariances Q diag(lambda) Q^T with
 eigenvalues from 1e-6 to 1e6 (condition numbers up to 1e12) in a random rotation, d up to 10, score slopes
 up to 1e3, generic (K, Q, V) and (U, V).  The profile (``tests/conftest.py``) is deterministic in CI.
 
@@ -38,10 +38,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 import verify
-from verify.icl import bayes_point, icl_risk_infinite_quadrature
-from verify.icl_reference import risk_definition_gh
-from verify.quadrature import linear_attention_quadrature
-from verify.strategies import attention_points, icl_points, spd_covariances
+from verify.icl.risk import bayes_point, icl_risk_infinite_quadrature
+from verify.icl.references import risk_definition_gh
+from verify.numerics.quadrature import linear_attention_quadrature
+from verify.numerics.strategies import attention_points, icl_points, spd_covariances
 
 U_ROUND = 2.0**-53
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import proofs.pushforward as P
-from verify.claims import run_check
-from verify.derivation import Derivation
-from verify.pushforward import (definition_field, nested_moments, nested_moments_mp, pushforward_claim_points,
+from verify.kernel.statement import run_check
+from verify.kernel.derivation import Derivation
+from verify.gaussian.pushforward import (definition_field, nested_moments, nested_moments_mp, pushforward_claim_points,
                                 pushforward_moment_estimates, pushforward_samples)
 
 PT = P.MC_POINT

@@ -1,4 +1,4 @@
-"""Tests of verify.quadrature: Gauss-Hermite rules at arbitrary precision and measure attention by quadrature.
+"""Tests of verify.numerics.quadrature: Gauss-Hermite rules at arbitrary precision and measure attention by quadrature.
 
 References are independent of the code under test: moments of N(0, 1) ((k-1)!!), E[X X^T] = \\Gamma + m m^T,
 Isserlis' formula, and mpmath.quad of the definition of measure attention.  The closed form of Lemma 2.1
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from mpmath import mp
 
-from verify.quadrature import (
+from verify.numerics.quadrature import (
     MAX_NODES,
     attention_quadrature,
     attention_quadrature_float,

@@ -17,7 +17,9 @@ import json
 
 import pytest
 
-from verify import claims, selftest
+from verify.kernel import statement as claims
+
+from verify.studies import selftest
 from verify.cli import main
 
 QUICK_SAMPLE = None  # the whole catalogue through the API; an int k samples k rewritings and k wrong forms per claim
@@ -89,8 +91,8 @@ def test_sample_spreads_over_the_catalogue():
 
 
 def _toy(monkeypatch):
-    from verify.claims import Mutant, Statement
-    from verify.evidence import bound
+    from verify.kernel.statement import Mutant, Statement
+    from verify.kernel.evidence import bound
 
     flaky = bound("flaky", None, lambda p, s: p["u"], lambda rng: [{"u": float(rng.random())}], threshold=0.7,
                   mutants=[Mutant("m", None)])

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verify import audit
+from verify.studies import audit
 from verify.cli import main
 from verify.sweep import INSTALL_HINT, Backend, Cell, cell_seed, read_log, run_sweep
 

@@ -1,4 +1,4 @@
-"""verify.train (issue 9, L = infinity): the flow, its balance, GD, the interval audit, the trajectory kind, the CLI.
+"""verify.icl.training (issue 9, L = infinity): the flow, its balance, GD, the interval audit, the trajectory kind, the CLI.
 
 Kept light: short integrations (d <= 3 except where the statement needs d = 5), a handful of alpha values.
 """
@@ -11,12 +11,12 @@ import math
 import numpy as np
 import pytest
 
-from verify import train
-from verify.claims import Mutant, Outcome, kinds
+from verify.icl import training as train
+from verify.kernel.statement import Mutant, Outcome, kinds
 from verify.cli import main
-from verify.icl import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
-from verify.icl_gradient import icl_risk_gradient
-from verify.montecarlo import stream
+from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.icl.gradient import icl_risk_gradient
+from verify.numerics.montecarlo import stream
 
 S3 = toeplitz_sigma(3, 0.5)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from verify.icl import bayes_point, toeplitz_sigma
-from verify.train_finite import (
+from verify.icl.risk import bayes_point, toeplitz_sigma
+from verify.icl.training_finite import (
     GRADIENT_SLIPS,
     fd_gradient_error,
     linear_risk_and_grad,
@@ -108,10 +108,10 @@ def test_bad_input_names_the_parameter(call, name):
 
 # ------------------------------------------------------------------------------------------- training at finite L
 
-from verify.icl import icl_risk_mc  # noqa: E402
-from verify.train import balanced_init  # noqa: E402
-from verify import train_finite  # noqa: E402
-from verify.train_finite import finite_gd, off_subspace_norm, risk_mc  # noqa: E402
+from verify.icl.risk import icl_risk_mc  # noqa: E402
+from verify.icl.training import balanced_init  # noqa: E402
+from verify.icl import training_finite as train_finite  # noqa: E402
+from verify.icl.training_finite import finite_gd, off_subspace_norm, risk_mc  # noqa: E402
 
 
 def test_finite_gd_same_seed_same_bits_and_streams_differ():

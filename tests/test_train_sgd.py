@@ -1,4 +1,4 @@
-"""verify.train_sgd (issue 9, items 5-6): the authors' SGD experiment in our setting, the authors' data model, figures.
+"""verify.icl.training_sgd (issue 9, items 5-6): the authors' SGD experiment in our setting, the authors' data model, figures.
 
 Kept short (about 20 s): small L, few steps, one quick run shared by the result/figure tests.  Every check is shown
 failing on a planted slip.
@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from verify import train_finite
-from verify import train_sgd as ts
-from verify.icl import invariant_point, toeplitz_sigma
-from verify.icl_mismatch import SIGMA_P, SIGMA_Q, TAU2, mismatch_closed_form_of, mismatch_value
-from verify.montecarlo import mean_estimate, stream
-from verify.train import alpha_sweep, balanced_init
+from verify.icl import training_finite as train_finite
+from verify.icl import training_sgd as ts
+from verify.icl.risk import invariant_point, toeplitz_sigma
+from verify.icl.mismatch import SIGMA_P, SIGMA_Q, TAU2, mismatch_closed_form_of, mismatch_value
+from verify.numerics.montecarlo import mean_estimate, stream
+from verify.icl.training import alpha_sweep, balanced_init
 
 S = toeplitz_sigma(5, 0.5)
 
@@ -65,7 +65,7 @@ def test_authors_sampler_has_their_covariances_and_a_wrong_model_is_rejected():
 
 
 def test_rescaled_risk_equals_the_mismatched_closed_form_with_task_variance():
-    r"""R_\infty^\tau through the rescaling (*) against the independent closed form of verify.icl_mismatch with
+    r"""R_\infty^\tau through the rescaling (*) against the independent closed form of verify.icl.mismatch with
     Sigma_p = Sigma_q = Sigma and tau2 = 1/5, at general (U, V); the unscaled risk (tau^2 forgotten) is rejected."""
     rng = np.random.default_rng(5)
     expr = mismatch_closed_form_of(SIGMA_P, SIGMA_Q, tau2=TAU2)
@@ -76,7 +76,7 @@ def test_rescaled_risk_equals_the_mismatched_closed_form_with_task_variance():
                  "tau2": sp.Rational(1, 5)}
         ref = float(mismatch_value(point, expr))
         assert abs(ts.risk_infinite_intended(U, V) - ref) <= 1e-12 * abs(ref)
-        from verify.icl import icl_risk_infinite
+        from verify.icl.risk import icl_risk_infinite
 
         assert abs(icl_risk_infinite(U, V, S, math.sqrt(0.1)) - ref) > 1e-3 * abs(ref)  # planted: no rescaling
 

@@ -7,10 +7,10 @@ import pytest
 import sympy as sp
 
 from proofs import zfb_linear as zl
-from verify.claims import run_check
-from verify.derivation import Derivation
-from verify.icl import toeplitz_sigma
-from verify.zfb import (
+from verify.kernel.statement import run_check
+from verify.kernel.derivation import Derivation
+from verify.icl.risk import toeplitz_sigma
+from verify.icl.zfb import (
     embed_prompt,
     lsa_forward,
     lsa_prediction,
@@ -145,7 +145,7 @@ def test_reviewer_gamma_is_caught_and_true_claim_passes(name):
 
 def test_references_never_call_zfb_gamma(monkeypatch):
     """The Gamma-free references keep working when zfb_gamma is sabotaged (the reviewer's planting)."""
-    import verify.zfb as z
+    import verify.icl.zfb as z
 
     def boom(*a, **k):
         raise AssertionError("zfb_gamma called by a reference")
@@ -159,7 +159,7 @@ def test_references_never_call_zfb_gamma(monkeypatch):
 
 def test_trained_minimiser_is_the_population_optimum():
     """The Gamma-free minimiser has zero gradient of the exact block loss, and any perturbation raises the loss."""
-    from verify.zfb import lsa_block_error, lsa_trained_minimizer
+    from verify.icl.zfb import lsa_block_error, lsa_trained_minimizer
     WKQ, WPV = lsa_trained_minimizer(L3, 4)
     C = WPV[3, 3] * WKQ[:3, :3].T
     f0 = lsa_block_error(L3, C, 4)
@@ -172,7 +172,7 @@ def test_trained_minimiser_is_the_population_optimum():
 
 def test_block_error_agrees_with_the_forward_pass_monte_carlo():
     """lsa_block_error (exact moments) vs the forward pass (cubature over w, x_q) at a random block-form C."""
-    from verify.zfb import lsa_block_error, lsa_error_conditional_mc
+    from verify.icl.zfb import lsa_block_error, lsa_error_conditional_mc
     rng = np.random.default_rng(1)
     C = np.eye(3) + 0.3 * rng.standard_normal((3, 3))
     WKQ, WPV = np.zeros((4, 4)), np.zeros((4, 4))
@@ -183,7 +183,7 @@ def test_block_error_agrees_with_the_forward_pass_monte_carlo():
 
 
 def test_query_output_and_cubature_are_the_forward_pass():
-    from verify.zfb import lsa_error_conditional_mc, lsa_error_mc, lsa_query_output
+    from verify.icl.zfb import lsa_error_conditional_mc, lsa_error_mc, lsa_query_output
     rng = np.random.default_rng(2)
     E = rng.standard_normal((7, 4, 6))
     W1, W2 = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
@@ -235,7 +235,7 @@ def test_planted_slips_fail_the_chains():
 
 
 def test_eta_assumption_check_fails_on_its_mutant():
-    from verify.montecarlo import stream
+    from verify.numerics.montecarlo import stream
     chk = zl._ETA_CHECK
     assert chk.outcome(stream(0, "eta")).passed
     assert not chk.outcome(stream(0, "eta"), mutant=chk.mutants[0].name).passed

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .attention import gaussian_limit, linear_attention, linear_limit, softmax_attention
-from .concentration import (
+from verify.numerics.attention import gaussian_limit, linear_attention, linear_limit, softmax_attention
+from verify.concentration.montecarlo import (
     concentration_error,
     concentration_error_gaussian,
     concentration_error_grad,
     concentration_error_linear,
 )
-from .icl import (
+from verify.icl.risk import (
     bayes_point,
     fit_rate,
     gamma_w,
@@ -34,10 +34,10 @@ from .icl import (
     icl_risk_mc,
     invariant_point,
 )
-from .measures import Empirical, Gaussian, Rademacher
-from .montecarlo import Estimate
-from .quadrature import attention_quadrature, attention_quadrature_float
-from .sharp_exponent import sharp_exponent
+from verify.numerics.measures import Empirical, Gaussian, Rademacher
+from verify.numerics.montecarlo import Estimate
+from verify.numerics.quadrature import attention_quadrature, attention_quadrature_float
+from verify.concentration.exponent import sharp_exponent
 
 __all__ = [
     "Gaussian",
@@ -72,9 +72,9 @@ def check_claim(claim_id: str, formula: str, seed: int = 0, assume=()):
     (``.accepted``, ``.worst_error``).  ``assume`` (a name or names from the claim's ``assumptions``)
     restricts the points to a hypothesis.  Unknown ids or hypotheses, unparsable or wrongly shaped
     formulas raise ``ValueError``."""
-    from .claims import claim_specs
-    from .formula import check_formula
-    from .validation import seed_value
+    from verify.kernel.statement import claim_specs
+    from verify.kernel.formula import check_formula
+    from verify._validation import seed_value
 
     seed = seed_value(seed, "seed")
     specs = claim_specs()

@@ -29,12 +29,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .claims import claim_specs, statements
-from .formula import check_formula
-from .latex import compile_pdf, document
-from .validation import seed_value
-from .report import format_mutants, format_table, run_mutants, run_statements, to_json
+from verify import __version__
+from verify.kernel.statement import claim_specs, statements
+from verify.kernel.formula import check_formula
+from verify.reports.latex import compile_pdf, document
+from verify._validation import seed_value
+from verify.kernel.runner import format_mutants, format_table, run_mutants, run_statements, to_json
 
 __all__ = ["main"]
 
@@ -85,7 +85,7 @@ def _count(text: str) -> int:
 def _progress(args, lines: bool = True):
     """The progress sink of a long command: a bar on a terminal's stderr, else ``lines`` on stderr or nothing;
     silent with -q/--quiet; never on stdout."""
-    from .progress import Progress
+    from verify.progress import Progress
 
     return Progress(quiet=getattr(args, "quiet", False), lines=lines)
 
@@ -288,7 +288,7 @@ def _cmd_claim(args) -> int:
 
 
 def _cmd_selftest(args) -> int:
-    from . import selftest
+    from verify.studies import selftest
 
     progress = _progress(args, lines=False)
     t0 = time.perf_counter()
@@ -297,7 +297,7 @@ def _cmd_selftest(args) -> int:
         if value and not args.full:
             raise ValueError(f"{flag}: only with --full")
     if args.full:
-        from .sweep import Backend
+        from verify.sweep import Backend
 
         Backend(args.workers, args.scheduler)  # a missing dask: one line, exit 2, before any work
     swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
@@ -341,7 +341,7 @@ def _cmd_selftest(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from . import audit
+    from verify.studies import audit
 
     out = Path(args.output) if args.output else None
     if out is not None and out.exists() and not out.is_dir():
@@ -365,7 +365,7 @@ COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _c
 
 
 def _cmd_train(args) -> int:
-    from . import train
+    from verify.icl import training as train
 
     if args.output:
         train.output_dir(args.output)  # refuse a bad DIR before computing
@@ -384,8 +384,8 @@ COMMANDS["train"] = _cmd_train
 
 
 def _cmd_dynamics(args) -> int:
-    from . import dynamics
-    from .train import output_dir
+    from verify.gaussian import dynamics
+    from verify.icl.training import output_dir
 
     if args.output:
         output_dir(args.output)  # refuse a bad DIR before computing
@@ -403,7 +403,7 @@ COMMANDS["dynamics"] = _cmd_dynamics
 
 
 def _cmd_mixture(args) -> int:
-    from . import mixture
+    from verify.gaussian import mixture
 
     if args.output:
         mixture.output_dir(args.output)  # refuse a bad DIR before computing
@@ -419,7 +419,7 @@ COMMANDS["mixture"] = _cmd_mixture
 
 
 def _cmd_report(args) -> int:
-    from . import html_report
+    from verify.reports import html as html_report
 
     progress = _progress(args)
     written = html_report.write_report(args.output, quick=args.quick, from_dirs=args.from_dirs, seed=args.seed,

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import pytest
 
-from .claims import Statement, run_check, statements
-from .validation import seed_value
+from verify.kernel.statement import Statement, run_check, statements
+from verify._validation import seed_value
 
 
 def pytest_addoption(parser):

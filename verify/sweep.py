@@ -12,7 +12,7 @@ whatever order they finished in.  Three backends, one result:
 
 **Same bits everywhere.**  A cell's randomness must come from its arguments alone, never from the worker that runs
 it or the order: :func:`cell_seed` gives ``SeedSequence(seed, spawn_key=words(key))`` for that (the statements'
-checks use :func:`verify.montecarlo.stream`, the same construction keyed by (statement, check)).  A lost worker
+checks use :func:`verify.numerics.montecarlo.stream`, the same construction keyed by (statement, check)).  A lost worker
 costs a rerun of its cells (``Client.submit(..., retries=2, pure=False)``; the scheduler also reschedules the
 cells of a worker that died), not a different result.
 
