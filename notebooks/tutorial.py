@@ -55,8 +55,9 @@ assert np.allclose(closed, quad, rtol=1e-10, atol=1e-12)
 # SymPy) and every evidence item (agreement with quadrature, certified enclosures, Monte Carlo z-tests, ...).
 
 # %%
-from verify.kernel.statement import statements
-from verify.kernel.runner import format_table, run_statements
+from verify.kernel.registry import statements
+from verify.reports.table import format_table
+from verify.kernel.runner import run_statements
 
 records = run_statements(statements(["gaussian-limit"]), seed=0)
 print(format_table(records))

@@ -37,13 +37,12 @@ from verify.kernel.statement import Statement
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.gaussian.dynamics import (cov_rhs, mean_rhs, moment_flow, moment_values, particle_flow, particle_moments,
                              replica_moment_estimates, riccati_isotropic, sample_replicas)
-from verify.kernel.evidence import Mutant, agreement, rate, z_test
-from verify.kernel.formula import ClaimSpec
+from verify.kernel.evidence import Mutant, agreement, rate, trajectory, z_test
+from verify.kernel.claim import ClaimSpec
 from verify.numerics.montecarlo import batch_mean_estimate
 from verify.gaussian.pushforward import CLAIM_DIMS, CLAIM_NODES, definition_field, pushforward_claim_points
 from verify.numerics.strategies import attention_point
 from verify.symbolic import symbolic_matrix, symbolic_vector
-from verify.icl.training import trajectory
 
 n = sp.Symbol("d", integer=True, positive=True)
 K, Q, V, Gamma = (sp.MatrixSymbol(x, n, n) for x in ("K", "Q", "V", "Gamma"))
@@ -231,24 +230,30 @@ def _riccati_error(p, path, subj):
 
 
 REGIME_CHECK = trajectory(
-    "blow-up-and-collapse", subject=_flow_subject(), path=_regime_path, points=REGIMES, figure=_riccati_error,
+    "blow-up-and-collapse", subject=_flow_subject(), driven=_regime_path, points=REGIMES, figure=_riccati_error,
     threshold=1e-6, unit="rel. error", what="relative error against the exact Riccati solution / blow-up time",
     description="V = A = I: Gamma(t) = Gamma0 (I - 2t Gamma0)^-1 and blow-up at t* = 1/(2 lambda_max); V = -I: collapse "
                 "Gamma0 (I + 2t Gamma0)^-1 ~ I/(2t) to t = 32 (DOP853 rtol 1e-10, event tr Gamma = 1e8)",
     mutants=[Mutant(k, v) for k, v in MUTANTS[1:2]])  # A = I is symmetric: a transpose cannot show here
 
 
-def _rate_gap(N, rng, subj):
-    r"""E ||\Gamma_N(0.6) - \Gamma(0.6)||_F over R = max(256, 12800/N) replicas, batch means (16 batches): decays like
-    N^{-1/2} towards the true ODE.  The unsquared norm has light tails (max/mean <= 5 over 64-256 replicas); its
-    square, a fourth moment of the particle covariance, did not (one replica in 128 held 1/7 of the sum)."""
+def _particle_covariances(N, rng):
+    """The covariances at t = 0.6 of R = max(256, 12800/N) replicas of N particles (RK4, dt = 0.15)."""
     p, R = POINT, max(256, 12800 // N)
-    ref = moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], [0.6], mean_field=subj["mean"], cov_field=subj["cov"])
     (X,) = particle_flow(sample_replicas(p["m"], p["Gamma"], R, N, rng), p["K"], p["Q"], p["V"], [0.6], dt=0.15)
-    return batch_mean_estimate(np.linalg.norm(particle_moments(X)[1] - ref.cov[0], axis=(1, 2)), batches=16)
+    return particle_moments(X)[1]
 
 
-RATE_CHECK = rate("convergence-in-N", subject=_flow_subject(), gap=_rate_gap, Ls=[25, 50, 100, 200, 400], exponent=0.4,
+def _rate_gap(N, covariances, subj):
+    r"""E ||\Gamma_N(0.6) - \Gamma(0.6)||_F over the replicas, batch means (16 batches): decays like N^{-1/2} towards
+    the true ODE.  The unsquared norm has light tails (max/mean <= 5 over 64-256 replicas); its square, a fourth
+    moment of the particle covariance, did not (one replica in 128 held 1/7 of the sum)."""
+    p = POINT
+    ref = moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], [0.6], mean_field=subj["mean"], cov_field=subj["cov"])
+    return batch_mean_estimate(np.linalg.norm(covariances - ref.cov[0], axis=(1, 2)), batches=16)
+
+
+RATE_CHECK = rate("convergence-in-N", subject=_flow_subject(), sample=_particle_covariances, gap=_rate_gap, Ls=[25, 50, 100, 200, 400], exponent=0.4,
                   slow=True, description="E||Gamma_N(t) - Gamma(t)||_F ~ N^-1/2 (max(256, 12800/N) replicas, batch means, "
                                          "t = 0.6; CI of the exponent below -0.4): a wrong ODE leaves a plateau",
                   mutants=[Mutant(k, v) for k, v in MUTANTS[:2]])

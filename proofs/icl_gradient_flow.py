@@ -61,7 +61,7 @@ from verify.icl.gradient import (
     trajectory_points,
 )
 from verify.kernel.evidence import agreement
-from verify.kernel.formula import ClaimSpec
+from verify.kernel.claim import ClaimSpec
 from verify.icl.claim_points import common_mutants, gradient_claim_points, swap
 from verify.icl.claim_points import coverage as claim_coverage
 from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form
@@ -246,12 +246,12 @@ CHECKS = [
                           r"differences of the quadrature of its definition (d = 1) and the definition differentiated "
                           r"under the integral on the exact Gauss-Hermite rule (d = 2, 3)"),
     rejection("wrong-gradient-rejected", gradient_of(GRADIENT_SLIPS["transposed"]),
-              lambda p, subj, rng: max_relative_error_to_reference(p, subj),
+              lambda p, _, subj: max_relative_error_to_reference(p, subj),
               lambda rng: gradient_points(rng, dims=range(2, 7), per_dim=1, quadrature_dims=()),
               threshold=1e-6, unit="min rel. error", what="relative error of the transposed gradient",
               mutants=[Mutant("the closed-form gradient", _GRAD)],
               description=r"the same comparison rejects $\nabla_{U_{11}}$ transposed (d = 2..6)"),
-    rejection("transposed-flow-rejected", FLOW_SLIPS["transposed"], lambda p, subj, rng: flow_discrepancy(p, subj),
+    rejection("transposed-flow-rejected", FLOW_SLIPS["transposed"], lambda p, _, subj: flow_discrepancy(p, subj),
               flow_points, threshold=1e-6, unit="rel. difference", what=r"distance to $-\nabla\mathcal R_\infty$",
               mutants=[Mutant("the printed flow", paper_flow_np)],
               description=r"$b\Sigma^2 - b^2\Sigma A^\top\Sigma^2$ is not $-\nabla\mathcal R_\infty$ for non-symmetric $A$ (d = 2, 3, 4)"),
@@ -261,7 +261,7 @@ CHECKS = [
                    Mutant(r"$\dot b$ with $-\mathrm{tr}(A^\top\Sigma^2)$", (FLOW_SLIPS["wrong sign"], balance))],
           description=r"$\|A\|_F^2 - b^2$ along DOP853 trajectories (rtol 1e-13, atol 1e-15; d = 2, 3, 4, "
                       r"non-symmetric $A_0$, $t \le 20$): drift within the sum of the steps' tolerated local errors"),
-    rejection("sum-not-conserved", (paper_flow_np, sum_of_squares), lambda p, subj, rng: relative_change(p, subj),
+    rejection("sum-not-conserved", (paper_flow_np, sum_of_squares), lambda p, _, subj: relative_change(p, subj),
               trajectory_points, threshold=1e-2, unit="rel. change", what=r"relative change of $Q$",
               mutants=[Mutant(r"$\|A\|_F^2 - b^2$", _CONSERVED)],
               description=r"$\|A\|_F^2 + b^2$ changes by more than 1% along the same trajectories"),

@@ -36,7 +36,7 @@ import sympy as sp
 from verify.kernel.statement import Mutant, Statement
 from verify.kernel.derivation import Derivation, maps, relation
 from verify.kernel.evidence import bound, scaled
-from verify.kernel.formula import ClaimSpec
+from verify.kernel.claim import ClaimSpec
 from verify.icl.claim_points import cayley_hamilton3, coverage as claim_coverage, minimiser_claim_points, vanishing_at_small_d
 from verify.icl.references import (
     agreement_if_excess, closed_form_value, exact_point, finite_prompt_z, gradient_size_at_claim, min_eigenvalue_at_claim,

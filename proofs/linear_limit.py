@@ -27,7 +27,7 @@ from verify.kernel.statement import Statement
 from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import Mutant, agreement, bound, digits_between
 from verify.gaussian.references import cayley_hamilton_3, claim_coverage, gaussian_claim_points, vanishing_up_to
-from verify.kernel.formula import ClaimSpec
+from verify.kernel.claim import ClaimSpec
 from verify.numerics.quadrature import attention_quadrature, linear_attention_quadrature
 from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation

@@ -24,7 +24,7 @@ import sympy as sp
 from verify.kernel.statement import Statement
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, z_test
-from verify.kernel.formula import ClaimSpec
+from verify.kernel.claim import ClaimSpec
 from verify.numerics.measures import Gaussian
 from verify.gaussian.pushforward import (CLAIM_DIMS, CLAIM_NODES, definition_field, nested_moments, pushforward_claim_points,
                                 pushforward_moment_estimates, pushforward_samples)

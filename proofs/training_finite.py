@@ -33,7 +33,8 @@ from verify.icl.training_finite import (
     WIDE_CASE,
     GRADIENT_SLIPS,
     LINEAR_SLIPS,
-    finite_excess,
+    excess_over,
+    finite_risks,
     gradient_error,
     gradient_points,
     limit_risk,
@@ -42,7 +43,6 @@ from verify.icl.training_finite import (
     shifted_limit,
     softmax_risk_and_grad,
     start_risk,
-    wide_excess,
     wide_limit,
 )
 
@@ -100,7 +100,8 @@ CHECKS = [
           mutants=[Mutant(r"the $1/L$ of the normalisation forgotten", LINEAR_SLIPS["unnormalised"]),
                    Mutant(r"scores and values swapped in the gradient", LINEAR_SLIPS["swapped"])],
           description=r"$p_L = \frac1L\sum_l (z_l^\top Uq)(Vz_l)_{d+1}$: the same comparison"),
-    rate("finite-L-approaches-L-inf", limit_risk, finite_excess, _C["Ls"], exponent=0.3,
+    rate("finite-L-approaches-L-inf", limit_risk, lambda L, rng: finite_risks(L, rng, _C),
+         lambda L, risks, limit: excess_over(risks, limit(_C)), _C["Ls"], exponent=0.3,
          mutants=[Mutant(r"limit $\lim\mathcal R_\infty + 0.2$", shifted_limit(0.2)),
                   Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", shifted_limit(-0.5)),
                   Mutant(r"limit $\mathcal R_\infty(\theta(0))$ (the untrained risk)", start_risk)],
@@ -111,7 +112,8 @@ CHECKS = [
                      r"(same start, step, horizon) is positive and decays like $L^{-p}$, CI of $-p$ below $-0.3$ "
                      r"(measured $p \approx 0.57$). Resolution: rejects a limit off by $\gtrsim 0.13$ upward (the gap "
                      r"at $L = 64$) or $\gtrsim 0.3$ downward"),
-    rate("finite-L-approaches-L-inf-wide", wide_limit, wide_excess, WIDE_CASE["Ls"], exponent=0.3, slow=True,
+    rate("finite-L-approaches-L-inf-wide", wide_limit, lambda L, rng: finite_risks(L, rng, WIDE_CASE),
+         lambda L, risks, limit: excess_over(risks, limit(WIDE_CASE)), WIDE_CASE["Ls"], exponent=0.3, slow=True,
          mutants=[Mutant(r"limit $\lim\mathcal R_\infty + 0.1$", lambda case: wide_limit() + 0.1),
                   Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", lambda case: wide_limit() - 0.5)],
          kind="trajectory",

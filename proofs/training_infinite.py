@@ -36,6 +36,7 @@ import sympy as sp
 
 from verify.kernel.statement import Mutant, Statement
 from verify.kernel.derivation import Derivation
+from verify.kernel.evidence import trajectory
 from verify.icl.risk import bayes_point
 from verify.icl.gradient import GRADIENT_SLIPS, LIMIT_SLIPS, icl_risk_gradient
 from verify.symbolic import symbolic_matrix
@@ -65,7 +66,6 @@ from verify.icl.training import (
     scale_points,
     scale_run,
     short_points,
-    trajectory,
 )
 
 # ------------------------------------------------------------------------------ the flow and its rescaling (SymPy)
@@ -149,48 +149,48 @@ _LIMIT_MUTANTS = [Mutant(r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$", LI
 _NEG, _DOUBLE, _DOUBLE_V = _scaled_gradient(-1.0, -1.0), _scaled_gradient(2.0, 2.0), _scaled_gradient(1.0, 2.0)
 
 CHECKS = [
-    trajectory("flow-reaches-bayes-point", bayes_point, converged_path, convergence_points, figure=limit_gap,
+    trajectory("flow-reaches-bayes-point", bayes_point, convergence_points, reference=converged_path, figure=limit_gap,
                threshold=2e-9, unit="rel. distance", what=r"relative distance of the end to $(U_\star, V_\star)$",
                mutants=_LIMIT_MUTANTS,
                description=r"LSODA (rtol 1e-10, atol 1e-12) on the closed-form $\nabla\mathcal R_\infty$ in all $(d+1)^2$ "
                            r"active entries, from $\alpha = 0.5$, random $\Theta$: isotropic d = 2, Toeplitz(0.5) d = 5 "
                            r"($s^2 = 0.1$); stops at distance 1e-9, which must be to $(U_\star, V_\star)$"),
-    trajectory("risk-to-bayes-risk", lambda s: s * s / 2, converged_path, noisy_points, figure=risk_gap,
+    trajectory("risk-to-bayes-risk", lambda s: s * s / 2, noisy_points, reference=converged_path, figure=risk_gap,
                threshold=1e-12, unit="abs. error", what=r"$|\mathcal R_\infty(\mathrm{end}) - \mathcal R^\star|$",
                mutants=[Mutant(r"Bayes risk $s^2$", lambda s: s * s), Mutant(r"Bayes risk 0", lambda s: 0.0)],
                description=r"$\mathcal R_\infty$ (closed form) at the end of balanced flows with label noise $s = 0.3$ "
                            r"(isotropic d = 2, $\alpha = 2$; random d = 3, $\alpha = 0.5$) equals $s^2/2$"),
-    trajectory("balance-conserved", icl_risk_gradient, field_path, short_points, figure=drift_ratio, threshold=1.0,
+    trajectory("balance-conserved", icl_risk_gradient, short_points, driven=field_path, figure=drift_ratio, threshold=1.0,
                unit="drift / allowed", what=r"drift of $\|U\|_F^2 - \|V\|_F^2$ in units of the tolerated drift",
                mutants=[Mutant(r"$2\nabla_V$", _DOUBLE_V),
                         Mutant(r"$\nabla_{U_{11}}$ transposed", GRADIENT_SLIPS["transposed"])],
                description=r"balanced d = 2 and a generic start off the invariant subspace (d = 3, s = 0.3), "
                            r"$t \le 2$: drift within $\sum_k 2\|y_k\|\sqrt n(\mathrm{atol} + \mathrm{rtol}|y_k|)$"),
-    trajectory("energy-identity", icl_risk_gradient, field_path, short_points, figure=energy_defect, threshold=1e-8,
+    trajectory("energy-identity", icl_risk_gradient, short_points, driven=field_path, figure=energy_defect, threshold=1e-8,
                unit="rel. defect", what=r"$|\Delta\mathcal R + \int\|G\|^2| / |\Delta\mathcal R|$",
                mutants=[Mutant(r"$-\nabla\mathcal R_\infty$ (wrong sign)", _NEG),
                         Mutant(r"$2\nabla\mathcal R_\infty$", _DOUBLE),
                         Mutant(r"$\nabla_{U_{11}}$ transposed", GRADIENT_SLIPS["transposed"])],
                description=r"$\mathcal R_\infty(\theta(T)) - \mathcal R_\infty(\theta(0)) = -\int_0^T\|G\|^2dt$ along the flow of $G$, "
                            r"$\mathcal R_\infty$ by its closed form, $\int$ integrated with the state (same tolerance)"),
-    trajectory("gd-first-order", 1.0, gd_study, gd_points, figure=observed_order, threshold=0.9, relation=">=",
+    trajectory("gd-first-order", 1.0, gd_points, driven=gd_study, figure=observed_order, threshold=0.9, relation=">=",
                unit="order", what=r"observed order of GD ($\eta = 0.02, 0.01, 0.005$) against the flow at $T = 2$",
                mutants=[Mutant(r"$\theta - 2\eta G$", 2.0), Mutant(r"$\theta + \eta G$", -1.0)],
                description=r"gradient descent $\theta - \eta\nabla\mathcal R_\infty$ is the flow's explicit Euler "
                            r"discretisation: error $O(\eta)$ at fixed $T$ (the reference for finite-$L$ training)"),
-    trajectory("every-alpha-converges", every_alpha, audit_run, audit_points, figure=prediction_misses, threshold=0.0,
+    trajectory("every-alpha-converges", every_alpha, audit_points, reference=audit_run, figure=prediction_misses, threshold=0.0,
                kind="audit", unit="cells", what="cells whose convergence the claim mispredicts",
                mutants=[Mutant(r"printed interval $\alpha < \sqrt2/(d^{1/4}\|\Sigma\|_{op})$ needed", inside_printed),
                         Mutant(r"ZFB's $\alpha^2\|\Sigma\|_{op}\sqrt d < 2$ needed", inside_zfb)],
                description=r"$\alpha \in \{10^{-3}, \dots, 100\}$, $d = 1$ ($\Sigma = 1/4$, the witness $\alpha = 4$), "
                            r"$d = 2$ ($\|\Sigma\|_{op} = 1/4$), $d = 5$ ($\|\Sigma\|_{op} = 4$): every cell reaches the Bayes "
                            r"family to 1e-8; a claim that either interval is needed mispredicts the cells beyond it"),
-    trajectory("escape-rate", escape_rate, escape_run, escape_points, figure=escape_error, threshold=1e-3, kind="audit",
+    trajectory("escape-rate", escape_rate, escape_points, reference=escape_run, figure=escape_error, threshold=1e-3, kind="audit",
                unit="rel. error", what=r"$|\lambda\,(t_1 - t_2)/\ln(\alpha_2/\alpha_1) - 1|$, $\alpha = 10^{-6}, 10^{-5}$",
                mutants=[Mutant(r"rate $\|\Sigma\|_{op}^2$", _wrong_rate("op")),
                         Mutant(r"rate $\mathrm{tr}(\Sigma^2)$", _wrong_rate("tr"))],
                description=r"tiny $\alpha$ escapes the saddle at 0 in time $\ln(1/\alpha)/\|\Sigma^2\|_F + C + O(\alpha)$"),
-    trajectory("scale-covariance", 0.5, scale_run, scale_points, figure=scale_mismatch, threshold=1e-10, kind="audit",
+    trajectory("scale-covariance", 0.5, scale_points, driven=scale_run, figure=scale_mismatch, threshold=1e-10, kind="audit",
                unit="rel. difference", what=r"flow at $(c\Sigma, \alpha)$ vs $c^{-1/2}\times$ flow at $(\Sigma, \alpha c^{e})$, time $c^2t$",
                mutants=[Mutant(r"$e = 1$ (the printed $\alpha\|\Sigma\|$ form)", 1.0), Mutant(r"$e = 0$", 0.0)],
                description=r"DOP853 (rtol 1e-12) trajectories, d = 3, $c = 1/4, 4$, $\alpha = 3$: the invariant is $\alpha^2\|\Sigma\|$"),

@@ -41,7 +41,7 @@ from verify.icl.zfb import (
 )
 from verify.icl.zfb_references import (
     corollary_points, corollary_ratio, error_drop_trace, error_noise_not_m, gamma_two_over_n, large_n_slope,
-    eta_covariance_check, prompt_points, rejected_z, trained_forward,
+    eta_covariance_check, prompt_points, rejected_z, trained_error_estimate, trained_forward,
 )
 
 N, M = sp.symbols("N M", positive=True)
@@ -340,6 +340,7 @@ CHECKS = [
           description="Corollary 4.3's bound holds at 200 random (Λ, N, M) and where it is tight (N = 1e4, M = 1, 2)"),
     rejection("wrong-formulas-rejected", tuple(WRONG[n] for n in REJECTED), rejected_z,
               [dict(_cfg(LAMBDA_T3, 5, 5, 0.5, 0.0), which=k, label=n) for k, n in enumerate(REJECTED)],
+              prepare=trained_error_estimate,
               threshold=5.0, unit="|z|", what="|z| of the trained LSA's Monte Carlo against a wrong form",
               mutants=[Mutant("the right formula", (CLAIM,) * len(REJECTED))],
               description="the Monte Carlo of the Γ-free trained LSA rejects (|z| >= 5) each wrong form"),

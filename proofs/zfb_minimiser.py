@@ -15,7 +15,7 @@ from verify.kernel.statement import Mutant, Statement
 from verify.kernel.derivation import Derivation, maps
 from verify.gaussian.references import cayley_hamilton_3, vanishing_up_to
 from verify.kernel.evidence import agreement
-from verify.kernel.formula import ClaimSpec
+from verify.kernel.claim import ClaimSpec
 from verify.icl.risk import toeplitz_sigma
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
 from verify.icl.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma

@@ -15,7 +15,8 @@ import pytest
 
 import verify
 from verify.studies import audit
-from verify.kernel.statement import get_statement, run_check
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
 from verify.cli import main
 from verify.concentration.exponent import alpha_of_s, regime_exponent
 

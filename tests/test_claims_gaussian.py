@@ -17,9 +17,10 @@ import mpmath
 from mpmath import mp
 
 import verify.gaussian.references as CR
-from verify.kernel.statement import claim_specs
+from verify.kernel.registry import claim_specs
 from verify.cli import main
-from verify.kernel.formula import agreeing_digits, check_formula
+from verify.kernel.compare import digits_between as agreeing_digits
+from verify.kernel.claim import check_formula
 from verify.numerics.quadrature import attention_quadrature, attention_quadrature_float
 from verify.numerics.strategies import attention_point
 

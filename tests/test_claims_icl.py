@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from mpmath import mp
 
-from verify.kernel.statement import claim_specs
+from verify.kernel.registry import claim_specs
 from verify.cli import main
-from verify.kernel.formula import check_formula
+from verify.kernel.claim import check_formula
 from verify.icl.risk import bayes_point
 from verify.icl.claim_points import (
     DIMS, cayley_hamilton3, coverage, gradient_claim_points, minimiser_U11, minimiser_claim_points, risk_claim_points,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from verify.icl import zfb_references as zr
-from verify.kernel.statement import claim_specs
+from verify.kernel.registry import claim_specs
 from verify.cli import main
-from verify.kernel.formula import check_formula
+from verify.kernel.claim import check_formula
 from verify.icl.zfb import lsa_error_conditional_mc, lsa_trained_minimizer, zfb_error, zfb_gamma
 
 SPECS = claim_specs()

@@ -35,7 +35,8 @@ def test_run_table(capsys):
 
 
 def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):
-    from verify.kernel.statement import Mutant, get_statement
+    from verify.kernel.statement import Mutant
+    from verify.kernel.registry import get_statement
     from verify.kernel.evidence import bound
 
     companion = get_statement("linear-limit")

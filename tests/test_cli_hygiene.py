@@ -10,8 +10,9 @@ import pytest
 
 import verify
 from verify import cli
-from verify.kernel.statement import Evidence, statements
-from verify.kernel.runner import format_mutants, format_table
+from verify.kernel.statement import Evidence
+from verify.kernel.registry import statements
+from verify.reports.table import format_mutants, format_table
 
 
 def _run(capsys, *argv):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.kernel.statement import registry
+from verify.kernel.registry import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PROOF_FILES = sorted(p for p in (ROOT / "proofs").glob("*.py") if p.name != "__init__.py")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.kernel import statement as claims
+from verify.kernel import registry
 from verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def test_run_json_with_derivations_same_bits(capsys):
 
 
 def _cheap_claim() -> str:
-    specs = claims.claim_specs()
+    specs = registry.claim_specs()
     return "icl-bayes-risk" if "icl-bayes-risk" in specs else next(iter(specs))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.kernel import statement as claims
+from verify.kernel import registry
 from verify.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -39,17 +39,17 @@ def third_party(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-statements\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[softmax_verify.statements]\nextra = extra_statements\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    claims.reset_registry()
+    registry.reset_registry()
     yield pkg
     for name in [n for n in sys.modules if n == "extra_statements" or n.startswith("extra_statements.")]:
         del sys.modules[name]
-    claims.reset_registry()
+    registry.reset_registry()
 
 
 def test_the_readme_example_runs_as_a_third_party_statement(third_party, capsys):
     (third_party / "example_second_moment.py").write_text(_readme_example())
-    assert "example-second-moment" in claims.registry()
-    assert "gaussian-limit" in claims.registry(), "the project's own statements are still there"
+    assert "example-second-moment" in registry.registry()
+    assert "gaussian-limit" in registry.registry(), "the project's own statements are still there"
     assert main(["list"]) == 0 and "example-second-moment" in capsys.readouterr().out
     assert main(["run", "example-second-moment", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
@@ -61,11 +61,11 @@ def test_the_readme_example_runs_as_a_third_party_statement(third_party, capsys)
 
 def test_a_module_dropped_into_a_registered_package_appears_without_reinstalling(third_party):
     (third_party / "example_second_moment.py").write_text(_readme_example())
-    assert "example-second-moment" in claims.registry()
+    assert "example-second-moment" in registry.registry()
     second = _readme_example().replace('"example-second-moment"', '"example-dropped-in"')
     (third_party / "dropped_in.py").write_text(second)
-    claims.reset_registry()
-    assert {"example-second-moment", "example-dropped-in"} <= set(claims.registry())
+    registry.reset_registry()
+    assert {"example-second-moment", "example-dropped-in"} <= set(registry.registry())
 
 
 def test_a_wrong_example_is_caught(third_party, capsys):
@@ -80,16 +80,16 @@ def test_duplicate_ids_and_non_statements_are_refused(third_party):
     (third_party / "a.py").write_text(_readme_example())
     (third_party / "b.py").write_text(_readme_example())
     with pytest.raises(ValueError, match="registered twice"):
-        claims.registry()
-    claims.reset_registry()
+        registry.registry()
+    registry.reset_registry()
     (third_party / "b.py").write_text("STATEMENT = 42\n")
     sys.modules.pop("extra_statements.b", None)
     with pytest.raises(TypeError, match="Statement"):
-        claims.registry()
+        registry.registry()
 
 
 def test_modules_without_a_statement_and_private_modules_are_skipped(third_party):
     (third_party / "helpers_only.py").write_text("X = 1\n")
     (third_party / "_private.py").write_text("raise RuntimeError('never imported')\n")
-    ids = set(claims.registry())
+    ids = set(registry.registry())
     assert "gaussian-limit" in ids

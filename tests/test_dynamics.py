@@ -10,7 +10,7 @@ import pytest
 
 import proofs.attention_dynamics as P
 from verify.gaussian import dynamics as D
-from verify.kernel.statement import run_check
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
 
 I2 = np.eye(2)

@@ -7,7 +7,8 @@ import pytest
 import sympy as sp
 
 import verify
-from verify.kernel.statement import Check, Statement, at_least, run_check
+from verify.kernel.statement import Check, Statement, at_least
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation, equal_given, equal_up_to_constant_in
 from verify.numerics.measures import Gaussian, as_generator
 from verify.numerics.montecarlo import Estimate, mean_estimate, stream
@@ -182,11 +183,17 @@ def test_step_needs_a_justification():
 
 
 def test_failing_check_is_reported_not_raised():
-    def boom(rng, subject):
+    def boom(rng):
         raise ValueError("cov: not positive definite")
 
-    st = Statement("t", "T", "t", "t", "t", "t", checks=[Check("boom", "float64", boom)])
+    def never(prepared, subject):
+        raise AssertionError("a failed preparation is never scored")
+
+    st = Statement("t", "T", "t", "t", "t", "t", checks=[Check("boom", "float64", boom, never)])
     ev = run_check(st, st.checks[0])
+    assert not ev.passed and "cov" in ev.detail
+    late = Check("late", "float64", lambda rng: None, lambda prepared, subject: boom(None))
+    ev = run_check(Statement("t", "T", "t", "t", "t", "t", checks=[late]), late)
     assert not ev.passed and "cov" in ev.detail
 
 

@@ -8,6 +8,7 @@ parameter, and never counts NaN as agreement.  A new kind is one constructor plu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import flint
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 
 from verify.kernel import evidence
-from verify.kernel.statement import Check, Mutant, Outcome, kinds, register_kind
+from verify.kernel.runner import Preparations, run_check, run_mutants
+from verify.kernel.statement import Check, Mutant, Outcome, Statement, kinds, register_kind
 from verify.numerics.montecarlo import Estimate, mean_estimate, stream
 
 
@@ -41,12 +43,8 @@ def _case_enclosure(subject=None, points=None):
 
 
 def _exp_ball(x):
-    saved = flint.ctx.prec
-    try:
-        flint.ctx.prec = 256
+    with flint.ctx.workprec(256):
         return [flint.arb(x).exp()]
-    finally:
-        flint.ctx.prec = saved
 
 
 def _case_z_test(subject=None, points=None):
@@ -56,22 +54,42 @@ def _case_z_test(subject=None, points=None):
         mutants=[Mutant("1% too large", evidence.scaled(lambda p: 1.0, 1.01))])
 
 
+def _case_z_test_driven(subject=None, points=None):
+    """A simulation that depends on the subject (the scale it names) against the value it claims, sigma^2."""
+    def estimate(p, rng, claim):
+        return mean_estimate((claim["scale"] * rng.standard_normal(1_000_000)) ** 2)
+
+    true = {"scale": 2.0, "second": lambda s: s * s}
+    return evidence.z_test(
+        "second-moment-of-scaled-normal", true if subject is None else subject, estimate,
+        points if points is not None else [{"label": "N(0, 4)"}], driven=True, resolve=0.01,
+        value=lambda p, claim: claim["second"](claim["scale"]),
+        mutants=[Mutant("sigma^2 2% too large", {"scale": 2.0, "second": lambda s: 1.02 * s * s}),
+                 Mutant("sigma for sigma^2", {"scale": 2.0, "second": lambda s: s})])
+
+
 def _case_rate(subject=None, points=None):
     # E[(mean of L standard normals)^2] = 1/L -> 0: the subject is the limit 0.
-    def gap(L, rng, limit):
-        return mean_estimate(rng.standard_normal(200_000) ** 2 / L - limit)
+    def sample(L, rng):
+        return rng.standard_normal(200_000) ** 2 / L
 
-    return evidence.rate("mean-square-of-average", 0.0 if subject is None else subject, gap, [10, 100, 1000],
+    def gap(L, squares, limit):
+        return mean_estimate(squares - limit)
+
+    return evidence.rate("mean-square-of-average", 0.0 if subject is None else subject, sample, gap, [10, 100, 1000],
                          exponent=0.5, mutants=[Mutant("limit 0.01 too low", -0.01)])
 
 
 def _case_rejection(subject=None, points=None):
-    def discrepancy(p, claimed, rng):
-        return abs(mean_estimate(rng.standard_normal(400_000) ** 4).z(claimed))
+    def fourth_moment(p, rng):
+        return mean_estimate(rng.standard_normal(400_000) ** 4)
+
+    def discrepancy(p, estimate, claimed):
+        return abs(estimate.z(claimed))
 
     return evidence.rejection("fourth-moment-is-not-1", 1.0 if subject is None else subject, discrepancy,
                               points if points is not None else [{"label": "N(0,1)"}], threshold=5.0, unit="|z|",
-                              mutants=[Mutant("the true moment 3", 3.0)])
+                              prepare=fourth_moment, mutants=[Mutant("the true moment 3", 3.0)])
 
 
 def _case_bound(subject=None, points=None):
@@ -91,14 +109,34 @@ def _reverse_gradient(U, V, S, s=0.0):
 
 
 def _case_trajectory(subject=None, points=None):
-    """The kind registered by verify.icl.training: the energy identity R(T) - R(0) = -int |grad R|^2 along the flow."""
+    """A trajectory the subject drives: the energy identity R(T) - R(0) = -int |grad R|^2 along the flow of the
+    gradient under test."""
     from verify.icl import training as train
     from verify.icl.gradient import icl_risk_gradient
 
     pts = [{"label": "d=1", "Sigma": [[0.25]], "noise": 0.0, "T": 1.0, "start": train.balanced_init([[0.25]], 4.0)}]
-    return train.trajectory("energy", icl_risk_gradient if subject is None else subject, train.field_path,
-                            pts if points is None else points, figure=train.energy_defect, threshold=1e-8,
-                            unit="rel. defect", mutants=[Mutant("reversed gradient", _reverse_gradient)])
+    return evidence.trajectory("energy", icl_risk_gradient if subject is None else subject,
+                               pts if points is None else points, driven=train.field_path, figure=train.energy_defect,
+                               threshold=1e-8, unit="rel. defect", mutants=[Mutant("reversed gradient", _reverse_gradient)])
+
+
+def _decay_flow(p):
+    """y' = -k y, y(0) = 1 to t = 5 by DOP853 (rtol 1e-12): a reference trajectory, independent of the claim."""
+    from types import SimpleNamespace
+
+    from scipy.integrate import solve_ivp
+
+    sol = solve_ivp(lambda t, y: -p["k"] * y, (0.0, 5.0), [1.0], method="DOP853", rtol=1e-12, atol=1e-14)
+    return SimpleNamespace(t=sol.t, y=sol.y[0], method="DOP853 rtol=1e-12 atol=1e-14")
+
+
+def _case_trajectory_reference(subject=None, points=None):
+    """A reference trajectory prepared once: the claimed y(5) = exp(-5k) against the integrated flow."""
+    return evidence.trajectory("decay-end", (lambda k: math.exp(-5 * k)) if subject is None else subject,
+                               points if points is not None else [{"label": "k=1", "k": 1.0}, {"label": "k=0.3", "k": 0.3}],
+                               reference=_decay_flow, figure=lambda p, path, claim: abs(path.y[-1] - claim(p["k"])),
+                               threshold=1e-9, unit="abs. error",
+                               mutants=[Mutant("exp(-4.9 k)", lambda k: math.exp(-4.9 * k))])
 
 
 CASES = {
@@ -109,6 +147,8 @@ CASES = {
     "rejection": _case_rejection,
     "bound": _case_bound,
     "trajectory": _case_trajectory,
+    "trajectory-reference": _case_trajectory_reference,
+    "z_test-driven": _case_z_test_driven,
 }
 
 NAN_SUBJECTS = {
@@ -119,6 +159,8 @@ NAN_SUBJECTS = {
     "rejection": float("nan"),
     "bound": lambda x: float("nan"),
     "trajectory": lambda U, V, S, s=0.0: (np.full_like(U, np.nan), np.full_like(V, np.nan)),
+    "trajectory-reference": lambda k: float("nan"),
+    "z_test-driven": {"scale": float("nan"), "second": lambda s: s * s},
 }
 
 
@@ -146,6 +188,40 @@ class TestEveryKind:
         a, b = make().outcome(stream(3, "kind")), make().outcome(stream(3, "kind"))
         assert (a.figure, a.detail) == (b.figure, b.detail)
 
+    def test_preparing_twice_gives_the_same_bits(self, case):
+        _, make = case
+        check = make()
+        first, second = check.prepare(stream(5, "kind")), check.prepare(stream(5, "kind"))
+        for subject in [check.subject] + [m.subject for m in check.mutants]:
+            a, b = check.score(first, subject), check.score(second, subject)
+            assert (a.figure, a.detail) == (b.figure, b.detail)
+
+    def test_scoring_draws_no_randomness_and_repeats(self, case):
+        _, make = case
+        check = make()
+        prepared = check.prepare(stream(2, "kind"))
+        a, b = check.score(prepared, check.subject), check.score(prepared, check.subject)
+        assert (a.figure, a.detail) == (b.figure, b.detail)
+        assert a == check.outcome(stream(2, "kind"))
+
+    def test_scoring_a_mutant_does_not_recompute_the_preparation(self, case):
+        _, make = case
+        check = make()
+        calls = []
+
+        def counted(rng):
+            calls.append(1)
+            return check.prepare(rng)
+
+        counting = dataclasses.replace(check, prepare=counted)
+        st = Statement("toy", "T", "toy", "toy", "test", "x", checks=[counting])
+        store = Preparations()
+        true = run_check(st, counting, 0, preparations=store)
+        mutants = [run_check(st, counting, 0, mutant=m.name, preparations=store) for m in check.mutants]
+        assert len(calls) == 1 and store.calls == 1
+        assert true.passed and all(ev.caught for ev in mutants), [ev.detail for ev in mutants if not ev.caught]
+        assert len(run_mutants([st])) == len(check.mutants) and len(calls) == 2  # a fresh store: one more, not one each
+
     def test_nan_never_counts_as_agreement(self, case):
         name, make = case
         try:
@@ -172,13 +248,16 @@ class TestEveryKind:
 
 
 def test_check_refuses_malformed_declarations():
-    run = lambda rng, subject: Outcome(1.0, 0.0, ">=")  # noqa: E731
+    prepare = lambda rng: None  # noqa: E731
+    score = lambda prepared, subject: Outcome(1.0, 0.0, ">=")  # noqa: E731
     with pytest.raises(ValueError, match="kind"):
-        Check("x", "no-such-kind", run, subject=1, mutants=[Mutant("m", 2)])
+        Check("x", "no-such-kind", prepare, score, subject=1, mutants=[Mutant("m", 2)])
     with pytest.raises(TypeError, match="mutants"):
-        Check("x", "float64", run, subject=1, mutants=["not a Mutant"])
+        Check("x", "float64", prepare, score, subject=1, mutants=["not a Mutant"])
     with pytest.raises(ValueError, match="mutants"):
-        Check("x", "float64", run, subject=1, mutants=[Mutant("m", 2), Mutant("m", 3)])
+        Check("x", "float64", prepare, score, subject=1, mutants=[Mutant("m", 2), Mutant("m", 3)])
+    with pytest.raises(TypeError, match="prepare, score"):
+        Check("x", "float64", prepare, None, subject=1, mutants=[Mutant("m", 2)])
     with pytest.raises(ValueError, match="name"):
         Mutant("", 1)
 
@@ -207,10 +286,21 @@ def test_rate_sees_a_wrong_limit_as_a_plateau():
     """The reviewer's defect: a criterion that a wrong limit also satisfies.  A limit 0.01 too high makes the
     gap plateau at 0.01: the fitted exponent is near 0 and the rate check fails."""
     check = _case_rate()
-    plateau = check.run(stream(0, "p"), -0.01)
+    prepared = check.prepare(stream(0, "p"))
+    plateau = check.score(prepared, -0.01)
     assert not plateau.passed and plateau.figure > -0.5, plateau.detail
-    negative = check.run(stream(0, "p"), +0.01)  # gap goes negative: no power law at all
+    negative = check.score(prepared, +0.01)  # gap goes negative: no power law at all
     assert not negative.passed and "no power law" in negative.detail
+
+
+def test_trajectory_states_its_method_and_refuses_ambiguous_declarations():
+    out = _case_trajectory().outcome(stream(3, "k"))
+    assert out.passed and "DOP853 rtol=1e-10" in out.detail, out.detail
+    with pytest.raises(ValueError, match="relation"):
+        evidence.trajectory("x", 1, [{}], reference=lambda p: None, figure=lambda *a: 0.0, threshold=0, relation="<",
+                            mutants=[Mutant("m", 2)])
+    with pytest.raises(ValueError, match="reference, driven"):
+        evidence.trajectory("x", 1, [{}], figure=lambda *a: 0.0, threshold=0, mutants=[Mutant("m", 2)])
 
 
 def test_digits_between_is_never_fooled_by_nan_or_inf():
@@ -225,14 +315,10 @@ def test_digits_between_is_never_fooled_by_nan_or_inf():
 
 def test_enclosure_asserts_width_as_well_as_containment():
     """A ball that contains the value but is too wide fails (python-flint's tests: containment *and* width)."""
-    saved = flint.ctx.prec
     wide = evidence.enclosure("wide", lambda p: mpmath.exp(p["x"]), lambda p: [flint.arb(p["x"]).exp()],
                               [{"x": 0.25}], digits=50, mutants=[Mutant("m", lambda p: 0)])
-    try:
-        flint.ctx.prec = 53
+    with flint.ctx.workprec(53):
         out = wide.outcome(stream(0, "w"))
-    finally:
-        flint.ctx.prec = saved
     assert not out.passed and "contains the subject" in out.detail and out.figure < 20
 
 

@@ -8,8 +8,9 @@ import sympy as sp
 import verify
 from proofs import gaussian_limit as gl
 from proofs import linear_limit as ll
-from verify.kernel.statement import run_check
-from verify.kernel.formula import agreeing_digits, check_formula
+from verify.kernel.runner import run_check
+from verify.kernel.compare import digits_between as agreeing_digits
+from verify.kernel.claim import check_formula
 
 
 
@@ -75,7 +76,8 @@ def test_monte_carlo_underpowered_check_fails():
 
 
 def test_monte_carlo_rejects_a_slip_it_does_not_declare():
-    out = gl.MONTE_CARLO.run(np.random.default_rng(1), lambda p: _wrong_numpy(*gl._args(p)))
+    prepared = gl.MONTE_CARLO.prepare(np.random.default_rng(1))
+    out = gl.MONTE_CARLO.score(prepared, lambda p: _wrong_numpy(*gl._args(p)))
     assert not out.passed, out.detail
 
 

@@ -12,10 +12,12 @@ import sympy as sp
 from mpmath import mp
 
 from proofs import gaussian_mixture as gm
-from verify.kernel.statement import get_statement, run_check
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
 from verify.cli import main
 from verify.kernel.derivation import Assumption, by
-from verify.kernel.formula import Value, check_formula, evaluate
+from verify.kernel.formula import Value, evaluate
+from verify.kernel.claim import check_formula
 from verify.gaussian.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
                             mixture_batch_means, mixture_limit, separation_study)
 from verify.numerics.quadrature import gaussian_expectation

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from verify.reports import html as html_report
-from verify.kernel.statement import statements
+from verify.kernel.registry import statements
 from verify.cli import main
 from verify.progress import Progress
-from verify.kernel.runner import run_statements, to_json
+from verify.kernel.runner import run_statements
+from verify.reports.table import to_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

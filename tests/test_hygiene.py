@@ -266,7 +266,7 @@ def test_flagged_estimate_never_agrees():
     out = check(flagged).outcome(stream(0, "ess"))
     assert not out.passed and "UNRELIABLE" in out.detail
     gaps = [Estimate(1.0 / L, 1e-3 / L, 1000) for L in (10, 100, 1000)]
-    rate = evidence.rate("decay", 0.0, lambda L, rng, s: gaps[[10, 100, 1000].index(L)], [10, 100, 1000],
+    rate = evidence.rate("decay", 0.0, lambda L, rng: None, lambda L, _, s: gaps[[10, 100, 1000].index(L)], [10, 100, 1000],
                          exponent=0.5, mutants=[Mutant("plateau", 1.0)])
     assert rate.outcome(stream(0, "ess")).passed
     gaps[1] = dataclasses.replace(gaps[1], warning="collapsed")
@@ -327,7 +327,7 @@ def test_z_test_nan_or_inf_subject_at_a_later_point():
 
 
 def test_rate_nan_limit():
-    assert _fails(lambda: evidence.rate("r", NAN, lambda L, rng, s: Estimate(1.0 / L - s, 1e-4, 100), [10, 100],
+    assert _fails(lambda: evidence.rate("r", NAN, lambda L, rng: 1.0 / L, lambda L, x, s: Estimate(x - s, 1e-4, 100), [10, 100],
                                         exponent=0.5, mutants=[Mutant("m", 1.0)]))
 
 
@@ -337,5 +337,5 @@ def test_bound_and_rejection_nan_at_a_later_point(relation):
     assert _fails(lambda: evidence.bound("b", None, lambda p, s: figs[p["k"]], [{"k": 0}, {"k": 1}], threshold=0.5 if
                                          relation == ">=" else 2.0, relation=relation,
                                          mutants=[Mutant("m", None)]))
-    assert _fails(lambda: evidence.rejection("r", None, lambda p, s, rng: figs[p["k"]] * 10, [{"k": 0}, {"k": 1}],
+    assert _fails(lambda: evidence.rejection("r", None, lambda p, _, s: figs[p["k"]] * 10, [{"k": 0}, {"k": 1}],
                                              threshold=5.0, unit="|z|", mutants=[Mutant("m", None)]))

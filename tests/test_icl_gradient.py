@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from verify.kernel.statement import get_statement, run_check
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import equal
 from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
 from verify.icl.gradient import (

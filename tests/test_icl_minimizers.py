@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import proofs.icl_minimizers as P
-from verify.kernel.statement import get_statement, run_check
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
 from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
 from verify.icl.gradient import central_difference

@@ -13,7 +13,8 @@ import sympy as sp
 from mpmath import mp
 
 import proofs.icl_mismatched as P
-from verify.kernel.statement import get_statement, run_check
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
 from verify.icl.risk import icl_risk_infinite
 from verify.icl.mismatch import (

@@ -16,9 +16,11 @@ from mpmath import mp
 
 import proofs.icl_risk as P
 from verify.icl.symbols import PREDICTION
-from verify.kernel.statement import get_statement, run_check
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
-from verify.kernel.formula import agreeing_digits, check_formula
+from verify.kernel.compare import digits_between as agreeing_digits
+from verify.kernel.claim import check_formula
 from verify.icl.risk import bayes_point, icl_risk_infinite
 from verify.icl.references import (
     closed_form_value, definition_quadrature, float_point, gap_point, gap_to_subject, mpf, random_point,

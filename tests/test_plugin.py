@@ -14,7 +14,8 @@ from verify.kernel.derivation import Derivation
 
 x = sp.Symbol("x")
 BAD_STEP = Derivation("planted", (x + 1) ** 2, conclusion=x**2 + 1).step(x**2 + 1, "forgot the cross term")
-RED = Check("planted-red", "float64", lambda rng, subject: at_most(1.0, 0.0, "err", "planted failure"))
+RED = Check("planted-red", "float64", lambda rng: None,
+            lambda prepared, subject: at_most(1.0, 0.0, "err", "planted failure"))
 
 # planted before collection (conftest import), undone when the inner session ends
 _mp = pytest.MonkeyPatch()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import proofs.pushforward as P
-from verify.kernel.statement import run_check
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
 from verify.gaussian.pushforward import (definition_field, nested_moments, nested_moments_mp, pushforward_claim_points,
                                 pushforward_moment_estimates, pushforward_samples)

@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from verify.kernel import statement as claims
+from verify.kernel import registry
 
 from verify.studies import selftest
 from verify.cli import main
@@ -31,7 +31,7 @@ def _cheap_claim(specs) -> str:
 
 
 def test_quick_selftest_api_every_claim():
-    specs = claims.claim_specs()
+    specs = registry.claim_specs()
     records = selftest.run_claim_catalogue(cli=False, sample=QUICK_SAMPLE)
     summary = selftest.summarise_claims(records)
     assert not summary["failures"], summary["failures"]
@@ -42,7 +42,7 @@ def test_quick_selftest_api_every_claim():
 
 
 def test_quick_selftest_cli_exit_codes_on_a_sample(capsys):
-    specs = claims.claim_specs()
+    specs = registry.claim_specs()
     for cid, spec in specs.items():
         assert selftest._cli_exit(cid, spec.example, 0) == 0, cid
         if spec.wrong_examples:
@@ -72,7 +72,7 @@ def test_full_catalogue(request, capsys):
 
 
 def test_selftest_goes_red_when_a_wrong_formula_is_listed_as_a_rewriting(monkeypatch):
-    specs = claims.claim_specs()
+    specs = registry.claim_specs()
     cid, spec = next(iter(specs.items()))
     planted = dataclasses.replace(spec, wrong_examples=(spec.example,))  # the true form listed as a mutant
     monkeypatch.setattr(selftest, "claim_specs", lambda: {**specs, cid: planted})

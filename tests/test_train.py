@@ -99,47 +99,6 @@ def test_planted_slips_are_caught():
     assert train.bayes_distance(U, V, np.eye(2), wrong) > 0.1
 
 
-# ------------------------------------------------------------------------------ the trajectory kind (shared battery)
-
-
-def _case(subject=None, points=None):
-    pts = [{"label": "d=1", "Sigma": [[0.25]], "noise": 0.0, "T": 1.0, "start": train.balanced_init([[0.25]], 4.0)}]
-    return train.trajectory("energy", icl_risk_gradient if subject is None else subject, train.field_path,
-                            pts if points is None else points, figure=train.energy_defect, threshold=1e-8,
-                            unit="rel. defect", mutants=[Mutant("reversed", _reverse)])
-
-
-class TestTrajectoryKind:
-    """The battery of tests/test_evidence.py::TestEveryKind, for the kind registered here."""
-
-    def test_registered(self):
-        assert "trajectory" in kinds() and _case().kind == "trajectory"
-
-    def test_passes_fails_on_mutant_same_bits(self):
-        a, b = _case().outcome(stream(3, "k")), _case().outcome(stream(3, "k"))
-        assert isinstance(a, Outcome) and a.passed and (a.figure, a.detail) == (b.figure, b.detail)
-        assert "DOP853 rtol=1e-10" in a.detail
-        assert not _case().outcome(stream(0, "k"), mutant="reversed").passed
-
-    def test_nan_never_passes(self):
-        nan = lambda U, V, S, s=0.0: (np.full_like(U, np.nan), np.full_like(V, np.nan))  # noqa: E731
-        try:
-            out = _case(subject=nan).outcome(stream(0, "k"))
-        except ValueError as exc:
-            assert "NaN" in str(exc) or "nan" in str(exc).lower()
-        else:
-            assert not out.passed
-
-    def test_bad_input_names_the_parameter(self):
-        with pytest.raises(ValueError, match="points"):
-            _case(points=[]).outcome(stream(0, "k"))
-        with pytest.raises(ValueError, match="mutant"):
-            _case().outcome(stream(0, "k"), mutant="no such mutant")
-        with pytest.raises(ValueError, match="relation"):
-            train.trajectory("x", 1, lambda p, s: None, [{}], figure=lambda *a: 0.0, threshold=0, relation="<",
-                             mutants=[Mutant("m", 2)])
-
-
 # ------------------------------------------------------------------------------ bad input
 
 

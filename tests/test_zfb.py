@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from proofs import zfb_linear as zl
-from verify.kernel.statement import run_check
+from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
 from verify.icl.risk import toeplitz_sigma
 from verify.icl.zfb import (

@@ -72,8 +72,8 @@ def check_claim(claim_id: str, formula: str, seed: int = 0, assume=()):
     (``.accepted``, ``.worst_error``).  ``assume`` (a name or names from the claim's ``assumptions``)
     restricts the points to a hypothesis.  Unknown ids or hypotheses, unparsable or wrongly shaped
     formulas raise ``ValueError``."""
-    from verify.kernel.statement import claim_specs
-    from verify.kernel.formula import check_formula
+    from verify.kernel.registry import claim_specs
+    from verify.kernel.claim import check_formula
     from verify._validation import seed_value
 
     seed = seed_value(seed, "seed")

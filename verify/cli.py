@@ -30,11 +30,12 @@ import time
 from pathlib import Path
 
 from verify import __version__
-from verify.kernel.statement import claim_specs, statements
-from verify.kernel.formula import check_formula
+from verify.kernel.registry import claim_specs, statements
+from verify.kernel.claim import check_formula
 from verify.reports.latex import compile_pdf, document
 from verify._validation import seed_value
-from verify.kernel.runner import format_mutants, format_table, run_mutants, run_statements, to_json
+from verify.reports.table import format_mutants, format_table, to_json
+from verify.kernel.runner import run_mutants, run_statements
 
 __all__ = ["main"]
 

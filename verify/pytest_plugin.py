@@ -10,6 +10,9 @@ or ``all``).  Each statement becomes a collector with
 * one item per evidence check:   ``<statement>::evidence::<check>``  (figure against threshold);
 * one item per planted mutant:   ``<statement>::mutant::<check>::<mutant>``  (the check must go red on it).
 
+A check is prepared once per session (its points, references and samples) and its evidence item and mutant items
+are scored against that one preparation.
+
 Options: ``--run-slow`` also runs the checks marked slow; ``--verify-seed N`` changes the master seed
 (default 0); the figure of every check is printed (``-s`` shows it) and attached to the report.
 """
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import pytest
 
-from verify.kernel.statement import Statement, run_check, statements
+from verify.kernel.registry import statements
+from verify.kernel.runner import Preparations, run_check
+from verify.kernel.statement import Statement
 from verify._validation import seed_value
 
 
@@ -59,6 +64,7 @@ class StatementCollector(pytest.Collector):
     def __init__(self, *, statement: Statement, **kw):
         super().__init__(**kw)
         self.statement = statement
+        self.preparations = Preparations()
 
     def collect(self):
         for derivation in self.statement.built_derivations():
@@ -70,18 +76,19 @@ class StatementCollector(pytest.Collector):
                                        what=f"{derivation.name}: the chain ends at the registered closed form")
         for assumption in self.statement.assumptions:
             yield CheckItem.from_parent(self, name=f"assumption::{assumption.name}", check=assumption.check)
-            for m in assumption.check.mutants:
+            for i, m in enumerate(assumption.check.mutants):
                 yield MutantItem.from_parent(self, name=f"assumption::{assumption.name}::mutant::{_slug(m.name)}",
-                                             check=assumption.check, mutant=m.name)
+                                             check=assumption.check, mutant=m.name,
+                                             last=i == len(assumption.check.mutants) - 1)
         for check in self.statement.checks:
             item = CheckItem.from_parent(self, name=f"evidence::{check.name}", check=check)
             if check.slow:
                 item.add_marker(pytest.mark.slow)
             yield item
         for check in self.statement.checks:
-            for m in check.mutants:
+            for i, m in enumerate(check.mutants):
                 item = MutantItem.from_parent(self, name=f"mutant::{check.name}::{_slug(m.name)}", check=check,
-                                              mutant=m.name)
+                                              mutant=m.name, last=i == len(check.mutants) - 1)
                 if check.slow:
                     item.add_marker(pytest.mark.slow)
                 yield item
@@ -122,7 +129,8 @@ class CheckItem(_StatementItem):
             pytest.skip("slow check (run with --run-slow)")
 
     def runtest(self):
-        ev = run_check(self.parent.statement, self.check, self.config.getoption("--verify-seed"))
+        ev = run_check(self.parent.statement, self.check, self.config.getoption("--verify-seed"),
+                       preparations=self.parent.preparations)
         line = (f"[{ev.id}::{ev.name}] {ev.kind}: {ev.unit or 'figure'} = {ev.figure:.4g} "
                 f"(needs {ev.relation} {ev.threshold:g}) in {ev.seconds:.2f}s; {ev.detail}")
         print(line)
@@ -135,17 +143,21 @@ class CheckItem(_StatementItem):
 class MutantItem(_StatementItem):
     """The check run on a planted wrong subject: passes only when the check goes red on it."""
 
-    def __init__(self, *, check, mutant: str, **kw):
+    def __init__(self, *, check, mutant: str, last: bool = False, **kw):
         super().__init__(**kw)
         self.check = check
         self.mutant = mutant
+        self.last = last
 
     def setup(self):
         if self.check.slow and not self.config.getoption("--run-slow"):
             pytest.skip("slow check (run with --run-slow)")
 
     def runtest(self):
-        ev = run_check(self.parent.statement, self.check, self.config.getoption("--verify-seed"), mutant=self.mutant)
+        seed = self.config.getoption("--verify-seed")
+        ev = run_check(self.parent.statement, self.check, seed, mutant=self.mutant, preparations=self.parent.preparations)
+        if self.last:  # the check's last item: its preparation is no longer needed
+            self.parent.preparations.forget(self.parent.statement, self.check, seed)
         line = (f"[{ev.id}::{ev.name} on mutant {self.mutant!r}] {ev.unit or 'figure'} = {ev.figure:.4g} "
                 f"(true subject needs {ev.relation} {ev.threshold:g}); {ev.detail}")
         print(line)

@@ -47,7 +47,7 @@ import numpy as np
 import sympy as sp
 from mpmath import mp
 
-from verify.kernel.formula import ClaimPoint
+from verify.kernel.claim import ClaimPoint
 from verify.icl.risk import icl_risk_infinite_quadrature
 from verify.icl.references import definition_quadrature, random_point, _dyadic
 from verify.numerics.quadrature import hermite_rule

@@ -61,7 +61,7 @@ __all__ = [
     "gradient_definition",
     "hessian_definition",
     "risk_definition_mc",
-    "gap_to_subject",
+    "finite_gap_sample", "gap_to_limit", "gap_to_subject",
     "active_vector",
     "from_active_vector",
     "minimizer_specs",
@@ -361,31 +361,32 @@ def risk_definition_mc(U, V, Sigma, noise, n_pairs: int, seed, *, rel_stderr: fl
     return est
 
 
-@functools.lru_cache(maxsize=256)
-def _gap_cached(key: bytes, k: int, noise: float, L: int, n_prompts: int, seed: int) -> Estimate:
-    arr = np.frombuffer(key, dtype=float)
-    U = arr[: (k + 1) ** 2].reshape(k + 1, k + 1)
-    V = arr[(k + 1) ** 2: 2 * (k + 1) ** 2].reshape(k + 1, k + 1)
-    S = arr[2 * (k + 1) ** 2:].reshape(k, k)
-    return icl_risk_gap_mc(U, V, S, L=L, n_prompts=n_prompts, seed=seed, noise=noise)
+def finite_gap_sample(U, V, Sigma, noise, L: int, n_prompts: int, rng) -> tuple[Estimate, float]:
+    r"""What an estimate of R_L(U, V) - (a claimed limit) needs, independently of the claim:
+
+        (paired Monte Carlo of R_L - R_\infty,  R_\infty from the definition by exact Gauss-Hermite).
+
+    The first keeps the variance reduction of :func:`verify.icl.risk.icl_risk_gap_mc` (same prompts for both
+    risks, control variates); its R_\infty is the definition's p_\infty, never a closed form.  One int is drawn
+    from ``rng``.  :func:`gap_to_limit` turns it into the estimate for any limit."""
+    U, V, S, s = _validate(U, V, Sigma, noise)
+    seed = int(rng.integers(2**63))
+    est = icl_risk_gap_mc(U, V, S, L=int(L), n_prompts=int(n_prompts), seed=seed, noise=s)
+    return est, risk_definition_gh(U, V, S, s)
+
+
+def gap_to_limit(sample: tuple[Estimate, float], limit: float) -> Estimate:
+    r"""An unbiased estimate of R_L - ``limit`` from :func:`finite_gap_sample`: the paired estimate of R_L - R_\infty
+    shifted by the exact R_\infty(definition) - limit (float64 rounding).  With the right limit the mean is
+    R_L - R_\infty -> 0 like 1/L; a wrong limit shifts every L by the same amount: a plateau, or a negative gap."""
+    est, r_definition = sample
+    shift = r_definition - float(limit)
+    return Estimate(est.mean + shift, est.stderr, est.n, ess=est.ess, warning=est.warning)  # keeps an ESS flag
 
 
 def gap_to_subject(U, V, Sigma, noise, L: int, n_prompts: int, rng, limit: float) -> Estimate:
-    r"""An unbiased estimate of R_L(U, V) - ``limit``:
-
-        [paired Monte Carlo of R_L - R_\infty]  +  [R_\infty(definition, exact Gauss-Hermite) - limit].
-
-    The first term keeps the variance reduction of :func:`verify.icl.risk.icl_risk_gap_mc` (same prompts for both
-    risks, control variates); its R_\infty is the definition's p_\infty, never a closed form.  The second is exact
-    (float64 rounding).  With the right limit the mean is R_L - R_\infty -> 0 like 1/L; a wrong limit shifts
-    every L by the same amount: a plateau, or a negative gap.  One int is drawn from ``rng``.
-    """
-    U, V, S, s = _validate(U, V, Sigma, noise)
-    seed = int(rng.integers(2**63))
-    key = np.concatenate([U.ravel(), V.ravel(), S.ravel()]).astype(float).tobytes()
-    est = _gap_cached(key, S.shape[0], float(s), int(L), int(n_prompts), seed)
-    shift = risk_definition_gh(U, V, S, s) - float(limit)
-    return Estimate(est.mean + shift, est.stderr, est.n, ess=est.ess, warning=est.warning)  # keeps an ESS flag
+    """:func:`gap_to_limit` of a fresh :func:`finite_gap_sample`: an unbiased estimate of R_L(U, V) - ``limit``."""
+    return gap_to_limit(finite_gap_sample(U, V, Sigma, noise, L, n_prompts, rng), limit)
 
 
 # ------------------------------------------------------------------------------------- minimizer points

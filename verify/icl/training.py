@@ -75,7 +75,6 @@ __all__ = [
     "escape_rate",
     "alpha_sweep",
     "init_interval_audit",
-    "trajectory",
     "run_infinite",
     "Run",
     "convergence_points",
@@ -113,8 +112,6 @@ __all__ = [
 DEFAULT_RTOL = 1e-10
 DEFAULT_ATOL = 1e-12
 
-register_kind("trajectory", "an error-controlled trajectory (DOP853 with stated rtol/atol, or gradient descent "
-                            "with step eta): a figure along it against a threshold")
 
 
 # ------------------------------------------------------------------------------------------ initialisation
@@ -565,47 +562,6 @@ def init_interval_audit(dims=(1, 2, 5), norms=(0.25, 1.0, 4.0), alphas=None, *, 
                 rows.append({"d": d, "sigma_op": norm, **c, "in_printed": c["alpha"] < printed_bound(d, norm),
                              "in_zfb": c["alpha"] < zfb_bound(d, norm)})
     return rows
-
-
-# ------------------------------------------------------------------------------------------ the evidence kind
-
-
-def trajectory(name: str, subject: Any, path: Callable[[dict, Any], Any], points, *, figure: Callable[[dict, Any, Any], float],
-               threshold: float, relation: str = "<=", unit: str = "", mutants: Iterable[Mutant], kind: str = "trajectory",
-               description: str = "", slow: bool = False, what: str = "") -> Check:
-    r"""Evidence kind ``trajectory``: at every point, ``path(point, subject)`` integrates a trajectory (an
-    error-controlled flow or a GD run, whose ``method`` states its tolerances or step) and ``figure(point, path,
-    subject)`` measures it; the worst point is compared with ``threshold`` (``relation`` '<=' or '>=').  A diverged
-    path, or a NaN/inf figure, is the worst possible figure (never a pass).  ``points``: a list of dicts or
-    rng -> list."""
-    if relation not in ("<=", ">="):
-        raise ValueError(f"relation: expected '<=' or '>=', got {relation!r}")
-    threshold = real(threshold, "threshold")
-    bad = math.inf if relation == "<=" else -math.inf
-
-    def run(rng, subj):
-        pts = list(points(rng) if callable(points) else points)
-        if not pts:
-            raise ValueError("points: a check needs at least one point")
-        worst, where, how = None, "", ""
-        for k, p in enumerate(pts):
-            pth = path(p, subj)
-            f = bad if getattr(pth, "diverged", False) else float(figure(p, pth, subj))
-            f = bad if math.isnan(f) else f
-            label = str(p.get("label", f"point {k}")) if isinstance(p, dict) else f"point {k}"
-            if worst is None or (f > worst if relation == "<=" else f < worst):
-                worst, where = f, label
-                how = f"{getattr(pth, 'method', '')}, {len(getattr(pth, 't', ()))} records, t <= {_t_end(pth):.4g}"
-        detail = f"{what or unit or 'figure'}: worst {worst:.4g} at {where} ({how}) over {len(pts)} points"
-        return (at_most if relation == "<=" else at_least)(worst, threshold, unit, detail)
-
-    return Check(name=name, kind=kind, run=run, description=description, slow=slow, subject=subject,
-                 mutants=tuple(mutants))
-
-
-def _t_end(p) -> float:
-    t = getattr(p, "t", None)
-    return float(t[-1]) if t is not None and len(t) else math.nan
 
 
 # ------------------------------------------------------------------------------------------ evidence support

@@ -812,11 +812,6 @@ With 3 runs the L = 1000 end (the gradient-noise floor, run-to-run spread ~35%) 
 seed 2 (z = 4.9)."""
 
 
-def wide_excess(L: int, rng, limit) -> Estimate:
-    """:func:`finite_excess` in :data:`WIDE_CASE`."""
-    return finite_excess(L, rng, limit, WIDE_CASE)
-
-
 def wide_limit(case: dict = None) -> float:
     """:func:`limit_risk` of :data:`WIDE_CASE` (whatever case the check passes)."""
     return limit_risk(WIDE_CASE)
@@ -841,26 +836,23 @@ def shifted_limit(offset: float):
     return lambda case: limit_risk(case) + offset
 
 
-_RUNS: dict = {}
-
-
-def finite_excess(L: int, rng, limit, case: dict | None = None) -> Estimate:
-    r"""R_L(\bar\theta_L) - limit(case) over ``case["runs"]`` independent finite-L GD runs (seeds from ``rng``), \bar\theta_L
-    the Polyak average of the last quarter, R_L by :func:`verify.icl.risk.icl_risk_mc`; mean and standard error over
-    the runs (batch means: the run-to-run spread carries both the gradient noise and the Monte Carlo error)."""
+def finite_risks(L: int, rng, case: dict | None = None) -> list[float]:
+    r"""R_L(\bar\theta_L) over ``case["runs"]`` independent finite-L GD runs (seeds from ``rng``), \bar\theta_L the Polyak
+    average of the last quarter, R_L by :func:`verify.icl.risk.icl_risk_mc`."""
     case = CONVERGENCE_CASE if case is None else case
     S = case["Sigma"]
     seeds = tuple(int(rng.integers(0, 2**31)) for _ in range(case["runs"]))
-    key = (L, seeds, S.tobytes(), tuple(case[k] for k in ("noise", "alpha", "eta", "n_steps", "batch", "n_eval")))
-    if key not in _RUNS:  # a mutant run draws the same seeds: only the subtracted limit differs
-        U0, V0 = balanced_init(S, case["alpha"])
-        vals = []
-        for sd in seeds:
-            p = finite_gd(U0, V0, S, L, case["eta"], case["n_steps"], batch=case["batch"], seed=sd, tag="check",
-                          noise=case["noise"], record_every=10)
-            vals.append(icl_risk_mc(*averaged_point(p), S, L, case["n_eval"], sd, case["noise"]).mean)
-        if len(_RUNS) > 64:
-            _RUNS.clear()
-        _RUNS[key] = vals
-    m, se = _seed_stats(_RUNS[key])
-    return Estimate(m - float(limit(case)), se, len(seeds))
+    U0, V0 = balanced_init(S, case["alpha"])
+    vals = []
+    for sd in seeds:
+        p = finite_gd(U0, V0, S, L, case["eta"], case["n_steps"], batch=case["batch"], seed=sd, tag="check",
+                      noise=case["noise"], record_every=10)
+        vals.append(icl_risk_mc(*averaged_point(p), S, L, case["n_eval"], sd, case["noise"]).mean)
+    return vals
+
+
+def excess_over(risks: list[float], limit: float) -> Estimate:
+    """mean(risks) - limit, with the standard error over the runs (the run-to-run spread carries both the gradient
+    noise and the Monte Carlo error)."""
+    m, se = _seed_stats(risks)
+    return Estimate(m - float(limit), se, len(risks))

@@ -598,14 +598,7 @@ def claim_z_test(name: str, claim: ZFBClaim, value: Callable, estimate: Callable
     the forward pass at weights built from the claim (e.g. W_*(\Gamma) of the claimed \Gamma), ``value(point, claim)``
     is the claimed closed form.  A claim is therefore tested on both sides: a wrong \Gamma changes the weights
     simulated and the value claimed, and the check catches it where the two no longer match."""
-
-    def inner(c):
-        return z_test(name, subject=lambda p: value(p, c), estimate=lambda p, rng: estimate(p, rng, c), points=points,
-                      mutants=[Mutant("-", None)], **kw)
-
-    proto = inner(claim)
-    return Check(name=name, kind=proto.kind, run=lambda rng, c: inner(c).run(rng, lambda p: value(p, c)),
-                 description=proto.description, slow=proto.slow, subject=claim, mutants=tuple(mutants))
+    return z_test(name, subject=claim, estimate=estimate, points=points, value=value, driven=True, mutants=mutants, **kw)
 
 
 # ----------------------------------------------------------------------------------------------- symbolic closed forms

@@ -102,12 +102,16 @@ def corollary_ratio(p, c: ZFBClaim) -> float:
     return float(c.error_at(Lam, p["N"], p["M"]) / b)
 
 
-def rejected_z(p, claims, rng, n_prompts: int = 20_000) -> float:
-    """|z| of the Gamma-free trained LSA's Monte Carlo error against claims[p["which"]]."""
-    c = claims[p["which"]]
+def trained_error_estimate(p, rng, n_prompts: int = 20_000):
+    """Monte Carlo of the prediction error of the Gamma-free trained LSA at the configuration ``p``."""
     W = lsa_trained_minimizer(p["Lambda"], p["N"])
-    est = lsa_error_conditional_mc(p["Lambda"], *W, p["M"], n_prompts, rng, noise_std=p["s"], target_noise_std=p["t"])
-    return abs(est.z(c.error_at(p["Lambda"], p["N"], p["M"], p["s"], p["t"])))
+    return lsa_error_conditional_mc(p["Lambda"], *W, p["M"], n_prompts, rng, noise_std=p["s"], target_noise_std=p["t"])
+
+
+def rejected_z(p, estimate, claims) -> float:
+    """|z| of the trained LSA's Monte Carlo ``estimate`` against claims[p["which"]]."""
+    c = claims[p["which"]]
+    return abs(estimate.z(c.error_at(p["Lambda"], p["N"], p["M"], p["s"], p["t"])))
 
 
 def eta_covariance_check(sigma, m: int = 3, d: int = 2):
@@ -288,7 +292,7 @@ def gamma_claim_points(seed: int) -> list:
     N = 1 at d = 1), reference \Gamma = C^{-1} from the Gamma-free minimiser (:func:`gamma_reference`)."""
     import mpmath
 
-    from verify.kernel.formula import ClaimPoint
+    from verify.kernel.claim import ClaimPoint
 
     rng = np.random.default_rng([seed, 71])
     pts = []
@@ -311,7 +315,7 @@ def error_claim_points(seed: int) -> list:
     reference :func:`error_reference` (exact).  ``cases``: ``noiseless`` (s = t = 0), ``equal-lengths`` (M = N)."""
     import mpmath
 
-    from verify.kernel.formula import ClaimPoint
+    from verify.kernel.claim import ClaimPoint
 
     rng = np.random.default_rng([seed, 72])
     pts = []

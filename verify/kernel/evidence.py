@@ -1,8 +1,10 @@
 r"""Evidence kinds: one constructor per kind, each owning the loop, the worst case, the seed and the verdict.
 
 A proof module says *what* is checked; a constructor here says *how*.  Every constructor returns a
-:class:`verify.kernel.statement.Check` whose ``run(rng, subject)`` takes the **subject** -- the closed form (or the
-quantity) under test -- as an argument, so that the same check can be run on a planted wrong subject.
+:class:`verify.kernel.statement.Check` split in two: ``prepare(rng)`` computes, once, what does not depend on the
+statement under test (the points, the reference values, the Monte Carlo estimates, the trajectories), and
+``score(prepared, subject)`` compares the **subject** -- the closed form (or the quantity) under test, or a planted
+mutant of it -- with that preparation, drawing no randomness.  Scoring a hundred mutants costs one preparation.
 Every check declares at least one :class:`Mutant`: a wrong subject it must reject.  ``verify run --mutants``
 and the test suite run each check on each of its mutants and fail when the check stays green.
 
@@ -21,6 +23,8 @@ constructor        figure and verdict
                    like L^{-p} with p >= the declared exponent (a wrong limit leaves a plateau: p ~ 0)
 :func:`rejection`  negative control: a wrong form (the subject) is rejected by at least the threshold
 :func:`bound`      a figure per point (e.g. a gradient norm) against a threshold, worst point
+:func:`trajectory` a figure measured on a trajectory (an error-controlled flow, a descent run) per point:
+                   a reference trajectory prepared once, or one driven by the subject (a planted field)
 =================  ==============================================================================
 
 A figure that is NaN never passes: the worst case of any set containing NaN is a failure.
@@ -31,6 +35,9 @@ A figure that is NaN never passes: the worst case of any set containing NaN is a
 ...                 points=[{"x": 2.0}], digits=14, kind="float64", mutants=[Mutant("cube root", lambda p: p["x"] ** (1 / 3))])
 >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="cube root").passed
 (True, False)
+>>> prepared = chk.prepare(stream(0, "doc"))          # the reference, once
+>>> [chk.score(prepared, m.subject).passed for m in chk.mutants]
+[False]
 """
 
 from __future__ import annotations
@@ -39,10 +46,11 @@ import math
 from typing import Any, Callable, Iterable, Sequence
 
 import mpmath
-import numpy as np
 from mpmath import mp
 
-from verify.kernel.statement import Check, Mutant, Outcome, at_least, at_most, register_kind, kinds
+from verify._validation import real
+from verify.kernel.compare import digits_between, flat_entries, is_nan
+from verify.kernel.statement import Check, Mutant, Outcome, at_least, at_most, kinds, register_kind
 from verify.numerics.montecarlo import DEFAULT_Z, Estimate, fit_rate
 
 __all__ = [
@@ -53,6 +61,7 @@ __all__ = [
     "rate",
     "rejection",
     "bound",
+    "trajectory",
     "register_kind",
     "kinds",
     "digits_between",
@@ -61,17 +70,28 @@ __all__ = [
 ]
 
 Point = dict
-Points = Callable[[np.random.Generator], Sequence[Point]] | Sequence[Point]
+Points = Callable[..., Sequence[Point]] | Sequence[Point]
 
 
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def _points(points: Points, rng: np.random.Generator) -> list[Point]:
+def _points(points: Points, rng) -> list[Point]:
     pts = list(points(rng) if callable(points) else points)
     if not pts:
         raise ValueError("points: a check needs at least one point")
     return pts
+
+
+def _prepare_points(points: Points, prepare_point: Callable | None) -> Callable:
+    """``prepare(rng)``: the points, each with what ``prepare_point(point, rng)`` computes for it, in order (the
+    generator is consumed point after point, as a single loop would)."""
+
+    def prepare(rng):
+        pts = _points(points, rng)
+        return [(p, None if prepare_point is None else prepare_point(p, rng)) for p in pts]
+
+    return prepare
 
 
 def _label(point: Point, k: int) -> str:
@@ -80,51 +100,6 @@ def _label(point: Point, k: int) -> str:
     if isinstance(point, dict) and "dim" in point:
         return f"point {k} (d={point['dim']})"
     return f"point {k}"
-
-
-def _flat(value) -> list:
-    """Entries of a scalar, numpy array, mpmath matrix or list as a flat list (mpmath numbers kept)."""
-    if isinstance(value, mpmath.matrix):
-        return [value[i, j] for i in range(value.rows) for j in range(value.cols)]
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _flat(v)]
-    if isinstance(value, np.ndarray):
-        if np.iscomplexobj(value):
-            raise TypeError("value: complex values cannot be compared")
-        return [float(x) for x in value.ravel()]
-    return [value]
-
-
-def _is_nan(x) -> bool:
-    try:
-        return bool(mpmath.isnan(x))
-    except (TypeError, ValueError):
-        return True
-
-
-def digits_between(value, reference, cap: float | None = None) -> float:
-    """Agreeing significant digits  -log10(max|value - ref| / max(1, max|ref|)), capped at ``cap`` (default
-    the working precision); NaN anywhere gives 0 digits (NaN never counts as agreement).
-
-    >>> digits_between([1.0, 2.0], [1.0, 2.0 + 2e-9])
-    9.0
-    >>> digits_between(float("nan"), 1.0), digits_between([float("inf"), 1.0], [float("inf"), 1.0])
-    (0.0, 0.0)
-    """
-    v, r = _flat(value), _flat(reference)
-    if len(v) != len(r):
-        raise ValueError(f"value: shape differs from the reference ({len(v)} vs {len(r)} entries)")
-    top = float(mp.dps if cap is None else cap)
-    if any(_is_nan(x) or mpmath.isinf(x) for x in v + r):
-        return 0.0  # NaN or an infinity (inf - inf is NaN, which max() would skip) never agrees
-    err = max(abs(mpmath.mpf(a) - mpmath.mpf(b)) for a, b in zip(v, r))
-    scale = max([mpmath.mpf(1)] + [abs(mpmath.mpf(b)) for b in r])
-    rel = err / scale
-    if rel == 0:
-        return top
-    if mpmath.isinf(rel):
-        return 0.0
-    return max(0.0, min(top, round(float(-mpmath.log10(rel)), 2)))
 
 
 def scaled(subject: Callable, factor) -> Callable:
@@ -141,6 +116,8 @@ def shifted(subject: Callable, offset) -> Callable:
 def _scale(value, factor):
     """value * factor; mpmath values are multiplied at the working precision by an exact factor (a string
     such as "1.00000001" keeps every digit)."""
+    import numpy as np
+
     if isinstance(value, (list, tuple)):
         return type(value)(_scale(v, factor) for v in value)
     if isinstance(value, (mpmath.matrix, mpmath.mpf)):
@@ -163,49 +140,61 @@ def _outcome(figure: float, threshold: float, relation: str, unit: str, detail: 
     return (at_least if relation == ">=" else at_most)(figure, threshold, unit, detail)
 
 
-def _make(name, kind, subject, mutants, run, description, slow) -> Check:
-    return Check(name=name, kind=kind, run=run, description=description, slow=slow, subject=subject,
-                 mutants=tuple(mutants))
+def _make(name, kind, subject, mutants, prepare, score, description, slow) -> Check:
+    return Check(name=name, kind=kind, prepare=prepare, score=score, description=description, slow=slow,
+                 subject=subject, mutants=tuple(mutants))
 
 
 # ------------------------------------------------------------------------------------------ kinds
 
 
-def bound(name: str, subject: Any, figure: Callable[[Point, Any], float], points: Points, *, threshold: float,
-          relation: str = "<=", unit: str = "", kind: str = "float64", mutants: Iterable[Mutant],
-          description: str = "", slow: bool = False, what: str = "") -> Check:
-    """The generic worst case: ``figure(point, subject)`` at every point against ``threshold``.
+def bound(name: str, subject: Any, figure: Callable, points: Points, *, threshold: float, relation: str = "<=",
+          unit: str = "", kind: str = "float64", mutants: Iterable[Mutant], description: str = "", slow: bool = False,
+          what: str = "", prepare: Callable[[Point, Any], Any] | None = None, _worst_word: str = "worst") -> Check:
+    """The generic worst case: a figure at every point against ``threshold``.
 
-    Every other kind is this loop with a figure of its own.  ``what`` names the figure in the detail line.
+    Without ``prepare`` the figure is ``figure(point, subject)``.  With ``prepare(point, rng)`` (what the figure
+    needs that does not depend on the subject: a reference value, a sample) it is ``figure(point, prepared,
+    subject)``, and the preparation is computed once for any number of subjects.  Every other kind is this loop
+    with a figure of its own.  ``what`` names the figure in the detail line.
     """
 
-    def run(rng, subj):
-        pts = _points(points, rng)
-        figs = [(float(figure(p, subj)), _label(p, k)) for k, p in enumerate(pts)]
+    def score(prepared, subj):
+        if prepare is None:
+            figs = [(float(figure(p, subj)), _label(p, k)) for k, (p, _) in enumerate(prepared)]
+        else:
+            figs = [(float(figure(p, ref, subj)), _label(p, k)) for k, (p, ref) in enumerate(prepared)]
         worst, where = _worst(figs, relation)
-        detail = f"{what or unit or 'figure'}: worst {worst:.4g} at {where} over {len(pts)} points"
+        detail = f"{what or unit or 'figure'}: {_worst_word} {worst:.4g} at {where} over {len(prepared)} points"
         return _outcome(worst, threshold, relation, unit, detail)
 
-    return _make(name, kind, subject, mutants, run, description, slow)
+    return _make(name, kind, subject, mutants, _prepare_points(points, prepare), score, description, slow)
 
 
 def agreement(name: str, subject: Callable[[Point], Any], reference: Callable[[Point], Any], points: Points, *,
               digits: float, kind: str = "quadrature", dps: int | None = None, mutants: Iterable[Mutant],
               description: str = "", slow: bool = False, reference_name: str = "the reference") -> Check:
-    """Agreeing digits of ``subject(point)`` and an independent ``reference(point)``; passes when the worst
-    point agrees to ``digits``.  With ``dps`` both are evaluated at that working precision (mpmath); the cap
-    on the figure is the precision (``dps``, or 16 for float64 references)."""
+    """Agreeing digits (:func:`verify.kernel.compare.digits_between`) of ``subject(point)`` and an independent
+    ``reference(point)``; passes when the worst point agrees to ``digits``.  The reference is prepared once per
+    point.  With ``dps`` both are evaluated at that working precision (mpmath); the cap on the figure is the
+    precision (``dps``, or 16 for float64 references)."""
     cap = float(dps) if dps else 16.0
 
-    def figure(p, subj):
+    def reference_at(p, rng):
         if dps:
             with mp.workdps(dps):
-                return digits_between(subj(p), reference(p), cap=cap)
-        return digits_between(subj(p), reference(p), cap=cap)
+                return reference(p)
+        return reference(p)
 
-    inner = bound(name, subject, figure, points, threshold=digits, relation=">=", unit="digits", kind=kind,
-                  mutants=mutants, description=description, slow=slow, what=f"agreeing digits with {reference_name}")
-    return inner
+    def figure(p, ref, subj):
+        if dps:
+            with mp.workdps(dps):
+                return digits_between(subj(p), ref, cap=cap)
+        return digits_between(subj(p), ref, cap=cap)
+
+    return bound(name, subject, figure, points, threshold=digits, relation=">=", unit="digits", kind=kind,
+                 mutants=mutants, description=description, slow=slow, what=f"agreeing digits with {reference_name}",
+                 prepare=reference_at)
 
 
 def enclosure(name: str, subject: Callable[[Point], Sequence], enclose: Callable[[Point], Sequence], points: Points, *,
@@ -214,28 +203,25 @@ def enclosure(name: str, subject: Callable[[Point], Sequence], enclose: Callable
     """Certified: ``enclose(point)`` returns Arb balls (python-flint ``arb``) that provably contain the
     definition's value; every ball must contain ``subject(point)`` (evaluated at ``dps`` digits and widened by
     its own rounding, 10^-(dps-5)), tested with Arb's ``contains``, *and* the balls must be narrow: the figure
-    is the certified digits -log10(rad / max(1, |mid|)) of the widest ball, 0 when a ball misses the subject."""
-    import flint
+    is the certified digits -log10(rad / max(1, |mid|)) of the widest ball, 0 when a ball misses the subject.
+    The balls are prepared once per point."""
 
-    def run(rng, subj):
-        pts = _points(points, rng)
+    def score(prepared, subj):
+        import flint
+
         outside, widest = [], math.inf
-        for k, p in enumerate(pts):
-            balls = list(enclose(p))
+        for k, (p, balls) in enumerate(prepared):
             with mp.workdps(dps):
                 value = subj(p)
-            saved = flint.ctx.prec
-            try:
-                flint.ctx.prec = int(dps * 3.33) + 64  # the subject's decimal string converts without loss
+            with flint.ctx.workprec(int(dps * 3.33) + 64):  # the subject's decimal string converts without loss
                 widest = _enclose_point(flint, balls, value, dps, _label(p, k), outside, widest)
-            finally:
-                flint.ctx.prec = saved
         if outside:
             return at_least(0.0, digits, "digits", f"subject OUTSIDE the certified enclosure at {', '.join(outside[:4])}")
         return at_least(round(widest, 1), digits, "digits",
-                        f"{len(pts)} points: every Arb ball contains the subject; certified digits >= {widest:.1f}")
+                        f"{len(prepared)} points: every Arb ball contains the subject; certified digits >= {widest:.1f}")
 
-    return _make(name, kind, subject, mutants, run, description, slow)
+    return _make(name, kind, subject, mutants, _prepare_points(points, lambda p, rng: list(enclose(p))), score,
+                 description, slow)
 
 
 def _enclose_point(flint, balls, value, dps: int, label: str, outside: list, widest: float) -> float:
@@ -243,11 +229,11 @@ def _enclose_point(flint, balls, value, dps: int, label: str, outside: list, wid
     appending misses to ``outside``; returns the running narrowest certified-digits figure."""
     balls = list(balls)
     with mp.workdps(dps):
-        values = _flat(value)
+        values = flat_entries(value)
         if len(values) != len(balls):
             raise ValueError(f"subject: {len(values)} entries, the enclosure has {len(balls)}")
         for i, (ball, v) in enumerate(zip(balls, values)):
-            if _is_nan(v):
+            if is_nan(v):
                 outside.append(f"{label} coordinate {i} (NaN)")
                 continue
             widened = ball + flint.arb(0, f"1e-{dps - 5}")
@@ -258,27 +244,47 @@ def _enclose_point(flint, balls, value, dps: int, label: str, outside: list, wid
     return widest
 
 
-def z_test(name: str, subject: Callable[[Point], Any], estimate: Callable[[Point, np.random.Generator], Any],
-           points: Points, *, mutants: Iterable[Mutant], z: float = DEFAULT_Z, kind: str = "montecarlo",
-           description: str = "", slow: bool = False, resolve: float | None = None) -> Check:
+def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutants: Iterable[Mutant],
+           z: float = DEFAULT_Z, kind: str = "montecarlo", description: str = "", slow: bool = False,
+           resolve: float | None = None, value: Callable[[Point, Any], Any] | None = None,
+           driven: bool = False) -> Check:
     """Monte Carlo: ``estimate(point, rng)`` returns an :class:`Estimate` (or a list, one per coordinate) of the
-    *definition*; ``subject(point)`` the claimed value(s).  Figure: the largest |z| over points and coordinates;
-    passes when <= ``z``.
+    *definition*, prepared once; ``subject(point)`` the claimed value(s).  Figure: the largest |z| over points and
+    coordinates; passes when <= ``z``.
 
     An estimate its estimator flagged unreliable (:attr:`Estimate.warning`, e.g. a collapsed effective sample
     size), a NaN or an infinite figure never agrees: the check fails and says why.
 
     The detail states the power: the smallest relative error  z * stderr / |value|  that would give |z| >= ``z``
     on average.  With ``resolve`` (e.g. 0.01) the check *fails* when it cannot see a relative error that small,
-    so an underpowered check never passes silently."""
+    so an underpowered check never passes silently.
 
-    def run(rng, subj):
+    ``value(point, subject)`` gives the claimed value(s) when the subject is not itself a function of the point.
+    With ``driven=True`` the simulation depends on the subject (e.g. a forward pass at weights the claim names):
+    ``estimate(point, rng, subject)`` is run when each subject is scored, on the same random numbers (the
+    preparation keeps the generator's state), so the true subject and its mutants see the same draws."""
+    claimed = value if value is not None else (lambda p, subj: subj(p))
+
+    def prepare(rng):
         pts = _points(points, rng)
+        if driven:
+            return {"points": pts, "state": rng.bit_generator.state, "bitgen": type(rng.bit_generator)}
+        return [(p, estimate(p, rng)) for p in pts]
+
+    def estimates(prepared, subj):
+        if not driven:
+            return prepared
+        import numpy as np
+
+        replay = np.random.Generator(prepared["bitgen"]())
+        replay.bit_generator.state = prepared["state"]
+        return [(p, estimate(p, replay, subj)) for p in prepared["points"]]
+
+    def score(prepared, subj):
         worst, where, signed, power, flagged = 0.0, "", [], 0.0, []
-        for k, p in enumerate(pts):
-            ests = estimate(p, rng)
+        for k, (p, ests) in enumerate(estimates(prepared, subj)):
             ests = ests if isinstance(ests, (list, tuple)) else [ests]
-            values = _flat(subj(p))
+            values = flat_entries(claimed(p, subj))
             if len(values) != len(ests):
                 raise ValueError(f"subject: {len(values)} values for {len(ests)} estimates")
             for i, (est, v) in enumerate(zip(ests, values)):
@@ -304,20 +310,25 @@ def z_test(name: str, subject: Callable[[Point], Any], estimate: Callable[[Point
             return at_most(math.inf, z, "|z|", f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail)
         return at_most(worst, z, "|z|", detail)
 
-    return _make(name, kind, subject, mutants, run, description, slow)
+    return _make(name, kind, subject, mutants, prepare, score, description, slow)
 
 
-def rate(name: str, subject: Any, gap: Callable[[int, np.random.Generator, Any], Estimate], Ls: Sequence[int], *,
-         exponent: float, mutants: Iterable[Mutant], kind: str = "montecarlo", description: str = "",
-         slow: bool = False) -> Check:
-    r"""Convergence to the subject: ``gap(L, rng, subject)`` estimates (finite-L quantity) - (subject's limit),
-    which must be significantly positive and decay like L^{-p}.  The fitted exponent's confidence interval
-    (:func:`verify.numerics.montecarlo.fit_rate`, widened when one power law does not fit) must lie below
-    -``exponent``: figure = the upper end of the interval, passes when <= -exponent.  A wrong limit leaves a
-    plateau (exponent near 0) or a gap that is not positive at some L, and fails."""
+def rate(name: str, subject: Any, sample: Callable[[int, Any], Any], gap: Callable[[int, Any, Any], Estimate],
+         Ls: Sequence[int], *, exponent: float, mutants: Iterable[Mutant], kind: str = "montecarlo",
+         description: str = "", slow: bool = False) -> Check:
+    r"""Convergence to the subject: ``sample(L, rng)`` draws, once per L, what the finite-L estimate needs (a
+    Monte Carlo sample or estimate, a training run); ``gap(L, sampled, subject)`` turns it into an estimate of
+    (finite-L quantity) - (subject's limit), which must be significantly positive and decay like L^{-p}.  The
+    fitted exponent's confidence interval (:func:`verify.numerics.montecarlo.fit_rate`, widened when one power law
+    does not fit) must lie below -``exponent``: figure = the upper end of the interval, passes when <= -exponent.
+    A wrong limit leaves a plateau (exponent near 0) or a gap that is not positive at some L, and fails."""
+    Ls = list(Ls)
 
-    def run(rng, subj):
-        ests = [gap(L, rng, subj) for L in Ls]
+    def prepare(rng):
+        return [(L, sample(L, rng)) for L in Ls]
+
+    def score(prepared, subj):
+        ests = [gap(L, s, subj) for L, s in prepared]
         lines = "; ".join(f"L={L}: {e.mean:.3g}+-{e.stderr:.1g}" for L, e in zip(Ls, ests))
         try:
             fit = fit_rate(Ls, ests)
@@ -327,21 +338,68 @@ def rate(name: str, subject: Any, gap: Callable[[int, np.random.Generator, Any],
         return at_most(round(hi, 4), -exponent, "exponent",
                        f"{lines}; {fit}; needs the CI below -{exponent:g}")
 
-    return _make(name, kind, subject, mutants, run, description, slow)
+    return _make(name, kind, subject, mutants, prepare, score, description, slow)
 
 
-def rejection(name: str, subject: Any, discrepancy: Callable[[Point, Any, np.random.Generator], float], points: Points,
-              *, threshold: float, unit: str, mutants: Iterable[Mutant], kind: str = "negative-control",
-              description: str = "", slow: bool = False, what: str = "") -> Check:
-    """Negative control: the subject is a *wrong* form and ``discrepancy(point, subject, rng)`` must reach
-    ``threshold`` at every point (e.g. |z| >= 5, or a gap >= 0.1).  Its mutant is a right form, which the
-    control must not reject."""
+def rejection(name: str, subject: Any, discrepancy: Callable[[Point, Any, Any], float], points: Points, *,
+              threshold: float, unit: str, mutants: Iterable[Mutant], kind: str = "negative-control",
+              description: str = "", slow: bool = False, what: str = "",
+              prepare: Callable[[Point, Any], Any] | None = None) -> Check:
+    """Negative control: the subject is a *wrong* form and ``discrepancy(point, prepared, subject)`` must reach
+    ``threshold`` at every point (e.g. |z| >= 5, or a gap >= 0.1); ``prepared`` is what ``prepare(point, rng)``
+    computed once for the point (an estimate of the definition, a reference trajectory; None without
+    ``prepare``).  Its mutant is a right form, which the control must not reject."""
 
-    def run(rng, subj):
-        pts = _points(points, rng)
-        figs = [(float(discrepancy(p, subj, rng)), _label(p, k)) for k, p in enumerate(pts)]
-        worst, where = _worst(figs, ">=")
-        return at_least(worst, threshold, unit,
-                        f"{what or 'discrepancy'}: smallest {worst:.4g} at {where} over {len(pts)} points")
+    def figure(p, ref, subj):
+        return discrepancy(p, ref, subj)
 
-    return _make(name, kind, subject, mutants, run, description, slow)
+    return bound(name, subject, figure, points, threshold=threshold, relation=">=", unit=unit, kind=kind,
+                 mutants=mutants, description=description, slow=slow, what=what or "discrepancy",
+                 prepare=prepare or (lambda p, rng: None), _worst_word="smallest")
+
+
+def trajectory(name: str, subject: Any, points: Points, *, figure: Callable[[Point, Any, Any], float],
+               threshold: float, relation: str = "<=", unit: str = "", mutants: Iterable[Mutant],
+               reference: Callable[[Point], Any] | None = None, driven: Callable[[Point, Any], Any] | None = None,
+               kind: str = "trajectory", description: str = "", slow: bool = False, what: str = "") -> Check:
+    r"""Evidence kind ``trajectory``: a figure measured on a trajectory at every point, the worst point against
+    ``threshold`` (``relation`` '<=' or '>=').
+
+    Exactly one of:
+
+    * ``reference(point)``: a trajectory that does not depend on the subject (an error-controlled flow of the
+      definition, a descent run), integrated once in the preparation; ``figure(point, trajectory, subject)``
+      compares the subject with it;
+    * ``driven(point, subject)``: a trajectory the subject drives (a planted gradient field integrated), computed
+      when each subject is scored.
+
+    A trajectory's ``method`` and ``t`` (:class:`verify.numerics.ode.Trajectory`) go into the detail line.  A
+    diverged trajectory, or a NaN/inf figure, is the worst possible figure (never a pass)."""
+    if relation not in ("<=", ">="):
+        raise ValueError(f"relation: expected '<=' or '>=', got {relation!r}")
+    if (reference is None) == (driven is None):
+        raise ValueError("reference, driven: give exactly one way to obtain the trajectory")
+    threshold = real(threshold, "threshold")
+    bad = math.inf if relation == "<=" else -math.inf
+
+    def prepare_point(p, rng):
+        return reference(p) if reference is not None else None
+
+    def score(prepared, subj):
+        worst, where, how = None, "", ""
+        for k, (p, ref) in enumerate(prepared):
+            pth = ref if reference is not None else driven(p, subj)
+            f = bad if getattr(pth, "diverged", False) else float(figure(p, pth, subj))
+            f = bad if math.isnan(f) else f
+            if worst is None or (f > worst if relation == "<=" else f < worst):
+                worst, where = f, _label(p, k)
+                how = f"{getattr(pth, 'method', '')}, {len(getattr(pth, 't', ()))} records, t <= {_t_end(pth):.4g}"
+        detail = f"{what or unit or 'figure'}: worst {worst:.4g} at {where} ({how}) over {len(prepared)} points"
+        return _outcome(worst, threshold, relation, unit, detail)
+
+    return _make(name, kind, subject, mutants, _prepare_points(points, prepare_point), score, description, slow)
+
+
+def _t_end(p) -> float:
+    t = getattr(p, "t", None)
+    return float(t[-1]) if t is not None and len(t) else math.nan

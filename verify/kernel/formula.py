@@ -53,8 +53,9 @@ import mpmath
 import sympy as sp
 from mpmath import mp
 
-__all__ = ["Value", "evaluate", "ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "relative_error",
-           "agreeing_digits", "mp_matrix", "FUNCTIONS"]
+from verify.kernel.compare import flat_entries
+
+__all__ = ["Value", "evaluate", "FUNCTIONS"]
 
 MAX_LENGTH = 2000
 """Longest formula accepted, in characters."""
@@ -209,7 +210,7 @@ def _fits(q: Fraction, k: int = 1) -> bool:
 
 def _real(v, what: str):
     """Refuse complex, NaN and infinite results (a scalar or every entry of a matrix)."""
-    for e in _entries(v):
+    for e in flat_entries(v.v if isinstance(v, Value) else v):
         if not isinstance(e, mpmath.mpf):
             if isinstance(e, mpmath.mpc):
                 raise ValueError(f"formula: {what} is complex")
@@ -592,193 +593,3 @@ def evaluate(formula: str, namespace: dict) -> Value:
     out = _val(out)
     _real(out.v, "the result")
     return out
-
-
-# ------------------------------------------------------------------------------------------ claims
-
-
-@dataclass(frozen=True)
-class ClaimPoint:
-    """One parameter point: the dimension, the numeric values of the symbols, the reference value."""
-
-    dim: int
-    values: dict
-    reference: object  # mpmath matrix (vector) or mpf
-    cases: frozenset = frozenset()  # names of the spec's hypotheses this point satisfies (see ClaimSpec.assumptions)
-
-
-@dataclass(frozen=True)
-class ClaimSpec:
-    """What ``verify claim ID`` needs: the symbols, the expected shape, and reference points.
-
-    ``points(seed)`` returns :class:`ClaimPoint`s whose reference is computed from the *definition*
-    (quadrature, or an exact / certified evaluation of the definition where quadrature is out of reach; say
-    which in ``coverage``), independently of any closed form.
-
-    ``assumptions`` names the hypotheses a user may impose with ``verify claim --assume NAME`` (e.g.
-    ``"centred": "m = 0"``); a point lists those it satisfies in ``ClaimPoint.cases``, and ``--assume`` keeps
-    only such points, so a form valid only under a hypothesis is accepted there and rejected off it.
-    ``equivalents`` are true rewritings of ``example`` (the selftest accepts each), ``wrong_examples`` the
-    planted wrong forms (the selftest rejects each), ``conditional_examples`` (formula, hypotheses) pairs of
-    forms true only under the named hypotheses (accepted with ``--assume`` them, rejected without).
-    """
-
-    id: str
-    statement_id: str
-    summary: str
-    symbols_help: str
-    example: str
-    expected_shape: Callable[[int], tuple]
-    points: Callable[[int], Sequence[ClaimPoint]]
-    tolerance: float = 1e-20
-    dps: int = 40
-    wrong_examples: Sequence[str] = field(default_factory=tuple)
-    equivalents: Sequence[str] = field(default_factory=tuple)
-    assumptions: Mapping[str, str] = field(default_factory=dict)
-    conditional_examples: Sequence[tuple] = field(default_factory=tuple)  # (formula, (hypothesis, ...)) pairs
-    coverage: str = ""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    claim_id: str
-    formula: str
-    accepted: bool
-    worst_error: float
-    tolerance: float
-    n_points: int
-    worst_dim: int
-    detail: str = ""
-    assumed: tuple = ()
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def mp_matrix(array) -> mpmath.matrix:
-    """An mpmath matrix from a float array (exact conversion; a 1-d array becomes a column)."""
-    import numpy as np
-
-    a = np.asarray(array, dtype=float)
-    if a.ndim == 1:
-        a = a[:, None]
-    return mpmath.matrix([[mp.mpf(float(x)) for x in row] for row in a])
-
-
-def _entries(x) -> list:
-    if isinstance(x, Value):
-        x = x.v
-    if isinstance(x, mpmath.matrix):
-        return [x[i, j] for i in range(x.rows) for j in range(x.cols)]
-    return [x]
-
-
-def _all_finite(x) -> bool:
-    try:
-        return all(mpmath.isfinite(e) for e in _entries(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def relative_error(value, reference) -> mpmath.mpf:
-    """max_i |value_i - ref_i| / max(1, max_i |ref_i|); ``ValueError`` when either holds NaN or inf.
-
-    >>> from mpmath import mpf
-    >>> relative_error(mpf(2), mpf("nan"))
-    Traceback (most recent call last):
-    ...
-    ValueError: reference: contains NaN or inf; NaN never counts as agreement
-    """
-    vals, refs = _entries(value), _entries(reference)
-    if len(vals) != len(refs):
-        raise ValueError(f"value: {len(vals)} entries against {len(refs)} in the reference")
-    for what, x in (("value", value), ("reference", reference)):
-        if not _all_finite(x):
-            raise ValueError(f"{what}: contains NaN or inf; NaN never counts as agreement")
-    diffs = [abs(v - r) for v, r in zip(vals, refs)]
-    scale = max([mpmath.mpf(1)] + [abs(r) for r in refs])
-    return max(diffs) / scale
-
-
-def agreeing_digits(value, reference, cap: float | None = None) -> float:
-    """Significant digits of agreement:  -log10(relative_error), capped at ``cap`` (default: mp.dps).
-
-    >>> from mpmath import mpf
-    >>> agreeing_digits(mpf("1.0000001"), mpf(1))
-    7.0
-    """
-    err = relative_error(value, reference)
-    top = float(mp.dps if cap is None else cap)
-    if err == 0:
-        return top
-    return min(top, round(float(-mpmath.log10(err)), 2))
-
-
-def _as_column(v: Value, shape: tuple):
-    if shape == ():
-        if not v.is_scalar:
-            raise ValueError(f"formula: expected a scalar, got shape {v.shape}")
-        return v.v
-    if shape == (1, 1):  # at d = 1 every matrix is 1 x 1 and collapses to a scalar
-        return mpmath.matrix([[v.v]]) if v.is_scalar else v.v
-    if v.shape != shape:
-        raise ValueError(f"formula: expected shape {shape}, got {v.shape or 'scalar'}")
-    return v.v
-
-
-@functools.lru_cache(maxsize=16)
-def _cached_points(spec_id: str, points: Callable, seed: int):
-    return tuple(points(seed))
-
-
-def select_points(spec: ClaimSpec, points: Sequence[ClaimPoint], assume=()) -> tuple:
-    """The points satisfying every hypothesis named in ``assume`` (``ValueError`` naming ``assume`` if one is
-    unknown to the spec or no point satisfies them all)."""
-    if isinstance(assume, str):
-        assume = (assume,)
-    assume = tuple(assume)
-    for name in assume:
-        if not isinstance(name, str) or name not in spec.assumptions:
-            known = ", ".join(spec.assumptions) or "none"
-            raise ValueError(f"assume: {name!r} is not a hypothesis of claim {spec.id} (known: {known})")
-    kept = tuple(p for p in points if all(a in p.cases for a in assume))
-    if not kept:
-        raise ValueError(f"assume: no reference point of claim {spec.id} satisfies {', '.join(assume)}")
-    return kept
-
-
-def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> Verdict:
-    """Evaluate ``formula`` at every reference point of ``spec``; accept when the worst error <= tolerance.
-
-    ``assume`` (names from ``spec.assumptions``) restricts the points to those satisfying the hypotheses.
-
-    Parse, shape, division-by-zero and singular-inverse errors raise ``ValueError`` (the CLI exits 2), as
-    does a NaN or inf in any point's values or reference: NaN never counts as agreement.  A well-formed
-    wrong formula is a ``Verdict`` with ``accepted=False``.
-    """
-    pts = _cached_points(spec.id, spec.points, seed)
-    if not pts:
-        raise ValueError(f"claim {spec.id}: no reference points")
-    assumed = tuple(sorted({assume} if isinstance(assume, str) else set(assume)))
-    pts = select_points(spec, pts, assumed)
-    worst, worst_dim = None, 0
-    with mp.workdps(spec.dps):
-        for i, pt in enumerate(pts):
-            where = f"point {i + 1} (d={pt.dim})"
-            for name, v in pt.values.items():
-                if not _all_finite(v):
-                    raise ValueError(f"claim {spec.id}: symbol {name!r} at {where} is NaN or inf")
-            if not _all_finite(pt.reference):
-                raise ValueError(f"claim {spec.id}: the reference at {where} is NaN or inf; refusing to judge")
-            try:
-                val = _as_column(evaluate(formula, pt.values), spec.expected_shape(pt.dim))
-                err = relative_error(val, pt.reference)
-            except ValueError as exc:
-                raise ValueError(f"{exc} (at d={pt.dim})") from None
-            if worst is None or err > worst:
-                worst, worst_dim = err, pt.dim
-        worst_f = float(worst)
-    accepted = worst_f <= spec.tolerance
-    under = f" under {', '.join(assumed)}" if assumed else ""
-    return Verdict(spec.id, formula, accepted, worst_f, spec.tolerance, len(pts), worst_dim,
-                   f"worst relative discrepancy {worst_f:.3g} at d={worst_dim} over {len(pts)} points{under}", assumed)

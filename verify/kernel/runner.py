@@ -1,23 +1,64 @@
-"""Running statements and reporting their evidence: terminal table and JSON records.
+"""Running statements: derivations checked, evidence prepared once and scored on the subject and its mutants.
 
-``run_statements`` checks every derivation (one ``symbolic`` record per derivation: steps passed out of
-steps) and runs every evidence check (one record each), reporting progress through a callback.
+``run_statements`` checks every derivation (one ``symbolic`` record per derivation: steps passed out of steps)
+and runs every evidence check (one record each); ``run_mutants`` scores every check on each of its planted
+mutants.  Both go through a :class:`Preparations` store: a check's preparation (its points, references, samples,
+trajectories: everything that does not depend on the subject) is computed once per (statement, check, seed) and
+scored on as many subjects as asked, so ``verify run --mutants`` costs one preparation per check.
 """
 
 from __future__ import annotations
 
-import json
-import textwrap
+import math
 import time
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from verify.kernel.statement import Evidence, Statement, get_statement, run_check
+import numpy as np
 
-WIDTH = 100
-"""Tables fit a 100-column terminal."""
+from verify.kernel.registry import get_statement
+from verify.kernel.statement import Check, Evidence, Outcome, Statement
+from verify.numerics.montecarlo import stream
 
-__all__ = ["run_derivation", "run_statements", "run_mutants", "format_table", "format_mutants", "to_json", "format_figure"]
+__all__ = ["run_derivation", "run_check", "Preparations", "run_statements", "run_mutants"]
+
+_FAILURES = (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError)
+"""Errors a check may raise while computing its figure: the check has failed, and says why."""
+
+
+class _Failed:
+    """A preparation that raised: every subject scored against it fails with the same reason."""
+
+    def __init__(self, exc: BaseException):
+        self.reason = f"error: {type(exc).__name__}: {exc}"
+
+
+class Preparations:
+    """The preparations of one session's checks, keyed by (statement id, check name, seed).
+
+    A preparation draws from the check's own stream ``stream(seed, statement id, check name)``, so it is the same
+    bits whoever asks first; ``calls`` counts the preparations computed (the test suite holds it to one per
+    check however many mutants are scored)."""
+
+    def __init__(self):
+        self._store: dict = {}
+        self.calls = 0
+
+    def get(self, statement: Statement, check: Check, seed: int) -> tuple[object, float]:
+        """(prepared, seconds it took); computed on first request."""
+        key = (statement.id, check.name, int(seed))
+        if key not in self._store:
+            self.calls += 1
+            t0 = time.perf_counter()
+            try:
+                prepared = check.prepare(stream(seed, statement.id, check.name))
+            except _FAILURES as exc:  # the check cannot compute its figure: it has failed
+                prepared = _Failed(exc)
+            self._store[key] = (prepared, time.perf_counter() - t0)
+        return self._store[key]
+
+    def forget(self, statement: Statement, check: Check, seed: int) -> None:
+        self._store.pop((statement.id, check.name, int(seed)), None)
 
 
 def run_derivation(statement: Statement, derivation) -> Evidence:
@@ -33,16 +74,42 @@ def run_derivation(statement: Statement, derivation) -> Evidence:
                     ">=", "steps", time.perf_counter() - t0, detail)
 
 
-def run_statements(sts: Iterable[Statement], seed: int = 0, slow: bool = False, derivations: bool = True,
-                   progress: Callable[[str], None] | None = None, *, workers: int | None = None,
-                   scheduler: str | None = None, log=None) -> list[Evidence]:
-    """All evidence of ``sts`` (derivations first, then checks); ``slow`` checks only when asked.
+def run_check(statement: Statement, check: Check, seed: int = 0, mutant: str | None = None,
+              preparations: Preparations | None = None) -> Evidence:
+    """Run one check on its subject, or on the mutant named ``mutant``, against its preparation.
 
-    ``workers`` / ``scheduler`` / ``log``: every derivation and check is one cell of :func:`verify.sweep.run_sweep`
-    (a Dask LocalCluster, a running Dask cluster, a resumable JSON-lines log); the records are the same."""
-    sts = list(sts)
-    if workers is not None or scheduler is not None or log is not None:
-        return _run_statements_sweep(sts, seed, slow, derivations, progress, workers, scheduler, log)
+    The preparation comes from ``preparations`` (computed there once per check and seed) or is computed here from
+    the check's own reproducible stream; the mutant run scores against the same preparation as the true run, so
+    the two see the same points and samples.  ``seconds`` counts the preparation when it was computed for this
+    record, and the scoring."""
+    store = preparations if preparations is not None else Preparations()
+    fresh = store.calls
+    prepared, prep_seconds = store.get(statement, check, seed)
+    t0 = time.perf_counter()
+    if isinstance(prepared, _Failed):
+        out = Outcome(math.inf, 0.0, "<=", "", prepared.reason)
+    else:
+        try:
+            out = check.score(prepared, check.subject_of(mutant))
+        except _FAILURES as exc:  # a check that cannot compute its figure has failed; say why instead of hiding it
+            out = Outcome(math.inf, 0.0, "<=", "", f"error: {type(exc).__name__}: {exc}")
+    seconds = time.perf_counter() - t0 + (prep_seconds if store.calls > fresh else 0.0)
+    return Evidence(
+        id=statement.id,
+        name=check.name,
+        kind=check.kind,
+        passed=out.passed,
+        figure=out.figure,
+        threshold=out.threshold,
+        relation=out.relation,
+        unit=out.unit,
+        seconds=seconds,
+        detail=out.detail,
+        mutant=mutant or "",
+    )
+
+
+def _jobs(sts, slow: bool, derivations: bool, progress) -> tuple[list, dict]:
     jobs, build = [], {}
     for i, st in enumerate(sts, 1):
         if derivations:
@@ -57,10 +124,26 @@ def run_statements(sts: Iterable[Statement], seed: int = 0, slow: bool = False, 
             if built:
                 build[id(built[0])] = time.perf_counter() - t0
         jobs += [(st, None, c) for c in st.checks if slow or not c.slow]
+    return jobs, build
+
+
+def run_statements(sts: Iterable[Statement], seed: int = 0, slow: bool = False, derivations: bool = True,
+                   progress: Callable[[str], None] | None = None, *, workers: int | None = None,
+                   scheduler: str | None = None, log=None, preparations: Preparations | None = None) -> list[Evidence]:
+    """All evidence of ``sts`` (derivations first, then checks); ``slow`` checks only when asked.
+
+    ``preparations``: a store shared with a later :func:`run_mutants` (the mutants then cost no preparation).
+    ``workers`` / ``scheduler`` / ``log``: every derivation and check is one cell of :func:`verify.sweep.run_sweep`
+    (a Dask LocalCluster, a running Dask cluster, a resumable JSON-lines log); the records are the same."""
+    sts = list(sts)
+    if workers is not None or scheduler is not None or log is not None:
+        return _run_statements_sweep(sts, seed, slow, derivations, progress, workers, scheduler, log)
+    store = preparations if preparations is not None else Preparations()
+    jobs, build = _jobs(sts, slow, derivations, progress)
     out = []
     for k, (st, deriv, check) in enumerate(jobs, 1):
         name = deriv.name if deriv is not None else check.name
-        ev = run_derivation(st, deriv) if deriv is not None else run_check(st, check, seed)
+        ev = run_derivation(st, deriv) if deriv is not None else run_check(st, check, seed, preparations=store)
         if deriv is not None and id(deriv) in build:
             ev = replace(ev, seconds=ev.seconds + build[id(deriv)])
         if progress:
@@ -113,78 +196,23 @@ def _run_statements_sweep(sts, seed, slow, derivations, progress, workers, sched
 
 
 def run_mutants(sts: Iterable[Statement], seed: int = 0, slow: bool = False,
-                progress: Callable[[str], None] | None = None) -> list[Evidence]:
-    """Every check (and every assumption's check) run on each of its mutants: one record per (check, mutant);
-    ``record.caught`` says the check went red on it, as it must."""
+                progress: Callable[[str], None] | None = None, preparations: Preparations | None = None) -> list[Evidence]:
+    """Every check (and every assumption's check) scored on each of its mutants: one record per (check, mutant);
+    ``record.caught`` says the check went red on it, as it must.  Each check is prepared once (or taken from
+    ``preparations``) and its preparation is released once its mutants are scored."""
+    store = preparations if preparations is not None else Preparations()
+    keep = preparations is not None
     jobs = []
     for st in sts:
         checks = [a.check for a in st.assumptions] + [c for c in st.checks if slow or not c.slow]
-        jobs += [(st, c, m.name) for c in checks for m in c.mutants]
+        jobs += [(st, c, m.name, i == len(c.mutants) - 1) for c in checks for i, m in enumerate(c.mutants)]
     out = []
-    for k, (st, check, mutant) in enumerate(jobs, 1):
-        ev = run_check(st, check, seed, mutant=mutant)
+    for k, (st, check, mutant, last) in enumerate(jobs, 1):
+        ev = run_check(st, check, seed, mutant=mutant, preparations=store)
+        if last and not keep:
+            store.forget(st, check, seed)
         if progress:
             progress(f"[{k}/{len(jobs)}] {st.id} :: {check.name} on {mutant!r}: "
                      f"{'caught' if ev.caught else 'NOT CAUGHT'} ({ev.seconds:.2f}s)")
         out.append(ev)
     return out
-
-
-def format_mutants(records: list[Evidence], width: int = WIDTH) -> str:
-    """Per check: 'fails on: <mutant>' with the figure it reached (or NOT CAUGHT)."""
-    rows = [(r.id, r.name, r.mutant, format_figure(r.figure, r.unit) + (f" {r.unit}" if r.unit else ""),
-             f"{r.relation} {format_figure(r.threshold, r.unit)}", "yes" if r.caught else "NO") for r in records]
-    details = [None if r.caught else r.detail for r in records]
-    caught = sum(r.caught for r in records)
-    return _table(("id", "check", "fails on", "figure", "true needs", "caught"), rows, details,
-                  f"{caught} caught, {len(records) - caught} not caught", width, shrink=(2, 1, 0))
-
-
-def _table(header: tuple, rows: list, details: list, footer: str, width: int, shrink: tuple) -> str:
-    """A fixed-width table no wider than ``width`` columns: the columns in ``shrink`` are cut (ending in '~')
-    as needed, and detail lines are wrapped under their row."""
-    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(header)]
-    for col in shrink:
-        excess = sum(widths) + 2 * (len(widths) - 1) - width
-        if excess > 0:
-            widths[col] = max(len(header[col]), widths[col] - excess)
-
-    def cell(text: str, w: int) -> str:
-        return text.ljust(w) if len(text) <= w else text[: w - 1] + "~"
-
-    lines = ["  ".join(cell(h, w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
-    for row, detail in zip(rows, details):
-        lines.append("  ".join(cell(c, w) for c, w in zip(row, widths)).rstrip())
-        if detail:
-            lines += textwrap.wrap(detail, width, initial_indent="    ", subsequent_indent="      ")
-    lines.append(footer)
-    return "\n".join(lines)
-
-
-def format_figure(value: float, unit: str = "") -> str:
-    if value in (float("inf"), float("-inf")):
-        return "inf" if value > 0 else "-inf"
-    if unit == "steps":
-        return f"{int(value)}"
-    if abs(value) >= 1e4 or (value != 0 and abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:.3f}".rstrip("0").rstrip(".") if "." in f"{value:.3f}" else f"{value}"
-
-
-def format_table(records: list[Evidence], verbose: bool = False, width: int = WIDTH) -> str:
-    """A table no wider than ``width``: id, name, kind, figure, threshold, pass/fail, seconds (details of
-    failed records, or of all with ``verbose``, wrapped under their row)."""
-    rows = []
-    for r in records:
-        fig = format_figure(r.figure, r.unit) + (f" {r.unit}" if r.unit else "")
-        thr = f"{r.relation} {format_figure(r.threshold, r.unit)}"
-        rows.append((r.id, r.name, r.kind, fig, thr, "pass" if r.passed else "FAIL", f"{r.seconds:.2f}"))
-    details = [r.detail if verbose or not r.passed else None for r in records]
-    passed = sum(r.passed for r in records)
-    return _table(("id", "evidence", "kind", "figure", "threshold", "result", "seconds"), rows, details,
-                  f"{passed} passed, {len(records) - passed} failed", width, shrink=(1, 0, 2))
-
-
-def to_json(records: list[Evidence]) -> str:
-    """A JSON array, one record per evidence item (id, name, kind, passed, figure, threshold, seconds, ...)."""
-    return "[\n" + ",\n".join(json.dumps(r.to_dict()) for r in records) + "\n]"

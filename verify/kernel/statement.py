@@ -1,18 +1,19 @@
-"""Statements, their evidence, and the registry.
+"""Statements and their evidence: what a proof module declares.
 
-A proof module (``proofs/<statement>.py``) builds one :class:`Statement` and exposes it as the module
-attribute ``STATEMENT`` (or ``STATEMENTS``, a list).  The engine discovers statements through the
-entry-point group ``softmax_verify.statements`` and never imports ``proofs`` by name: an entry point names
-a module, or a package whose every public module is scanned at discovery time (this project registers the
-package ``proofs``), so a statement is one file dropped into ``proofs/``.  Another package contributes
-statements by registering its own module or package under the same group.
+A proof module (``proofs/<statement_id>.py``) builds one :class:`Statement` and exposes it as the module
+attribute ``STATEMENT`` (or ``STATEMENTS``, a list); :mod:`verify.kernel.registry` discovers it.
 
 A statement carries
   * its closed form and hypotheses in LaTeX, in the paper's order,
   * derivations (:class:`verify.kernel.derivation.Derivation`), every step machine-checked,
   * evidence checks (:class:`Check`): each computes an :class:`Outcome` (a figure against a threshold)
     independently of the closed form,
-  * optionally user-facing claim specs (:class:`verify.kernel.formula.ClaimSpec`) for ``verify claim``.
+  * optionally user-facing claim specs (:class:`verify.kernel.claim.ClaimSpec`) for ``verify claim``.
+
+A check is split in two: ``prepare(rng)`` computes everything that does not depend on the statement under test
+(the points, the quadrature of the definition, the Monte Carlo sample, the reference trajectory), once;
+``score(prepared, subject)`` compares any number of subjects -- the closed form or its planted mutants -- with
+it.  A hundred mutants cost one preparation.
 
 >>> at_least(31.2, 30, "digits").passed, at_most(6.0, 5, "|z|").passed
 (True, False)
@@ -20,17 +21,11 @@ A statement carries
 
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
-import time
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-
-from verify.numerics.montecarlo import stream
 
 __all__ = [
     "Outcome",
@@ -42,16 +37,7 @@ __all__ = [
     "kinds",
     "Evidence",
     "Statement",
-    "registry",
-    "get_statement",
-    "statements",
-    "claim_specs",
-    "run_check",
-    "ENTRY_POINT_GROUP",
-    "reset_registry",
 ]
-
-ENTRY_POINT_GROUP = "softmax_verify.statements"
 
 _KINDS: dict[str, str] = {}
 
@@ -80,6 +66,8 @@ for _name, _doc in (
     ("negative-control", "a wrong form is rejected by the same machinery"),
     ("rate", "a fitted exponent in L with its confidence interval"),
     ("audit", "a measurement of the paper's hypotheses or constants"),
+    ("trajectory", "an error-controlled trajectory (DOP853 with stated rtol/atol, or gradient descent with step eta): "
+                   "a figure along it against a threshold"),
 ):
     register_kind(_name, _doc)
 
@@ -133,15 +121,17 @@ class Mutant:
 class Check:
     """One evidence item of a statement, built by a constructor of :mod:`verify.kernel.evidence`.
 
-    ``run(rng, subject)`` receives a generator derived from the master seed and the check's name, and the
-    subject under test (``subject``, or a mutant's), and returns an :class:`Outcome`.  ``kind`` is a
-    registered kind (:func:`kinds`).  ``mutants`` are the wrong subjects the check must reject.  ``slow``
-    checks run only when asked for (``verify run --slow``, ``pytest --run-slow``).
+    ``prepare(rng)`` receives a generator derived from the master seed and the check's name and returns what does
+    not depend on the subject (points, references, samples, trajectories); ``score(prepared, subject)`` returns the
+    :class:`Outcome` of one subject -- the true ``subject`` or a mutant's -- against it, drawing no randomness.
+    ``kind`` is a registered kind (:func:`kinds`).  ``mutants`` are the wrong subjects the check must reject.
+    ``slow`` checks run only when asked for (``verify run --slow``, ``pytest --run-slow``).
     """
 
     name: str
     kind: str
-    run: Callable[[np.random.Generator, Any], Outcome]
+    prepare: Callable[[np.random.Generator], Any]
+    score: Callable[[Any, Any], Outcome]
     description: str = ""
     slow: bool = False
     subject: Any = None
@@ -150,6 +140,8 @@ class Check:
     def __post_init__(self):
         if self.kind not in _KINDS:
             raise ValueError(f"kind: expected one of {tuple(_KINDS)}, got {self.kind!r}")
+        if not callable(self.prepare) or not callable(self.score):
+            raise TypeError("prepare, score: a check needs two callables")
         object.__setattr__(self, "mutants", tuple(self.mutants))
         for m in self.mutants:
             if not isinstance(m, Mutant):
@@ -164,10 +156,13 @@ class Check:
                 return m
         raise ValueError(f"mutant: check {self.name!r} has no mutant {name!r}; known: {[m.name for m in self.mutants]}")
 
+    def subject_of(self, mutant: str | None = None) -> Any:
+        """The true subject, or the subject of the mutant named ``mutant``."""
+        return self.subject if mutant is None else self.mutant_named(mutant).subject
+
     def outcome(self, rng: np.random.Generator, mutant: str | None = None) -> Outcome:
-        """Run on the true subject, or on the mutant named ``mutant``."""
-        subject = self.subject if mutant is None else self.mutant_named(mutant).subject
-        return self.run(rng, subject)
+        """Prepare and score in one go, on the true subject or on the mutant named ``mutant``."""
+        return self.score(self.prepare(rng), self.subject_of(mutant))
 
 
 @dataclass(frozen=True)
@@ -243,104 +238,3 @@ class Statement:
             if c.name == name:
                 return c
         raise ValueError(f"check: {self.id} has no check named {name!r}")
-
-
-def run_check(statement: Statement, check: Check, seed: int = 0, mutant: str | None = None) -> Evidence:
-    """Run one check (on its subject, or on the mutant named ``mutant``) with its own reproducible stream.
-
-    The mutant run draws the same stream as the true run, so the two see the same points and samples."""
-    rng = stream(seed, statement.id, check.name)
-    t0 = time.perf_counter()
-    try:
-        out = check.outcome(rng, mutant)
-    except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        # A check that cannot compute its figure has failed; say why instead of hiding it.
-        out = Outcome(math.inf, 0.0, "<=", "", f"error: {type(exc).__name__}: {exc}")
-    seconds = time.perf_counter() - t0
-    return Evidence(
-        id=statement.id,
-        name=check.name,
-        kind=check.kind,
-        passed=out.passed,
-        figure=out.figure,
-        threshold=out.threshold,
-        relation=out.relation,
-        unit=out.unit,
-        seconds=seconds,
-        detail=out.detail,
-        mutant=mutant or "",
-    )
-
-
-_REGISTRY: dict[str, Statement] | None = None
-
-
-def _statement_modules(obj) -> list:
-    """A module registered by entry point, or -- for a package -- every module in it (found on disk at
-    discovery time, so a module dropped into the package appears without reinstalling)."""
-    if not hasattr(obj, "__path__"):
-        return [obj]
-    mods = []
-    for info in sorted(pkgutil.iter_modules(obj.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            mods.append(importlib.import_module(f"{obj.__name__}.{info.name}"))
-    return mods
-
-
-def _statements_of(module) -> list:
-    items = getattr(module, "STATEMENTS", None)
-    if items is None:
-        items = [module.STATEMENT] if hasattr(module, "STATEMENT") else []
-    for st in items:
-        if not isinstance(st, Statement):
-            raise TypeError(f"{module.__name__}: STATEMENT(S) must hold Statement objects, got {type(st).__name__}")
-    return list(items)
-
-
-def _discover() -> dict[str, Statement]:
-    """Statements of every module (or package of modules) under the entry-point group."""
-    found: dict[str, Statement] = {}
-    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        for module in _statement_modules(ep.load()):
-            for st in _statements_of(module):
-                if st.id in found and found[st.id] is not st:
-                    raise ValueError(f"statement id {st.id!r} registered twice")
-                found[st.id] = st
-    return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
-
-
-def reset_registry() -> None:
-    """Forget the discovered statements (the next :func:`registry` call discovers them again)."""
-    global _REGISTRY
-    _REGISTRY = None
-
-
-def registry() -> dict[str, Statement]:
-    """All registered statements, by id, in the paper's order."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = _discover()
-    return _REGISTRY
-
-
-def statements(ids: Iterable[str] | None = None) -> list[Statement]:
-    """The statements named by ``ids`` (all when empty), or ``ValueError`` naming the unknown one."""
-    reg = registry()
-    ids = list(dict.fromkeys(ids or []))  # a repeated id runs once
-    if not ids:
-        return list(reg.values())
-    return [get_statement(i) for i in ids]
-
-
-def claim_specs() -> dict:
-    """Every user-checkable claim (``verify claim``), by id."""
-    return {c.id: c for st in registry().values() for c in st.claims}
-
-
-def get_statement(statement_id: str) -> Statement:
-    reg = registry()
-    if not isinstance(statement_id, str):
-        raise TypeError(f"statement id: expected a string, got {type(statement_id).__name__}")
-    if statement_id not in reg:
-        raise ValueError(f"statement id: unknown {statement_id!r}; known: {', '.join(reg)}")
-    return reg[statement_id]

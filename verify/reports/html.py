@@ -125,8 +125,9 @@ def collect(out_dir, *, quick: bool = False, from_dirs: Iterable = (), seed: int
     out = Path(out_dir)
     found = find_inputs([out, *from_dirs] if out.is_dir() else list(from_dirs))
     if found["records"] is None:
-        from verify.kernel.statement import statements
-        from verify.kernel.runner import run_statements, to_json
+        from verify.kernel.registry import statements
+        from verify.kernel.runner import run_statements
+        from verify.reports.table import to_json
 
         if progress:
             progress("statements: loading")
@@ -295,7 +296,7 @@ def _record_anchors(records: list[dict]) -> list[str]:
 
 def _statement_meta() -> dict:
     try:
-        from verify.kernel.statement import statements
+        from verify.kernel.registry import statements
 
         return {s.id: s for s in statements()}
     except Exception:  # noqa: BLE001 -- the page still renders from the records alone

@@ -667,7 +667,7 @@ def display_tex(tex: str, line_em: float = _LINE_EM_NORMAL) -> str:
 
 
 def _figure(ev: Evidence) -> str:
-    from verify.kernel.runner import format_figure
+    from verify.reports.table import format_figure
 
     return escape_text(f"{format_figure(ev.figure, ev.unit)} {ev.unit}".strip())
 

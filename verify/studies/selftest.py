@@ -34,8 +34,9 @@ from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
 from typing import Iterable, Sequence
 
-from verify.kernel.statement import claim_specs, get_statement, registry, run_check
-from verify.kernel.formula import check_formula
+from verify.kernel.registry import claim_specs, get_statement, registry
+from verify.kernel.runner import run_check
+from verify.kernel.claim import check_formula
 from verify.sweep import Backend, Cell, read_log, run_sweep
 from verify._validation import seed_value
 
@@ -228,14 +229,14 @@ def _cell(args) -> _CellResult:
     check = st.check_named(check_name)
     used = {}
 
-    def watched(rng, subject):
+    def watched(rng):
         before = (rng.bit_generator.state, rng.bit_generator.seed_seq.n_children_spawned)
         try:
-            return check.run(rng, subject)
+            return check.prepare(rng)
         finally:
             used["drawn"] = (rng.bit_generator.state, rng.bit_generator.seed_seq.n_children_spawned) != before
 
-    ev = run_check(st, replace(check, run=watched), seed)
+    ev = run_check(st, replace(check, prepare=watched), seed)
     return _CellResult(bool(ev.passed), float(ev.figure), ev.unit, ev.relation, float(ev.threshold), ev.kind,
                        ev.detail, used.get("drawn", True), ev.seconds)
 

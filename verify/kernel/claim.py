@@ -1,0 +1,161 @@
+"""Claims: what ``verify claim ID --formula EXPR`` checks, and its verdict.
+
+A :class:`ClaimSpec` names the symbols, the expected shape and the reference points of one claim; each
+:class:`ClaimPoint`'s reference is computed from the *definition* (quadrature, or an exact / certified
+evaluation of it), never from the paper's formula.  :func:`check_formula` parses the user's formula through the
+whitelist of :mod:`verify.kernel.formula` (it is never run as Python), evaluates it at every point and compares
+it with the reference by :func:`verify.kernel.compare.relative_error`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import mpmath
+from mpmath import mp
+
+from verify.kernel.compare import all_finite, relative_error
+from verify.kernel.formula import Value, evaluate
+
+__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "select_points", "mp_matrix"]
+
+
+@dataclass(frozen=True)
+class ClaimPoint:
+    """One parameter point: the dimension, the numeric values of the symbols, the reference value."""
+
+    dim: int
+    values: dict
+    reference: object  # mpmath matrix (vector) or mpf
+    cases: frozenset = frozenset()  # names of the spec's hypotheses this point satisfies (see ClaimSpec.assumptions)
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """What ``verify claim ID`` needs: the symbols, the expected shape, and reference points.
+
+    ``points(seed)`` returns :class:`ClaimPoint`s whose reference is computed from the *definition*
+    (quadrature, or an exact / certified evaluation of the definition where quadrature is out of reach; say
+    which in ``coverage``), independently of any closed form.
+
+    ``assumptions`` names the hypotheses a user may impose with ``verify claim --assume NAME`` (e.g.
+    ``"centred": "m = 0"``); a point lists those it satisfies in ``ClaimPoint.cases``, and ``--assume`` keeps
+    only such points, so a form valid only under a hypothesis is accepted there and rejected off it.
+    ``equivalents`` are true rewritings of ``example`` (the selftest accepts each), ``wrong_examples`` the
+    planted wrong forms (the selftest rejects each), ``conditional_examples`` (formula, hypotheses) pairs of
+    forms true only under the named hypotheses (accepted with ``--assume`` them, rejected without).
+    """
+
+    id: str
+    statement_id: str
+    summary: str
+    symbols_help: str
+    example: str
+    expected_shape: Callable[[int], tuple]
+    points: Callable[[int], Sequence[ClaimPoint]]
+    tolerance: float = 1e-20
+    dps: int = 40
+    wrong_examples: Sequence[str] = field(default_factory=tuple)
+    equivalents: Sequence[str] = field(default_factory=tuple)
+    assumptions: Mapping[str, str] = field(default_factory=dict)
+    conditional_examples: Sequence[tuple] = field(default_factory=tuple)  # (formula, (hypothesis, ...)) pairs
+    coverage: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim_id: str
+    formula: str
+    accepted: bool
+    worst_error: float
+    tolerance: float
+    n_points: int
+    worst_dim: int
+    detail: str = ""
+    assumed: tuple = ()
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def mp_matrix(array) -> mpmath.matrix:
+    """An mpmath matrix from a float array (exact conversion; a 1-d array becomes a column)."""
+    import numpy as np
+
+    a = np.asarray(array, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    return mpmath.matrix([[mp.mpf(float(x)) for x in row] for row in a])
+
+
+def _as_column(v: Value, shape: tuple):
+    if shape == ():
+        if not v.is_scalar:
+            raise ValueError(f"formula: expected a scalar, got shape {v.shape}")
+        return v.v
+    if shape == (1, 1):  # at d = 1 every matrix is 1 x 1 and collapses to a scalar
+        return mpmath.matrix([[v.v]]) if v.is_scalar else v.v
+    if v.shape != shape:
+        raise ValueError(f"formula: expected shape {shape}, got {v.shape or 'scalar'}")
+    return v.v
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_points(spec_id: str, points: Callable, seed: int):
+    return tuple(points(seed))
+
+
+def select_points(spec: ClaimSpec, points: Sequence[ClaimPoint], assume=()) -> tuple:
+    """The points satisfying every hypothesis named in ``assume`` (``ValueError`` naming ``assume`` if one is
+    unknown to the spec or no point satisfies them all)."""
+    if isinstance(assume, str):
+        assume = (assume,)
+    assume = tuple(assume)
+    for name in assume:
+        if not isinstance(name, str) or name not in spec.assumptions:
+            known = ", ".join(spec.assumptions) or "none"
+            raise ValueError(f"assume: {name!r} is not a hypothesis of claim {spec.id} (known: {known})")
+    kept = tuple(p for p in points if all(a in p.cases for a in assume))
+    if not kept:
+        raise ValueError(f"assume: no reference point of claim {spec.id} satisfies {', '.join(assume)}")
+    return kept
+
+
+def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> Verdict:
+    """Evaluate ``formula`` at every reference point of ``spec``; accept when the worst error <= tolerance.
+
+    ``assume`` (names from ``spec.assumptions``) restricts the points to those satisfying the hypotheses.
+
+    Parse, shape, division-by-zero and singular-inverse errors raise ``ValueError`` (the CLI exits 2), as
+    does a NaN or inf in any point's values or reference: NaN never counts as agreement.  A well-formed
+    wrong formula is a ``Verdict`` with ``accepted=False``.
+    """
+    pts = _cached_points(spec.id, spec.points, seed)
+    if not pts:
+        raise ValueError(f"claim {spec.id}: no reference points")
+    assumed = tuple(sorted({assume} if isinstance(assume, str) else set(assume)))
+    pts = select_points(spec, pts, assumed)
+    worst, worst_dim = None, 0
+    with mp.workdps(spec.dps):
+        for i, pt in enumerate(pts):
+            where = f"point {i + 1} (d={pt.dim})"
+            for name, v in pt.values.items():
+                if not all_finite(v.v if isinstance(v, Value) else v):
+                    raise ValueError(f"claim {spec.id}: symbol {name!r} at {where} is NaN or inf")
+            if not all_finite(pt.reference):
+                raise ValueError(f"claim {spec.id}: the reference at {where} is NaN or inf; refusing to judge")
+            try:
+                val = _as_column(evaluate(formula, pt.values), spec.expected_shape(pt.dim))
+                err = relative_error(val, pt.reference)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (at d={pt.dim})") from None
+            if worst is None or err > worst:
+                worst, worst_dim = err, pt.dim
+        worst_f = float(worst)
+    accepted = worst_f <= spec.tolerance
+    under = f" under {', '.join(assumed)}" if assumed else ""
+    return Verdict(spec.id, formula, accepted, worst_f, spec.tolerance, len(pts), worst_dim,
+                   f"worst relative discrepancy {worst_f:.3g} at d={worst_dim} over {len(pts)} points{under}", assumed)
