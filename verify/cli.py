@@ -361,6 +361,26 @@ def _cmd_audit(args) -> int:
     return 0
 
 
+def _run_study(module: str, args, **options) -> int:
+    """A study command (``verify audit / train / dynamics / mixture``): the study module keeps the protocol of
+    :mod:`verify.studies` (run, ok, summary, write).  A bad -o DIR is refused before any computing; the result is
+    printed as JSON or as the study's summary; the exit status is 0 when the study's own checks held, else 1."""
+    import importlib
+
+    from verify.studies.figures import output_dir
+
+    study = importlib.import_module(module)
+    out = output_dir(args.output) if getattr(args, "output", None) else None
+    progress = _progress(args, lines=not args.json)
+    result = study.run(quick=getattr(args, "quick", False), seed=getattr(args, "seed", 0), progress=progress, **options)
+    progress.close()
+    written = study.write(result, out) if out is not None else []
+    print(json.dumps(result, default=float) if args.json else study.summary(result))
+    for p in written if not args.json else []:
+        print(f"wrote {p}")
+    return 0 if study.ok(result) else 1
+
+
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _cmd_claim, "selftest": _cmd_selftest,
             "audit": _cmd_audit}
 
