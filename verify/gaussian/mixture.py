@@ -40,7 +40,8 @@ import numpy as np
 from mpmath import mp
 
 from verify.numerics.attention import softmax_batch_means
-from verify.kernel.claim import ClaimPoint, mp_matrix
+from verify.kernel.claim import ClaimPoint
+from verify.numerics.quadrature import mp_matrix
 from verify.numerics.measures import as_generator, covariance_root
 from verify.numerics.quadrature import GUARD_DIGITS, MAX_NODES, hermite_rule, nodes_needed
 from verify.numerics.strategies import random_covariance, random_matrix

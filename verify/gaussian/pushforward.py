@@ -220,7 +220,8 @@ def pushforward_claim_points(seed: int, kind: str, dps: int = 40) -> tuple:
     symmetric (not even normal) at d >= 2, references from :func:`nested_moments_mp` with the 4- and 5-node outer
     rules (exact for a field of degree <= 3 in x), which must agree to 10^{-(dps-5)} (else ``RuntimeError``);
     memoised per (seed, kind, dps)."""
-    from verify.kernel.claim import ClaimPoint, mp_matrix
+    from verify.kernel.claim import ClaimPoint
+    from verify.numerics.quadrature import mp_matrix
 
     if kind not in CLAIM_KINDS:
         raise ValueError(f"kind: expected one of {', '.join(CLAIM_KINDS)}, got {kind!r}")

@@ -30,7 +30,8 @@ import mpmath
 import numpy as np
 from mpmath import mp
 
-from verify.kernel.claim import ClaimPoint, mp_matrix
+from verify.kernel.claim import ClaimPoint
+from verify.numerics.quadrature import mp_matrix
 from verify.numerics.quadrature import attention_quadrature, hermite_rule, linear_attention_quadrature, nodes_needed
 from verify.numerics.strategies import attention_point
 from verify._validation import attention_inputs, positive_int

@@ -20,7 +20,7 @@ from mpmath import mp
 from verify.kernel.compare import all_finite, relative_error
 from verify.kernel.formula import Value, evaluate
 
-__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "select_points", "mp_matrix"]
+__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "select_points"]
 
 
 @dataclass(frozen=True)
@@ -79,16 +79,6 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def mp_matrix(array) -> mpmath.matrix:
-    """An mpmath matrix from a float array (exact conversion; a 1-d array becomes a column)."""
-    import numpy as np
-
-    a = np.asarray(array, dtype=float)
-    if a.ndim == 1:
-        a = a[:, None]
-    return mpmath.matrix([[mp.mpf(float(x)) for x in row] for row in a])
 
 
 def _as_column(v: Value, shape: tuple):

@@ -38,6 +38,7 @@ from verify.numerics.measures import covariance_root
 from verify._validation import as_vector, attention_inputs, covariance, positive_int
 
 __all__ = [
+    "mp_matrix",
     "hermite_rule",
     "hermite_rule_float",
     "gaussian_expectation",
@@ -69,6 +70,20 @@ MAX_DPS = 5000
 
 MAX_FLOAT_GRID = 1 << 22
 """Largest trapezoid grid per coordinate in :func:`attention_quadrature_float` (4194304 points, 32 MB)."""
+
+
+def mp_matrix(array) -> mpmath.matrix:
+    """An mpmath matrix from a float array, converted exactly (a 1-d array becomes a column).
+
+    >>> mp_matrix([0.5, 0.25])
+    matrix(
+    [['0.5'],
+     ['0.25']])
+    """
+    a = np.asarray(array, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    return mpmath.matrix([[mpmath.mpf(float(x)) for x in row] for row in a])
 
 
 def _capped_grid(n: int, d: int, name: str) -> None:
