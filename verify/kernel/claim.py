@@ -20,7 +20,7 @@ from mpmath import mp
 from verify.kernel.compare import all_finite, relative_error
 from verify.kernel.formula import Value, evaluate
 
-__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "select_points"]
+__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "select_points", "decide_claim", "hints"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,20 @@ class ClaimSpec:
     assumptions: Mapping[str, str] = field(default_factory=dict)
     conditional_examples: Sequence[tuple] = field(default_factory=tuple)  # (formula, (hypothesis, ...)) pairs
     coverage: str = ""
+    closed_form: str = ""
+    """The statement's closed form in the claim grammar (default ``example``): what :func:`decide_claim` compares a
+    formula with exactly.  The statement's evidence ties it to the definition."""
+    domains: Mapping[str, str] = field(default_factory=dict)
+    """Each symbol's kind (:data:`verify.kernel.decide.DOMAINS`: matrix, symmetric, spd, vector, scalar, positive,
+    integer, identity): how an exact random point draws it."""
+    hypotheses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """For each name of ``assumptions``, the substitutions that impose it on an exact point (symbol -> formula in
+    the claim grammar, e.g. ``{"m": "0*m"}`` for centred tokens)."""
+    min_dim: int = 1
+
+    @property
+    def reference_formula(self) -> str:
+        return self.closed_form or self.example
 
 
 @dataclass(frozen=True)
@@ -149,3 +163,37 @@ def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> Ve
     under = f" under {', '.join(assumed)}" if assumed else ""
     return Verdict(spec.id, formula, accepted, worst_f, spec.tolerance, len(pts), worst_dim,
                    f"worst relative discrepancy {worst_f:.3g} at d={worst_dim} over {len(pts)} points{under}", assumed)
+
+
+def decide_claim(spec: ClaimSpec, formula: str, seed: int = 0, assume=(), budget_seconds: float = 30.0):
+    """The exact decision (:func:`verify.kernel.decide.decide`) of ``formula`` against the claim's closed form:
+    EQUAL (proved), DIFFERENT (certified counterexample) or UNDECIDED.  ``ValueError`` when the claim declares no
+    symbol domains or an unknown hypothesis."""
+    from verify.kernel.decide import decide
+
+    if not spec.domains:
+        raise ValueError(f"claim {spec.id}: declares no symbol domains, so it cannot be decided exactly")
+    assume = (assume,) if isinstance(assume, str) else tuple(assume)
+    for name in assume:
+        if name not in spec.assumptions:
+            known = ", ".join(spec.assumptions) or "none"
+            raise ValueError(f"assume: {name!r} is not a hypothesis of claim {spec.id} (known: {known})")
+    return decide(formula, spec.reference_formula, spec.domains, spec.expected_shape, hypotheses=spec.hypotheses,
+                  assume=assume, seed=seed, min_dim=spec.min_dim, budget_seconds=budget_seconds)
+
+
+def hints(spec: ClaimSpec, formula: str, seed: int = 0, budget_seconds: float = 10.0) -> list[str]:
+    """The ``--assume`` options under which a formula that is not EQUAL outright is proved EQUAL: each declared
+    hypothesis alone, or, when none suffices alone, all of them together."""
+
+    def equal_under(cases) -> bool:
+        try:
+            return decide_claim(spec, formula, seed, cases, budget_seconds).verdict == "EQUAL"
+        except ValueError:
+            return False
+
+    single = [f"--assume {n}" for n in spec.hypotheses if equal_under((n,))]
+    if single or len(spec.hypotheses) < 2:
+        return single
+    every = tuple(spec.hypotheses)
+    return [" ".join(f"--assume {n}" for n in every)] if equal_under(every) else []

@@ -55,7 +55,7 @@ from mpmath import mp
 
 from verify.kernel.compare import flat_entries
 
-__all__ = ["Value", "evaluate", "FUNCTIONS"]
+__all__ = ["Value", "evaluate", "compile_formula", "FUNCTIONS"]
 
 MAX_LENGTH = 2000
 """Longest formula accepted, in characters."""
@@ -563,6 +563,24 @@ def _run(node, env: dict):
     if tag == "fn":
         return FUNCTIONS[node[1]](_run(node[2], env))
     raise AssertionError(tag)  # pragma: no cover
+
+
+def compile_formula(formula: str, names) -> tuple:
+    """The checked syntax tree of ``formula`` over the symbols ``names`` (nested tuples: ``("num", Fraction)``,
+    ``("sym", name)``, ``("sum", ((negated, term), ...))``, ``("prod", ((divided, factor), ...))``, ``("pow", base,
+    exponent)``, ``("neg", x)``, ``("T", x)``, ``("inv", x)``, ``("fn", name, x)``), after the whitelist and the size
+    limits of :func:`evaluate`; an evaluator other than the mpmath one (exact rationals, Arb balls) walks it.
+
+    >>> compile_formula("2*x.T", {"x"})
+    ('prod', ((False, ('num', Fraction(2, 1))), (False, ('T', ('sym', 'x')))))
+    """
+    if not isinstance(formula, str):
+        raise TypeError(f"formula: expected a string, got {type(formula).__name__}")
+    if not formula.strip():
+        raise ValueError("formula: empty")
+    if len(formula) > MAX_LENGTH:
+        raise ValueError(f"formula: too long ({len(formula)} characters; at most {MAX_LENGTH})")
+    return _compile(formula, frozenset(names))
 
 
 def evaluate(formula: str, namespace: dict) -> Value:
