@@ -256,7 +256,8 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
     size), a NaN or an infinite figure never agrees: the check fails and says why.
 
     The detail states the power: the smallest relative error  z * stderr / |value|  that would give |z| >= ``z``
-    on average.  With ``resolve`` (e.g. 0.01) the check *fails* when it cannot see a relative error that small,
+    on average; and the false-alarm rate per comparison, P(|T| > z) for the distribution the statistic really has
+    (Student-t with the estimate's degrees of freedom: batches - 1 for batch means, not the normal).  With ``resolve`` (e.g. 0.01) the check *fails* when it cannot see a relative error that small,
     so an underpowered check never passes silently.
 
     ``value(point, subject)`` gives the claimed value(s) when the subject is not itself a function of the point.
@@ -281,7 +282,7 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
         return [(p, estimate(p, replay, subj)) for p in prepared["points"]]
 
     def score(prepared, subj):
-        worst, where, signed, power, flagged = 0.0, "", [], 0.0, []
+        worst, where, signed, power, flagged, alarm = 0.0, "", [], 0.0, [], 0.0
         for k, (p, ests) in enumerate(estimates(prepared, subj)):
             ests = ests if isinstance(ests, (list, tuple)) else [ests]
             values = flat_entries(claimed(p, subj))
@@ -290,6 +291,7 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
             for i, (est, v) in enumerate(zip(ests, values)):
                 if not isinstance(est, Estimate):
                     raise TypeError(f"estimate: expected an Estimate, got {type(est).__name__}")
+                alarm = max(alarm, est.false_alarm(z))
                 v = float(v)
                 finite = math.isfinite(v) and math.isfinite(est.mean) and math.isfinite(est.stderr)
                 zi = est.z(v) if finite else math.inf
@@ -303,7 +305,7 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
                     power = max(power, z * est.stderr / abs(v)) if finite else math.inf
         zs = ", ".join(f"{t:+.2f}" for t in signed[:8]) + (" ..." if len(signed) > 8 else "")
         detail = (f"z: {zs}; worst |z| {worst:.3g} at {where}; smallest detectable relative error "
-                  f"{power:.2g} (|z| >= {z:g})")
+                  f"{power:.2g} (|z| >= {z:g}); false-alarm rate per comparison {alarm:.2g}")
         if flagged:
             return at_most(math.inf, z, "|z|", f"UNRELIABLE estimate at {'; '.join(flagged[:2])}; " + detail)
         if resolve is not None and not power <= resolve:

@@ -29,7 +29,7 @@ import numpy as np
 
 from verify._validation import as_array, nonnegative_float, positive_int, real
 
-__all__ = ["Estimate", "mean_estimate", "batch_mean_estimate", "stream", "DEFAULT_Z", "RateFit", "fit_rate"]
+__all__ = ["Estimate", "mean_estimate", "batch_mean_estimate", "two_sided_tail", "stream", "DEFAULT_Z", "RateFit", "fit_rate"]
 
 DEFAULT_Z = 5.0
 """Default threshold of every statistical check, in standard errors."""
@@ -61,6 +61,10 @@ class Estimate:
     n: int
     ess: float | None = None
     warning: str = ""
+    dof: float | None = None
+    """Degrees of freedom of the standard error (n - 1 for i.i.d. samples, batches - 1 for batch means): the
+    z-score of a right reference is Student-t with ``dof`` degrees of freedom; None means normal (a standard error
+    known to high relative accuracy)."""
 
     def __post_init__(self):
         object.__setattr__(self, "mean", real(self.mean, "mean"))
@@ -70,6 +74,10 @@ class Estimate:
             object.__setattr__(self, "ess", real(self.ess, "ess"))
         if not isinstance(self.warning, str):
             raise TypeError(f"warning: expected a string, got {type(self.warning).__name__}")
+        if self.dof is not None:
+            object.__setattr__(self, "dof", real(self.dof, "dof"))
+            if not self.dof > 0:
+                raise ValueError(f"dof: must be > 0, got {self.dof}")
 
     @property
     def reliable(self) -> bool:
@@ -97,6 +105,15 @@ class Estimate:
             return 0.0 if abs(diff) <= floor else math.copysign(math.inf, diff)
         return diff / (math.hypot(self.stderr, floor) if math.isfinite(floor) else self.stderr)
 
+    def false_alarm(self, z: float = DEFAULT_Z) -> float:
+        """P(|z-score| > z) when the reference is right: two-sided Student-t tail with :attr:`dof` degrees of
+        freedom (normal when ``dof`` is None).  The false-alarm rate of a z-test at threshold z.
+
+        >>> f"{Estimate(0.0, 1.0, 40, dof=39).false_alarm(5):.2g}", f"{Estimate(0.0, 1.0, 10**6).false_alarm(5):.2g}"
+        ('1.3e-05', '5.7e-07')
+        """
+        return two_sided_tail(z, self.dof)
+
     def interval(self, z: float = 1.96) -> tuple[float, float]:
         """The symmetric confidence interval  mean +- z * stderr."""
         return self.mean - z * self.stderr, self.mean + z * self.stderr
@@ -106,8 +123,9 @@ class Estimate:
         if not isinstance(other, Estimate):
             return NotImplemented
         warning = "; ".join(w for w in (self.warning, other.warning) if w)
+        dofs = [e.dof for e in (self, other) if e.dof is not None]
         return Estimate(self.mean - other.mean, math.hypot(self.stderr, other.stderr), min(self.n, other.n),
-                        warning=warning)
+                        warning=warning, dof=min(dofs) if dofs else None)
 
     def __str__(self) -> str:
         return f"{self.mean:.6g} +- {self.stderr:.2g} (n={self.n})" + (f" UNRELIABLE: {self.warning}" if self.warning else "")
@@ -118,7 +136,22 @@ def mean_estimate(samples) -> Estimate:
     x = as_array(samples, "samples").ravel()
     if x.size < 2:
         raise ValueError(f"samples: need at least 2 samples for a standard error, got {x.size}")
-    return Estimate(float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), int(x.size))
+    return Estimate(float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), int(x.size), dof=x.size - 1)
+
+
+def two_sided_tail(z: float, dof: float | None = None) -> float:
+    """P(|T| > z) for T Student-t with ``dof`` degrees of freedom (standard normal when ``dof`` is None):
+    I_{dof/(dof+z^2)}(dof/2, 1/2), the regularised incomplete beta function.
+
+    >>> f"{two_sided_tail(1.96):.3f}", f"{two_sided_tail(2.0, 10):.4f}"
+    ('0.050', '0.0734')
+    """
+    z = abs(float(z))
+    if dof is None:
+        return math.erfc(z / math.sqrt(2.0))
+    import mpmath
+
+    return float(mpmath.betainc(dof / 2.0, 0.5, 0, dof / (dof + z * z), regularized=True))
 
 
 def batch_mean_estimate(samples, batches: int = 20) -> Estimate:
@@ -139,7 +172,7 @@ def batch_mean_estimate(samples, batches: int = 20) -> Estimate:
     if x.size < 2 * batches:
         raise ValueError(f"samples: need at least 2 samples per batch ({batches} batches), got {x.size}")
     means = np.array([b.mean() for b in np.array_split(x, batches)])
-    return Estimate(float(x.mean()), float(means.std(ddof=1) / math.sqrt(batches)), int(x.size))
+    return Estimate(float(x.mean()), float(means.std(ddof=1) / math.sqrt(batches)), int(x.size), dof=batches - 1)
 
 
 def stream(seed: int, *key: str | int) -> np.random.Generator:
