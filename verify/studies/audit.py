@@ -325,7 +325,7 @@ def run(*, quick: bool = False, seed: int = 0, progress=None, workers: int | Non
 
 
 run_audit = run
-"""The audit run under its older name (:mod:`verify.reports.html` runs an absent audit through it)."""
+"""An alias of :func:`run`: the name :mod:`verify.reports.html` calls when it runs an absent audit."""
 
 
 def _montecarlo_vs_exact(result: dict) -> list[tuple]:
@@ -551,7 +551,7 @@ def write(result: dict, directory, *, figures: bool = True) -> list[Path]:
 
 
 write_report = write
-"""The writer under its older name (:mod:`verify.reports.html` writes an audit it ran through it)."""
+"""An alias of :func:`write`: the name :mod:`verify.reports.html` calls to write an audit it ran."""
 
 
 def _figures(result: dict, out: Path) -> list[Path]:
