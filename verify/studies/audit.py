@@ -481,13 +481,13 @@ def findings(result: dict, seed: int = 0) -> list[dict]:
     dd = {c["d"]: c for c in fits if c["method"] == "exact" and c["kind"] == "local" and c["case"] == "U=V=I"
           and c["sigma"] == 1.0}
     slopes_d = {d: _last_local(fits, statement="prop-3.1", method="exact", case="U=V=I", sigma=1.0, d=d) for d in dd}
-    txt = ", ".join(f"d={d}: {f['slope']:.3f}" for d, f in sorted(slopes_d.items()) if f)
+    txt = ", ".join(f"d={d}: {f['slope']:.3f} at L={f['L_max']:.0e}" for d, f in sorted(slopes_d.items()) if f)
     out.append({"id": "prop-3.4-rate-in-d", "summary": (
         "Prop 3.4 (arXiv 2512.11784) bounds the squared L2(nu) errors of the gradients by c1 sigma^6 ln L / "
         "L^(c2/sigma^2) (grad_V) and c1 sigma^12 (ln L)^2 / L^(c2/sigma^2) (grad_U): a rate that does not improve with "
         "d. The measurements agree, and a rate improving with d (such as L^(-d/2): L^-1/2, L^-1, L^-2 at d = 1, 2, 4) "
         "would contradict them: the sharp exponent depends on sigma||U||_op only, not on d" +
-        (f" (sigma = 1, U = V = I, exact local slopes at L = 10^12: {txt}; the small spread is the query prefactor "
+        (f" (sigma = 1, U = V = I, exact local slopes at the largest L: {txt}; the small spread is the query prefactor "
          f"rho^(d-1), a slope correction (d-1)/(2 ln L) = 0.018 (d=2), 0.054 (d=4) at L = 10^12)" if txt else "") + "."),
         "evidence": "arXiv 2512.11784, Prop 3.4; audit fits method=exact for d = 1, 2, 4"})
     return out
