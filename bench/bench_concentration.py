@@ -1,4 +1,4 @@
-r"""Benchmark of the concentration engine (verify.concentration.montecarlo, issue 8).
+r"""Benchmark of the concentration engine (verify.concentration.montecarlo: Props 3.1 / 3.4 of arXiv 2512.11784).
 
 Run:  python bench/bench_concentration.py [--quick]     (a few minutes on a busy 2-core machine; not a test)
 

@@ -1,4 +1,4 @@
-"""Scale figures of the sweep engine (issue 11 item 6): throughput against the number of Dask workers, the overhead of
+"""Scale figures of the sweep engine: throughput against the number of Dask workers, the overhead of
 the distributed path on a small sweep, and the projected cost of the audit's Monte Carlo grid at L = 10^7, d = 8.
 
     python bench/bench_sweep.py            # ~1-2 min on 2 shared cores

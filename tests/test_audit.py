@@ -1,8 +1,9 @@
-"""Issue 8: the sharp exponent (proofs/concentration_rate.py, verify.concentration.exponent) and ``verify audit``.
+"""The sharp exponent of Prop 3.1 (statement ``sharp-exponent``, engine ``verify.concentration.exponent``) and the
+study ``verify audit`` (``verify.studies.audit``).
 
 The statements ``sharp-exponent`` and ``prop-3-1-literal`` run through the plugin (tests/statements.verify); here: the
-public API, the alpha mutants caught by the slope evidence, the audit's JSON schema on a micro grid (the real
-``--quick`` grid takes about a minute), same seed -> same bits, bad input -> exit 2.
+public API, the alpha mutants caught by the slope evidence, the audit's fits and consistency checks, its JSON schema
+on a micro grid (the real ``--quick`` grid takes about a minute), same seed -> same bits, bad input -> exit 2.
 """
 
 from __future__ import annotations
@@ -76,14 +77,15 @@ def test_alpha_mutants_caught_by_the_slope_evidence():
 def test_audit_json_schema(micro, capsys):
     assert main(["audit", "--quick", "--json", "--seed", "3", "--workers", "1"]) == 0
     out = capsys.readouterr()
-    doc = json.loads(out.out)
-    assert "[" in out.err  # progress on stderr
+    doc = json.loads(out.out)  # stdout is one JSON document: progress never goes there
+    assert {"measurements", "fits", "findings", "constants", "meta", "checks"} <= set(doc)
+    assert all(doc["checks"].values())
     keys_m = {"statement", "measure", "d", "sigma", "u_norm", "L", "value", "stderr", "ess", "method"}
     keys_f = {"statement", "measure", "d", "sigma", "u_norm", "slope", "ci_low", "ci_high", "L_min", "L_max",
               "predicted_exponent"}
     assert doc["measurements"] and all(keys_m <= set(m) for m in doc["measurements"])
     assert doc["fits"] and all(keys_f <= set(f) for f in doc["fits"])
-    assert {"L1-boundary-defect", "sigma2-alpha-limit", "handout-T-lin"} <= {f["id"] for f in doc["findings"]}
+    assert {"L1-boundary-defect", "sigma2-alpha-limit", "linear-attention-rate"} <= {f["id"] for f in doc["findings"]}
     assert all(set(f) == {"id", "summary", "evidence"} for f in doc["findings"])
     assert {m["method"] for m in doc["measurements"]} == {"exact", "montecarlo"}
     for f in doc["fits"]:
@@ -94,15 +96,15 @@ def test_audit_json_schema(micro, capsys):
 
 def test_audit_same_seed_same_bits_and_report(micro, monkeypatch, tmp_path):
     monkeypatch.setitem(audit.GRID, "quick", dict(MICRO, exact=[]))  # Monte Carlo cells only: the randomness
-    a = audit.run_audit(quick=True, seed=5)
-    b = audit.run_audit(quick=True, seed=5, workers=2)  # cells seeded by their key: any number of workers
+    a = audit.run(quick=True, seed=5)
+    b = audit.run(quick=True, seed=5, workers=2)  # cells seeded by their key: any number of workers
     assert [m["value"] for m in a["measurements"]] == [m["value"] for m in b["measurements"]]
-    c = audit.run_audit(quick=True, seed=6)
+    c = audit.run(quick=True, seed=6)
     assert [m["value"] for m in a["measurements"] if m["method"] == "montecarlo"] != \
            [m["value"] for m in c["measurements"] if m["method"] == "montecarlo"]
-    paths = audit.write_report(a, tmp_path / "rep", figures=False)
-    assert (tmp_path / "rep" / "report.md").read_text().startswith("# verify audit")
-    assert json.loads((tmp_path / "rep" / "audit.json").read_text())["meta"]["seed"] == 5
+    paths = audit.write(a, tmp_path / "rep" / "deeper", figures=False)  # created with its parents
+    assert (tmp_path / "rep" / "deeper" / "report.md").read_text().startswith("# verify audit")
+    assert json.loads((tmp_path / "rep" / "deeper" / "audit.json").read_text())["meta"]["seed"] == 5
     assert len(paths) == 2
 
 
@@ -114,9 +116,54 @@ def test_audit_bad_usage_exits_2(argv, capsys):
     assert err.count("\n") == 1 and "verify: error" in err
 
 
-def test_audit_output_not_a_directory_exits_2(tmp_path, capsys):
+def test_audit_output_not_a_directory_exits_2(tmp_path, capsys, monkeypatch):
     f = tmp_path / "file.txt"
     f.write_text("x")
+    monkeypatch.setattr(audit, "run", lambda **kw: pytest.fail("a bad -o DIR is refused before computing"))
     assert main(["audit", "--quick", "-o", str(f)]) == 2
     assert "-o/--output" in capsys.readouterr().err
-    assert main(["audit", "--quick", "-o", str(tmp_path / "missing" / "deeper")]) == 2
+    assert main(["audit", "--quick", "-o", str(f / "deeper")]) == 2
+
+
+# ------------------------------------------------------------------------------------------ fits and checks
+
+
+def _curve_rows(slopes, *, sigma=1.0, L0=10.0, method="exact"):
+    """Measurements of one Gaussian d = 1 curve with U = V = 1 whose local slopes between L = 10^k are ``slopes``."""
+    rows, value = [], 1.0
+    for k in range(len(slopes) + 1):
+        if k:
+            value *= 10.0 ** slopes[k - 1]
+        rows.append(dict(statement="prop-3.1", measure="gaussian", d=1, sigma=sigma, u_norm=1.0, L=L0 * 10.0**k,
+                         value=value, stderr=0.0, ess=None, method=method, case="U=V=I"))
+    return rows
+
+
+def test_pre_asymptotic_flag_reads_the_slope_the_fit_reports():
+    # last three local slopes -0.70, -0.68, -0.66 up to L = 10^8 (1/ell = 0.054): settled at the mean -0.68, which
+    # is 0.062 from -alpha = -0.618 (pre-asymptotic), while the last local slope alone (-0.66) is only 0.042 away
+    fits = audit.local_fits(_curve_rows([-0.9, -0.8, -0.75, -0.72, -0.70, -0.68, -0.66]))
+    settled = [f for f in fits if f["kind"] != "local"]
+    assert len(settled) == 1 and settled[0]["kind"] == "settled"
+    f = settled[0]
+    assert f["slope"] == pytest.approx(-0.68, abs=1e-12)
+    assert f["pre_asymptotic"] is True
+    for f in fits:  # every record: the flag is about the slope it displays
+        ell = math.log(f["L_max"]) if f["kind"] != "local" else 0.5 * (math.log(f["L_min"]) + math.log(f["L_max"]))
+        assert f["pre_asymptotic"] == (abs(f["slope"] - f["predicted_exponent"]) > 1.0 / ell)
+
+
+def test_pre_asymptotic_flag_clears_when_the_displayed_slope_is_close():
+    # mean -0.64 is 0.022 from -0.618 (< 1/ell), though the last local slope -0.55 is 0.068 away
+    f = [f for f in audit.local_fits(_curve_rows([-0.9, -0.8, -0.75, -0.72, -0.70, -0.67, -0.55]))
+         if f["kind"] != "local"][0]
+    assert f["slope"] == pytest.approx(-0.64, abs=1e-12) and f["pre_asymptotic"] is False
+
+
+def test_ok_reads_the_consistency_checks():
+    assert audit.ok({"checks": {"a": True, "b": True}})
+    assert not audit.ok({"checks": {"a": True, "b": False}})
+    assert not audit.ok({"checks": {}})
+    rows = _curve_rows([-0.9, -0.8]) + [dict(_curve_rows([-0.9])[1], method="montecarlo", value=0.2, stderr=0.01)]
+    checks = audit._checks({"measurements": rows, "fits": audit.local_fits(rows)})
+    assert checks["montecarlo-agrees-with-exact"] is False  # MC 0.2 +- 0.01 against the exact 10^-0.9 = 0.126: z = 7.4

@@ -1,4 +1,4 @@
-"""The concentration engine (issue 8): Monte Carlo of Props 3.1 / 3.4, the exact Gaussian reduction, the tilted
+"""The concentration engine of Props 3.1 / 3.4 (arXiv 2512.11784): Monte Carlo of Props 3.1 / 3.4, the exact Gaussian reduction, the tilted
 moments and gradients, validated against independent references; every comparison also shown failing on a planted
 mutant.  The full MC-vs-exact grid is opt-in (``--run-slow``)."""
 
@@ -41,20 +41,13 @@ U2 = 0.8 * _rot(0.7)
 # ------------------------------------------------------------------------------------------ the exact method vs MC
 
 
-_CURVES: dict = {}
-
-
 def _exact_subject(center=1.0, cross=True, factor=1.0):
-    """The exact curve of a grid point (the subject); the keyword arguments plant mutants.  The true curve is
-    computed once per point (the x 1.05 mutant reuses it)."""
+    """The exact curve of a grid point (the subject); the keyword arguments plant mutants."""
 
     def subject(p):
         d, s, U, V = p["d"], p["sigma"], p["U"], p["V"]
         if center == 1.0 and cross:
-            key = (p["label"], tuple(p["Ls"]))
-            if key not in _CURVES:
-                _CURVES[key] = concentration_error_gaussian(s, U, V, p["Ls"])
-            return factor * _CURVES[key]
+            return factor * concentration_error_gaussian(s, U, V, p["Ls"])
         v2 = float(np.sum(V * V))
         u = abs(float(U[0, 0])) if d == 1 else math.sqrt(float(np.trace(U @ U.T)) / d)
         c = center if not callable(center) else center(s)
@@ -63,21 +56,14 @@ def _exact_subject(center=1.0, cross=True, factor=1.0):
     return subject
 
 
-_MC: dict = {}
-
-
 def _mc_reference(p, rng):
-    """Brute-force Monte Carlo of the definition (tokens sampled), one estimate per L.  The seeds are drawn from
-    ``rng`` first; a run on a mutant with the same generator state reuses the same estimates (same bits)."""
+    """Brute-force Monte Carlo of the definition (tokens sampled), one estimate per L, prepared once by the check
+    (the seeds are drawn from ``rng`` first)."""
     seeds = [int(rng.integers(2**63)) for _ in p["Ls"]]
-    key = (p["label"], tuple(seeds))
-    if key not in _MC:
-        mu = isotropic_gaussian(p["sigma"], p["d"])
-        scales = p.get("query_scale", [1.0] * len(p["Ls"]))
-        _MC[key] = [concentration_error(mu, p["U"], p["V"], L, n, np.random.SeedSequence(sd), queries=q,
-                                        query_scale=qs)
-                    for L, n, q, qs, sd in zip(p["Ls"], p["prompts"], p["queries"], scales, seeds)]
-    return _MC[key]
+    mu = isotropic_gaussian(p["sigma"], p["d"])
+    scales = p.get("query_scale", [1.0] * len(p["Ls"]))
+    return [concentration_error(mu, p["U"], p["V"], L, n, np.random.SeedSequence(sd), queries=q, query_scale=qs)
+            for L, n, q, qs, sd in zip(p["Ls"], p["prompts"], p["queries"], scales, seeds)]
 
 
 def _validation_check(points, slow=False):
@@ -105,12 +91,12 @@ FAST_POINTS = [
 
 def test_exact_agrees_with_monte_carlo_fast_grid():
     chk = _validation_check(FAST_POINTS)
-    out = chk.outcome(stream(0, "concentration", "exact-vs-mc"))
+    prepared = chk.prepare(stream(0, "concentration", "exact-vs-mc"))  # the Monte Carlo, once for every subject
+    out = chk.score(prepared, chk.subject)
     print(out.detail)
-    _print_table(FAST_POINTS)
     assert out.passed, out.detail
     for m in chk.mutants[:2]:  # the third (no cross term) costs two more curves: in the slow grid
-        bad = chk.outcome(stream(0, "concentration", "exact-vs-mc"), mutant=m.name)
+        bad = chk.score(prepared, m.subject)
         print(m.name, bad.detail)
         assert not bad.passed, f"mutant {m.name!r} not caught: {bad.detail}"
 
@@ -128,12 +114,13 @@ def test_exact_agrees_with_monte_carlo_full_grid(request):
                            "prompts": [20000, 8000, 2000, 400, 200], "queries": [1, 2, 8, 16, 16],
                            "query_scale": [1.0, 1.5, 2.0, 2.0, 2.0]})
     chk = _validation_check(points, slow=True)
-    out = chk.outcome(stream(0, "concentration", "exact-vs-mc-full"))
+    prepared = chk.prepare(stream(0, "concentration", "exact-vs-mc-full"))
+    out = chk.score(prepared, chk.subject)
     print(out.detail)
-    _print_table(points)
+    _print_table(prepared)
     assert out.passed, out.detail
     for m in chk.mutants:
-        bad = chk.outcome(stream(0, "concentration", "exact-vs-mc-full"), mutant=m.name)
+        bad = chk.score(prepared, m.subject)
         print(m.name, bad.detail)
         assert not bad.passed, m.name
 
@@ -148,17 +135,18 @@ def test_exact_d4_against_monte_carlo(request):
                "Ls": [10, 100, 1000, 10**4], "prompts": [20000, 8000, 2000, 400], "queries": [1, 2, 8, 16],
                "query_scale": [1.0, 1.5, 1.5, 1.5]}]
     chk = _validation_check(points, slow=True)
-    out = chk.outcome(stream(0, "concentration", "exact-vs-mc-d4"))
-    _print_table(points)
+    prepared = chk.prepare(stream(0, "concentration", "exact-vs-mc-d4"))
+    out = chk.score(prepared, chk.subject)
+    _print_table(prepared)
     assert out.passed, out.detail
-    assert not chk.outcome(stream(0, "concentration", "exact-vs-mc-d4"), mutant="exact curve x 1.05").passed
+    assert not chk.score(prepared, chk.mutant_named("exact curve x 1.05").subject).passed
 
 
-def _print_table(points):
-    """The grid as measured (visible with -s): exact value, MC mean +- stderr, z, ESS, top-1% share."""
-    for p in points:
-        curve = _CURVES[(p["label"], tuple(p["Ls"]))]
-        ests = [v for k, v in _MC.items() if k[0] == p["label"]][-1]
+def _print_table(prepared):
+    """The slow grids as measured (visible with -s): exact value, MC mean +- stderr, z, ESS, top-1% share: the
+    prepared Monte Carlo estimates beside the exact curve (computed again here, a diagnostic)."""
+    for p, ests in prepared:
+        curve = concentration_error_gaussian(p["sigma"], p["U"], p["V"], p["Ls"])
         for L, ex, est in zip(p["Ls"], curve, ests):
             print(f"{p['label']:<12} L={L:<7} exact {ex:.6g}  mc {est.mean:.6g} +- {est.stderr:.2g}  "
                   f"z {est.z(ex):+.2f}  rel.se {est.stderr / ex:.3f}  ESS {est.ess:.3g} (min {est.ess_min:.3g})  "
@@ -439,3 +427,22 @@ def test_linear_attention_concentrates_at_one_over_L():
     assert max(abs(est.z(1.1 * concentration_error_linear_gaussian(1.2, U2, V2, L))) for L, est in zip(Ls, ests)) > 5
     fit = fit_rate(Ls, ests)
     assert fit.interval[0] < -1.0 < fit.interval[1], fit
+
+
+def test_the_concentration_engine_needs_no_kernel():
+    """The domain computes; statements (their points, figures, mutants, checks) live in proofs/."""
+    import ast
+    from pathlib import Path
+
+    import verify.concentration
+
+    root = Path(verify.concentration.__file__).parent
+    modules = sorted(root.glob("*.py"))
+    assert {p.name for p in modules} >= {"montecarlo.py", "exact.py", "exponent.py"}
+    for path in modules:
+        tree = ast.parse(path.read_text())
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in imported if m.startswith(("verify.kernel", "proofs"))], path.name
+        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert not called & {"Mutant", "Check", "agreement", "bound", "z_test", "rate", "rejection"}, path.name

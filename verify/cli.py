@@ -342,23 +342,7 @@ def _cmd_selftest(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from verify.studies import audit
-
-    out = Path(args.output) if args.output else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise ValueError(f"-o/--output: {args.output!r} exists and is not a directory")
-    if out is not None and not out.exists() and not out.parent.exists():
-        raise ValueError(f"-o/--output: parent directory {str(out.parent)!r} does not exist")
-    result = audit.run_audit(quick=args.quick, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
-                             log=args.log, progress=_progress(args))
-    written = audit.write_report(result, out) if out is not None else []
-    if args.json:
-        print(json.dumps({k: result[k] for k in ("measurements", "fits", "findings", "constants", "meta")}, default=str))
-    else:
-        print(audit.summary(result))
-        for p in written:
-            print(f"wrote {p}")
-    return 0
+    return _run_study("verify.studies.audit", args, workers=args.workers, scheduler=args.scheduler, log=args.log)
 
 
 def _run_study(module: str, args, **options) -> int:

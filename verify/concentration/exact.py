@@ -42,7 +42,7 @@ Other U raise ValueError (the reduction holds for every U, but the query integra
 U z / |U z|, not implemented).
 
 **Error.**  ``accuracy="fine"`` halves the x step, raises the Gauss-Legendre orders and halves the radial panels;
-:func:`method_error` reports the relative difference of the two.  Measured over L = 10..10^12 (2026-11):
+:func:`method_error` reports the relative difference of the two.  Measured over L = 10..10^12:
 5e-11 (\sigma = u = 1, d = 1), 3e-14 (\sigma = 0.5), 1.3e-8 (\sigma = 2, d = 2), 5.4e-7 (\sigma = 3, d = 1).
 Independent checks (tests/test_concentration.py): brute-force Monte Carlo on \sigma in {0.5, 1, 1.5, 2},
 d in {1, 2}, L = 10..10^5 (max |z| 2.7 over 40 points), and the CLT limit F = e^{\tau^2}(1+\tau^2)/L,

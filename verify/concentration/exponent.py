@@ -7,7 +7,7 @@ For \mu = N(0, \sigma^2 I_d), \nu = N(0, I_d) (paper Sec. 2.2, Prop 3.1) the mea
     \alpha(s) = 1                              (s^2 <= 1/2),
     \alpha(s) = (\sqrt{1 + 4/s^2} - 1) / 2     (s^2 >= 1/2).
 
-Heuristic (derived symbolically in ``proofs/concentration_rate.py``): per query the error is the self-normalised
+Heuristic (derived symbolically by the statement ``sharp-exponent``, ``verify run sharp-exponent``): per query the error is the self-normalised
 importance-sampling error of the N(\tau, 1) mean from N(0, 1) draws with weights e^{\tau g}, \tau = \sigma |U z|;
 with \ell = \ln L and \tau^2 = c \ell its Laplace exponent is  \ell e(c),
 
@@ -17,7 +17,7 @@ with \ell = \ln L and \tau^2 = c \ell its Laplace exponent is  \ell e(c),
 
 The query tail adds -c/(2 s^2); maximising over c gives \alpha(s).
 
-Numerics here (the proof module holds none):
+Computations here (the statement's checks call them; no check is built here):
 
 * :func:`sharp_exponent` -- \alpha(\sigma \|U\|_{op}) (public API, ``verify.sharp_exponent``);
 * :func:`regime_exponent` -- e(c);
@@ -26,6 +26,9 @@ Numerics here (the proof module holds none):
   (small \tau and \ln L > 3\tau^2 + 32, a limitation of ``per_query_moments``), per-query moments with
   \ln L >= 3\tau^2 + 25 are taken from the CLT expansion F = e^{\tau^2}(1+\tau^2)/L, G = e^{\tau^2}/L, whose
   relative error there is <= 2e-12 (compared with the exact reduction on \tau \in [0.3, 3], where both run);
+  :data:`FAST_RADIAL` is the coarser radial rule of the curves at L up to 10^60;
+* :func:`per_query_log_rate` -- \ln F / \ell at \tau^2 = c \ell, the per-query log-MSE that the Laplace principle
+  compares with e(c);
 * :func:`local_slopes`, :func:`slope_limit` -- the local log-log slope between consecutive L and its
   extrapolation in 1/\ell (the correction to the local slope is O(1/\ell) by Laplace's method).
 
@@ -37,7 +40,6 @@ Numerics here (the proof module holds none):
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -46,11 +48,15 @@ from verify.concentration.exact import per_query_moments
 from verify._validation import as_array
 
 __all__ = ["sharp_exponent", "alpha_of_s", "regime_exponent", "exact_error", "per_query_log_rate",
-           "local_slopes", "slope_limit", "CLT_MARGIN", "laplace_gap", "slope_gap", "ratio_growth", "spot_exact",
-           "mc_spot_estimate", "boundary_estimate"]
+           "local_slopes", "slope_limit", "CLT_MARGIN", "FAST_RADIAL"]
 
 CLT_MARGIN = 25.0
 """Per-query moments with \\ln L >= 3\\tau^2 + CLT_MARGIN may come from the CLT expansion (relative error <= 2e-12)."""
+
+FAST_RADIAL = {"panel": 2.0, "n_rho": 6}
+"""The coarse radial rule of :func:`exact_error` (panels of 2 with 6 Gauss-Legendre nodes): measured against the
+full rule for \\sigma <= 3, L = 10^14 ... 10^60, values within 8.3e-3 relative and local slopes within 5.2e-4; at one
+L <= 10^3 within 4e-5 relative (\\sigma = 1) and 1.6e-3 (\\sigma = 2)."""
 
 
 def _positive(x, name: str) -> float:
@@ -66,7 +72,10 @@ def _positive(x, name: str) -> float:
 
 
 def alpha_of_s(s: float) -> float:
-    r"""\alpha(s) = 1 for s^2 <= 1/2, (\sqrt{1 + 4/s^2} - 1)/2 otherwise (s >= 0)."""
+    r"""\alpha(s) = 1 for s^2 <= 1/2, (\sqrt{1 + 4/s^2} - 1)/2 otherwise (s >= 0).
+
+    A hand-written float kernel of the statement's SymPy closed form: the statement ``sharp-exponent`` checks
+    :func:`sharp_exponent` (this kernel and the operator norm) against that form."""
     s = float(s)
     if not math.isfinite(s) or s < 0:
         raise ValueError(f"s: expected a finite number >= 0, got {s!r}")
@@ -121,10 +130,13 @@ def _moments(tau: float, Ls: np.ndarray):
         return F, G
 
 
-@functools.lru_cache(maxsize=256)
 def per_query_log_rate(c: float, ell: float) -> float:
     r"""\ln F(\tau, L) / \ell at \tau = \sqrt{c \ell}, L = e^\ell: the per-query exact log-MSE over \ell, which
-    tends to e(c) as \ell grows (the Laplace principle; checked, not assumed, in proofs/concentration_rate.py)."""
+    tends to e(c) as \ell grows (the Laplace principle, an assumption of ``sharp-exponent`` with its own check).
+
+    >>> round(per_query_log_rate(0.5, 200.0), 4)  # e(0.5) = -0.5, up to O(ln ell / ell)
+    -0.4769
+    """
     tau = math.sqrt(float(c) * float(ell))
     F, _ = _moments(tau, np.array([math.exp(float(ell))]))
     return math.log(float(F[0])) / float(ell)
@@ -181,79 +193,3 @@ def slope_limit(Ls, values, *, last: int = 4) -> tuple[float, float]:
     X = np.column_stack([np.ones_like(ell), 1.0 / ell])
     a, b = np.linalg.lstsq(X, sl, rcond=None)[0]
     return float(a), float(b)
-
-
-# ------------------------------------------------------------------------------------------ figures of the checks
-# (proofs/concentration_rate.py declares the checks; these compute their figures.  Every exact curve is cached:
-#  a check runs on its subject and on each mutant with the same curve.)
-
-
-@functools.lru_cache(maxsize=256)
-def _curve(sigma: float, u: float, d: int, Ls: tuple, fast: bool) -> np.ndarray:
-    """``fast``: radial panels of 2 with 6 nodes; local slopes within 5.2e-4 of the full rule (sigma <= 3, L <= 1e60)."""
-    kw = {"panel": 2.0, "n_rho": 6} if fast else {}
-    out = exact_error(sigma, u, d, np.array(Ls, dtype=float), **kw)
-    out.flags.writeable = False
-    return out
-
-
-def laplace_gap(point: dict, subject) -> float:
-    r"""\ell |\ln F(\sqrt{c\ell}, e^\ell)/\ell - e(c)| / \ln \ell with e(c) = ``subject(point)``: bounded (by ~1) when
-    the per-query exponent is e(c) up to polynomial factors (\ell^{O(1)})."""
-    c, ell = float(point["c"]), float(point["ell"])
-    return ell * abs(per_query_log_rate(c, ell) - float(subject(point))) / math.log(ell)
-
-
-def slope_gap(point: dict, subject) -> float:
-    r"""\bar\ell |slope + \alpha| for the local slope of the exact curve between the two L of ``point["Ls"]``
-    (\bar\ell the mean of their logarithms) and \alpha = ``subject(point)``."""
-    Ls = tuple(float(v) for v in point["Ls"])
-    E = _curve(float(point["sigma"]), float(point["u"]), int(point.get("d", 1)), Ls, True)
-    slope = float(local_slopes(Ls, E)[-1])
-    ell = 0.5 * (math.log(Ls[-2]) + math.log(Ls[-1]))
-    return ell * abs(slope + float(subject(point)))
-
-
-def ratio_growth(point: dict, subject) -> float:
-    r"""d \ln R / d \ln L between the two L of ``point["Ls"]`` for R(L) = E(L) L^{c_2/\sigma^2} / (\sigma^6 \ln L),
-    c_2 = ``subject(point)``: <= 0 when the paper's form with this c_2 keeps holding beyond the measured L."""
-    Ls = tuple(float(v) for v in point["Ls"])
-    sg = float(point["sigma"])
-    E = _curve(sg, float(point["u"]), int(point.get("d", 1)), Ls, True)
-    c2 = float(subject(point))
-    lnR = np.log(E) + c2 / sg**2 * np.log(Ls) - np.log(np.log(Ls))
-    return float((lnR[-1] - lnR[-2]) / (math.log(Ls[-1]) - math.log(Ls[-2])))
-
-
-def spot_exact(point: dict) -> float:
-    """The exact curve at one (sigma, u, d, L) (radial panels of 2: relative difference from the full radial rule
-    <= 4e-5 at sigma = 1 and <= 1.6e-3 at sigma = 2, ample for a spot check resolving 0.4)."""
-    return float(_curve(float(point["sigma"]), float(point["u"]), int(point.get("d", 1)), (float(point["L"]),), True)[0])
-
-
-def mc_spot_estimate(point: dict, rng: np.random.Generator, n_prompts: int = 4000):
-    """Brute-force Monte Carlo of the definition at the point (verify.concentration_error, batch means)."""
-
-    return _mc_spot(float(point["sigma"]), float(point["u"]), int(point.get("d", 1)), int(point["L"]),
-                    int(point.get("n_prompts", n_prompts)), int(rng.integers(2**63)))
-
-
-@functools.lru_cache(maxsize=64)
-def _mc_spot(sigma, u, d, L, n_prompts, seed):
-    """Cached on the seed drawn from the check's stream: a mutant run draws the same stream, hence the same sample."""
-    from verify.concentration.montecarlo import concentration_error
-    from verify.numerics.measures import isotropic_gaussian
-
-    # query_scale = 2: the tail queries that carry the estimate are drawn 2x wider and reweighted (unbiased); the
-    # smallest detectable relative error (5 stderr / mean) is <= 0.15 over seeds 0-59 (0.62 without, at sigma = 0.5, L = 1000)
-    return concentration_error(isotropic_gaussian(sigma, d), u * np.eye(d), np.eye(d), L, n_prompts,
-                               np.random.SeedSequence(seed), queries=4, query_scale=2.0)
-
-
-def boundary_estimate(point: dict, rng: np.random.Generator, n_prompts: int = 10000):
-    """Monte Carlo of Prop 3.1's left side at the L = 1 witness (d = 1, mu = nu = N(0, 1), U = 0, V = 1)."""
-    from verify.concentration.montecarlo import concentration_error
-    from verify.numerics.measures import isotropic_gaussian
-
-    seed = np.random.SeedSequence(int(rng.integers(2**63)))
-    return concentration_error(isotropic_gaussian(1.0, 1), np.zeros((1, 1)), np.ones((1, 1)), 1, n_prompts, seed)

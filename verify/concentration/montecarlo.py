@@ -444,7 +444,7 @@ def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=No
 
 def concentration_error_linear(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
                                blocks=20, query_scale=1.0) -> ConcentrationEstimate:
-    r"""The handout's linear-attention version of Prop 3.1:  E \| T_lin[\hat\mu_L] - T_lin[\mu] \|^2_{L^2(\nu)}  with
+    r"""Prop 3.1's error for linear attention instead of softmax:  E \| T_lin[\hat\mu_L] - T_lin[\mu] \|^2_{L^2(\nu)}  with
     T_lin[\hat\mu_L](z) = (1/L) \sum_l (z_l^T U z) V z_l  and  T_lin[\mu](z) = V E_\mu[x x^T] U z  (an average of L
     i.i.d. terms: the error is exactly  c/L, :func:`concentration_error_linear_gaussian`).  Same arguments as
     :func:`concentration_error`; the ESS fields hold L (uniform weights)."""
@@ -588,7 +588,7 @@ def gaussian_method_error(sigma, U, V, L, *, n_theta=16):
 
 
 def boundary_witness(c1: float = 1.0, c2: float = 1.0, *, n_prompts: int = 20000, seed: int = 0):
-    r"""The L = 1 boundary of Props 3.1 / 3.4 (paper Sec. 5, item 12): d = 1, \mu = \nu = N(0, 1), K = 0 (U = 0),
+    r"""The L = 1 boundary of Props 3.1 / 3.4 (arXiv 2512.11784), taken literally: d = 1, \mu = \nu = N(0, 1), K = 0 (U = 0),
     Q = V = M = \sigma = 1.  Then T[\mu] = 0, T[\hat\mu_1](z) = z_1, so the left side is E z_1^2 = 1, while the right
     side c_1 \sigma^6 \ln 1 / 1^{c_2/\sigma^2} = 0 for **every** c_1, c_2.  Returns a dict: ``left`` (exact, by
     :func:`concentration_error_gaussian`), ``left_mc`` (a Monte Carlo :class:`ConcentrationEstimate`), ``right``.

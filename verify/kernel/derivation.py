@@ -10,7 +10,10 @@ closed form (``conclusion``).  A step's relation decides what "checked" means:
   "up to normalisation");
 * :func:`by` : the step applies a named :class:`Assumption` (a fact used without proof, with its own check);
 * :func:`maps` : the step applies a named machine-computed transformation (differentiate, take the mean, ...);
-* :func:`relation` : any other machine check, with a name.
+* :func:`relation` : any other machine check, with a name;
+* :func:`equal_for_positive` : equal for a positive variable (simplified under its assumption, and evaluated
+  exactly at sample values);
+* :func:`positive_by_squaring` : lhs > 0, decided by SymPy's assumptions after an affine map and a square.
 
 Before any symbolic work, a step is evaluated at random rational points in exact arithmetic: a false step
 is refuted there with a concrete counterexample, and a true one goes on to the symbolic proof.
@@ -46,6 +49,8 @@ __all__ = [
     "equal_given",
     "equal_up_to_constant_in",
     "relation",
+    "equal_for_positive",
+    "positive_by_squaring",
     "by",
     "maps",
     "Assumption",
@@ -204,6 +209,59 @@ def equal_up_to_constant_in(variables: Sequence, what: str = "") -> Relation:
 def relation(name: str, test: Callable[[object, object], tuple[bool, str]], symbol: str = "=") -> Relation:
     """A custom machine check named ``name``."""
     return Relation(name, test, symbol)
+
+
+def equal_for_positive(symbol, at: Sequence = (1, 2, sp.Rational(7, 3))) -> Relation:
+    r"""lhs = rhs for ``symbol`` > 0: ``lhs - rhs`` simplifies to 0 (SymPy, ``symbol`` declared positive) *and*
+    vanishes exactly at ``symbol`` = each value of ``at`` (an independent look at the same identity: a branch of a
+    root cancelled under the assumption shows at an exact point).  Named "equal for <symbol> > 0".
+
+    >>> s = sp.Symbol("s", positive=True)
+    >>> rel = equal_for_positive(s)
+    >>> rel.name, rel.test(sp.sqrt(4 * s**2) + sp.Abs(s), 3 * s)
+    ('equal for s > 0', (True, 'simplifies to 0 for s > 0; 0 at s = 1, 2, 7/3'))
+    >>> rel.test(sp.sqrt(s**2), -s)
+    (False, 'difference 2*s')
+    """
+    if not isinstance(symbol, sp.Symbol) or symbol.is_positive is not True:
+        raise ValueError(f"symbol: expected a SymPy Symbol declared positive=True, got {symbol!r}")
+    values = [sp.sympify(v) for v in at]
+    if not values or any(not (v.is_number and v.is_positive) for v in values):
+        raise ValueError(f"at: expected positive numbers, got {list(at)!r}")
+    shown = ", ".join(str(v) for v in values)
+
+    def test(lhs, rhs):
+        diff = sp.simplify(lhs - rhs)
+        vals = [sp.simplify((lhs - rhs).subs(symbol, v)) for v in values]
+        ok = diff == 0 and all(v == 0 for v in vals)
+        return ok, f"simplifies to 0 for {symbol} > 0; 0 at {symbol} = {shown}" if ok else f"difference {diff}"
+
+    return Relation(f"equal for {symbol} > 0", test)
+
+
+def positive_by_squaring(name: str, *, scale=2, shift=1) -> Relation:
+    r"""lhs > rhs = 0, decided by SymPy's assumptions on q = ``scale`` lhs + ``shift`` (``scale``, ``shift`` > 0):
+    q > 0 and q^2 - shift^2 > 0 give q > shift, i.e. lhs > 0.  Fits a lhs = (f - shift)/scale whose f is a
+    positive ratio of roots (the square removes the root; the assumptions of the free symbols do the rest).
+
+    >>> y = sp.Symbol("y", positive=True)
+    >>> rel = positive_by_squaring("h'(y) > 0")
+    >>> rel.test(((y + 2) / sp.sqrt(y**2 + 4*y) - 1) / 2, 0), rel.symbol
+    ((True, '(2 lhs + 1) > 0 and (2 lhs + 1)^2 > 1'), '>')
+    >>> rel.test((y / sp.sqrt(y**2 + 4*y) - 1) / 2, 0)
+    (False, 'positivity not established')
+    """
+    scale, shift = sp.sympify(scale), sp.sympify(shift)
+    if not (scale.is_number and scale.is_positive and shift.is_number and shift.is_positive):
+        raise ValueError(f"scale, shift: expected positive numbers, got {scale!r}, {shift!r}")
+
+    def test(lhs, rhs):
+        q = sp.simplify(scale * lhs + shift)
+        ok = rhs == 0 and bool(q.is_positive) and bool(sp.simplify(q**2 - shift**2).is_positive)
+        shown = f"({scale} lhs + {shift})"
+        return ok, f"{shown} > 0 and {shown}^2 > {shift**2}" if ok else "positivity not established"
+
+    return Relation(name, test, symbol=">")
 
 
 @dataclass(frozen=True)
