@@ -156,7 +156,7 @@ def test_the_scaling_derivation_fails_with_the_printed_exponent():
 
     import sympy as sp
 
-    mod = importlib.import_module("proofs.training_infinite")
+    mod = importlib.import_module("proofs.train_infinite")
     assert all(r.passed for r in mod.derivation_scaling(1).check())
     assert not all(r.passed for r in mod.derivation_scaling(1, exponent=sp.Integer(1)).check())
     assert all(r.passed for r in mod.derivation_linearisation(1).check())

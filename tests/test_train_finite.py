@@ -185,6 +185,6 @@ def test_run_finite_tiny_is_json_and_writes_three_figures(monkeypatch, tmp_path)
 def test_the_score_gradient_derivation_and_its_planted_slip():
     import importlib
 
-    mod = importlib.import_module("proofs.training_finite")
+    mod = importlib.import_module("proofs.train_finite")
     assert all(r.passed for r in mod.derivation_score_gradient(2).check())
     assert not all(r.passed for r in mod.derivation_score_gradient(2, centred=False).check())
