@@ -255,7 +255,7 @@ def infinite_reference(mode, n_steps, steps_at, *, Sigma=None, alpha=ALPHA, eta=
     r"""Gradient descent with step \eta on the closed-form R_\infty of the mode, from the balanced start, recorded at
     the integer steps ``steps_at`` (risk) and at ``n_steps`` ((U, V)).  intended: :func:`verify.icl.training.gradient_descent`
     with step \tau^2\eta on R^1 (the rescaling (*); the balanced start keeps the invariant subspace); authors:
-    explicit Euler on :func:`authors_field`."""
+    explicit Euler on :func:`authors_field`, the risk by :func:`risk_infinite_authors`."""
     mode = _mode(mode)
     S, s, tau = _setting(Sigma, noise_var, task_var)
     n_steps = positive_int(n_steps, "n_steps")
@@ -277,11 +277,9 @@ def infinite_reference(mode, n_steps, steps_at, *, Sigma=None, alpha=ALPHA, eta=
     else:
         grad = authors_field(S, tau * tau)
         A, b = U0[:d, :d].copy(), float(V0[d, d])
-        Sp = S @ S
         for k in range(n_steps + 1):
             if k in at:
-                N = b * A.T @ Sp - np.eye(d)
-                risks[k] = 0.5 * tau * tau * float(np.trace(N.T @ N)) + 0.5 * s * s
+                risks[k] = risk_infinite_authors(*invariant_point(A, b, d), S, noise_var, task_var)
             if k < n_steps:
                 gA, gb = grad(A, b)
                 A, b = A - eta * gA, b - eta * gb

@@ -74,6 +74,7 @@ from verify.icl.training_sgd import (
     steps_to_excess,
 )
 from verify.numerics.montecarlo import Estimate, fit_rate, stream
+from verify.numerics.strategies import random_covariance
 from verify.studies.figures import output_dir, pyplot, save
 
 __all__ = ["PARTS", "run", "ok", "summary", "write", "run_infinite_part", "run_finite", "run_sgd",
@@ -93,8 +94,6 @@ ESCAPE_ALPHAS = (1e-6, 1e-5)
 def _cases(seed: int, quick: bool) -> list[dict]:
     r"""The L = \infty cases: isotropic d = 2, 5; Toeplitz(0.5) d = 5 noiseless and with label noise s^2 = 0.1;
     a random anisotropic \Sigma (d = 3, from ``seed``).  \Theta from the seed, one stream per case."""
-    from verify.numerics.strategies import random_covariance
-
     base = [("isotropic d=2", np.eye(2), 0.0), ("isotropic d=5", np.eye(5), 0.0),
             ("Toeplitz(0.5) d=5", toeplitz_sigma(5, 0.5), 0.0),
             ("Toeplitz(0.5) d=5, s^2=0.1", toeplitz_sigma(5, 0.5), math.sqrt(0.1)),
@@ -216,7 +215,6 @@ def run_infinite_part(*, quick: bool = False, seed: int = 0, progress: Callable[
     findings.append("escape law, ||Sigma^2||_F (t(1e-6) - t(1e-5)) / ln 10 (1 = time ln(1/alpha)/||Sigma^2||_F): "
                     + "; ".join(escape_law(norms=norms)))
     return {"runs": infinite, "init_interval": cells, "fits": [], "findings": findings}
-
 
 
 # ------------------------------------------------------------------------------------------ the finite-L part
@@ -494,7 +492,6 @@ def _finite_findings(cfg, balanced, runs, fits, l_eps, star, audit) -> list[str]
     return out
 
 
-
 # ------------------------------------------------------------------------------------------ the SGD part
 
 QUICK = {"intended_Ls": (10, 100), "authors_Ls": (10, 100), "n_steps": 100, "windows": 10, "n_eval": 512,
@@ -508,7 +505,7 @@ def _est(e: Estimate | None) -> dict | None:
 
 
 def run_sgd(*, quick: bool, seed: int, progress: Callable[[str], None] | None = None) -> dict:
-    r"""The authors' experiment in our setting (module docstring): {"runs": [...], "fits": [...], "findings": [...],
+    r"""The authors' experiment in our setting (:mod:`verify.icl.training_sgd`): {"runs": [...], "fits": [...], "findings": [...],
     "config": {...}, "infinite": {...}}, JSON-serialisable.  Full: intended mode at every L of :data:`LS`, authors'
     mode at L = 10, 100, 1000, 1000 SGD steps (about 5 minutes on 2 cores), 8192 held-out prompts; quick: L = 10, 100,
     100 steps, 512 prompts.  ``seconds`` is wall time, ``cpu_seconds`` the process's CPU time (load-independent)."""
