@@ -24,7 +24,8 @@ if __name__ == "__main__":  # allow `python bench/bench_train_gradient.py` from 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from verify.icl.risk import bayes_point, toeplitz_sigma  # noqa: E402
-from verify.icl.training_finite import sample_prompts, softmax_risk_and_grad  # noqa: E402
+from verify.icl.prompts import sample_prompts  # noqa: E402
+from verify.icl.training_finite import softmax_risk_and_grad  # noqa: E402
 
 
 def naive_risk_and_grad(U, V, X, Y, Xq, Yq):
@@ -75,7 +76,7 @@ def main(repeats: int = 7) -> dict:
                float(np.abs(fast[1] - naive[1]).max() / np.abs(naive[1]).max()),
                float(np.abs(fast[2] - naive[2]).max() / np.abs(naive[2]).max()))
     ratio = tn / tf
-    print(f"R_L value + gradient, d={d}, L={L}, B={B}: train_finite {tf * 1e3:.2f} ms, naive (loop + L x L Jacobian) "
+    print(f"R_L value + gradient, d={d}, L={L}, B={B}: training_finite {tf * 1e3:.2f} ms, naive (loop + L x L Jacobian) "
           f"{tn * 1e3:.1f} ms (medians of {repeats}): {ratio:.1f}x faster; max relative difference {diff:.1e}")
     assert ratio >= 3.0, f"speed-up {ratio:.2f} < 3"
     assert diff <= 1e-12, f"relative difference {diff:.2e} > 1e-12"

@@ -115,8 +115,13 @@ def _case_trajectory(subject=None, points=None):
     from verify.icl.gradient import icl_risk_gradient
 
     pts = [{"label": "d=1", "Sigma": [[0.25]], "noise": 0.0, "T": 1.0, "start": train.balanced_init([[0.25]], 4.0)}]
+    def flow(p, gradient):
+        return train.gradient_flow(*p["start"], p["Sigma"], p["T"], noise=p["noise"], gradient=gradient,
+                                   dissipation=True, blow_up=1e3)
+
     return evidence.trajectory("energy", icl_risk_gradient if subject is None else subject,
-                               pts if points is None else points, driven=train.field_path, figure=train.energy_defect,
+                               pts if points is None else points, driven=flow,
+                               figure=lambda p, path, gradient: train.dissipation_gap(path),
                                threshold=1e-8, unit="rel. defect", mutants=[Mutant("reversed gradient", _reverse_gradient)])
 
 

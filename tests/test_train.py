@@ -1,22 +1,25 @@
-"""verify.icl.training (issue 9, L = infinity): the flow, its balance, GD, the interval audit, the trajectory kind, the CLI.
+"""Training at L = infinity: the flow, its balance, GD, the alpha sweep (verify.icl.training); the evidence of the
+statement train-infinite (proofs/train_infinite.py) going red on planted slips; the study verify train and its CLI.
 
 Kept light: short integrations (d <= 3 except where the statement needs d = 5), a handful of alpha values.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
 import numpy as np
 import pytest
 
-from verify.icl import training as train
-from verify.kernel.statement import Mutant, Outcome, kinds
 from verify.cli import main
-from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.icl import training as train
 from verify.icl.gradient import icl_risk_gradient
-from verify.numerics.montecarlo import stream
+from verify.icl.risk import icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.studies import train as study
+
+evidence = importlib.import_module("proofs.train_infinite")
 
 S3 = toeplitz_sigma(3, 0.5)
 
@@ -27,15 +30,15 @@ S3 = toeplitz_sigma(3, 0.5)
 def test_flow_converges_and_conserves_the_balance():
     P = train.random_direction(3, 1)
     p = train.gradient_flow(*train.balanced_init(S3, 0.7, P), S3, 1e4, noise=0.2, stop_distance=1e-9, dissipation=True)
-    U, V = p.final()
+    U, V = train.final_point(p)
     assert p.event_time is not None and train.bayes_distance(U, V, S3) <= 1.01e-9
     assert train.family_distance(U, V, S3) < 1e-7
     assert abs(icl_risk_infinite(U, V, S3, 0.2) - 0.02) < 1e-14  # Bayes risk s^2/2
     drift, allowed = train.balance_drift(p)
     assert drift <= allowed and allowed < 1e-4
-    assert np.diff(p.risk()).max() <= 1e-15  # a gradient flow never increases the risk
+    assert np.diff(train.risk_along(p)).max() <= 1e-15  # a gradient flow never increases the risk
     assert train.dissipation_gap(p) < 1e-8
-    assert np.abs(p.theta[:, 9:-1]).max() == 0.0  # u = a = 0: the invariant subspace is kept exactly
+    assert np.abs(p.y[:, 9:-1]).max() == 0.0  # u = a = 0: the invariant subspace is kept exactly
 
 
 def test_the_witness_converges():
@@ -43,7 +46,7 @@ def test_the_witness_converges():
     assert train.printed_bound(1, 0.25) > 4.0 > train.zfb_bound(1, 0.25)
     p = train.gradient_flow(*train.balanced_init([[0.25]], 4.0), [[0.25]], 1e4, stop_distance=1e-10)
     assert p.event_time is not None
-    assert np.allclose(p.theta[-1], [2.0, 0.0, 0.0, 2.0], atol=1e-9)  # A = b = Sigma^{-1/2}
+    assert np.allclose(p.final, [2.0, 0.0, 0.0, 2.0], atol=1e-9)  # A = b = Sigma^{-1/2}
     (cell,) = train.alpha_sweep([[0.25]], [4.0])
     assert cell["converged"] and cell["family_distance"] <= 1e-8
 
@@ -51,7 +54,7 @@ def test_the_witness_converges():
 def test_batch_field_is_minus_the_closed_form_gradient():
     rng = np.random.default_rng(3)
     A, b = rng.standard_normal((3, 3)), 0.8
-    y = train._batch_rhs(S3, 1)(0.0, np.concatenate([A.ravel(), [b]]))
+    y = train.invariant_field(S3, 1)(0.0, np.concatenate([A.ravel(), [b]]))
     gU, gV = icl_risk_gradient(*invariant_point(A, b, 3), S3)
     assert np.allclose(y, -np.concatenate([gU[:3, :3].ravel(), [gV[3, 3]]]), rtol=1e-13, atol=1e-13)
 
@@ -68,8 +71,8 @@ def test_every_alpha_converges_and_the_escape_law():
     cells = train.alpha_sweep(train.scaled_sigma(2, 4.0), [1e-3, 1.0, 100.0])
     assert all(c["converged"] for c in cells)
     assert cells[0]["t_reach"] > cells[1]["t_reach"]  # tiny alpha: slow escape from the saddle at 0
-    run = train.escape_run({"Sigma": train.scaled_sigma(2, 1.0)})
-    assert train.escape_error({"Sigma": train.scaled_sigma(2, 1.0)}, run, train.escape_rate) < 1e-3
+    run = evidence.escape_run({"Sigma": train.scaled_sigma(2, 1.0)})
+    assert evidence.escape_error({"Sigma": train.scaled_sigma(2, 1.0)}, run, train.escape_rate) < 1e-3
 
 
 # ------------------------------------------------------------------------------ mutants go red
@@ -87,13 +90,13 @@ def _double_v(U, V, S, s=0.0):
 
 def test_planted_slips_are_caught():
     p = {"Sigma": S3, "noise": 0.0, "T": 2.0, "start": train.balanced_init(S3, 0.5)}
-    assert train.energy_defect(p, train.field_path(p, icl_risk_gradient)) < 1e-8
-    assert train.field_path(p, _reverse).diverged or train.energy_defect(p, train.field_path(p, _reverse)) > 0.1
-    assert train.drift_ratio(p, train.field_path(p, _double_v)) > 10
+    assert evidence.energy_defect(p, evidence.field_path(p, icl_risk_gradient)) < 1e-8
+    assert evidence.field_path(p, _reverse).diverged or evidence.energy_defect(p, evidence.field_path(p, _reverse)) > 0.1
+    assert evidence.drift_ratio(p, evidence.field_path(p, _double_v)) > 10
     q = {"Sigma": np.eye(2), "noise": 0.3, "alpha": 0.5, "P": np.eye(2) / math.sqrt(2)}
-    path = train.converged_path(q)
-    assert train.risk_gap(q, path, lambda s: s * s / 2) < 1e-12 < 0.01 < train.risk_gap(q, path, lambda s: s * s)
-    U, V = path.final()
+    path = evidence.converged_path(q)
+    assert evidence.risk_gap(q, path, lambda s: s * s / 2) < 1e-12 < 0.01 < evidence.risk_gap(q, path, lambda s: s * s)
+    U, V = train.final_point(path)
     assert train.bayes_distance(U, V, np.eye(2)) < 2e-9
     wrong = lambda S: invariant_point(np.linalg.inv(S), 1.0, S.shape[0])  # noqa: E731  no trace factor
     assert train.bayes_distance(U, V, np.eye(2), wrong) > 0.1
@@ -114,6 +117,7 @@ def test_planted_slips_are_caught():
     (lambda: train.alpha_sweep(S3, [-1.0]), "alphas"),
     (lambda: train.gd_flow_errors(np.eye(4), np.eye(4), S3, 1.0, (0.3,)), "etas"),
     (lambda: train.balance_drift("path"), "path"),
+    (lambda: train.balance_drift(train.gradient_descent(np.eye(4), np.eye(4), S3, 0.1, 2)), "path"),
 ])
 def test_bad_input_raises_naming_the_parameter(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -121,23 +125,25 @@ def test_bad_input_raises_naming_the_parameter(call, match):
 
 
 def test_cli_bad_input_exits_2(capsys, tmp_path):
+    """A bad seed, an unknown option, -o naming a file or a directory that cannot be created: one line, exit 2,
+    before any computing."""
     (tmp_path / "file").write_text("x")
     for argv in (["train", "--seed", "-1"], ["train", "--bogus"], ["train", "-o", str(tmp_path / "file")],
-                 ["train", "-o", str(tmp_path / "missing" / "dir")]):
+                 ["train", "-o", str(tmp_path / "file" / "dir")]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "error" in err
 
 
 def test_cli_quick_json(capsys, monkeypatch, tmp_path):
-    """The CLI wiring on a reduced run (run_train's grid is exercised by `verify train --quick`, ~30 s)."""
+    """The CLI wiring on a reduced run (the study's grid is exercised by `verify train --quick`, ~1 min)."""
     def small(*, quick, seed, progress):
         case = {"label": "isotropic d=2", "Sigma": np.eye(2), "noise": 0.0, "alpha": 0.5, "P": np.eye(2) / math.sqrt(2)}
-        inf = [train.run_infinite(case)]
-        cells = train.init_interval_audit((1,), (0.25,), (1e-3, 4.0, 100.0))
-        return {"runs": inf, "init_interval": cells, "fits": [], "findings": train._findings(inf, cells)}
+        inf = [study.run_infinite(case)]
+        cells = study.init_interval_audit((1,), (0.25,), (1e-3, 4.0, 100.0))
+        return {"runs": inf, "init_interval": cells, "fits": [], "findings": study._findings(inf, cells)}
 
-    monkeypatch.setattr(train, "run_infinite_part", small)
+    monkeypatch.setattr(study, "run_infinite_part", small)
     assert main(["train", "--quick", "--json", "--part", "infinite", "-o", str(tmp_path / "out")]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {"runs", "fits", "findings"} <= set(doc) and set(doc["runs"]) == {"infinite"}
@@ -147,19 +153,16 @@ def test_cli_quick_json(capsys, monkeypatch, tmp_path):
         assert (tmp_path / "out" / name).exists(), name
     assert main(["train", "--quick", "--part", "infinite"]) == 0 and "verify train: ok" in capsys.readouterr().out
     with pytest.raises(ValueError, match="parts"):
-        train.run_train(parts=("bogus",))
+        study.run(parts=("bogus",))
 
 
 def test_the_scaling_derivation_fails_with_the_printed_exponent():
     """The chain F(kA, kb; c Sigma) = k c^2 F(A, b; Sigma) holds for k = c^{-1/2}, not for k = c^{-1} (alpha ||Sigma||)."""
-    import importlib
-
     import sympy as sp
 
-    mod = importlib.import_module("proofs.training_infinite")
-    assert all(r.passed for r in mod.derivation_scaling(1).check())
-    assert not all(r.passed for r in mod.derivation_scaling(1, exponent=sp.Integer(1)).check())
-    assert all(r.passed for r in mod.derivation_linearisation(1).check())
+    assert all(r.passed for r in evidence.derivation_scaling(1).check())
+    assert not all(r.passed for r in evidence.derivation_scaling(1, exponent=sp.Integer(1)).check())
+    assert all(r.passed for r in evidence.derivation_linearisation(1).check())
 
 
 def test_train_parts_are_sweep_cells_logged_and_resumed(monkeypatch, tmp_path):
@@ -172,11 +175,11 @@ def test_train_parts_are_sweep_cells_logged_and_resumed(monkeypatch, tmp_path):
         return {"runs": [{"label": "x", "value": np.float64(0.5) + seed}], "init_interval": [], "fits": [],
                 "findings": [f"seed {seed}"]}
 
-    monkeypatch.setattr(train, "run_infinite_part", part)
+    monkeypatch.setattr(study, "run_infinite_part", part)
     log = tmp_path / "train.jsonl"
-    first = train.run_train(quick=True, seed=3, parts=("infinite",), log=log)
-    again = train.run_train(quick=True, seed=3, parts=("infinite",), log=log)
+    first = study.run(quick=True, seed=3, parts=("infinite",), log=log)
+    again = study.run(quick=True, seed=3, parts=("infinite",), log=log)
     assert calls == [3] and json.dumps(first) == json.dumps(again)
     assert first["runs"]["infinite"]["runs"][0]["value"] == 3.5 and first["findings"] == ["[infinite] seed 3"]
-    train.run_train(quick=True, seed=4, parts=("infinite",), log=log)  # another seed is another cell
+    study.run(quick=True, seed=4, parts=("infinite",), log=log)  # another seed is another cell
     assert calls == [3, 4] and len(log.read_text().splitlines()) == 2

@@ -1,19 +1,24 @@
-"""Finite-L training (issue 9 items 2-3, Theorem 4.3): the batch risk R_L and its analytic gradient."""
+"""Finite-L training (Theorem 4.3): the prompt sampler, the batch risk R_L and its analytic gradient, gradient descent
+on R_L with fresh prompts (verify.icl.training_finite), the planted gradient slips of train-finite, the finite-L part
+of verify train."""
 
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 import pytest
 
+from verify.icl.prompts import sample_prompts
 from verify.icl.risk import bayes_point, toeplitz_sigma
 from verify.icl.training_finite import (
-    GRADIENT_SLIPS,
     fd_gradient_error,
     linear_risk_and_grad,
     risk_definition,
-    sample_prompts,
     softmax_risk_and_grad,
 )
+
+GRADIENT_SLIPS = importlib.import_module("proofs.train_finite").GRADIENT_SLIPS
 
 
 def _point(seed, d=3, L=12, B=5, scale=0.6, noise=0.3):
@@ -108,10 +113,11 @@ def test_bad_input_names_the_parameter(call, name):
 
 # ------------------------------------------------------------------------------------------- training at finite L
 
+from verify.icl import training_finite as train_finite  # noqa: E402
 from verify.icl.risk import icl_risk_mc  # noqa: E402
 from verify.icl.training import balanced_init  # noqa: E402
-from verify.icl import training_finite as train_finite  # noqa: E402
 from verify.icl.training_finite import finite_gd, off_subspace_norm, risk_mc  # noqa: E402
+from verify.studies import train as study  # noqa: E402
 
 
 def test_finite_gd_same_seed_same_bits_and_streams_differ():
@@ -120,8 +126,8 @@ def test_finite_gd_same_seed_same_bits_and_streams_differ():
     a = finite_gd(*start, S, 15, 0.05, 20, batch=8, seed=3, record_every=5)
     b = finite_gd(*start, S, 15, 0.05, 20, batch=8, seed=3, record_every=5)
     c = finite_gd(*start, S, 15, 0.05, 20, batch=8, seed=4, record_every=5)
-    assert np.array_equal(a.theta, b.theta) and np.array_equal(a.batch_risk[1:], b.batch_risk[1:])
-    assert not np.array_equal(a.theta, c.theta)
+    assert np.array_equal(a.y, b.y) and np.array_equal(a.series["batch_risk"][1:], b.series["batch_risk"][1:])
+    assert not np.array_equal(a.y, c.y)
     assert a.t.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0] and not a.diverged
     with pytest.raises(ValueError, match="attention"):
         finite_gd(*start, S, 15, 0.05, 2, batch=8, seed=3, attention="relu")
@@ -163,28 +169,39 @@ def test_linear_attention_excess_at_the_bayes_point_is_exactly_one_over_L():
 def test_run_finite_tiny_is_json_and_writes_three_figures(monkeypatch, tmp_path):
     import json
 
-    tiny = dict(train_finite._setting(True), n_steps=40, batch=8, seeds=2, Ls=(10, 40), n_eval=500, generic_Ls=(10,))
-    monkeypatch.setattr(train_finite, "_setting", lambda quick: tiny)
-    monkeypatch.setattr(train_finite, "_audit_ratio", lambda quick, seed: [
+    tiny = dict(study._finite_setting(True), n_steps=40, batch=8, seeds=2, Ls=(10, 40), n_eval=500, generic_Ls=(10,))
+    monkeypatch.setattr(study, "_finite_setting", lambda quick: tiny)
+    monkeypatch.setattr(study, "_audit_ratio", lambda quick, seed: [
         {"setting": "stub", "attention": "linear", "noise_var": 0.0, "ratio": 256.0, "ratio_stderr": 1.0},
         {"setting": "stub", "attention": "softmax", "noise_var": 0.0, "ratio": 47.0, "ratio_stderr": 1.0},
         {"setting": "stub", "attention": "linear", "noise_var": 0.1, "ratio": 1.0, "ratio_stderr": 1.0,
          "raw_ratio": 4.4}])
     seen = []
-    res = train_finite.run_finite(quick=True, seed=0, progress=seen.append)
+    res = study.run_finite(quick=True, seed=0, progress=seen.append)
     assert set(res) == {"runs", "fits", "findings"} and seen
     doc = json.loads(json.dumps(res))
     assert any(r.get("kind") == "balanced" and r["L"] == 40 for r in doc["runs"])
     assert any("invariant subspace at L = inf" in f for f in doc["findings"])
-    assert train_finite.run_finite(quick=True, seed=0)["runs"][1]["final_excess"] == res["runs"][1]["final_excess"]
-    paths = train_finite.write_finite_figures(res, tmp_path / "fig")
+    assert study.run_finite(quick=True, seed=0)["runs"][1]["final_excess"] == res["runs"][1]["final_excess"]
+    paths = study.write_finite_figures(res, tmp_path / "fig")
     assert [p.name for p in paths] == ["finite_risk_vs_time.png", "finite_excess_vs_L.png", "finite_gap_vs_L.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
 def test_the_score_gradient_derivation_and_its_planted_slip():
-    import importlib
-
-    mod = importlib.import_module("proofs.training_finite")
+    mod = importlib.import_module("proofs.train_finite")
     assert all(r.passed for r in mod.derivation_score_gradient(2).check())
     assert not all(r.passed for r in mod.derivation_score_gradient(2, centred=False).check())
+
+
+def test_the_convergence_checks_describe_their_own_cases():
+    """The prose of the finite-L checks is read from their cases: the batch, steps, runs and L grid it states are the
+    ones the check runs (the slow check's batch included)."""
+    mod = importlib.import_module("proofs.train_finite")
+    checks = {c.name: c for c in mod.STATEMENT.checks}
+    for name, case in (("finite-L-approaches-L-inf", mod.CONVERGENCE_CASE),
+                       ("finite-L-approaches-L-inf-wide", mod.WIDE_CASE)):
+        text = checks[name].description
+        assert f"batches of {case['batch']} prompts" in text and f"{case['n_steps']} steps" in text, name
+        assert f"{case['runs']} runs per" in text and ", ".join(map(str, case["Ls"])) in text, name
+    assert f"batch {mod.WIDE_CASE['batch']}" in checks["finite-L-approaches-L-inf-wide"].description

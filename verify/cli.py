@@ -370,19 +370,8 @@ COMMANDS = {"list": _cmd_list, "run": _cmd_run, "latex": _cmd_latex, "claim": _c
 
 
 def _cmd_train(args) -> int:
-    from verify.icl import training as train
-
-    if args.output:
-        train.output_dir(args.output)  # refuse a bad DIR before computing
-    progress = _progress(args, lines=not args.json)
-    result = train.run_train(quick=args.quick, seed=args.seed, progress=progress, parts=tuple(args.part or train.PARTS),
-                             workers=args.workers, scheduler=args.scheduler, log=args.log)
-    progress.close()
-    written = train.write_train(result, args.output) if args.output else []
-    print(json.dumps(result, default=float) if args.json else train.summary(result))
-    for p in written if not args.json else []:
-        print(f"wrote {p}")
-    return 0 if train.train_ok(result) else 1
+    return _run_study("verify.studies.train", args, parts=tuple(args.part) if args.part else None,
+                      workers=args.workers, scheduler=args.scheduler, log=args.log)
 
 
 COMMANDS["train"] = _cmd_train

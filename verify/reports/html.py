@@ -144,10 +144,10 @@ def collect(out_dir, *, quick: bool = False, from_dirs: Iterable = (), seed: int
         found["audit_figures"] = [p for p in written if p.suffix == ".png"]
         found["sources"]["audit"] = str(out / "audit") + " (run now" + (", quick)" if quick else ")")
     if found["train"] is None:
-        from verify.icl import training as train
+        from verify.studies import train
 
-        result = train.run_train(quick=quick, seed=seed, progress=progress)
-        written = train.write_train(result, out / "train")
+        result = train.run(quick=quick, seed=seed, progress=progress)
+        written = train.write(result, out / "train")
         found["train_figures"] = [Path(p) for p in written if str(p).endswith(".png")]
         found["train"] = json.loads(json.dumps(result, default=float))
         found["sources"]["train"] = str(out / "train") + " (run now" + (", quick)" if quick else ")")

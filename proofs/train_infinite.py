@@ -22,51 +22,47 @@ $\|\Sigma\|_{op} = 1/4, 4$; a tiny $\alpha$ only waits near the saddle at 0, esc
 linearisation's eigenvalue), i.e. in time $\ln(1/\alpha)/\|\Sigma^2\|_F + O(1)$.  The hypothesis actually used is
 $\alpha > 0$ with $P \succeq 0$, $P \ne 0$ (so $\mathrm{tr}(P\Sigma^2) > 0$ and $b$ grows away from 0).
 
-**Evidence.**  Numerics live in verify.icl.training: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form gradient of
-verify.icl.gradient (statement icl-gradient), the kind ``trajectory`` (an error-controlled trajectory, a figure
-along it), references that never call the subject (the limit, the Bayes risk, the escape rate and the interval are
-compared with computed trajectories; a planted gradient drives its own trajectory).
+**Evidence.**  The kind ``trajectory`` (an error-controlled trajectory, a figure along it).  The flows are those of
+verify.icl.training: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form
+gradient of verify.icl.gradient (statement icl-gradient).  References never call the subject: the limit, the Bayes
+risk, the escape rate and the interval are compared with trajectories prepared once per seed; a planted gradient,
+update or exponent drives its own trajectory.
 """
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 import sympy as sp
 
-from verify.kernel.statement import Mutant, Statement
+from verify.icl.gradient import GRADIENT_SLIPS, LIMIT_SLIPS, icl_risk_gradient
+from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
+from verify.icl.training import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    alpha_sweep,
+    balance_drift,
+    balanced_init,
+    balanced_invariant_flow,
+    bayes_distance,
+    dissipation_gap,
+    escape_rate,
+    final_point,
+    gd_flow_errors,
+    gd_order,
+    gradient_flow,
+    printed_bound,
+    random_direction,
+    scaled_sigma,
+    zfb_bound,
+)
 from verify.kernel.derivation import Derivation
 from verify.kernel.evidence import trajectory
-from verify.icl.risk import bayes_point
-from verify.icl.gradient import GRADIENT_SLIPS, LIMIT_SLIPS, icl_risk_gradient
+from verify.kernel.statement import Mutant, Statement
+from verify.numerics.ode import Trajectory
+from verify.numerics.strategies import random_covariance
 from verify.symbolic import symbolic_matrix
-from verify.icl.training import (
-    audit_points,
-    audit_run,
-    convergence_points,
-    converged_path,
-    drift_ratio,
-    energy_defect,
-    escape_error,
-    escape_points,
-    escape_rate,
-    escape_run,
-    every_alpha,
-    field_path,
-    gd_points,
-    gd_study,
-    inside_printed,
-    inside_zfb,
-    limit_gap,
-    noisy_points,
-    observed_order,
-    prediction_misses,
-    risk_gap,
-    scale_mismatch,
-    scale_points,
-    scale_run,
-    short_points,
-)
 
 # ------------------------------------------------------------------------------ the flow and its rescaling (SymPy)
 
@@ -125,6 +121,179 @@ def derivation_linearisation(d: int) -> Derivation:
 
 def derivations() -> list[Derivation]:
     return [derivation_scaling(1), derivation_scaling(2), derivation_linearisation(2)]
+
+
+# ------------------------------------------------------------------------------ points, trajectories, figures
+#
+# References never call the subject: the limit, the Bayes risk, the interval and the escape rate are compared with
+# trajectories computed once per seed (``reference=``); a planted gradient, update or exponent drives its own
+# trajectory (``driven=``).
+
+
+def convergence_points(rng) -> list[dict]:
+    r"""Balanced starts (\alpha = 0.5, P random from ``rng``): isotropic d = 2 and Toeplitz(0.5) d = 5 with label
+    noise s^2 = 0.1 (the limit check)."""
+    cases = [("isotropic d=2", np.eye(2), 0.0), ("Toeplitz(0.5) d=5, s^2=0.1", toeplitz_sigma(5, 0.5), math.sqrt(0.1))]
+    return [{"label": lab, "Sigma": S, "noise": s, "alpha": 0.5, "P": random_direction(S.shape[0], rng)}
+            for lab, S, s in cases]
+
+
+def noisy_points(rng) -> list[dict]:
+    r"""Balanced starts with label noise s = 0.3 (the Bayes-risk check): isotropic d = 2 (\alpha = 2) and a random
+    anisotropic \Sigma, d = 3 (\alpha = 0.5); P random from ``rng``."""
+    cases = [("isotropic d=2, s=0.3", np.eye(2), 2.0), ("random d=3, s=0.3", random_covariance(3, rng), 0.5)]
+    return [{"label": lab, "Sigma": S, "noise": 0.3, "alpha": a, "P": random_direction(S.shape[0], rng)}
+            for lab, S, a in cases]
+
+
+def converged_path(p: dict) -> Trajectory:
+    r"""The flow of a convergence point to 1e-9 of (U_\star, V_\star) (LSODA, default tolerances, t <= 1e5).
+    LSODA (Adams, switching to BDF where the problem turns stiff): near (U_\star, V_\star) the Hessian's spread
+    (condition number of \Sigma up to ~15 at the random points) costs DOP853 up to 80k gradient calls; LSODA
+    arrives at the same point (distance 1e-9, same Bayes risk) in ~2500."""
+    return gradient_flow(*balanced_init(p["Sigma"], p["alpha"], p["P"]), p["Sigma"], 1e5, noise=p["noise"],
+                         stop_distance=1e-9, method="LSODA")
+
+
+def limit_gap(p: dict, path: Trajectory, limit) -> float:
+    r"""Relative distance of the path's end to limit(\Sigma) (:func:`verify.icl.training.bayes_distance`)."""
+    return bayes_distance(*final_point(path), p["Sigma"], limit)
+
+
+def risk_gap(p: dict, path: Trajectory, bayes_risk) -> float:
+    r"""|R_\infty(end) - bayes_risk(s)|, R_\infty the closed form at the path's end."""
+    return abs(icl_risk_infinite(*final_point(path), p["Sigma"], p["noise"]) - float(bayes_risk(p["noise"])))
+
+
+def short_points(rng) -> list[dict]:
+    r"""Short flows (t <= 2), Toeplitz(0.5) \Sigma: a balanced start at d = 2 (\alpha = 0.5, P random) and a generic
+    start off the invariant subspace (d = 3, U, V with N(0, 0.3^2) entries, s = 0.3)."""
+    S2, S3 = toeplitz_sigma(2, 0.5), toeplitz_sigma(3, 0.5)
+    return [{"label": "balanced d=2, alpha=0.5", "Sigma": S2, "noise": 0.0, "T": 2.0,
+             "start": balanced_init(S2, 0.5, random_direction(2, rng))},
+            {"label": "generic d=3, s=0.3", "Sigma": S3, "noise": 0.3, "T": 2.0,
+             "start": tuple(0.3 * rng.standard_normal((2, 4, 4)))}]
+
+
+def field_path(p: dict, gradient) -> Trajectory:
+    r"""The flow of ``gradient`` (the subject: the closed form or a planted slip) from a short point, with
+    \int ||G||^2 alongside."""
+    return gradient_flow(*p["start"], p["Sigma"], p["T"], noise=p["noise"], gradient=gradient, dissipation=True,
+                         blow_up=1e3)
+
+
+def drift_ratio(p: dict, path: Trajectory, subject=None) -> float:
+    """Balance drift in units of the drift the tolerance allows (:func:`verify.icl.training.balance_drift`)."""
+    drift, allowed = balance_drift(path)
+    return drift / allowed
+
+
+def energy_defect(p: dict, path: Trajectory, subject=None) -> float:
+    """:func:`verify.icl.training.dissipation_gap` of the path."""
+    return dissipation_gap(path)
+
+
+GD_ETAS = (0.02, 0.01, 0.005)
+
+
+def gd_points(rng) -> list[dict]:
+    r"""GD against the flow at T = 2 (\eta in :data:`GD_ETAS`): balanced d = 3 and generic d = 2 starts."""
+    S3, S2 = toeplitz_sigma(3, 0.5), toeplitz_sigma(2, 0.5)
+    return [{"label": "balanced d=3", "Sigma": S3, "noise": 0.0, "start": balanced_init(S3, 0.5, random_direction(3, rng))},
+            {"label": "generic d=2, s=0.3", "Sigma": S2, "noise": 0.3, "start": tuple(0.3 * rng.standard_normal((2, 3, 3)))}]
+
+
+def gd_study(p: dict, update_factor) -> Trajectory:
+    r"""Errors at T = 2 of GD with the update \theta - f\eta G (f = ``update_factor``; 1 is gradient descent) against
+    the flow (:func:`verify.icl.training.gd_flow_errors`), one per \eta, in ``data``."""
+    errs = gd_flow_errors(*p["start"], p["Sigma"], 2.0, GD_ETAS, noise=p["noise"], update_factor=float(update_factor))
+    return Trajectory(t=np.array([0.0, 2.0]), y=np.empty((2, 0)), method=f"GD eta={GD_ETAS} vs DOP853 rtol=1e-12",
+                      data=errs, diverged=not all(math.isfinite(e) for e in errs))
+
+
+def observed_order(p: dict, study: Trajectory, subject=None) -> float:
+    """:func:`verify.icl.training.gd_order` of the study's errors (explicit Euler: 1)."""
+    return gd_order(study.data)
+
+
+def _sweep(Sigma, alphas) -> Trajectory:
+    """:func:`verify.icl.training.alpha_sweep` of ``alphas`` at \\Sigma: its cells in ``data``."""
+    cells = alpha_sweep(Sigma, alphas)
+    return Trajectory(t=np.array([0.0, cells[0]["t_end"]]), y=np.empty((2, 0)), data=cells,
+                      method=f"DOP853 rtol={DEFAULT_RTOL:g} atol={DEFAULT_ATOL:g}, alpha in {alphas}")
+
+
+AUDIT_ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 4.0, 10.0, 100.0)
+
+
+def audit_points(rng=None) -> list[dict]:
+    r"""Cells of the interval audit: the witness row d = 1, ||\Sigma|| = 1/4 (\alpha = 4 in it), d = 2 with
+    ||\Sigma||_op = 1/4 and d = 5 with ||\Sigma||_op = 4 (\alpha in :data:`AUDIT_ALPHAS`; P = I/\sqrt d)."""
+    return [{"label": f"d={d}, ||Sigma||={n:g}", "d": d, "norm": n} for d, n in ((1, 0.25), (2, 0.25), (5, 4.0))]
+
+
+def audit_run(p: dict) -> Trajectory:
+    return _sweep(scaled_sigma(p["d"], p["norm"]), AUDIT_ALPHAS)
+
+
+def prediction_misses(p: dict, run: Trajectory, predicts) -> float:
+    r"""Cells whose computed convergence differs from predicts(d, ||\Sigma||_op, \alpha) (a claim about which \alpha converge)."""
+    return float(sum(bool(predicts(p["d"], p["norm"], c["alpha"])) != c["converged"] for c in run.data))
+
+
+def every_alpha(d, norm, alpha) -> bool:
+    r"""The finding: every \alpha > 0 converges."""
+    return alpha > 0
+
+
+def inside_printed(d, norm, alpha) -> bool:
+    return alpha < printed_bound(d, norm)
+
+
+def inside_zfb(d, norm, alpha) -> bool:
+    return alpha < zfb_bound(d, norm)
+
+
+ESCAPE_ALPHAS = (1e-6, 1e-5)
+
+
+def escape_points(rng=None) -> list[dict]:
+    r"""\Sigma for the escape-time law: isotropic d = 5 (||\Sigma|| = 1/4), Toeplitz d = 5 (||\Sigma|| = 4), d = 2."""
+    return [{"label": "isotropic d=5, 0.25 I", "Sigma": 0.25 * np.eye(5)}, {"label": "Toeplitz d=5, ||Sigma||=4",
+             "Sigma": scaled_sigma(5, 4.0)}, {"label": "Toeplitz d=2, ||Sigma||=1", "Sigma": scaled_sigma(2, 1.0)}]
+
+
+def escape_run(p: dict) -> Trajectory:
+    return _sweep(p["Sigma"], ESCAPE_ALPHAS)
+
+
+def escape_error(p: dict, run: Trajectory, rate) -> float:
+    r"""|rate(\Sigma) (t_1 - t_2) / ln(\alpha_2/\alpha_1) - 1|, t_i the time \alpha_i takes to reach 1e-6 of the
+    Bayes family: the escape law t(\alpha) = ln(1/\alpha)/rate + C + O(\alpha)."""
+    t1, t2 = (c["t_reach"] for c in run.data)
+    if t1 is None or t2 is None:
+        return math.inf
+    return abs(float(rate(p["Sigma"])) * (t1 - t2) / math.log(ESCAPE_ALPHAS[1] / ESCAPE_ALPHAS[0]) - 1.0)
+
+
+def scale_points(rng=None) -> list[dict]:
+    r"""(\Sigma, c, \alpha): Toeplitz d = 3 with c = 1/4 and 4, \alpha = 3 (\alpha c^{1/2} and \alpha c differ)."""
+    return [{"label": f"d=3, c={c:g}, alpha=3", "Sigma": toeplitz_sigma(3, 0.5), "c": c, "alpha": 3.0} for c in (0.25, 4.0)]
+
+
+def scale_run(p: dict, exponent) -> Trajectory:
+    r"""The balanced flow at (c\Sigma, \alpha) (states ``y``) and, rescaled by c^{-1/2}, at (\Sigma, \alpha c^{e}) at the
+    times c^2 t (``data``; e = ``exponent``), on 20 times in [0, 5/c^2] (DOP853, rtol 1e-12, atol 1e-14)."""
+    S, c, a = p["Sigma"], p["c"], p["alpha"]
+    ts = np.linspace(0.0, 5.0 / c**2, 20)
+    big = balanced_invariant_flow(c * S, a, ts)
+    small = balanced_invariant_flow(S, a * c ** float(exponent), c**2 * ts)
+    return big.with_data(data=c ** -0.5 * small.y)
+
+
+def scale_mismatch(p: dict, run: Trajectory, subject=None) -> float:
+    """max relative difference of the two rescaled trajectories."""
+    return float(np.abs(run.y - run.data).max() / np.abs(run.y).max())
 
 
 # ------------------------------------------------------------------------------ planted slips

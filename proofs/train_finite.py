@@ -15,36 +15,34 @@ gradient descent on $\mathcal R_\infty$), whose end risk $\mathcal R_L(\bar\thet
 risk is positive and decays like a power of $L$.  A wrong limit (shifted, or the untrained risk) leaves a negative
 gap or a plateau.
 
-**Evidence.**  Numerics live in verify.icl.training_finite (batch risk and gradient, finite-$L$ gradient descent, the
-Polyak-averaged end, $\mathcal R_L$ by verify.icl.risk.icl_risk_mc) and verify.icl.training (the $L = \infty$ reference).  The
-measured study (gaps along time, rates, $L(\varepsilon)$, the invariant subspace, the audit's 232-263x) is
-``verify train`` (run_finite).
+**Evidence.**  The points, slips and cases are below; the numerics they call live in verify.icl.training_finite
+(batch risk and gradient, finite-$L$ gradient descent, the Polyak-averaged end, $\mathcal R_L$ by
+verify.icl.risk.icl_risk_mc) and verify.icl.training (the $L = \infty$ reference).  The measured study (gaps along
+time, rates, $L(\varepsilon)$, the invariant subspace, the audit's 232-263x) is ``verify train --part finite``.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
-from verify.kernel.statement import Mutant, Statement
-from verify.kernel.derivation import Derivation
-from verify.kernel.evidence import bound, rate
+from verify.icl.prompts import sample_prompts
+from verify.icl.risk import icl_risk_infinite, toeplitz_sigma
+from verify.icl.training import balanced_init
 from verify.icl.training_finite import (
-    CONVERGENCE_CASE,
-    WIDE_CASE,
-    GRADIENT_SLIPS,
-    LINEAR_SLIPS,
+    batch_gradient,
     excess_over,
-    finite_risks,
-    gradient_error,
-    gradient_points,
+    fd_gradient_error,
+    finite_end_risks,
     limit_risk,
-    linear_gradient_error,
     linear_risk_and_grad,
-    shifted_limit,
+    scores_and_values,
     softmax_risk_and_grad,
-    start_risk,
-    wide_limit,
+    validated_batch,
 )
+from verify.kernel.derivation import Derivation
+from verify.kernel.evidence import bound, rate, shifted
+from verify.kernel.statement import Mutant, Statement
 
 # ------------------------------------------------------------------------------ the gradient of the prediction
 
@@ -82,9 +80,108 @@ def derivations() -> list[Derivation]:
     return [derivation_score_gradient(2)]
 
 
+# ------------------------------------------------------------------------------ the gradient check: points and slips
+
+
+def gradient_points(rng) -> list[dict]:
+    r"""Batches where the gradients are compared: d = 2 (L = 12, B = 4) and d = 3 (L = 30, B = 3), Toeplitz(0.5),
+    label noise 0.3, U and V with N(0, 0.6^2) entries (off the invariant subspace), all from ``rng``."""
+    pts = []
+    for d, L, B in ((2, 12, 4), (3, 30, 3)):
+        batch = sample_prompts(toeplitz_sigma(d, 0.5), L, B, rng, noise=0.3)
+        pts.append({"label": f"d={d}, L={L}, B={B}", "U": 0.6 * rng.standard_normal((d + 1, d + 1)),
+                    "V": 0.6 * rng.standard_normal((d + 1, d + 1)), "batch": batch})
+    return pts
+
+
+def gradient_error(p: dict, risk_and_grad, attention: str = "softmax") -> float:
+    """:func:`verify.icl.training_finite.fd_gradient_error` of ``risk_and_grad`` (the subject) at a gradient point."""
+    return fd_gradient_error(risk_and_grad, p["U"], p["V"], *p["batch"], attention=attention)
+
+
+def linear_gradient_error(p: dict, risk_and_grad) -> float:
+    return gradient_error(p, risk_and_grad, "linear")
+
+
+def _uncentred(U, V, X, Y, Xq, Yq):
+    """Slip: dp/ds_l = pi_l v_l (the softmax normaliser's -p_L forgotten)."""
+    U, V, X, Y, Xq, Yq = validated_batch(U, V, X, Y, Xq, Yq)
+    B = X.shape[0]
+    s, v = scores_and_values(U, V, X, Y, Xq)
+    pi = np.exp(s - s.max(axis=1, keepdims=True))
+    pi /= pi.sum(axis=1, keepdims=True)
+    res = np.einsum("bl,bl->b", pi, v) - Yq
+    cV = pi * (res / B)[:, None]
+    return 0.5 * float(res @ res) / B, *batch_gradient(X, Y, Xq, cV * v, cV)
+
+
+def _transposed(U, V, X, Y, Xq, Yq):
+    """Slip: dR/dU transposed (z q^T written q z^T)."""
+    r, dU, dV = softmax_risk_and_grad(U, V, X, Y, Xq, Yq)
+    return r, dU.T, dV
+
+
+def _unhalved(U, V, X, Y, Xq, Yq):
+    """Slip: the gradient of (p - y)^2 / B without the 1/2 (twice the true gradient)."""
+    r, dU, dV = softmax_risk_and_grad(U, V, X, Y, Xq, Yq)
+    return r, 2 * dU, 2 * dV
+
+
+GRADIENT_SLIPS = {"uncentred": _uncentred, "transposed": _transposed, "unhalved": _unhalved}
+"""Planted wrong gradients of the softmax batch risk (each keeps the right risk value)."""
+
+
+def _linear_unnormalised(U, V, X, Y, Xq, Yq):
+    """Slip: the linear-attention gradient without the 1/L of the normalisation."""
+    r, dU, dV = linear_risk_and_grad(U, V, X, Y, Xq, Yq)
+    return r, X.shape[1] * dU, X.shape[1] * dV
+
+
+def _linear_swapped(U, V, X, Y, Xq, Yq):
+    """Slip: dR/dV built with the values and dR/dU with the scores (roles swapped)."""
+    U, V, X, Y, Xq, Yq = validated_batch(U, V, X, Y, Xq, Yq)
+    B, L, _ = X.shape
+    s, v = scores_and_values(U, V, X, Y, Xq)
+    res = np.einsum("bl,bl->b", s, v) / L - Yq
+    e = res / (B * L)
+    return 0.5 * float(res @ res) / B, *batch_gradient(X, Y, Xq, s * e[:, None], v * e[:, None])
+
+
+LINEAR_SLIPS = {"unnormalised": _linear_unnormalised, "swapped": _linear_swapped}
+"""Planted wrong gradients of the linear-attention batch risk."""
+
+
+# ------------------------------------------------------------------------------ the convergence check: cases
+
+CONVERGENCE_CASE = {"Sigma": toeplitz_sigma(2, 0.5), "noise": 0.0, "alpha": 0.5, "eta": 0.05, "n_steps": 150,
+                    "batch": 128, "runs": 4, "Ls": (4, 16, 64), "n_eval": 2000}
+r"""The cheap setting of finite-L-approaches-L-inf: d = 2, Toeplitz(0.5), balanced \alpha = 0.5, \eta = 0.05, 150 steps
+(T = 7.5), 4 independent runs per L, R_L at the end by icl_risk_mc (2000 prompts).  Batch 128: the batch sets how
+closely GD with fresh prompts follows the flow on R_L (Thm 4.3 is about the flow); smaller batches take rare
+gradient-noise kicks at L = 64 (batch risk > 0.5 in the second half, spoiling the Polyak average: about 8% of the
+runs at batch 32, 1% at batch 64, none in 400 runs at batch 128)."""
+
+WIDE_CASE = dict(CONVERGENCE_CASE, n_steps=300, runs=6, Ls=(10, 100, 1000))
+r"""The slow check's setting: as :data:`CONVERGENCE_CASE` with 300 steps (T = 15) and 6 runs per L in (10, 100, 1000):
+at L = 1000 the end is the gradient-noise floor (run-to-run spread ~35%), and six runs keep its mean significant."""
+
+
+def start_risk(case: dict) -> float:
+    r"""Planted wrong limit: R_\infty at the start (as if training did nothing)."""
+    return icl_risk_infinite(*balanced_init(case["Sigma"], case["alpha"]), case["Sigma"], case["noise"])
+
+
+def _setting(case: dict) -> str:
+    """The case in words, every number read from it."""
+    d = case["Sigma"].shape[0]
+    return (rf"GD on $\mathcal R_L$ (fresh batches of {case['batch']} prompts per step, $\eta = {case['eta']:g}$, "
+            rf"{case['n_steps']} steps, $T = {case['n_steps'] * case['eta']:g}$, balanced $\alpha = {case['alpha']:g}$, "
+            rf"Toeplitz(0.5) d = {d}), {case['runs']} runs per $L \in \{{{', '.join(map(str, case['Ls']))}\}}$")
+
+
 # ------------------------------------------------------------------------------ evidence
 
-_C = CONVERGENCE_CASE
+_C, _W = CONVERGENCE_CASE, WIDE_CASE
 
 CHECKS = [
     bound("softmax-gradient-vs-finite-differences", softmax_risk_and_grad, gradient_error, gradient_points,
@@ -100,25 +197,23 @@ CHECKS = [
           mutants=[Mutant(r"the $1/L$ of the normalisation forgotten", LINEAR_SLIPS["unnormalised"]),
                    Mutant(r"scores and values swapped in the gradient", LINEAR_SLIPS["swapped"])],
           description=r"$p_L = \frac1L\sum_l (z_l^\top Uq)(Vz_l)_{d+1}$: the same comparison"),
-    rate("finite-L-approaches-L-inf", limit_risk, lambda L, rng: finite_risks(L, rng, _C),
+    rate("finite-L-approaches-L-inf", limit_risk, lambda L, rng: finite_end_risks(L, rng, _C),
          lambda L, risks, limit: excess_over(risks, limit(_C)), _C["Ls"], exponent=0.3,
-         mutants=[Mutant(r"limit $\lim\mathcal R_\infty + 0.2$", shifted_limit(0.2)),
-                  Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", shifted_limit(-0.5)),
+         mutants=[Mutant(r"limit $\lim\mathcal R_\infty + 0.2$", shifted(limit_risk, 0.2)),
+                  Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", shifted(limit_risk, -0.5)),
                   Mutant(r"limit $\mathcal R_\infty(\theta(0))$ (the untrained risk)", start_risk)],
          kind="trajectory",
-         description=r"GD on $\mathcal R_L$ (fresh batches of 128 prompts per step, $\eta = 0.05$, 150 steps, balanced "
-                     r"$\alpha = 0.5$, Toeplitz(0.5) d = 2), 4 runs per $L \in \{4, 16, 64\}$: $\mathcal R_L$ at the "
-                     r"Polyak-averaged end (icl_risk_mc) minus $\mathcal R_\infty$ at the end of GD on $\mathcal R_\infty$ "
-                     r"(same start, step, horizon) is positive and decays like $L^{-p}$, CI of $-p$ below $-0.3$ "
-                     r"(measured $p \approx 0.57$). Resolution: rejects a limit off by $\gtrsim 0.13$ upward (the gap "
-                     r"at $L = 64$) or $\gtrsim 0.3$ downward"),
-    rate("finite-L-approaches-L-inf-wide", wide_limit, lambda L, rng: finite_risks(L, rng, WIDE_CASE),
-         lambda L, risks, limit: excess_over(risks, limit(WIDE_CASE)), WIDE_CASE["Ls"], exponent=0.3, slow=True,
-         mutants=[Mutant(r"limit $\lim\mathcal R_\infty + 0.1$", lambda case: wide_limit() + 0.1),
-                  Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", lambda case: wide_limit() - 0.5)],
+         description=_setting(_C) + r": $\mathcal R_L$ at the Polyak-averaged end (icl_risk_mc) minus $\mathcal R_\infty$ "
+                     r"at the end of GD on $\mathcal R_\infty$ (same start, step, horizon) is positive and decays like "
+                     r"$L^{-p}$, CI of $-p$ below $-0.3$ (measured $p \approx 0.57$). Resolution: rejects a limit off by "
+                     rf"$\gtrsim 0.13$ upward (the gap at $L = {_C['Ls'][-1]}$) or $\gtrsim 0.3$ downward"),
+    rate("finite-L-approaches-L-inf-wide", limit_risk, lambda L, rng: finite_end_risks(L, rng, _W),
+         lambda L, risks, limit: excess_over(risks, limit(_W)), _W["Ls"], exponent=0.3, slow=True,
+         mutants=[Mutant(r"limit $\lim\mathcal R_\infty + 0.1$", shifted(limit_risk, 0.1)),
+                  Mutant(r"limit $\lim\mathcal R_\infty - 0.5$", shifted(limit_risk, -0.5))],
          kind="trajectory",
-         description=r"the same over $L \in \{10, 100, 1000\}$ (300 steps, T = 15, 6 runs per L; about 20 s CPU): "
-                     r"the end excess decays like $L^{-0.6}$; at $L = 1000$ it is the gradient-noise floor of batch 64"),
+         description=_setting(_W) + rf" (about 20 s CPU): the end excess decays like $L^{{-0.6}}$; at "
+                     rf"$L = {_W['Ls'][-1]}$ it is the gradient-noise floor of batch {_W['batch']}"),
 ]
 
 STATEMENT = Statement(
