@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from verify.numerics.attention import evaluate_closed_form
+from verify.numerics.closed_form import evaluate_closed_form
 from verify.kernel.statement import Statement
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, refuting_equal
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
