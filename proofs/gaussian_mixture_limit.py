@@ -17,6 +17,8 @@ C = 2 and C = 3 components.  The single-Gaussian case is Lemma 2.1 (``gaussian-l
 
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import numpy as np
 import sympy as sp
@@ -36,8 +38,7 @@ from verify.numerics.measures import Discrete, Gaussian, GaussianMixture
 from verify.numerics.quadrature import log_mgf, mp_matrix, tilted_mean
 from verify.numerics.strategies import random_covariance, random_matrix
 
-DPS = 40
-DIGITS_REQUIRED = 30
+DPS, DIGITS_REQUIRED = 40, 30
 
 # ------------------------------------------------------------------------------------ the statement
 
@@ -276,11 +277,8 @@ MC_BATCHES = 40
 
 
 def _softmax_estimates(L: int, prompts: int):
-    def estimate(p: dict, rng) -> list:
-        """Batch means of finite-prompt softmax attention (L tokens from the mixture), per coordinate."""
-        return softmax_estimates(p["mu"], p["K"], p["Q"], p["V"], p["z"], L, prompts, rng, MC_BATCHES)
-
-    return estimate
+    """Batch means of finite-prompt softmax attention (L tokens from the mixture), per coordinate."""
+    return lambda p, rng: softmax_estimates(p["mu"], p["K"], p["Q"], p["V"], p["z"], L, prompts, rng, MC_BATCHES)
 
 
 def _mc_mutants() -> list:
@@ -301,18 +299,10 @@ MONTE_CARLO_D2 = z_test(
                 "(tilted masses 0.77/0.23) vs the closed form; must resolve a 1% error")
 
 
-def _quadrature_20(p: dict, rng) -> mpmath.matrix:
-    return mpmath.matrix(mixture_attention_quadrature(*_args(p), dps=20))
-
-
-def _relative_gap(p: dict, reference, subject) -> float:
-    return float(relative_error(subject(p), reference))
-
-
 NOT_MOMENT_MATCHED = rejection(
-    "moment-matched-gaussian-rejected", subject=_as_closed_form(MOMENT_MATCHED, 20), discrepancy=_relative_gap,
-    prepare=_quadrature_20,
-    points=[MC_D1, MC_D2],
+    "moment-matched-gaussian-rejected", subject=_as_closed_form(MOMENT_MATCHED, 20),
+    discrepancy=lambda p, reference, subject: float(relative_error(subject(p), reference)),
+    prepare=lambda p, rng: mpmath.matrix(mixture_attention_quadrature(*_args(p), dps=20)), points=[MC_D1, MC_D2],
     threshold=0.05, unit="relative gap", what="relative gap of the moment-matched affine form to the definition",
     description="Lemma 2.1 with the mixture's mean and covariance (an affine map of z) misses T[mu](z) by >= 5%",
     mutants=[Mutant("the mixture closed form", _as_closed_form(TRUE_FORM, 20))])
@@ -335,10 +325,7 @@ CLAIM_DIMS, CLAIM_MAX_TILT, CLAIM_MIN_POSTERIOR = (1, 2, 3), 3.0, 0.05
 _SALT = 1010
 
 
-def _claim(expr) -> str:
-    return claim_formula(expr, CLAIM_NAMES)
-
-
+_claim = functools.partial(claim_formula, names=CLAIM_NAMES)
 def _claim_point(drawn: tuple, shared: bool) -> ClaimPoint:
     K_, Q_, V_, mu, z_, ref = drawn
     values = {str(CLAIM_NAMES.get(s, s)): mp.mpf(float(v)) if s in PIS else mp_matrix(v)
@@ -408,11 +395,6 @@ MIXTURE_CLAIM = ClaimSpec(
 
 # ------------------------------------------------------------------------------------- statements
 
-HYPOTHESES = [
-    r"\mu = \sum_{k=1}^C \pi_k \mathcal N(m_k, \Gamma_k) \text{ on } \mathbb R^d,\ \pi_k > 0,\ \sum_k \pi_k = 1,\ \Gamma_k \succ 0",
-    r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d,\ a = K^T Q z",
-]
-
 MIXTURE = Statement(
     id="gaussian-mixture-limit",
     number="Mixture lemma",
@@ -420,7 +402,8 @@ MIXTURE = Statement(
     summary="T[Σπ_k N(m_k,Γ_k)](z) = V Σ w_k(z)(m_k + Γ_k K^T Q z), w_k ∝ π_k e^{a^T m_k + a^T Γ_k a/2} (Gabet, Boursier & Boyer 2026)",
     source="Gabet, Boursier & Boyer, Softmax Attention on Gaussian Mixtures (2026); extends Lemma 2.1",
     statement_tex=SOFTMAX_MIXTURE_TEX,
-    hypotheses_tex=HYPOTHESES,
+    hypotheses_tex=[r"\mu = \sum_{k=1}^C \pi_k \mathcal N(m_k, \Gamma_k) \text{ on } \mathbb R^d,\ \pi_k > 0,\ \sum_k \pi_k = 1,\ "
+                    r"\Gamma_k \succ 0", r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d,\ a = K^T Q z"],
     derivations=derivations,
     checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, MONTE_CARLO_D2, NOT_MOMENT_MATCHED, NUMPY_KERNEL],
     claims=[MIXTURE_CLAIM],
