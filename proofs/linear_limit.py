@@ -157,21 +157,27 @@ def _separation_points(rng) -> list:
     return pts
 
 
-def _separation_digits(p: dict, subject) -> float:
-    """Centred points: digits of agreement of the subject with the softmax definition (quadrature).
-    Uncentred points: digits of agreement with the linear definition minus digits of agreement with the
-    softmax definition (both by quadrature): high only when the subject is the linear value and the two differ."""
+def _definitions(p: dict, rng) -> tuple:
+    """Softmax and linear attention at ``p`` from their definitions, by quadrature (prepared once per point)."""
+    with mp.workdps(DPS):
+        return attention_quadrature(*_args(p), dps=DPS), linear_attention_quadrature(*_args(p), dps=DPS)
+
+
+def _separation_digits(p: dict, definitions: tuple, subject) -> float:
+    """Centred points: digits of agreement of the subject with the softmax definition.  Uncentred points: digits of
+    agreement with the linear definition minus digits of agreement with the softmax definition: high only when the
+    subject is the linear value and the two differ."""
+    softmax, linear = definitions
     with mp.workdps(DPS):
         value = subject(p)
-        softmax = attention_quadrature(*_args(p), dps=DPS)
         if not np.any(p["m"]):
             return digits_between(value, softmax, cap=DPS)
-        return digits_between(value, linear_attention_quadrature(*_args(p), dps=DPS), cap=DPS) - digits_between(
-            value, softmax, cap=DPS)
+        return digits_between(value, linear, cap=DPS) - digits_between(value, softmax, cap=DPS)
 
 
 DIFFERS_WHEN_UNCENTRED = bound(
-    "differs-when-uncentred", subject=_as_closed_form(LINEAR_LIMIT), figure=_separation_digits, points=_separation_points,
+    "differs-when-uncentred", subject=_as_closed_form(LINEAR_LIMIT), figure=_separation_digits, prepare=_definitions,
+    points=_separation_points,
     threshold=DIGITS_REQUIRED, relation=">=", unit="digits", kind="negative-control",
     what="centred: digits vs the softmax definition; uncentred: digits vs the linear definition minus digits vs the softmax one",
     description="m = 0: the linear limit agrees with softmax attention (quadrature); m != 0: it matches linear and not "
