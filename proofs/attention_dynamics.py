@@ -35,6 +35,7 @@ from mpmath import mp
 from verify.gaussian.dynamics import (blowup_time, cov_rhs, mean_rhs, moment_flow, moment_values, moments,
                                       replica_covariances, replica_moment_estimates, riccati_error)
 from verify.gaussian.pushforward import definition_field, nested_moments_checked, non_normal_point
+from verify.kernel.catalogue import symbols_help
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, rate, trajectory, z_test
@@ -298,8 +299,8 @@ def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
 RHS_CLAIM = ClaimSpec(
     id="attention-dynamics", statement_id="attention-dynamics",
     summary="the covariance ODE's right-hand side dGamma/dt at mu_t = N(m, Gamma)",
-    symbols_help=("symbols: K, Q, V, Gamma (d x d, Gamma SPD), m (d x 1); A = K^T Q is not a symbol: write K.T*Q.\n"
-                  "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, trace()."),
+    symbols_help=symbols_help(SYMBOLS, CLAIM_DIMS, example=_RHS,
+                              notes=["Gamma is SPD; A = K^T Q is not a symbol: write K.T*Q; trace() is allowed."]),
     example=_RHS, expected_shape=lambda d: (d, d),
     points=claim_points,
     coverage=(f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "

@@ -22,6 +22,7 @@ from mpmath import mp
 
 from verify.gaussian.pushforward import (definition_field, nested_moments, nested_moments_checked, non_normal_point,
                                          pushforward_moment_estimates, pushforward_samples)
+from verify.kernel.catalogue import symbols_help
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, z_test
@@ -263,15 +264,10 @@ def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
                      for dim, rng in ((d, np.random.default_rng([int(seed), _SALT, d])) for d in CLAIM_DIMS)
                      for p in [non_normal_point(dim, rng) for _ in range(2)])
 
-CLAIM_HELP = ("symbols: K, Q, V, Gamma (d x d, Gamma SPD), m (d x 1); U = K^T Q is not a symbol: write K.T*Q.\n"
-              "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, trace().")
 
-
-def claim_coverage(what: str) -> str:
-    """The ``coverage`` text of the pushforward / dynamics claims (``what``: the quantity the reference integrates)."""
-    return (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
+COVERAGE = (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
             "random SPD;\nK^T Q far from normal at d >= 2 (every transpose slip shows).\n"
-            f"reference: {what}, X ~ N(m, Gamma), by the {CLAIM_NODES[1]}-node tensor Gauss-Hermite rule over X\n"
+            f"reference: Cov T[mu](X), X ~ N(m, Gamma), by the {CLAIM_NODES[1]}-node tensor Gauss-Hermite rule over X\n"
             "with T[mu](x) from its definition (whitened 1-D tilted means, verify.gaussian.pushforward.nested_moments_mp);\n"
             f"the {CLAIM_NODES[0]}-node rule must agree to 1e-35; never a closed form; 40 digits, tolerance 1e-20.")
 
@@ -279,9 +275,11 @@ def claim_coverage(what: str) -> str:
 COV_CLAIM = ClaimSpec(
     id="pushforward-covariance", statement_id="pushforward-law",
     summary="covariance of T[mu]_# mu: Cov T[N(m, Gamma)](X), X ~ N(m, Gamma)",
-    symbols_help=CLAIM_HELP, example=_COV, expected_shape=lambda d: (d, d),
+    symbols_help=symbols_help(SYMBOLS, CLAIM_DIMS, example=_COV,
+                              notes=["Gamma is SPD; U = K^T Q is not a symbol: write K.T*Q; trace() is allowed."]),
+    example=_COV, expected_shape=lambda d: (d, d),
     points=claim_points,
-    coverage=claim_coverage("Cov T[mu](X)"),
+    coverage=COVERAGE,
     equivalents=(
         f"{_M}*Gamma*{_M}.T",                                           # M Gamma M^T, M = V Gamma U
         "V*Gamma*(Q.T*K).T*Gamma*(K.T*Q).T*Gamma*V.T",                  # U written as (Q^T K)^T
