@@ -40,7 +40,7 @@ from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, rate, trajectory, z_test
 from verify.kernel.statement import Statement
-from verify.numerics.closed_form import evaluate_closed_form, evaluate_closed_form_float
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.montecarlo import batch_mean_estimate
 from verify.numerics.quadrature import mp_matrix
 from verify.numerics.strategies import attention_point
@@ -78,7 +78,8 @@ FIELD = V * (m + Gamma * A * x)
 
 
 def _field(expr):
-    return lambda p: evaluate_closed_form_float(expr, SYMBOLS + (x,), dict(p, x=p["X"].T)).T
+    f = float_closed_form(expr, SYMBOLS + (x,))
+    return lambda p: f(dict(p, x=p["X"].T)).T
 
 
 AFFINE_FIELD = Assumption(
@@ -164,8 +165,8 @@ def derivations() -> list[Derivation]:
 
 def _rhs(expr):
     """An ODE right-hand side (K, Q, V, m, Gamma) -> numpy array, generated from the SymPy ``expr``."""
-    return lambda K_, Q_, V_, m_, G_: evaluate_closed_form_float(expr, SYMBOLS, {"K": K_, "Q": Q_, "V": V_, "m": m_,
-                                                                                 "Gamma": G_})
+    f = float_closed_form(expr, SYMBOLS)
+    return lambda K_, Q_, V_, m_, G_: f({"K": K_, "Q": Q_, "V": V_, "m": m_, "Gamma": G_})
 
 
 class _Flow(dict):

@@ -28,7 +28,7 @@ from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scal
 from verify.kernel.statement import Statement
 from verify.numerics.attention import gaussian_limit, softmax_attention, softmax_estimates
 from verify.numerics.certified import attention_enclosure
-from verify.numerics.closed_form import evaluate_closed_form, evaluate_closed_form_float
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.measures import Discrete, Gaussian, Rademacher, is_gaussian_mean_of_log_density
 from verify.numerics.montecarlo import DEFAULT_Z
 from verify.numerics.quadrature import (attention_quadrature, attention_quadrature_float, log_mgf, log_mgf_gradient,
@@ -72,7 +72,7 @@ def _as_closed_form(expr, dps: int = DPS):
 
 def _as_float(expr):
     """The subject of the float64 and Monte Carlo checks: ``expr`` evaluated in numpy float64 at a point."""
-    return lambda p: evaluate_closed_form_float(expr, SYMBOLS, p)
+    return float_closed_form(expr, SYMBOLS)
 
 
 # ------------------------------------------------------------------------------------ assumptions

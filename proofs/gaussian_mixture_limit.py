@@ -33,7 +33,7 @@ from verify.kernel.derivation import Assumption, Derivation, by, equal_given, re
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
 from verify.kernel.statement import Statement
 from verify.numerics.attention import softmax_estimates
-from verify.numerics.closed_form import evaluate_closed_form, evaluate_closed_form_float
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.measures import Discrete, Gaussian, GaussianMixture
 from verify.numerics.quadrature import log_mgf, mp_matrix, tilted_mean
 from verify.numerics.strategies import random_covariance, random_matrix
@@ -232,7 +232,8 @@ def _as_closed_form(expr, dps: int = DPS):
 
 def _as_float(expr):
     """A float64 subject: ``expr`` evaluated by numpy at a point."""
-    return lambda p: evaluate_closed_form_float(expr, SYMBOLS, _values(p))
+    f = float_closed_form(expr, SYMBOLS)
+    return lambda p: f(_values(p))
 
 
 # ------------------------------------------------------------------------------------ evidence

@@ -27,7 +27,7 @@ from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import Mutant, agreement, bound, digits_between
 from verify.kernel.statement import Statement
 from verify.numerics.attention import linear_limit
-from verify.numerics.closed_form import evaluate_closed_form, evaluate_closed_form_float
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.quadrature import attention_quadrature, linear_attention_quadrature, mp_matrix
 from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
@@ -126,7 +126,7 @@ def _as_closed_form(expr):
 
 def _as_float(expr):
     """A float64 subject: ``expr`` evaluated in numpy at a point."""
-    return lambda p: evaluate_closed_form_float(expr, SYMBOLS, p)
+    return float_closed_form(expr, SYMBOLS)
 
 
 def _points(rng) -> list:

@@ -27,7 +27,7 @@ from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, z_test
 from verify.kernel.statement import Statement
-from verify.numerics.closed_form import evaluate_closed_form_float
+from verify.numerics.closed_form import float_closed_form
 from verify.numerics.measures import Gaussian
 from verify.numerics.quadrature import log_mgf, mp_matrix
 from verify.numerics.strategies import attention_point
@@ -52,7 +52,8 @@ STATEMENT_TEX = (r"T[\mu]_\#\mu = \mathcal N\big(V(m + \Gamma U m),\ V\Gamma U\G
 
 def _as_float(expr, symbols=SYMBOLS, at=lambda p: p):
     """A float64 subject: the SymPy ``expr`` evaluated by numpy at the values ``at(point)``."""
-    return lambda p: evaluate_closed_form_float(expr, symbols, at(p))
+    f = float_closed_form(expr, symbols)
+    return lambda p: f(at(p))
 
 
 # ------------------------------------------------------------------------------------ assumptions

@@ -6,7 +6,7 @@ transpose, ``.I`` the inverse, ``Trace`` of a 1 x 1 product for a scalar such as
 :func:`sympy.lambdify` into
 
 * mpmath at ``dps`` digits: :func:`evaluate_closed_form` (the subject of quadrature and certified checks);
-* numpy float64: :func:`evaluate_closed_form_float` (the subject of float64 and Monte Carlo checks, and the
+* numpy float64: :func:`float_closed_form` / :func:`evaluate_closed_form_float` (the subject of float64 and Monte Carlo checks, and the
   reference a hand-written fast kernel is checked against).
 
 Values are given by symbol name; a column symbol (n x 1) takes a 1-d array (or an n x k array: k columns at once
@@ -25,12 +25,13 @@ in numpy, where the expression is linear in it), a matrix symbol a 2-d array, a 
 from __future__ import annotations
 
 import functools
+from typing import Callable
 
 import mpmath
 import numpy as np
 from mpmath import mp
 
-__all__ = ["evaluate_closed_form", "evaluate_closed_form_float", "compiled_closed_form"]
+__all__ = ["evaluate_closed_form", "evaluate_closed_form_float", "float_closed_form", "compiled_closed_form"]
 
 
 def _trace(X):
@@ -96,24 +97,37 @@ def evaluate_closed_form(expr, symbols, values: dict, dps: int = 40):
         return out * 1
 
 
-def evaluate_closed_form_float(expr, symbols, values: dict) -> np.ndarray:
-    r"""``expr`` (SymPy, in the ``symbols``) at ``values`` in numpy float64.
+def float_closed_form(expr, symbols) -> Callable[[dict], np.ndarray]:
+    r"""``expr`` (SymPy, in the ``symbols``) compiled once for numpy float64: a function of the values (a dict by
+    symbol name, extra keys ignored).
 
     A 1-d value of a column symbol is taken as a column; a result with one column is returned as a vector, a
     1 x 1 result as a vector of length 1, a matrix as is.
     """
-    fn = compiled_closed_form(expr, tuple(symbols), "numpy")
-    args = []
-    for s in symbols:
-        v = values[s.name]
-        if getattr(s, "is_Matrix", False):
-            v = np.asarray(v, dtype=float)
-            if _is_column(s) and v.ndim == 1:
-                v = v[:, None]
-        else:
-            v = float(v)
-        args.append(v)
-    out = np.asarray(fn(*args), dtype=float)
-    if out.ndim == 2 and out.shape[1] == 1:
-        return out[:, 0]
-    return out
+    symbols = tuple(symbols)
+    plan = [(s.name, getattr(s, "is_Matrix", False), _is_column(s)) for s in symbols]
+    compiled = []  # compiled at the first call: building a statement compiles nothing
+
+    def evaluate(values: dict) -> np.ndarray:
+        if not compiled:
+            compiled.append(compiled_closed_form(expr, symbols, "numpy"))
+        fn = compiled[0]
+        args = []
+        for name, matrix, column in plan:
+            v = values[name]
+            if matrix:
+                v = np.asarray(v, dtype=float)
+                if column and v.ndim == 1:
+                    v = v[:, None]
+            else:
+                v = float(v)
+            args.append(v)
+        out = np.asarray(fn(*args), dtype=float)
+        return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+
+    return evaluate
+
+
+def evaluate_closed_form_float(expr, symbols, values: dict) -> np.ndarray:
+    """``expr`` at ``values`` in numpy float64 (:func:`float_closed_form`, compiled once per expression)."""
+    return float_closed_form(expr, symbols)(values)
