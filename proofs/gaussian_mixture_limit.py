@@ -232,8 +232,7 @@ def _as_closed_form(expr, dps: int = DPS):
 
 def _as_float(expr):
     """A float64 subject: ``expr`` evaluated by numpy at a point."""
-    f = float_closed_form(expr, SYMBOLS)
-    return lambda p: f(_values(p))
+    return lambda p, f=float_closed_form(expr, SYMBOLS): f(_values(p))
 
 
 # ------------------------------------------------------------------------------------ evidence
