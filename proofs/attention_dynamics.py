@@ -1,4 +1,4 @@
-r"""Gaussian-preserving attention dynamics (Castin, Ablin, Carrillo & Peyre 2025; issue 10 part 2).
+r"""Gaussian-preserving attention dynamics (Castin, Ablin, Carrillo & Peyre 2025).
 
 **Statement.**  Let tokens form a measure moved by their softmax attention field (the Transformer PDE)
 
@@ -7,8 +7,6 @@ r"""Gaussian-preserving attention dynamics (Castin, Ablin, Carrillo & Peyre 2025
 Then \mu_t = N(m_t, \Gamma_t) as long as \Gamma_t stays finite, with A = K^T Q and
 
     \dot m = V(m + \Gamma A m),      \dot\Gamma = V\Gamma A\Gamma + \Gamma A^T\Gamma V^T.
-
-(The form guessed in paper.md section 6 is confirmed by the derivation, not copied.)
 
 **Proof.**  By Lemma 2.1 the field on a Gaussian is affine, F(x) = Vm + M x with M = V\Gamma A.  Weak form of the
 continuity equation with \varphi(x) = x and \varphi(x) = (x - m)(x - m)^T: \dot m = E F(X) and
@@ -21,33 +19,38 @@ solution for an affine (Lipschitz) field is the classical Cauchy-Lipschitz flow 
 covariance blows up at t_* = 1/(2s\lambda_{max}(\Gamma_0)); for s < 0 it collapses like I/(2|s|t) (clustering).
 Finite-N particles never blow up (|\dot x_i| <= ||V|| max_j |x_j|): the blow-up is a mean-field phenomenon.
 
-**Evidence** (numerics in verify.gaussian.dynamics): N particles moved by softmax attention on their own empirical measure
+**Evidence** (numerics in verify.gaussian.dynamics; the ODE right-hand sides integrated are the SymPy ODEs below,
+evaluated by numpy): N particles moved by softmax attention on their own empirical measure
 (R independent replicas, RK4) against the ODE solution (DOP853, rtol 1e-10) at t = 0.3 and 0.6; the ODE against
-the exact Riccati solution through blow-up and collapse; the rate of convergence in N (slow).
+the exact Riccati solution through blow-up and collapse; the rate of convergence in N (slow); the float64
+kernels of the engine (``mean_rhs``, ``cov_rhs``, which ``verify dynamics`` integrates) against the SymPy ODEs.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import sympy as sp
+from mpmath import mp
 
-from verify.kernel.statement import Statement
+from verify.gaussian.dynamics import (blowup_time, cov_rhs, mean_rhs, moment_flow, moment_values, moments,
+                                      replica_covariances, replica_moment_estimates, riccati_error)
+from verify.gaussian.pushforward import definition_field, nested_moments_checked, non_normal_point
+from verify.kernel.catalogue import symbols_help
+from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
-from verify.gaussian.dynamics import (cov_rhs, mean_rhs, moment_flow, moment_values, particle_flow, particle_moments,
-                             replica_moment_estimates, riccati_isotropic, sample_replicas)
 from verify.kernel.evidence import Mutant, agreement, rate, trajectory, z_test
-from verify.kernel.claim import ClaimSpec
+from verify.kernel.statement import Statement
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.montecarlo import batch_mean_estimate
-from verify.gaussian.pushforward import CLAIM_DIMS, CLAIM_NODES, definition_field, pushforward_claim_points
+from verify.numerics.quadrature import mp_matrix
 from verify.numerics.strategies import attention_point
 from verify.symbolic import symbolic_matrix, symbolic_vector
 
 n = sp.Symbol("d", integer=True, positive=True)
 K, Q, V, Gamma = (sp.MatrixSymbol(x, n, n) for x in ("K", "Q", "V", "Gamma"))
-m = sp.MatrixSymbol("m", n, 1)
+m, x = sp.MatrixSymbol("m", n, 1), sp.MatrixSymbol("x", n, 1)
 A = K.T * Q
+SYMBOLS = (K, Q, V, m, Gamma)
 
 MEAN_ODE = V * (m + Gamma * A * m)
 COV_ODE = V * Gamma * A * Gamma + Gamma * A.T * Gamma * V.T
@@ -70,8 +73,13 @@ def _field_points(rng):
     return out
 
 
-def _affine(p, Aform):
-    return (p["V"] @ (p["m"][:, None] + p["Gamma"] @ Aform(p) @ p["X"].T)).T
+FIELD = V * (m + Gamma * A * x)
+"""Lemma 2.1's field at a particle x, the form the assumption's check evaluates (all particles at once: x = X^T)."""
+
+
+def _field(expr):
+    f = float_closed_form(expr, SYMBOLS + (x,))
+    return lambda p: f(dict(p, x=p["X"].T)).T
 
 
 AFFINE_FIELD = Assumption(
@@ -79,11 +87,11 @@ AFFINE_FIELD = Assumption(
     r"T[\mathcal N(m,\Gamma)](x) = Vm + V\Gamma A x\ \text{(Lemma 2.1)}: \mathbb E T(X) = Vm + V\Gamma A\,\mathbb E X,\ "
     r"\mathbb E[(T(X) - \mathbb E T)(X-m)^\top] = V\Gamma A\,\mathrm{Cov}(X)",
     {DRIFT_MEAN: V * m + V * Gamma * A * EX, DRIFT_COV: V * Gamma * A * CX},
-    agreement("affine-attention-field", subject=lambda p: _affine(p, lambda q: q["K"].T @ q["Q"]),
+    agreement("affine-attention-field", subject=_field(FIELD),
               reference=lambda p: definition_field(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["X"]),
               points=_field_points, digits=11, kind="float64", reference_name="the tilted mean by the trapezoid rule",
               description="the attention field of N(m, Gamma) at 6 particles x ~ mu, d = 1, 2, 3, against its definition",
-              mutants=[Mutant("A^T for A", lambda p: _affine(p, lambda q: q["Q"].T @ q["K"]))]))
+              mutants=[Mutant("A^T for A", _field(V * (m + Gamma * A.T * x)))]))
 
 # ------------------------------------------------------------------------------------ derivations
 
@@ -155,17 +163,10 @@ def derivations() -> list[Derivation]:
 # ------------------------------------------------------------------------------------ evidence
 
 
-def _cov_transposed(K_, Q_, V_, m_, G_):
-    M = V_ @ G_ @ Q_.T @ K_
-    return M @ G_ + G_ @ M.T
-
-
-def _cov_half(K_, Q_, V_, m_, G_):
-    return V_ @ G_ @ K_.T @ Q_ @ G_
-
-
-def _mean_missing(K_, Q_, V_, m_, G_):
-    return V_ @ m_
+def _rhs(expr):
+    """An ODE right-hand side (K, Q, V, m, Gamma) -> numpy array, generated from the SymPy ``expr``."""
+    f = float_closed_form(expr, SYMBOLS)
+    return lambda K_, Q_, V_, m_, G_: f({"K": K_, "Q": Q_, "V": V_, "m": m_, "Gamma": G_})
 
 
 class _Flow(dict):
@@ -174,14 +175,23 @@ class _Flow(dict):
     def __call__(self, p):
         return _ode_values(p, self)
 
+    def flow(self, p, times):
+        """The moment flow these right-hand sides drive from the point's (m, Gamma), at ``times``."""
+        return moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], times, mean_field=self["mean"],
+                           cov_field=self["cov"])
 
-def _flow_subject(mean_field=mean_rhs, cov_field=cov_rhs):
-    return _Flow(mean=mean_field, cov=cov_field)
+
+def _flow_subject(mean_ode=MEAN_ODE, cov_ode=COV_ODE):
+    return _Flow(mean=_rhs(mean_ode), cov=_rhs(cov_ode))
 
 
-MUTANTS = [("cov: A^T for A (wrong transpose)", _flow_subject(cov_field=_cov_transposed)),
-           ("cov: missing Gamma A^T Gamma V^T", _flow_subject(cov_field=_cov_half)),
-           ("mean: missing V Gamma A m", _flow_subject(mean_field=_mean_missing))]
+WRONG_ODES = {
+    "cov: A^T for A (wrong transpose)": dict(cov_ode=V * Gamma * A.T * Gamma + Gamma * A * Gamma * V.T),
+    "cov: missing Gamma A^T Gamma V^T": dict(cov_ode=V * Gamma * A * Gamma),
+    "mean: missing V Gamma A m": dict(mean_ode=V * m),
+}
+"""The planted wrong ODEs in SymPy (each replaces the mean or the covariance ODE)."""
+MUTANTS = [(k, _flow_subject(**v)) for k, v in WRONG_ODES.items()]
 
 POINT = {"K": np.eye(2), "Q": np.array([[0.3, 0.9], [-0.7, 0.2]]), "V": np.array([[0.9, 0.3], [-0.5, 0.8]]),
          "m": np.array([0.5, 0.4]), "Gamma": np.array([[0.6, 0.25], [0.25, 0.5]]), "label": "d=2, A not normal"}
@@ -189,8 +199,7 @@ TIMES, DT, REPLICAS, PARTICLES = (0.3, 0.6), 0.15, 240, 50
 
 
 def _ode_values(p, subj, times=TIMES):
-    path = moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], times, mean_field=subj["mean"], cov_field=subj["cov"])
-    return moment_values(path)
+    return moment_values(subj.flow(p, times))
 
 
 PARTICLES_CHECK = z_test(
@@ -208,29 +217,18 @@ REGIMES = [dict(K=np.eye(2), Q=np.eye(2), V=np.eye(2), m=np.array([0.3, -0.2]), 
                 s=-1.0, label="collapse V = -I")]
 
 
+BLOWUP_FRACTIONS, COLLAPSE_TIMES = (0.25, 0.5, 0.9, 0.99, 1.01), (0.5, 2.0, 8.0, 32.0)
+"""Record times: fractions of the blow-up time t_* (V = A = I), or times of the collapse (V = -I)."""
+
+
 def _regime_path(p, subj):
-    t_star = 1.0 / (2 * p["s"] * np.linalg.eigvalsh(p["Gamma"]).max()) if p["s"] > 0 else None
-    times = [0.25 * t_star, 0.5 * t_star, 0.9 * t_star, 0.99 * t_star, 1.01 * t_star] if t_star else [0.5, 2.0, 8.0, 32.0]
-    return moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], times, mean_field=subj["mean"], cov_field=subj["cov"])
-
-
-def _riccati_error(p, path, subj):
-    r"""Worst relative error of \Gamma(t) against \Gamma_0(I - 2st\Gamma_0)^{-1} before t_*, plus the relative error of the
-    blow-up time (s > 0: t_* = 1/(2s\lambda_max); the ODE must blow up, the exact one past t_*)."""
-    errs = []
-    for t, G in zip(path.t, path.cov):
-        exact_ok = p["s"] < 0 or t < 1.0 / (2 * p["s"] * np.linalg.eigvalsh(p["Gamma"]).max())
-        if exact_ok:
-            E = riccati_isotropic(p["Gamma"], p["s"], t)
-            errs.append(float(np.abs(G - E).max() / np.abs(E).max()) if np.all(np.isfinite(G)) else np.inf)
-    if p["s"] > 0:
-        t_star = 1.0 / (2 * p["s"] * np.linalg.eigvalsh(p["Gamma"]).max())
-        errs.append(np.inf if path.blowup_time is None else abs(path.blowup_time - t_star) / t_star)
-    return max(errs)
+    t_star = blowup_time(p["Gamma"], p["s"])
+    return subj.flow(p, [f * t_star for f in BLOWUP_FRACTIONS] if t_star else COLLAPSE_TIMES)
 
 
 REGIME_CHECK = trajectory(
-    "blow-up-and-collapse", subject=_flow_subject(), driven=_regime_path, points=REGIMES, figure=_riccati_error,
+    "blow-up-and-collapse", subject=_flow_subject(), driven=_regime_path, points=REGIMES,
+    figure=lambda p, path, subj: riccati_error(path, p["Gamma"], p["s"]),
     threshold=1e-6, unit="rel. error", what="relative error against the exact Riccati solution / blow-up time",
     description="V = A = I: Gamma(t) = Gamma0 (I - 2t Gamma0)^-1 and blow-up at t* = 1/(2 lambda_max); V = -I: collapse "
                 "Gamma0 (I + 2t Gamma0)^-1 ~ I/(2t) to t = 32 (DOP853 rtol 1e-10, event tr Gamma = 1e8)",
@@ -239,18 +237,15 @@ REGIME_CHECK = trajectory(
 
 def _particle_covariances(N, rng):
     """The covariances at t = 0.6 of R = max(256, 12800/N) replicas of N particles (RK4, dt = 0.15)."""
-    p, R = POINT, max(256, 12800 // N)
-    (X,) = particle_flow(sample_replicas(p["m"], p["Gamma"], R, N, rng), p["K"], p["Q"], p["V"], [0.6], dt=0.15)
-    return particle_moments(X)[1]
+    return replica_covariances(POINT, rng, R=max(256, 12800 // N), N=N, t=0.6, dt=0.15)
 
 
 def _rate_gap(N, covariances, subj):
     r"""E ||\Gamma_N(0.6) - \Gamma(0.6)||_F over the replicas, batch means (16 batches): decays like N^{-1/2} towards
     the true ODE.  The unsquared norm has light tails (max/mean <= 5 over 64-256 replicas); its square, a fourth
     moment of the particle covariance, did not (one replica in 128 held 1/7 of the sum)."""
-    p = POINT
-    ref = moment_flow(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], [0.6], mean_field=subj["mean"], cov_field=subj["cov"])
-    return batch_mean_estimate(np.linalg.norm(covariances - ref.cov[0], axis=(1, 2)), batches=16)
+    _, covs = moments(subj.flow(POINT, [0.6]))
+    return batch_mean_estimate(np.linalg.norm(covariances - covs[0], axis=(1, 2)), batches=16)
 
 
 RATE_CHECK = rate("convergence-in-N", subject=_flow_subject(), sample=_particle_covariances, gap=_rate_gap, Ls=[25, 50, 100, 200, 400], exponent=0.4,
@@ -258,17 +253,57 @@ RATE_CHECK = rate("convergence-in-N", subject=_flow_subject(), sample=_particle_
                                          "t = 0.6; CI of the exponent below -0.4): a wrong ODE leaves a plateau",
                   mutants=[Mutant(k, v) for k, v in MUTANTS[:2]])
 
+
+
+def _kernel_points(rng) -> list:
+    return [attention_point(dim, rng, 0.5) for dim in (1, 2, 3) for _ in range(3)]
+
+
+def _mp_odes(p):
+    return [evaluate_closed_form(e, SYMBOLS, p, 40) for e in (MEAN_ODE, COV_ODE)]
+
+
+NUMPY_KERNEL = agreement(
+    "numpy-kernel", subject=lambda p: [mean_rhs(*_args(p)), cov_rhs(*_args(p))], reference=_mp_odes,
+    points=_kernel_points, digits=13, kind="float64", reference_name="the SymPy ODEs at 40 digits",
+    description="the float64 kernels mean_rhs, cov_rhs of verify.gaussian.dynamics (integrated by verify dynamics) vs "
+                "the statement's SymPy ODEs, 3 random points for d = 1, 2, 3",
+    mutants=[Mutant(f"kernel with {k}", lambda p, f=_flow_subject(**v): [f["mean"](*_args(p)), f["cov"](*_args(p))])
+             for k, v in WRONG_ODES.items()])
+
 # ------------------------------------------------------------------------------------ user claims
 
 _RHS = "V*Gamma*K.T*Q*Gamma + Gamma*Q.T*K*Gamma*V.T"
+CLAIM_DIMS, CLAIM_NODES, _SALT = (1, 2, 3), (4, 5), 1003
+"""Claim points: dimensions; the outer Gauss-Hermite rules of the reference (both run, they must agree)."""
+
+
+def _args(p: dict) -> tuple:
+    return p["K"], p["Q"], p["V"], p["m"], p["Gamma"]
+
+
+def _drift(p: dict):
+    """C + C^T, C = E[(T(X) - E T(X))(X - m)^T]: the weak form's dGamma/dt from the definition of T (40 digits)."""
+    cross = nested_moments_checked(*_args(p), rules=CLAIM_NODES, dps=40)[2]
+    return cross + cross.T
+
+
+def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
+    """2 points per d in :data:`CLAIM_DIMS` (:func:`verify.gaussian.pushforward.non_normal_point`: K^T Q far from
+    normal at d >= 2), each with the reference :func:`_drift` (outer rules :data:`CLAIM_NODES`)."""
+    with mp.workdps(40):
+        return tuple(ClaimPoint(dim, {k: mp_matrix(p[k]) for k in ("K", "Q", "V", "m", "Gamma")}, _drift(p))
+                     for dim, rng in ((d, np.random.default_rng([int(seed), _SALT, d])) for d in CLAIM_DIMS)
+                     for p in [non_normal_point(dim, rng) for _ in range(2)])
+
 
 RHS_CLAIM = ClaimSpec(
     id="attention-dynamics", statement_id="attention-dynamics",
     summary="the covariance ODE's right-hand side dGamma/dt at mu_t = N(m, Gamma)",
-    symbols_help=("symbols: K, Q, V, Gamma (d x d, Gamma SPD), m (d x 1); A = K^T Q is not a symbol: write K.T*Q.\n"
-                  "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, trace()."),
+    symbols_help=symbols_help(SYMBOLS, CLAIM_DIMS, example=_RHS,
+                              notes=["Gamma is SPD; A = K^T Q is not a symbol: write K.T*Q; trace() is allowed."]),
     example=_RHS, expected_shape=lambda d: (d, d),
-    points=functools.partial(pushforward_claim_points, kind="dynamics"),
+    points=claim_points,
     coverage=(f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
               "random SPD;\nK^T Q far from normal at d >= 2.\nreference: the weak form with phi = (x-m)(x-m)^T, "
               "dGamma/dt = C + C^T, C = E[(T(X) - E T(X))(X - m)^T],\nX ~ N(m, Gamma), by the "
@@ -306,9 +341,9 @@ STATEMENT = Statement(
     id="attention-dynamics", number="Castin et al. (Gaussian dynamics)",
     title="Softmax attention dynamics preserve Gaussians",
     summary="mu_t = N(m_t, Γ_t): ṁ = V(m + ΓAm), Γ̇ = VΓAΓ + ΓAᵀΓVᵀ, A = KᵀQ; blow-up / collapse shown",
-    source="Castin, Ablin, Carrillo & Peyré (2025); issue 10 part 2",
+    source="Castin, Ablin, Carrillo & Peyré (2025)",
     statement_tex=STATEMENT_TEX, hypotheses_tex=HYPOTHESES, derivations=derivations,
-    checks=[PARTICLES_CHECK, REGIME_CHECK, RATE_CHECK],
+    checks=[PARTICLES_CHECK, REGIME_CHECK, RATE_CHECK, NUMPY_KERNEL],
     claims=[RHS_CLAIM], status="verified",
     notes_tex=[r"V = A = I: $\Gamma_t = \Gamma_0(I - 2t\Gamma_0)^{-1}$ blows up at $t_* = 1/(2\lambda_{\max}(\Gamma_0))$; "
                r"finite-$N$ particles cannot ($|\dot x_i| \le \|V\|\max_j|x_j|$).",

@@ -4,7 +4,7 @@ r"""Lemma 2.1 (Castin, Ablin, Carrillo & Peyré 2025, as used by Boursier & Boye
 
     T^{K,Q,V}[\mu](z) = \int e^{<Kz',Qz>} V z' d\mu(z') / \int e^{<Kz',Qz>} d\mu(z') = V m + V \Gamma K^T Q z.
 
-**Proof** (slides; Appendix A).  T[\mu](z) = V E_{\mu_z}[z'] for the tilted measure d\mu_z \propto e^{<Kz',Qz>} d\mu,
+**Proof** (Appendix A).  T[\mu](z) = V E_{\mu_z}[z'] for the tilted measure d\mu_z \propto e^{<Kz',Qz>} d\mu,
 and <Kz',Qz> = a^T z' with a = K^T Q z.  General d: E_{\mu_z}[z'] = \nabla_a \log M_\mu(a) (any \mu) and
 \log M_\mu(a) = a^T m + a^T \Gamma a / 2 (Gaussian), both declared assumptions with their own quadrature checks.
 Explicit d: the tilted log-density completes to -(z'-c)^T \Gamma^{-1} (z'-c)/2, c = m + \Gamma K^T Q z, whose
@@ -15,25 +15,24 @@ The companion statement (normalised linear attention) is ``proofs/linear_limit.p
 
 from __future__ import annotations
 
-import functools
-
 import mpmath
 import numpy as np
 import sympy as sp
 from mpmath import mp
 
-from verify.numerics.attention import evaluate_closed_form, gaussian_limit, softmax_attention, softmax_batch_means
-from verify.numerics.certified import attention_enclosure
-from verify.kernel.statement import Statement
+from verify.gaussian.references import DIMS, QUADRATURE_MAX_DIM, parameter_points, points_coverage, softmax_reference
+from verify.kernel.catalogue import cayley_hamilton_3, claim_formula, identity_trace, symbols_help, vanishing_up_to
+from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, equal_up_to_constant_in, maps, relation
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
-from verify.gaussian.references import (cayley_hamilton_3, claim_coverage, gaussian_claim_points, identity_trace,
-                                    vanishing_up_to)
-from verify.kernel.claim import ClaimSpec
+from verify.kernel.statement import Statement
+from verify.numerics.attention import gaussian_limit, softmax_attention, softmax_estimates
+from verify.numerics.certified import attention_enclosure
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.measures import Discrete, Gaussian, Rademacher, is_gaussian_mean_of_log_density
-from verify.numerics.montecarlo import DEFAULT_Z, mean_estimate
+from verify.numerics.montecarlo import DEFAULT_Z
 from verify.numerics.quadrature import (attention_quadrature, attention_quadrature_float, log_mgf, log_mgf_gradient,
-                               tilted_mean)
+                                        mp_matrix, tilted_mean, within_tilt)
 from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector
 
@@ -64,6 +63,16 @@ LOG_MGF = a.T * m + a.T * Gamma * a / 2
 def closed_form(expr, params: dict, dps: int = DPS) -> mpmath.matrix:
     """A statement's SymPy expression at numeric ``params`` (keys K, Q, V, Gamma, m, z), in ``dps`` digits."""
     return evaluate_closed_form(expr, SYMBOLS, params, dps)
+
+
+def _as_closed_form(expr, dps: int = DPS):
+    """The subject of the high-precision checks: ``expr`` evaluated in ``dps``-digit mpmath at a point."""
+    return lambda p: closed_form(expr, p, dps)
+
+
+def _as_float(expr):
+    """The subject of the float64 and Monte Carlo checks: ``expr`` evaluated in numpy float64 at a point."""
+    return float_closed_form(expr, SYMBOLS)
 
 
 # ------------------------------------------------------------------------------------ assumptions
@@ -209,24 +218,17 @@ def _args(p: dict) -> tuple:
 
 
 SLOPE_MAX = 6.0
-"""Largest score slope max|B^T K^T Q z| (B = chol Gamma) of a random point: the 40-digit rule needs 152 > 120 nodes at
-slope 10.7 (seed 149 of the 200-seed sweep drew one); z is scaled down to this slope, the stream is unchanged."""
+"""Largest whitened score slope max|B^T K^T Q z| (B = chol Gamma) of a random point: the 40-digit rule needs 83
+nodes at slope 6 and more than its ceiling of 120 beyond slope ~9; z is scaled down to this slope (the random
+stream is unchanged)."""
 
 
 def _points(dims, per_dim: int, scale: float = 0.6):
     def make(rng):
-        return [_bounded_slope(dict(attention_point(dim, rng, scale), dim=dim)) for dim in dims for _ in range(per_dim)]
+        return [within_tilt(dict(attention_point(dim, rng, scale), dim=dim), SLOPE_MAX) for dim in dims
+                for _ in range(per_dim)]
 
     return make
-
-
-def _bounded_slope(p: dict) -> dict:
-    slope = float(np.max(np.abs(np.linalg.cholesky(p["Gamma"]).T @ p["K"].T @ p["Q"] @ p["z"])))
-    return dict(p, z=p["z"] * (SLOPE_MAX / slope)) if slope > SLOPE_MAX else p
-
-
-def _as_closed_form(expr):
-    return lambda p: closed_form(expr, p)
 
 
 WRONG_FORMS = {
@@ -235,12 +237,8 @@ WRONG_FORMS = {
     "Gamma inverted": sp.MatAdd(V * m, V * Gamma.I * K.T * Q * z),
     "linear-attention form": V * (Gamma + m * m.T) * K.T * Q * z,
 }
-
-
-def _numpy_mutants() -> list:
-    return [Mutant("K for K^T", lambda p: (lambda K_, Q_, V_, m_, G_, z_: V_ @ m_ + V_ @ G_ @ K_ @ Q_ @ z_)(*_args(p))),
-            Mutant("Gamma inverted", lambda p: (lambda K_, Q_, V_, m_, G_, z_: V_ @ m_ + V_ @ np.linalg.inv(G_) @ K_.T @ Q_ @ z_)(*_args(p))),
-            Mutant("missing V m", lambda p: (lambda K_, Q_, V_, m_, G_, z_: V_ @ G_ @ K_.T @ Q_ @ z_)(*_args(p)))]
+"""The planted wrong forms, written once; each check takes those it declares through its subject's adapter."""
+FLOAT_SLIPS = ("K for K^T", "Gamma inverted", "missing V m")
 
 
 QUADRATURE = agreement(
@@ -250,18 +248,12 @@ QUADRATURE = agreement(
     description="40-digit Gauss-Hermite of the definition vs the closed form, 5 random points for d = 1, 2, 3",
     mutants=[Mutant(k, _as_closed_form(v)) for k, v in WRONG_FORMS.items()])
 
-def _offset(value: mpmath.matrix) -> mpmath.matrix:
-    with mp.workdps(80):
-        return value * (1 + mpmath.mpf("1e-40"))
-
-
 CERTIFIED = enclosure(
-    "certified", subject=lambda p: closed_form(SOFTMAX_LIMIT, p, 80),
+    "certified", subject=_as_closed_form(SOFTMAX_LIMIT, 80),
     enclose=lambda p: attention_enclosure(*_args(p), prec=200), points=_points((1, 2, 3), 5), digits=DIGITS_REQUIRED,
     dps=80, description="Arb enclosures of the definition (certified 1-D integrals + tail bounds) contain the closed form",
-    mutants=[Mutant("K for K^T", lambda p: closed_form(WRONG_FORMS["K for K^T"], p, 80)),
-             Mutant("Gamma inverted", lambda p: closed_form(WRONG_FORMS["Gamma inverted"], p, 80)),
-             Mutant("1e-40 relative offset", lambda p: _offset(closed_form(SOFTMAX_LIMIT, p, 80)))])
+    mutants=[Mutant(k, _as_closed_form(WRONG_FORMS[k], 80)) for k in ("K for K^T", "Gamma inverted")]
+    + [Mutant("1e-40 relative offset", scaled(_as_closed_form(SOFTMAX_LIMIT, 80), "1." + "0" * 39 + "1"))])
 
 # Monte Carlo: fixed, well-conditioned points (every coordinate of T of order 1, tilt |B^T K^T Q z| ~ 0.7)
 MC_POINTS = [
@@ -273,35 +265,38 @@ MC_L, MC_PROMPTS, MC_BATCHES = 20000, 200, 40
 
 def _softmax_estimates(p: dict, rng) -> list:
     """Batch-means estimates of finite-prompt softmax attention (L = 2e4) on N(m, \\Gamma), per coordinate."""
-    means = softmax_batch_means(Gaussian(p["m"], p["Gamma"]), p["K"], p["Q"], p["V"], p["z"], MC_L, MC_PROMPTS, rng,
-                                MC_BATCHES)
-    return [mean_estimate(col) for col in means.T]
-
-
-def _numpy_limit(p: dict) -> np.ndarray:
-    return gaussian_limit(*_args(p))
+    return softmax_estimates(Gaussian(p["m"], p["Gamma"]), p["K"], p["Q"], p["V"], p["z"], MC_L, MC_PROMPTS, rng,
+                             MC_BATCHES)
 
 
 MONTE_CARLO = z_test(
-    "monte-carlo", subject=_numpy_limit, estimate=_softmax_estimates, points=MC_POINTS, resolve=0.01,
+    "monte-carlo", subject=_as_float(SOFTMAX_LIMIT), estimate=_softmax_estimates, points=MC_POINTS, resolve=0.01,
     description=f"finite-prompt softmax attention (L = {MC_L}, {MC_PROMPTS} prompts in {MC_BATCHES} batch means) "
                 "vs the closed form at a fixed d = 2 point (tilt 0.7); must resolve a 1% error",
-    mutants=[Mutant("1% too large", scaled(_numpy_limit, 1.01))] + _numpy_mutants())
+    mutants=[Mutant("1% too large", scaled(_as_float(SOFTMAX_LIMIT), 1.01))]
+    + [Mutant(k, _as_float(WRONG_FORMS[k])) for k in FLOAT_SLIPS])
 
 FLOAT64 = agreement(
-    "float64", subject=_numpy_limit, reference=lambda p: attention_quadrature_float(*_args(p)),
+    "float64", subject=_as_float(SOFTMAX_LIMIT), reference=lambda p: attention_quadrature_float(*_args(p)),
     points=_points(range(1, 9), 3, scale=0.5), digits=11, kind="float64",
     reference_name="float64 factorised Gauss-Hermite of the definition",
     description="float64 factorised quadrature of the definition vs the closed form, d = 1..8",
-    mutants=_numpy_mutants())
+    mutants=[Mutant(k, _as_float(WRONG_FORMS[k])) for k in FLOAT_SLIPS])
+
+NUMPY_KERNEL = agreement(
+    "numpy-kernel", subject=lambda p: gaussian_limit(*_args(p)), reference=_as_closed_form(SOFTMAX_LIMIT),
+    points=_points(range(1, 9), 3, scale=0.5), digits=13, kind="float64",
+    reference_name="the SymPy closed form at 40 digits",
+    description="the float64 kernel verify.gaussian_limit (used by the studies and the public API) vs the statement's "
+                "SymPy closed form, d = 1..8",
+    mutants=[Mutant(f"kernel with {k}", _as_float(WRONG_FORMS[k])) for k in FLOAT_SLIPS])
 
 RADEMACHER = {"K": np.eye(1), "Q": np.eye(1), "V": np.eye(1), "z": np.array([2.0]), "label": "Rademacher d=1, z=2"}
 
 
 def _rademacher_estimate(p: dict, rng):
     """Finite-prompt softmax attention on Rademacher tokens (L = 1e4, 200 prompts in 40 batch means)."""
-    means = softmax_batch_means(Rademacher(1), p["K"], p["Q"], p["V"], p["z"], 10000, 200, rng, 40)
-    return mean_estimate(means[:, 0])
+    return softmax_estimates(Rademacher(1), p["K"], p["Q"], p["V"], p["z"], 10000, 200, rng, 40)[0]
 
 
 def _rademacher_z(p: dict, estimate, subject) -> float:
@@ -315,9 +310,9 @@ def _rademacher_exact(p: dict) -> np.ndarray:
 
 
 RADEMACHER_REJECTED = rejection(
-    "rademacher-rejected",
-    subject=lambda p: gaussian_limit(p["K"], p["Q"], p["V"], Rademacher(1).mean, Rademacher(1).cov, p["z"]),
-    discrepancy=_rademacher_z, prepare=_rademacher_estimate, points=[RADEMACHER], threshold=DEFAULT_Z, unit="|z|", what="|z| against the affine formula",
+    "rademacher-rejected", subject=lambda p: _as_float(SOFTMAX_LIMIT)(dict(p, m=Rademacher(1).mean, Gamma=Rademacher(1).cov)),
+    discrepancy=_rademacher_z, prepare=_rademacher_estimate, points=[RADEMACHER], threshold=DEFAULT_Z, unit="|z|",
+    what="|z| against the affine formula",
     description="for Rademacher tokens the same Monte Carlo machinery rejects the affine formula (predicts 2, truth tanh 2)",
     mutants=[Mutant("exact tanh value from the atoms", _rademacher_exact)])
 
@@ -326,19 +321,31 @@ RADEMACHER_REJECTED = rejection(
 _TRUE = "V*m + V*Gamma*K.T*Q*z"
 _LINEAR = "V*(Gamma + m*m.T)*K.T*Q*z"
 
+
+def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
+    """The points of ``verify claim gaussian-limit``: the parameters of
+    :func:`verify.gaussian.references.parameter_points` (d = 1..5, centred and not), each with its reference from
+    the definition (:func:`verify.gaussian.references.softmax_reference`, 40 digits)."""
+    with mp.workdps(DPS):
+        return tuple(ClaimPoint(len(p["m"]), {k: mp_matrix(v) for k, v in p.items()},
+                                mpmath.matrix(softmax_reference(p, DPS)), cases) for p, cases in parameter_points(seed))
+
+
+COVERAGE = (points_coverage() + f"\nreference: the definition (softmax-weighted mean); d <= {QUADRATURE_MAX_DIM}: 40-digit "
+            f"tensor Gauss-Hermite\n(verify.numerics.quadrature.attention_quadrature); d >= {QUADRATURE_MAX_DIM + 1}: its "
+            "exact reduction to 1-D\nGauss-Hermite integrals (verify.gaussian.references.attention_factorised);\n"
+            "never a closed form; 40 digits, tolerance 1e-20 at every d.")
+
 SOFTMAX_CLAIM = ClaimSpec(
     id="gaussian-limit",
     statement_id="gaussian-limit",
     summary="closed form of T[N(m, Gamma)](z), softmax attention on a Gaussian prompt",
-    symbols_help=(
-        "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3, 4, 5 are tried.\n"
-        "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse,\n"
-        "e.g. 'V*m + V*Gamma*K.T*Q*z'."),
+    symbols_help=symbols_help(SYMBOLS, DIMS, example=_TRUE),
     example=_TRUE,
     expected_shape=lambda d: (d, 1),
-    points=functools.partial(gaussian_claim_points, kind="softmax", dps=DPS),
+    points=claim_points,
     assumptions={"centred": "m = 0 (the tokens are centred)"},
-    coverage=claim_coverage("softmax"),
+    coverage=COVERAGE,
     equivalents=(
         "V*(m + Gamma*K.T*Q*z)",                                  # factored
         "V*m + (z.T*Q.T*K*Gamma*V.T).T",                          # transposed (Gamma symmetric)
@@ -350,11 +357,12 @@ SOFTMAX_CLAIM = ClaimSpec(
         f"{_LINEAR} + V*m*(1 - m.T*K.T*Q*z)",                     # linear limit plus T - T_lin
     ),
     wrong_examples=(
-        "V*m", "V*m + V*Gamma*K*Q*z", "V*m + V*Gamma*K.T*Q.T*z", "V*m + V*Gamma*Q.T*K*z",  # dropped term, transposes
+        "V*m", claim_formula(WRONG_FORMS["K for K^T"]),           # dropped term, transposes
+        "V*m + V*Gamma*K.T*Q.T*z", "V*m + V*Gamma*Q.T*K*z",
         "V*m + Gamma*V*K.T*Q*z",                                  # Gamma V: right only where they commute
         "V*m + 0.5*V*Gamma*K.T*Q*z", "V*m + 2*V*Gamma*K.T*Q*z", "0.5*V*m + V*Gamma*K.T*Q*z",  # 1/2 <-> 1 <-> 2
-        "V*m + V*Gamma**2*K.T*Q*z", "V*m + V*Gamma**-1*K.T*Q*z",  # Gamma^2, Gamma inverted
-        f"{_TRUE} + {vanishing_up_to(3)}*V*m",                    # zero at d <= 3 (the reviewer's)
+        "V*m + V*Gamma**2*K.T*Q*z", claim_formula(WRONG_FORMS["Gamma inverted"]),  # Gamma^2, Gamma inverted
+        f"{_TRUE} + {vanishing_up_to(3)}*V*m",                    # zero at d <= 3 (a product of traces)
         f"{_TRUE} + V*{cayley_hamilton_3()}*m",                   # zero at d <= 3 (Cayley-Hamilton)
         f"{_TRUE} + {vanishing_up_to(4)}*V*Gamma*K.T*Q*z",        # zero at d <= 4: only d = 5 sees it
         f"{_TRUE} + V*{cayley_hamilton_3()}*m*{vanishing_up_to(3)}",
@@ -364,8 +372,8 @@ SOFTMAX_CLAIM = ClaimSpec(
         f"(1 + 1e-12)*({_TRUE})", f"{_TRUE} + 1e-12*V*m", f"{_TRUE} + 1e-15*V*Gamma*K.T*Q*z",  # relative offsets
         f"(1 + 1e-18)*({_TRUE})",
     ),
-    conditional_examples=(("V*Gamma*K.T*Q*z", ("centred",)),  # true for m = 0 only
-                          (_LINEAR, ("centred",))),             # softmax = linear attention for m = 0 only
+    conditional_examples=((claim_formula(WRONG_FORMS["missing V m"]), ("centred",)),  # true for m = 0 only
+                          (claim_formula(WRONG_FORMS["linear-attention form"]), ("centred",))),  # = linear for m = 0
 )
 
 # ------------------------------------------------------------------------------------- statements
@@ -384,11 +392,11 @@ LEMMA = Statement(
     statement_tex=SOFTMAX_TEX,
     hypotheses_tex=HYPOTHESES,
     derivations=derivations,
-    checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, FLOAT64, RADEMACHER_REJECTED],
+    checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, FLOAT64, RADEMACHER_REJECTED, NUMPY_KERNEL],
     claims=[SOFTMAX_CLAIM],
     status="verified",
     notes_tex=[
-        r"The slides call the tilted measure $\nu$, which clashes with the query law $\nu$; here it is $\mu_z$.",
+        r"The tilted measure is written $\mu_z$ here: $\nu$ names the query law.",
         r"For a non-Gaussian $\mu$ the identity fails: Rademacher tokens, $d=1$, $U=V=1$, $z=2$ give $\tanh 2 \approx 0.964$, not $2$.",
     ],
     order=2.1,

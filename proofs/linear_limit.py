@@ -15,20 +15,20 @@ two closed forms.
 
 from __future__ import annotations
 
-import functools
-
 import mpmath
 import numpy as np
 import sympy as sp
 from mpmath import mp
 
-from verify.numerics.attention import evaluate_closed_form
-from verify.kernel.statement import Statement
+from verify.gaussian.references import DIMS, linear_reference, parameter_points, points_coverage
+from verify.kernel.catalogue import cayley_hamilton_3, claim_formula, symbols_help, vanishing_up_to
+from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import Mutant, agreement, bound, digits_between
-from verify.gaussian.references import cayley_hamilton_3, claim_coverage, gaussian_claim_points, vanishing_up_to
-from verify.kernel.claim import ClaimSpec
-from verify.numerics.quadrature import attention_quadrature, linear_attention_quadrature
+from verify.kernel.statement import Statement
+from verify.numerics.attention import linear_limit
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
+from verify.numerics.quadrature import attention_quadrature, linear_attention_quadrature, mp_matrix
 from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at, symbolic_matrix, symbolic_vector, wick_expectation
 
@@ -120,7 +120,13 @@ def _args(p: dict) -> tuple:
 
 
 def _as_closed_form(expr):
+    """The subject of the quadrature checks: ``expr`` in 40-digit mpmath at a point."""
     return lambda p: closed_form(expr, p)
+
+
+def _as_float(expr):
+    """A float64 subject: ``expr`` evaluated in numpy at a point."""
+    return float_closed_form(expr, SYMBOLS)
 
 
 def _points(rng) -> list:
@@ -151,21 +157,27 @@ def _separation_points(rng) -> list:
     return pts
 
 
-def _separation_digits(p: dict, subject) -> float:
-    """Centred points: digits of agreement of the subject with the softmax definition (quadrature).
-    Uncentred points: digits of agreement with the linear definition minus digits of agreement with the
-    softmax definition (both by quadrature): high only when the subject is the linear value and the two differ."""
+def _definitions(p: dict, rng) -> tuple:
+    """Softmax and linear attention at ``p`` from their definitions, by quadrature (prepared once per point)."""
+    with mp.workdps(DPS):
+        return attention_quadrature(*_args(p), dps=DPS), linear_attention_quadrature(*_args(p), dps=DPS)
+
+
+def _separation_digits(p: dict, definitions: tuple, subject) -> float:
+    """Centred points: digits of agreement of the subject with the softmax definition.  Uncentred points: digits of
+    agreement with the linear definition minus digits of agreement with the softmax definition: high only when the
+    subject is the linear value and the two differ."""
+    softmax, linear = definitions
     with mp.workdps(DPS):
         value = subject(p)
-        softmax = attention_quadrature(*_args(p), dps=DPS)
         if not np.any(p["m"]):
             return digits_between(value, softmax, cap=DPS)
-        return digits_between(value, linear_attention_quadrature(*_args(p), dps=DPS), cap=DPS) - digits_between(
-            value, softmax, cap=DPS)
+        return digits_between(value, linear, cap=DPS) - digits_between(value, softmax, cap=DPS)
 
 
 DIFFERS_WHEN_UNCENTRED = bound(
-    "differs-when-uncentred", subject=_as_closed_form(LINEAR_LIMIT), figure=_separation_digits, points=_separation_points,
+    "differs-when-uncentred", subject=_as_closed_form(LINEAR_LIMIT), figure=_separation_digits, prepare=_definitions,
+    points=_separation_points,
     threshold=DIGITS_REQUIRED, relation=">=", unit="digits", kind="negative-control",
     what="centred: digits vs the softmax definition; uncentred: digits vs the linear definition minus digits vs the softmax one",
     description="m = 0: the linear limit agrees with softmax attention (quadrature); m != 0: it matches linear and not "
@@ -173,24 +185,47 @@ DIFFERS_WHEN_UNCENTRED = bound(
     mutants=[Mutant("linear limit differs at m = 0 (K for K^T)", _as_closed_form(WRONG_FORMS["K for K^T"])),
              Mutant("linear limit equal to the softmax one", _as_closed_form(SOFTMAX_LIMIT))])
 
+
+def _kernel_points(rng) -> list:
+    return [dict(attention_point(dim, rng, 0.5), dim=dim) for dim in range(1, 9) for _ in range(3)]
+
+
+NUMPY_KERNEL = agreement(
+    "numpy-kernel", subject=lambda p: linear_limit(*_args(p)), reference=_as_closed_form(LINEAR_LIMIT),
+    points=_kernel_points, digits=13, kind="float64", reference_name="the SymPy closed form at 40 digits",
+    description="the float64 kernel verify.linear_limit (the public API) vs the statement's SymPy closed form, d = 1..8",
+    mutants=[Mutant(f"kernel with {k}", _as_float(WRONG_FORMS[k])) for k in ("K for K^T", "m m^T dropped")])
+
 # ------------------------------------------------------------------------------- user claims
 
 _TRUE = "V*(Gamma + m*m.T)*K.T*Q*z"
 _SOFTMAX = "V*m + V*Gamma*K.T*Q*z"
 
+
+
+def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
+    """The points of ``verify claim linear-limit``: the parameters of
+    :func:`verify.gaussian.references.parameter_points` (the softmax claim's, d = 1..5), each with its reference
+    from the definition (:func:`verify.gaussian.references.linear_reference`, exact)."""
+    with mp.workdps(DPS):
+        return tuple(ClaimPoint(len(p["m"]), {k: mp_matrix(v) for k, v in p.items()},
+                                mpmath.matrix(linear_reference(p, DPS)), cases) for p, cases in parameter_points(seed))
+
+
+COVERAGE = (points_coverage() + "\nreference: the definition V E[<Kz',Qz> z'] by the exact 3-node tensor Gauss-Hermite\n"
+            "rule at every d (verify.numerics.quadrature.linear_attention_quadrature);\n"
+            "never a closed form; 40 digits, tolerance 1e-20 at every d.")
+
 LINEAR_CLAIM = ClaimSpec(
     id="linear-limit",
     statement_id="linear-limit",
     summary="closed form of T_lin[N(m, Gamma)](z), linear attention on a Gaussian prompt",
-    symbols_help=(
-        "symbols: K, Q, V, Gamma (d x d), m, z (d x 1 columns); d = 1, 2, 3, 4, 5 are tried.\n"
-        "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse,\n"
-        "e.g. 'V*(Gamma + m*m.T)*K.T*Q*z'."),
+    symbols_help=symbols_help(SYMBOLS, DIMS, example=_TRUE),
     example=_TRUE,
     expected_shape=lambda d: (d, 1),
-    points=functools.partial(gaussian_claim_points, kind="linear", dps=DPS),
+    points=claim_points,
     assumptions={"centred": "m = 0 (the tokens are centred)"},
-    coverage=claim_coverage("linear"),
+    coverage=COVERAGE,
     equivalents=(
         "V*Gamma*K.T*Q*z + V*m*m.T*K.T*Q*z",                      # expanded
         "V*Gamma*K.T*Q*z + (m.T*K.T*Q*z)*V*m",                    # the 1 x 1 factor moved
@@ -201,14 +236,14 @@ LINEAR_CLAIM = ClaimSpec(
         f"{_SOFTMAX} - V*m*(1 - m.T*K.T*Q*z)",                    # softmax limit minus T - T_lin
     ),
     wrong_examples=(
-        "V*(Gamma + m*m.T)*K*Q*z", "V*(Gamma + m*m.T)*K.T*Q.T*z",  # transposes
+        claim_formula(WRONG_FORMS["K for K^T"]), "V*(Gamma + m*m.T)*K.T*Q.T*z",  # transposes
         "(Gamma + m*m.T)*V*K.T*Q*z",                              # V on the wrong side
         "V*Gamma*m*m.T*K.T*Q*z",                                  # the Gamma term dropped
         "V*(0.5*Gamma + m*m.T)*K.T*Q*z", "2*V*(Gamma + m*m.T)*K.T*Q*z",  # 1/2 <-> 1 <-> 2
         "V*(Gamma + 2*m*m.T)*K.T*Q*z", "V*(Gamma + 0.5*m*m.T)*K.T*Q*z",  # ... on m m^T: zero when m = 0
-        "V*(Gamma**2 + m*m.T)*K.T*Q*z", "V*(Gamma**-1 + m*m.T)*K.T*Q*z",  # Gamma^2, Gamma inverted
+        "V*(Gamma**2 + m*m.T)*K.T*Q*z", claim_formula(WRONG_FORMS["Gamma inverted"]),  # Gamma^2, Gamma inverted
         "V*(Gamma + (m.T*m)*Gamma*Gamma**-1)*K.T*Q*z",            # |m|^2 I for m m^T: zero when m = 0, equal at d = 1
-        f"{_TRUE} + {vanishing_up_to(3)}*V*m",                    # zero at d <= 3 (the reviewer's)
+        f"{_TRUE} + {vanishing_up_to(3)}*V*m",                    # zero at d <= 3 (a product of traces)
         f"{_TRUE} + V*{cayley_hamilton_3()}*m",                   # zero at d <= 3 (Cayley-Hamilton)
         f"{_TRUE} + {vanishing_up_to(4)}*V*Gamma*K.T*Q*z",        # zero at d <= 4: only d = 5 sees it
         f"{_TRUE} + V*{cayley_hamilton_3()}*K.T*Q*z",
@@ -217,8 +252,8 @@ LINEAR_CLAIM = ClaimSpec(
         f"(1 + 1e-12)*{_TRUE}", f"{_TRUE} + 1e-12*V*m", f"{_TRUE} + 1e-15*V*Gamma*K.T*Q*z",  # relative offsets
         f"(1 + 1e-18)*{_TRUE}",
     ),
-    conditional_examples=(("V*Gamma*K.T*Q*z", ("centred",)),  # m m^T dropped: true for m = 0 only
-                          (_SOFTMAX, ("centred",))),            # linear = softmax attention for m = 0 only
+    conditional_examples=((claim_formula(WRONG_FORMS["m m^T dropped"]), ("centred",)),  # true for m = 0 only
+                          (claim_formula(WRONG_FORMS["softmax form"]), ("centred",))),  # = softmax for m = 0 only
 )
 
 # ------------------------------------------------------------------------------------- statement
@@ -228,14 +263,14 @@ COMPANION = Statement(
     number="Lemma 2.1 (remark)",
     title="Normalised linear attention on a Gaussian prompt; equal to softmax only when centred",
     summary="T_lin[N(m,Γ)](z) = V(Γ + m m^T) K^T Q z; equals Lemma 2.1's limit iff V m = 0",
-    source="Boursier & Boyer (arXiv 2512.11784), remark after Lemma 2.1 (slides: 'softmax coincides with linear attention')",
+    source="Boursier & Boyer (arXiv 2512.11784), remark after Lemma 2.1 ('softmax coincides with linear attention')",
     statement_tex=LINEAR_TEX + r",\qquad " + DIFFERENCE_TEX,
     hypotheses_tex=[
         r"\mu = \mathcal N(m, \Gamma) \text{ on } \mathbb R^d,\ \Gamma \succeq 0",
         r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d",
     ],
     derivations=derivations,
-    checks=[QUADRATURE, DIFFERS_WHEN_UNCENTRED],
+    checks=[QUADRATURE, DIFFERS_WHEN_UNCENTRED, NUMPY_KERNEL],
     claims=[LINEAR_CLAIM],
     status="verified (needs centred tokens)",
     notes_tex=[r"``Softmax coincides with linear attention'' holds for centred Gaussians only: "

@@ -13,7 +13,7 @@ import sympy as sp
 
 from verify.kernel.statement import Mutant, Statement
 from verify.kernel.derivation import Derivation, maps
-from verify.gaussian.references import cayley_hamilton_3, vanishing_up_to
+from verify.kernel.catalogue import cayley_hamilton_3, vanishing_up_to
 from verify.kernel.evidence import agreement
 from verify.kernel.claim import ClaimSpec
 from verify.icl.risk import toeplitz_sigma

@@ -1,10 +1,10 @@
-"""``verify claim gaussian-limit`` / ``linear-limit`` see every d the statements claim (issue 7, items 2, 4, 6).
+"""``verify claim gaussian-limit`` / ``linear-limit`` see every d the statements claim.
 
-The reviewer's wrong forms that vanish at d <= 3 (a trace product, the 3 x 3 Cayley-Hamilton polynomial of Gamma)
-were accepted with points at d = 1, 2, 3 only; the points now run d = 1..5, with the reference of the definition
-at d >= 4 given by its exact reduction to 1-D integrals (``verify.gaussian.references.attention_factorised``), which
-is checked here against the tensor-product quadrature and seen failing on planted wrong inputs.  The centred
-hypothesis (``--assume centred``) accepts the forms true for m = 0 only, and rejects them without it.
+Wrong forms that vanish at d <= 3 (a trace product, the 3 x 3 Cayley-Hamilton polynomial of Gamma) are accepted
+by points at d = 1, 2, 3 only; the points run d = 1..5, with the reference of the definition at d >= 4 given by its
+exact reduction to 1-D integrals (``verify.gaussian.references.attention_factorised``), which is checked here
+against the tensor-product quadrature and seen failing on planted wrong inputs.  The centred hypothesis
+(``--assume centred``) accepts the forms true for m = 0 only, and rejects them without it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import mpmath
 from mpmath import mp
 
 import verify.gaussian.references as CR
+from proofs import gaussian_limit, linear_limit
+from verify.kernel.catalogue import cayley_hamilton_3, vanishing_up_to
 from verify.kernel.registry import claim_specs
 from verify.cli import main
 from verify.kernel.compare import digits_between as agreeing_digits
@@ -27,9 +29,9 @@ from verify.numerics.strategies import attention_point
 SPECS = claim_specs()
 TRUE = {"gaussian-limit": "V*m + V*Gamma*K.T*Q*z", "linear-limit": "V*(Gamma + m*m.T)*K.T*Q*z"}
 TRICKS = {  # zero at d <= 3 (and, the last, at d <= 4), so only points at d >= 4 (d = 5) can see them
-    "trace product": (f"{CR.vanishing_up_to(3)}*V*m", 4),
-    "Cayley-Hamilton 3x3": (f"V*{CR.cayley_hamilton_3()}*m", 4),
-    "trace product to 4": (f"{CR.vanishing_up_to(4)}*V*Gamma*K.T*Q*z", 5),
+    "trace product": (f"{vanishing_up_to(3)}*V*m", 4),
+    "Cayley-Hamilton 3x3": (f"V*{cayley_hamilton_3()}*m", 4),
+    "trace product to 4": (f"{vanishing_up_to(4)}*V*Gamma*K.T*Q*z", 5),
 }
 CASES = [(cid, name) for cid in TRUE for name in TRICKS]
 
@@ -62,8 +64,10 @@ def test_points_cover_d_1_to_5_centred_and_not_with_non_diagonal_gamma(cid):
             G = p.values["Gamma"]
             if d >= 2:
                 assert max(abs(G[i, j]) for i in range(d) for j in range(d) if i != j) > 0.01
-    assert SPECS[cid].points(0) == pts  # same seed, same points (memoised, and rebuilt bit for bit below)
-    assert CR.gaussian_claim_points.__wrapped__(0, "softmax" if cid == "gaussian-limit" else "linear") == pts
+    rebuilt = (gaussian_limit if cid == "gaussian-limit" else linear_limit).claim_points(0)
+    assert rebuilt == pts  # same seed, same points, rebuilt bit for bit
+    other = SPECS["linear-limit" if cid == "gaussian-limit" else "gaussian-limit"].points(0)
+    assert [p.values for p in other] == [p.values for p in pts]  # both claims are judged at the same parameters
 
 
 def test_help_states_the_coverage_and_the_hypothesis(capsys):
@@ -112,13 +116,20 @@ def test_catalogue_is_broad_and_the_true_form_is_accepted(cid, capsys):
                                          ("gaussian-limit", TRUE["linear-limit"]),
                                          ("linear-limit", TRUE["gaussian-limit"])])
 def test_centred_form_accepted_under_assume_centred_only(cid, formula, capsys):
-    assert (formula, ("centred",)) in SPECS[cid].conditional_examples
     code, out, _ = run(capsys, "claim", cid, "--formula", formula, "--assume", "centred")
     assert code == 0 and "ACCEPTED" in out and "satisfying centred" in out
     code, out, _ = run(capsys, "claim", cid, "--formula", formula)
     assert code == 1 and "REJECTED" in out
     under = check_formula(SPECS[cid], formula, assume=("centred",))
     assert under.accepted and under.n_points == 5 and not check_formula(SPECS[cid], formula).accepted
+
+
+@pytest.mark.parametrize("cid", list(TRUE))
+def test_conditional_examples_hold_under_their_hypotheses_only(cid):
+    assert len(SPECS[cid].conditional_examples) == 2
+    for formula, hypotheses in SPECS[cid].conditional_examples:
+        assert check_formula(SPECS[cid], formula, assume=hypotheses).accepted, formula
+        assert not check_formula(SPECS[cid], formula).accepted, formula
 
 
 @pytest.mark.parametrize("cid", list(TRUE))
@@ -186,5 +197,3 @@ def test_factorised_reference_bad_input():
         CR.attention_factorised(I2, I2, I2, [0.0, 0.0], [[1.0, 0.0], [0.0, 0.0]], [1.0, 0.0])
     with pytest.raises(ValueError, match="z"):
         CR.attention_factorised(I2, I2, I2, [0.0, 0.0], I2, [1e3, 0.0])
-    with pytest.raises(ValueError, match="kind"):
-        CR.gaussian_claim_points(0, "cubic")

@@ -22,7 +22,7 @@ def _run(statement, check, mutant=None, seed=0):
     return run_check(statement, check, seed=seed, mutant=mutant)
 
 
-# ----------------------------------------------------------- every check fails on the reviewer's mutants
+# ----------------------------------------------------------- every check fails on each of its mutants
 
 
 @pytest.mark.parametrize("statement, check", [(gl.LEMMA, c) for c in gl.LEMMA.checks] + [(ll.COMPANION, c) for c in ll.COMPANION.checks]
@@ -40,9 +40,27 @@ def test_every_check_passes_and_catches_each_mutant(statement, check):
 def test_check_names_and_kinds_unchanged():
     assert [(c.name, c.kind) for c in gl.LEMMA.checks] == [
         ("quadrature", "quadrature"), ("certified", "certified"), ("monte-carlo", "montecarlo"),
-        ("float64", "float64"), ("rademacher-rejected", "negative-control")]
+        ("float64", "float64"), ("rademacher-rejected", "negative-control"), ("numpy-kernel", "float64")]
     assert [(c.name, c.kind) for c in ll.COMPANION.checks] == [
-        ("quadrature", "quadrature"), ("differs-when-uncentred", "negative-control")]
+        ("quadrature", "quadrature"), ("differs-when-uncentred", "negative-control"), ("numpy-kernel", "float64")]
+
+
+@pytest.mark.parametrize("check", [gl.MONTE_CARLO, gl.FLOAT64], ids=lambda c: c.name)
+def test_float_subjects_are_the_sympy_conclusion(check):
+    """The float64 subjects are the registered SymPy closed form evaluated by numpy, not a second copy of it."""
+    from verify.numerics.closed_form import evaluate_closed_form_float
+
+    p = gl.MC_POINTS[0]
+    assert np.array_equal(check.subject(p), evaluate_closed_form_float(gl.SOFTMAX_LIMIT, gl.SYMBOLS, p))
+    assert gl.RADEMACHER_REJECTED.subject(gl.RADEMACHER).tolist() == [2.0]  # V m + V Gamma K^T Q z at m = 0, Gamma = 1
+
+
+def test_a_slip_made_in_the_conclusion_fails_the_numeric_checks():
+    """A wrong conclusion (K for K^T) evaluated the way the checks evaluate the statement fails them all."""
+    wrong = gl.WRONG_FORMS["K for K^T"]
+    for check, subject in ((gl.QUADRATURE, gl._as_closed_form(wrong)), (gl.FLOAT64, gl._as_float(wrong)),
+                           (gl.MONTE_CARLO, gl._as_float(wrong))):
+        assert not check.score(check.prepare(np.random.default_rng(0)), subject).passed, check.name
 
 
 def test_figures_at_least_as_strong():
@@ -52,7 +70,7 @@ def test_figures_at_least_as_strong():
 
 
 def test_monte_carlo_resolves_one_percent():
-    """The reviewer's mutant: 1.01 x the closed form (accepted before with |z| 3.7) is now rejected at |z| > 5."""
+    """1.01 x the closed form is rejected at |z| > 5: the check states and has the power to see a 1% error."""
     ev = _run(gl.LEMMA, gl.MONTE_CARLO, "1% too large")
     assert ev.caught and ev.figure > 5 and "smallest detectable relative error" in ev.detail
     power = float(ev.detail.split("smallest detectable relative error ")[1].split()[0])
@@ -70,7 +88,7 @@ def test_monte_carlo_underpowered_check_fails():
         means = softmax_batch_means(Gaussian(p["m"], p["Gamma"]), p["K"], p["Q"], p["V"], p["z"], 100, 40, rng, 20)
         return [mean_estimate(c) for c in means.T]
 
-    chk = z_test("small", gl._numpy_limit, small, gl.MC_POINTS, resolve=0.01, mutants=[])
+    chk = z_test("small", gl._as_float(gl.SOFTMAX_LIMIT), small, gl.MC_POINTS, resolve=0.01, mutants=[])
     out = chk.outcome(np.random.default_rng(0))
     assert not out.passed and "UNDERPOWERED" in out.detail
 
@@ -82,7 +100,7 @@ def test_monte_carlo_rejects_a_slip_it_does_not_declare():
 
 
 def test_differs_when_uncentred_asserts_the_centred_agreement():
-    """The reviewer's defect: a wrong linear_limit that differs at m = 0 passed with '(UNEXPECTED ...)' in the detail."""
+    """A wrong linear limit that differs from softmax attention at m = 0 fails, and says the centred points did it."""
     chk = ll.DIFFERS_WHEN_UNCENTRED
     wrong_at_zero = _run(ll.COMPANION, chk, "linear limit differs at m = 0 (K for K^T)")
     assert wrong_at_zero.caught and "centred" in wrong_at_zero.detail

@@ -1,5 +1,5 @@
-"""Softmax attention on a Gaussian mixture (issue 10 part 1): engine (verify/gaussian/mixture.py), the statement
-(proofs/gaussian_mixture.py), the claim, the formula grammar's exp/log, and ``verify mixture``."""
+"""Softmax attention on a Gaussian mixture: the engine (verify/gaussian/mixture.py), the one mixture measure, the
+statement (proofs/gaussian_mixture_limit.py), the claim, the formula grammar's exp/log, and ``verify mixture``."""
 
 from __future__ import annotations
 
@@ -11,21 +11,31 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-from proofs import gaussian_mixture as gm
-from verify.kernel.registry import get_statement
-from verify.kernel.runner import run_check
+from proofs import gaussian_mixture_limit as gm
 from verify.cli import main
+from verify.gaussian.mixture import mixture_attention_enclosure, mixture_attention_quadrature, mixture_limit
+from verify.kernel.claim import check_formula
 from verify.kernel.derivation import Assumption, by
 from verify.kernel.formula import Value, evaluate
-from verify.kernel.claim import check_formula
-from verify.gaussian.mixture import (Mixture, formula_at, mixture_attention_enclosure, mixture_attention_quadrature,
-                            mixture_batch_means, mixture_limit, separation_study)
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
+from verify.numerics.attention import softmax_batch_means
+from verify.numerics.measures import GaussianMixture
 from verify.numerics.quadrature import gaussian_expectation
+from verify.studies.mixture import separation_study
 
-MU2 = Mixture([0.3, 0.7], [[0.5, -0.2], [-0.4, 0.6]], [[[1.0, 0.3], [0.3, 0.6]], [[0.5, -0.1], [-0.1, 0.8]]])
+MU2 = GaussianMixture([0.3, 0.7], [[0.5, -0.2], [-0.4, 0.6]], [[[1.0, 0.3], [0.3, 0.6]], [[0.5, -0.1], [-0.1, 0.8]]])
 K2, Q2, V2 = np.array([[0.8, 0.3], [-0.4, 0.6]]), np.array([[0.7, -0.2], [0.3, 0.5]]), np.array([[1.0, 0.4], [-0.3, 0.9]])
 Z2 = np.array([1.0, 0.8])
-MU1 = Mixture([0.3, 0.7], [[0.5], [-0.4]], [[[1.0]], [[0.5]]])
+MU1 = GaussianMixture([0.3, 0.7], [[0.5], [-0.4]], [[[1.0]], [[0.5]]])
+
+
+def formula_at(formula: str, p: dict, dps: int) -> mpmath.matrix:
+    """A claim-grammar formula at a point (keys K, Q, V, z, mu), with the values the claim points carry."""
+    with mp.workdps(dps):
+        point = gm._claim_point((p["K"], p["Q"], p["V"], p["mu"], p["z"], [0.0] * p["mu"].dim), shared=False)
+        v = evaluate(formula, {k: Value(x) for k, x in point.values.items()}).v
+        return v if isinstance(v, mpmath.matrix) else mpmath.matrix([[v]])
 
 # ------------------------------------------------------------------------------------------ formula: exp, log
 
@@ -66,7 +76,26 @@ def test_formula_exp_log_bad_input_is_one_value_error(formula, message):
 ])
 def test_mixture_bad_input_names_the_parameter(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        Mixture(**kwargs)
+        GaussianMixture(**kwargs)
+
+
+def test_one_mixture_measure_serves_the_symmetric_pair_and_general_components():
+    """GaussianMixture(dim, scale, fraction) is the symmetric pair (1/2)N(m, s^2 I) + (1/2)N(-m, s^2 I) in the same
+    weights/means/covs representation the quadrature and the closed form read: for d = 1, K = Q = V = 1 the
+    closed form is s^2 z + |m| tanh(|m| z)."""
+    pair = GaussianMixture(1, 1.0, 0.36)  # m = 0.6, s = 0.8
+    assert pair.symmetric and pair.components == 2 and np.allclose(pair.means, [[0.6], [-0.6]])
+    one = np.eye(1)
+    expected = 0.64 * 0.7 + 0.6 * np.tanh(0.6 * 0.7)
+    assert abs(mixture_limit(one, one, one, pair, [0.7])[0] - expected) < 1e-15
+    with mp.workdps(30):
+        assert abs(mixture_attention_quadrature(one, one, one, pair, [0.7], dps=30)[0] - mp.mpf(expected)) < 1e-15
+    assert np.allclose(pair.cov, [[1.0]]) and np.allclose(pair.second_moment(), [[1.0]])
+    assert np.allclose(MU2.second_moment() - np.outer(MU2.mean, MU2.mean), MU2.cov)
+    with pytest.raises(ValueError, match="center: defined for the symmetric pair"):
+        MU2.center
+    with pytest.raises(ValueError, match="fraction"):
+        GaussianMixture(2, 1.0, fraction=1.0)
 
 
 def test_engine_functions_refuse_a_non_mixture_and_wrong_shapes():
@@ -84,7 +113,7 @@ def test_engine_functions_refuse_a_non_mixture_and_wrong_shapes():
     (lambda: mixture_attention_quadrature(K2, Q2, V2, MU2, Z2, dps=0), "dps"),
     (lambda: mixture_attention_quadrature(K2, Q2, V2, MU2, 1e3 * Z2), "z: the whitened tilt"),
     (lambda: mixture_attention_enclosure([[1.0]], [[1.0]], [[1.0]], MU1, [1.0], prec=10), "prec"),
-    (lambda: mixture_batch_means(K2, Q2, V2, MU2, Z2, 0, 40, np.random.default_rng(0)), "L"),
+    (lambda: softmax_batch_means(MU2, K2, Q2, V2, Z2, 0, 40, np.random.default_rng(0)), "L"),
     (lambda: MU2.sample(-1, 0), "n"),
 ])
 def test_bad_input_names_the_parameter(call, message):
@@ -122,20 +151,16 @@ def test_enclosure_is_narrow_and_contains_the_closed_form_together():
     ball = mixture_attention_enclosure(K, Q, V, MU1, z, prec=200)[0]
     p = {"K": np.array(K), "Q": np.array(Q), "V": np.array(V), "z": np.array(z), "mu": MU1}
     with mp.workdps(80):
-        value = formula_at(gm.TRUE, p, 80)[0]
-        wrong = formula_at(gm.WRONG["weights without 1/2 a^T Gamma a"], p, 80)[0]
-    saved = flint.ctx.prec
-    try:
-        flint.ctx.prec = 300
+        value = gm._as_closed_form(gm.TRUE_FORM, 80)(p)[0]
+        wrong = gm._as_closed_form(gm.WRONG_FORMS["weights without 1/2 a^T Gamma a"], 80)(p)[0]
+    with flint.ctx.workprec(300):
         assert float(ball.rad()) <= 1e-25 and ball.contains(flint.arb(mpmath.nstr(value, 75)) + flint.arb(0, "1e-70"))
         assert not ball.contains(flint.arb(mpmath.nstr(wrong, 75)))
-    finally:
-        flint.ctx.prec = saved
 
 
 def test_monte_carlo_same_seed_same_bits():
-    a = mixture_batch_means(K2, Q2, V2, MU2, Z2, 200, 40, np.random.default_rng(5), 20)
-    b = mixture_batch_means(K2, Q2, V2, MU2, Z2, 200, 40, np.random.default_rng(5), 20)
+    a = softmax_batch_means(MU2, K2, Q2, V2, Z2, 200, 40, np.random.default_rng(5), 20)
+    b = softmax_batch_means(MU2, K2, Q2, V2, Z2, 200, 40, np.random.default_rng(5), 20)
     assert np.array_equal(a, b)
 
 
@@ -154,7 +179,8 @@ def test_float_closed_form_survives_huge_tilts():
 
 
 def test_sympy_closed_form_equals_the_claim_grammar_form():
-    """The registered SymPy conclusion (explicit d = 2 entries) and the formula string TRUE are one closed form."""
+    """The registered SymPy conclusion (explicit d = 2 entries), its evaluators, the claim's example TRUE and the
+    float64 kernel are one closed form."""
     pis, ms, Gs, _, _ = gm.components(2)
     subs = {gm.K: sp.ImmutableMatrix(K2), gm.Q: sp.ImmutableMatrix(Q2), gm.V: sp.ImmutableMatrix(V2),
             gm.z: sp.ImmutableMatrix(Z2.reshape(2, 1)), ms[0]: sp.ImmutableMatrix(MU2.means[0].reshape(2, 1)),
@@ -165,6 +191,16 @@ def test_sympy_closed_form_equals_the_claim_grammar_form():
     form = formula_at(gm.TRUE, {"K": K2, "Q": Q2, "V": V2, "z": Z2, "mu": MU2}, 30)
     assert np.allclose(sym, [float(form[i]) for i in range(2)], rtol=1e-13, atol=0)
     assert np.allclose(sym, mixture_limit(K2, Q2, V2, MU2, Z2), rtol=1e-13, atol=0)
+    p = {"K": K2, "Q": Q2, "V": V2, "z": Z2, "mu": MU2}
+    assert np.allclose(sym, [float(t) for t in gm._as_closed_form(gm.TRUE_FORM)(p)], rtol=1e-15, atol=0)
+    assert np.allclose(sym, gm._as_float(gm.TRUE_FORM)(p), rtol=1e-13, atol=0)
+    assert gm.MIXTURE_CLAIM.equivalents[-1] == gm._claim(gm.TRUE_FORM)  # the printed conclusion is a claim formula
+
+
+def test_wrong_forms_are_written_once_and_reach_the_claim_catalogue():
+    for name, expr in gm.WRONG_FORMS.items():
+        assert gm._claim(expr) in gm.MIXTURE_CLAIM.wrong_examples, name
+    assert gm._claim(gm.MOMENT_MATCHED) in gm.MIXTURE_CLAIM.wrong_examples
 
 
 # ------------------------------------------------------------------------------------------ the statement
@@ -204,7 +240,7 @@ def _wrong(assumption, rule):
 def test_a_step_with_a_wrong_rule_is_refuted_at_explicit_d():
     """The chain's steps go red when an assumption's rule is wrong (the canonical-form check alone would not return)."""
     pis, ms, Gs, Ms, Es = gm.components(2)
-    tilt, gtilt, mgf = gm._assumptions(2)
+    tilt, gtilt, mgf = gm.ASSUMPTIONS[2]
     no_half = {Ms[k]: sp.exp(sp.Trace(gm.a.T * ms[k]) + sp.Trace(gm.a.T * Gs[k] * gm.a)) for k in range(2)}
     untilted = {Es[k]: ms[k] for k in range(2)}
     plain = {gm.TILTED_MEAN: sp.MatAdd(*[pis[k] * Es[k] for k in range(2)]) / sp.Add(*pis)}
@@ -263,8 +299,12 @@ def test_cli_mixture_writes_figure_and_json(tmp_path, capsys):
     assert main(["mixture", "-o", str(out), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["rows"]) >= 5 and (out / "mixture.png").stat().st_size > 1000
-    assert json.loads((out / "mixture.json").read_text()) == doc
-    assert main(["mixture", "-o", str(tmp_path / "no" / "such")]) == 2
+    assert json.loads((out / "mixture.json").read_text()) == doc and doc["findings"]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert main(["mixture", "-o", str(a_file)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "-o/--output" in err[0]
 
 
 def test_latex_renders(tmp_path):

@@ -1,16 +1,17 @@
-"""pushforward-law (issue 10 part 3): the definition-based field, the nested moments, the Monte Carlo estimates,
-the derivation on a wrong form, bad input."""
+"""pushforward-law: the definition-based field, the nested moments, the Monte Carlo estimates, the derivation on
+a wrong form, the 40-digit claim references, bad input."""
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 
-import proofs.pushforward as P
-from verify.kernel.runner import run_check
+import proofs.pushforward_law as P
+from verify.gaussian.pushforward import (definition_field, nested_moments, nested_moments_checked, nested_moments_mp,
+                                         pushforward_moment_estimates, pushforward_samples)
 from verify.kernel.derivation import Derivation
-from verify.gaussian.pushforward import (definition_field, nested_moments, nested_moments_mp, pushforward_claim_points,
-                                pushforward_moment_estimates, pushforward_samples)
+from verify.kernel.runner import run_check
 
 PT = P.MC_POINT
 
@@ -24,7 +25,9 @@ def test_nested_moments_match_the_closed_form_and_tell_the_transpose_apart():
     mean, cov = nested_moments(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"])
     m0, c0 = _closed(PT)
     assert np.abs(mean - m0).max() < 1e-12 and np.abs(cov - c0).max() < 1e-12
-    assert np.abs(cov - P._cov_transposed(PT)).max() > 0.05   # U not normal: the transpose is another matrix
+    transposed = P._moments(**P.WRONG_FORMS["U^T Gamma U for U Gamma U^T"])(PT)[1]
+    assert np.abs(cov - transposed).max() > 0.05   # U not normal: the transpose is another matrix
+    assert np.abs(cov - P._moments()(PT)[1]).max() < 1e-12   # the subject is the SymPy law
 
 
 def test_pushforward_samples_same_seed_same_bits_and_gaussian_ratio():
@@ -73,8 +76,23 @@ def test_the_40_digit_reference_agrees_with_float64_and_refuses_bad_input():
     assert np.abs(as_np(mean).ravel() - m64).max() < 1e-12 and np.abs(as_np(cov) - c64).max() < 1e-12
     U = PT["K"].T @ PT["Q"]
     assert np.abs(as_np(cross) - PT["V"] @ PT["Gamma"] @ U @ PT["Gamma"]).max() < 1e-12
-    with pytest.raises(ValueError, match="kind"):
-        pushforward_claim_points(0, "mean")
+    with pytest.raises(ValueError, match="rules"):
+        nested_moments_checked(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"], rules=(1, 4))
+
+
+def test_outer_rules_that_disagree_are_refused(monkeypatch):
+    """The affine field makes every outer rule of >= 2 nodes exact; a rule-dependent planted error must be refused."""
+    import verify.gaussian.pushforward as engine
+
+    exact = engine.nested_moments_mp
+
+    def rule_dependent(*args):
+        with mpmath.mp.workdps(40):
+            return tuple(M * (1 + args[5] * mpmath.mpf("1e-20")) for M in exact(*args))
+
+    monkeypatch.setattr(engine, "nested_moments_mp", rule_dependent)
+    with pytest.raises(RuntimeError, match="outer rules disagree"):
+        nested_moments_checked(PT["K"], PT["Q"], PT["V"], PT["m"], PT["Gamma"], rules=(4, 5), dps=30)
     with pytest.raises(ValueError, match="G"):
         nested_moments_mp(PT["K"], PT["Q"], PT["V"], PT["m"], [[1.0, 2.0], [2.0, 1.0]])
     with pytest.raises(ValueError, match="nodes"):

@@ -192,7 +192,7 @@ def test_attention_quadrature_precision_is_local():
     attention_quadrature(K, Q, V, m, cov, z, dps=50)
     gaussian_expectation(lambda x: x[0], m, cov, n=2, dps=60)
     hermite_rule(9, 70)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^z: contains NaN"):
         attention_quadrature(K, Q, V, m, cov, [0.0, np.nan], dps=50)
     assert mp.dps == before
 
@@ -210,7 +210,7 @@ def test_attention_quadrature_result_is_rounded_to_dps():
     [
         (dict(cov=[[1.0, 0.5], [0.0, 1.0]]), "cov"),  # not symmetric
         (dict(cov=[[1.0, 2.0], [2.0, 1.0]]), "cov"),  # indefinite
-        (dict(mean=[0.0, 0.0, 0.0]), "mean"),  # a 3-d mean among 2-d K, Q, V, cov, z (issue 7: blame the mean)
+        (dict(mean=[0.0, 0.0, 0.0]), "mean"),  # a 3-d mean among 2-d K, Q, V, cov, z: the mean is to blame
         (dict(mean=[0.0, 0.0, 0.0], cov=np.eye(3)), "K"),  # K is 2x2, mean has length 3
         (dict(z=[0.0, np.nan]), "z"),
         (dict(z=[0.0, 1.0, 2.0]), "z"),
@@ -302,3 +302,20 @@ def test_mpmath_matrix_inputs_accepted():
     assert np.array_equal(attention_quadrature_float(*as_mp), attention_quadrature_float(K, Q, V, m, cov, z))
 
 
+
+
+def test_within_tilt_keeps_a_point_within_the_node_budget():
+    from verify.numerics.quadrature import MAX_NODES, nodes_needed, whitened_tilt, within_tilt
+
+    K, Q, V, m, cov, z = _random_params(2, 8)
+    p = {"K": 3 * K, "Q": 3 * Q, "V": V, "m": m, "Gamma": cov, "z": 4 * z}
+    tilt = whitened_tilt(p["K"], p["Q"], p["Gamma"], p["z"])
+    assert nodes_needed(tilt, 40, 2) > MAX_NODES  # too steep for the 40-digit rule
+    q = within_tilt(p, 6.0)
+    assert abs(whitened_tilt(q["K"], q["Q"], q["Gamma"], q["z"]) - 6.0) < 1e-12 and np.allclose(q["z"] / p["z"], 6.0 / tilt)
+    attention_quadrature(*(q[k] for k in ("K", "Q", "V", "m", "Gamma", "z")), dps=40)  # now within the budget
+    assert within_tilt(q, 10.0) is q  # a point within the bound is returned as is
+    with pytest.raises(ValueError, match="^cov:"):
+        whitened_tilt(K, Q, [[1.0, 2.0], [2.0, 1.0]], z)
+    with pytest.raises(ValueError, match="^max_tilt:"):
+        within_tilt(p, -1.0)

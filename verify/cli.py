@@ -378,35 +378,14 @@ COMMANDS["train"] = _cmd_train
 
 
 def _cmd_dynamics(args) -> int:
-    from verify.gaussian import dynamics
-    from verify.icl.training import output_dir
-
-    if args.output:
-        output_dir(args.output)  # refuse a bad DIR before computing
-    progress = _progress(args, lines=not args.json)
-    result = dynamics.run_dynamics(quick=args.quick, seed=args.seed, progress=progress)
-    progress.close()
-    written = dynamics.write_dynamics(result, args.output) if args.output else []
-    print(json.dumps(result, default=float) if args.json else dynamics.summary(result))
-    for p in written if not args.json else []:
-        print(f"wrote {p}")
-    return 0 if dynamics.dynamics_ok(result) else 1
+    return _run_study("verify.studies.dynamics", args)
 
 
 COMMANDS["dynamics"] = _cmd_dynamics
 
 
 def _cmd_mixture(args) -> int:
-    from verify.gaussian import mixture
-
-    if args.output:
-        mixture.output_dir(args.output)  # refuse a bad DIR before computing
-    study = mixture.separation_study()
-    written = mixture.write_study(study, args.output) if args.output else []
-    print(json.dumps(study) if args.json else mixture.study_summary(study))
-    for p in written if not args.json else []:
-        print(f"wrote {p}")
-    return 0
+    return _run_study("verify.studies.mixture", args)
 
 
 COMMANDS["mixture"] = _cmd_mixture

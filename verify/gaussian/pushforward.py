@@ -1,4 +1,4 @@
-r"""The pushforward law of Lemma 2.1 (issue 10 part 3): numerics.
+r"""The pushforward law of Lemma 2.1: numerics.
 
 For X ~ \mu = N(m, \Gamma), Y = T[\mu](X) has law T[\mu]_\# \mu.  Statement ``pushforward-law``:
 Y ~ N(V(m + \Gamma U m), V\Gamma U\Gamma U^T\Gamma V^T),  U = K^T Q.
@@ -10,7 +10,8 @@ coordinates of g, so \bar g_k = \int g e^{b_k g - g^2/2} dg / \int e^{b_k g - g^
 [-(|b|_max + 40), |b|_max + 40]: error below float64 rounding) and T[\mu](x) = V(m + B\bar g).
 :func:`pushforward_samples` draws X and returns Y; :func:`pushforward_moment_estimates` turns them into estimates
 with standard errors; :func:`nested_moments` integrates E[Y] and E[Y Y^T] by Gauss-Hermite over X with the
-definition inside.
+definition inside, and :func:`nested_moments_mp` does it at 40 digits (two outer rules that must agree:
+:func:`nested_moments_checked`) for random points whose K^T Q is far from normal (:func:`non_normal_point`).
 
 >>> import numpy as np
 >>> I = np.eye(2)
@@ -20,7 +21,6 @@ definition inside.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
@@ -33,8 +33,7 @@ from verify.numerics.montecarlo import Estimate, mean_estimate
 from verify._validation import as_array, as_matrix, as_vector, covariance, positive_int
 
 __all__ = ["definition_field", "pushforward_samples", "pushforward_moment_estimates", "nested_moments",
-           "nested_moments_mp", "pushforward_claim_points", "CLAIM_KINDS", "CLAIM_DIMS", "CLAIM_NODES", "STEP",
-           "MAX_SLOPE"]
+           "nested_moments_mp", "nested_moments_checked", "non_normal_point", "STEP", "MAX_SLOPE"]
 
 STEP = 0.125
 MAX_SLOPE = 200.0
@@ -110,14 +109,9 @@ def nested_moments(K, Q, V, m, G, nodes: int = 12) -> tuple[np.ndarray, np.ndarr
     return mean, (C * W[:, None]).T @ C
 
 
-# ------------------------------------------------------------------------------------ claim references (40 digits)
+# ------------------------------------------------------------------------------------ 40-digit references
 
 GUARD = 10
-CLAIM_DIMS = (1, 2, 3)
-CLAIM_NODES = (4, 5)
-"""Outer Gauss-Hermite rules of the claim references: both are run, and must agree (see :func:`nested_moments_mp`)."""
-CLAIM_KINDS = ("covariance", "dynamics")
-_SALT = 1003
 
 
 def _tilted_mean_mp(beta, rule):
@@ -137,7 +131,7 @@ def nested_moments_mp(K, Q, V, m, G, nodes: int = 6, dps: int = 40) -> tuple:
     :func:`_tilted_mean_mp` by one Gauss-Hermite rule with :func:`verify.numerics.quadrature.nodes_needed` nodes for the
     largest slope |b| on the outer grid (error bound below 10^{-(dps+12)}), never Lemma 2.1's affine form.  The outer expectation over X is the ``nodes``-point
     tensor Gauss-Hermite rule (``nodes``^d queries): exact when the field is a polynomial of degree <= 2 nodes - 2,
-    which nothing here assumes; :func:`pushforward_claim_points` runs two rules and requires them to agree.
+    which nothing here assumes; :func:`nested_moments_checked` runs two rules and requires them to agree.
 
     >>> I = [[1.0]]
     >>> mean, cov, C = nested_moments_mp(I, [[0.5]], [[2.0]], [0.25], [[0.5]], nodes=4, dps=30)
@@ -187,51 +181,37 @@ def nested_moments_mp(K, Q, V, m, G, nodes: int = 6, dps: int = 40) -> tuple:
         return +mean, +cov, +cross
 
 
-def _claim_point(dim: int, rng) -> dict:
-    """K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma random SPD; at d >= 2 A = K^T Q is redrawn until it is far
-    from normal (||A A^T - A^T A|| >= 0.05), so that every transpose slip changes the answer."""
+def nested_moments_checked(K, Q, V, m, G, rules=(4, 5), dps: int = 40) -> tuple:
+    r""":func:`nested_moments_mp` with each outer rule of ``rules`` (nodes per coordinate, increasing); every rule must
+    agree with the last one to 10^{-(dps-5)} relative in E Y, Cov Y and C (else ``RuntimeError``: the field is not
+    resolved).  Returns the last rule's (E Y, Cov Y, C).
+
+    >>> mean, cov, C = nested_moments_checked([[1.0]], [[0.5]], [[2.0]], [0.25], [[0.5]], rules=(3, 4), dps=30)
+    >>> mp.nstr(C[0], 20)
+    '0.25'
+    """
+    rules = [positive_int(r, "rules", 2) for r in rules]
+    if not rules:
+        raise ValueError("rules: expected at least one outer rule")
+    runs = [nested_moments_mp(K, Q, V, m, G, r, dps) for r in rules]
+    with mp.workdps(dps):
+        for r, run in zip(rules[:-1], runs[:-1]):
+            for a, b in zip(run, runs[-1]):
+                gap = max(abs(x - y) for x, y in zip(a, b))
+                if gap > mp.mpf(10) ** (5 - dps) * max(1, max(abs(y) for y in b)):
+                    raise RuntimeError(f"the {r}- and {rules[-1]}-node outer rules disagree by {mp.nstr(gap, 3)}")
+    return runs[-1]
+
+
+def non_normal_point(dim: int, rng, scale: float = 0.4, min_gap: float = 0.05, tries: int = 1000) -> dict:
+    """:func:`verify.numerics.strategies.attention_point` (K, Q entries N(0, ``scale``^2), V, m N(0, 1), Gamma random
+    SPD), redrawn at d >= 2 until A = K^T Q is far from normal (max |A A^T - A^T A| >= ``min_gap``), so that every
+    transpose slip changes the answer."""
     from verify.numerics.strategies import attention_point
 
-    for _ in range(1000):
-        p = attention_point(dim, rng, 0.4)
+    for _ in range(positive_int(tries, "tries")):
+        p = attention_point(dim, rng, scale)
         A = p["K"].T @ p["Q"]
-        if dim == 1 or np.abs(A @ A.T - A.T @ A).max() >= 0.05:
+        if dim == 1 or np.abs(A @ A.T - A.T @ A).max() >= min_gap:
             return p
-    raise RuntimeError(f"no non-normal K^T Q in 1000 draws at d={dim}")  # pragma: no cover
-
-
-@functools.lru_cache(maxsize=4)
-def _claim_moments(seed: int, dps: int) -> tuple:
-    """(dim, point, [(cov, cross) per outer rule]) for every claim point, shared by both kinds."""
-    out = []
-    for dim in CLAIM_DIMS:
-        rng = np.random.default_rng([int(seed), _SALT, dim])
-        for _ in range(2):
-            p = _claim_point(dim, rng)
-            out.append((dim, p, [nested_moments_mp(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], nodes, dps)[1:]
-                                 for nodes in CLAIM_NODES]))
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=8)
-def pushforward_claim_points(seed: int, kind: str, dps: int = 40) -> tuple:
-    r"""Claim points of ``verify claim pushforward-covariance`` (``kind`` "covariance": Cov T[\mu](X)) and
-    ``verify claim attention-dynamics`` ("dynamics": \dot\Gamma = C + C^T): 2 points per d = 1, 2, 3, K^T Q not
-    symmetric (not even normal) at d >= 2, references from :func:`nested_moments_mp` with the 4- and 5-node outer
-    rules (exact for a field of degree <= 3 in x), which must agree to 10^{-(dps-5)} (else ``RuntimeError``);
-    memoised per (seed, kind, dps)."""
-    from verify.kernel.claim import ClaimPoint
-    from verify.numerics.quadrature import mp_matrix
-
-    if kind not in CLAIM_KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(CLAIM_KINDS)}, got {kind!r}")
-    pts = []
-    for dim, p, rules in _claim_moments(int(seed), dps):
-        with mp.workdps(dps):
-            refs = [cov if kind == "covariance" else cross + cross.T for cov, cross in rules]
-            gap = max(abs(a - b) for a, b in zip(refs[0], refs[1]))
-            if gap > mp.mpf(10) ** (5 - dps) * max(1, max(abs(a) for a in refs[1])):
-                raise RuntimeError(f"the {CLAIM_NODES} outer rules disagree by {mp.nstr(gap, 3)} at d={dim}")
-            values = {k: mp_matrix(p[k]) for k in ("K", "Q", "V", "m", "Gamma")}
-            pts.append(ClaimPoint(dim, values, refs[1]))
-    return tuple(pts)
+    raise RuntimeError(f"no non-normal K^T Q in {tries} draws at d={dim}")  # pragma: no cover

@@ -1,4 +1,4 @@
-r"""Reference points of ``verify claim gaussian-limit`` and ``verify claim linear-limit``, d = 1..5.
+r"""The definition side of Lemma 2.1's claims (``verify claim gaussian-limit`` / ``linear-limit``), d = 1..5.
 
 Both claims are checked against the *definition* of attention on \mu = N(m, \Gamma), never a closed form:
 
@@ -8,37 +8,33 @@ Both claims are checked against the *definition* of attention on \mu = N(m, \Gam
 
   for d <= :data:`QUADRATURE_MAX_DIM` by the d-dimensional tensor-product Gauss-Hermite rule
   (:func:`verify.numerics.quadrature.attention_quadrature`, 40 digits), for larger d by its exact reduction to 1-D
-  integrals, :func:`attention_factorised` (the tensor rule costs n^d nodes, n >= 20);
+  integrals, :func:`attention_factorised` (the tensor rule costs n^d nodes, n >= 20): :func:`softmax_reference`;
 * normalised linear attention (the remark after Lemma 2.1),
 
       T_lin[\mu](z) = V \int <K x, Q z> x d\mu(x),
 
   at every d by :func:`verify.numerics.quadrature.linear_attention_quadrature`: the integrand is a quadratic
-  polynomial in x, so the 3-node tensor rule (3^d nodes, 243 at d = 5) is exact.
+  polynomial in x, so the 3-node tensor rule (3^d nodes, 243 at d = 5) is exact: :func:`linear_reference`.
 
-:func:`gaussian_claim_points` draws the points: at every d = 1..5, :data:`GENERIC_PER_DIM` points with
-m != 0 and :data:`CENTRED_PER_DIM` point with m = 0 (case ``"centred"``), \Gamma = A A^T / d + 0.3 I random
-SPD and non-diagonal (d >= 2), K, Q, V, z with i.i.d. Gaussian entries.  The same seed gives the same
-parameters to both claims, so a form true for one and not the other is seen at the same points.
+:func:`parameter_points` draws the parameters: at every d = 1..5, :data:`GENERIC_PER_DIM` points with m != 0 and
+:data:`CENTRED_PER_DIM` point with m = 0 (case ``"centred"``), \Gamma = A A^T / d + 0.3 I random SPD and
+non-diagonal (d >= 2), K, Q, V, z with i.i.d. Gaussian entries.  The same seed gives the same parameters to both
+claims, so a form true for one and not the other is seen at the same points.
 """
 
 from __future__ import annotations
-
-import functools
 
 import mpmath
 import numpy as np
 from mpmath import mp
 
-from verify.kernel.claim import ClaimPoint
-from verify.numerics.quadrature import mp_matrix
-from verify.numerics.quadrature import attention_quadrature, hermite_rule, linear_attention_quadrature, nodes_needed
+from verify.numerics.quadrature import (attention_quadrature, hermite_rule, linear_attention_quadrature, nodes_needed,
+                                        whitened_tilt)
 from verify.numerics.strategies import attention_point
 from verify._validation import attention_inputs, positive_int
 
-__all__ = ["attention_factorised", "gaussian_claim_points", "claim_coverage", "DIMS", "QUADRATURE_MAX_DIM",
-           "GENERIC_PER_DIM", "CENTRED_PER_DIM", "MAX_NODES_1D", "MAX_TILT", "whitened_tilt",
-           "parameter_points", "softmax_reference", "linear_reference"]
+__all__ = ["attention_factorised", "softmax_reference", "linear_reference", "parameter_points", "points_coverage",
+           "DIMS", "QUADRATURE_MAX_DIM", "GENERIC_PER_DIM", "CENTRED_PER_DIM", "MAX_NODES_1D", "MAX_TILT"]
 
 DIMS = (1, 2, 3, 4, 5)
 """Dimensions of the claim points."""
@@ -131,20 +127,11 @@ def linear_reference(p: dict, dps: int = 40) -> list:
     return linear_attention_quadrature(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["z"], dps=dps)
 
 
-REFERENCES = {"softmax": softmax_reference, "linear": linear_reference}
-
-
-def whitened_tilt(p: dict) -> float:
-    r"""max_k |b_k|, b = L^T K^T Q z with \Gamma = L L^T: the slope of the exponential weight per coordinate."""
-    L = np.linalg.cholesky(p["Gamma"])
-    return float(np.max(np.abs(L.T @ (p["K"].T @ (p["Q"] @ p["z"])))))
-
-
 def _moderate_point(dim: int, rng, scale: float) -> dict:
     """:func:`verify.numerics.strategies.attention_point`, redrawn while its whitened tilt exceeds :data:`MAX_TILT`."""
     for _ in range(1000):
         p = attention_point(dim, rng, scale)
-        if whitened_tilt(p) <= MAX_TILT:
+        if whitened_tilt(p["K"], p["Q"], p["Gamma"], p["z"]) <= MAX_TILT:
             return p
     raise RuntimeError(f"no point with whitened tilt <= {MAX_TILT} in 1000 draws at d={dim}")  # pragma: no cover
 
@@ -167,76 +154,12 @@ def parameter_points(seed: int, dims=DIMS) -> list[tuple[dict, frozenset]]:
     return out
 
 
-@functools.lru_cache(maxsize=32)
-def gaussian_claim_points(seed: int, kind: str, dps: int = 40) -> tuple[ClaimPoint, ...]:
-    """The claim points of ``kind`` ("softmax": gaussian-limit, "linear": linear-limit) at ``seed``, each with its
-    reference value from the definition (see the module docstring), memoised per (seed, kind, dps)."""
-    if kind not in REFERENCES:
-        raise ValueError(f"kind: expected one of {', '.join(REFERENCES)}, got {kind!r}")
-    reference = REFERENCES[kind]
-    pts = []
-    for p, cases in parameter_points(seed):
-        ref = reference(p, dps)
-        with mp.workdps(dps):
-            values = {k: mp_matrix(v) for k, v in p.items()}
-            pts.append(ClaimPoint(len(p["m"]), values, mpmath.matrix(ref), cases))
-    return tuple(pts)
+def points_coverage() -> str:
+    """What :func:`parameter_points` draws, for a claim's ``coverage`` text (lines under 90 columns).
 
-
-def claim_coverage(kind: str) -> str:
-    """The ``coverage`` text of the claim (printed by ``verify claim --help``; lines under 90 columns).
-
-    >>> print(claim_coverage("linear").splitlines()[0])
+    >>> print(points_coverage().splitlines()[0])
     d = 1, 2, 3, 4, 5; per d 2 points with m != 0 and 1 with m = 0 (case centred);
     """
-    if kind == "softmax":
-        ref = (f"reference: the definition (softmax-weighted mean); d <= {QUADRATURE_MAX_DIM}: 40-digit tensor "
-               f"Gauss-Hermite\n(verify.numerics.quadrature.attention_quadrature); d >= {QUADRATURE_MAX_DIM + 1}: its exact "
-               f"reduction to 1-D\nGauss-Hermite integrals (verify.gaussian.references.attention_factorised);\n")
-    elif kind == "linear":
-        ref = ("reference: the definition V E[<Kz',Qz> z'] by the exact 3-node tensor Gauss-Hermite\nrule at every d "
-               "(verify.numerics.quadrature.linear_attention_quadrature);\n")
-    else:
-        raise ValueError(f"kind: expected softmax or linear, got {kind!r}")
     return (f"d = {', '.join(map(str, DIMS))}; per d {GENERIC_PER_DIM} points with m != 0 and {CENTRED_PER_DIM} with "
             f"m = 0 (case centred);\nGamma random SPD, non-diagonal for d >= 2; K, Q, V, z generic (Gaussian "
-            f"entries);\nwhitened tilt |L^T K^T Q z| <= {MAX_TILT:g}.\n" + ref
-            + "never a closed form; 40 digits, tolerance 1e-20 at every d.")
-
-
-# ------------------------------------------------------------------ wrong terms for the selftest catalogues
-
-
-def identity_trace(matrix: str = "Gamma") -> str:
-    """A formula for d = tr(I) in the claim grammar (there is no symbol d): ``trace(M*M**-1)``."""
-    return f"trace({matrix}*{matrix}**-1)"
-
-
-def vanishing_up_to(dim: int, matrix: str = "Gamma") -> str:
-    """The scalar (d - 1)(d - 2)...(d - dim), d = tr(M M^{-1}): zero at d = 1..``dim``, non-zero beyond.
-
-    Added (times any column) to a true form, it gives a wrong form that only points with d > ``dim`` reject.
-
-    >>> vanishing_up_to(2)
-    '(trace(Gamma*Gamma**-1) - 1)*(trace(Gamma*Gamma**-1) - 2)'
-    """
-    dim = positive_int(dim, "dim")
-    t = identity_trace(matrix)
-    return "*".join(f"({t} - {k})" for k in range(1, dim + 1))
-
-
-def cayley_hamilton_3(matrix: str = "Gamma") -> str:
-    r"""p_3(M) = M^3 - e_1 M^2 + e_2 M - e_3 I, the characteristic polynomial of a 3 x 3 matrix applied to M, with
-    e_1 = tr M, e_2 = (tr(M)^2 - tr(M^2))/2, e_3 = (tr(M)^3 - 3 tr(M) tr(M^2) + 2 tr(M^3))/6 (Newton's identities)
-    and I = M M^{-1}.  For d <= 3 the e_k are M's elementary symmetric functions and p_3(x) is a multiple of its
-    characteristic polynomial, so p_3(M) = 0 (Cayley-Hamilton); for d >= 4 it is not (its eigenvalues are e_4 / lambda for the eigenvalues lambda of M at d = 4).
-
-    >>> from verify.kernel.formula import Value, evaluate
-    >>> with mp.workdps(30):
-    ...     M = lambda d: Value(mpmath.diag(list(range(1, d + 1))))
-    ...     [mp.nstr(mpmath.mnorm(evaluate(cayley_hamilton_3("M"), {"M": M(d)}).v, 1), 5) for d in (2, 3, 4)]
-    ['0.0', '0.0', '24.0']
-    """
-    t1, t2, t3 = (f"trace({matrix}**{k})" if k > 1 else f"trace({matrix})" for k in (1, 2, 3))
-    return (f"({matrix}**3 - {t1}*{matrix}**2 + ({t1}**2 - {t2})/2*{matrix}"
-            f" - ({t1}**3 - 3*{t1}*{t2} + 2*{t3})/6*{matrix}*{matrix}**-1)")
+            f"entries);\nwhitened tilt |L^T K^T Q z| <= {MAX_TILT:g}.")

@@ -5,10 +5,13 @@ On a prompt z_1..z_L (the empirical measure \\hat\\mu_L) and a query z (paper, S
     softmax:  T[\\hat\\mu_L](z) = \\sum_l softmax_l(<K z_l, Q z>) V z_l
     linear:   T_lin[\\hat\\mu_L](z) = (1/L) \\sum_l <K z_l, Q z> V z_l
 
-On mu = N(m, \\Gamma) (Lemma 2.1 and its companion):
+On mu = N(m, \\Gamma) (Lemma 2.1 and its companion), as fast float64 kernels:
 
     T[mu](z)     = V m + V \\Gamma K^T Q z
     T_lin[mu](z) = V (\\Gamma + m m^T) K^T Q z
+
+(the statements hold these closed forms in SymPy; ``gaussian-limit`` and ``linear-limit`` each check its kernel
+against the SymPy form, ``numpy-kernel``).
 
 The softmax uses log-sum-exp, so scores of any size stay finite:
 
@@ -27,9 +30,10 @@ from __future__ import annotations
 import numpy as np
 
 from verify._validation import as_array, as_matrix, as_vector, attention_inputs
+from verify.numerics.montecarlo import Estimate, mean_estimate
 
 __all__ = ["softmax_attention", "linear_attention", "gaussian_limit", "linear_limit", "softmax_weights",
-           "evaluate_closed_form", "softmax_batch_means"]
+           "softmax_batch_means", "softmax_estimates"]
 
 
 MAX_BATCH_FLOATS = 1 << 24
@@ -103,51 +107,6 @@ def linear_limit(K, Q, V, mean, cov, z) -> np.ndarray:
     return V @ (G + np.outer(m, m)) @ K.T @ Q @ zz
 
 
-def evaluate_closed_form(expr, symbols, values: dict, dps: int = 40):
-    r"""A SymPy (matrix) expression of the ``symbols`` evaluated at numeric ``values`` in ``dps``-digit mpmath.
-
-    ``values`` maps each symbol's name to a float array (or mpmath matrix); vectors become columns.  The
-    expression is compiled once per (expr, symbols) with :func:`sympy.lambdify` (module ``mpmath``: ``*`` is
-    the matrix product, ``.T`` the transpose, ``**-1`` the inverse).  Returns an mpmath matrix (a scalar is
-    returned as a 1 x 1 matrix).
-
-    >>> import sympy as sp
-    >>> d = sp.Symbol("d", integer=True, positive=True)
-    >>> A, x = sp.MatrixSymbol("A", d, d), sp.MatrixSymbol("x", d, 1)
-    >>> print(evaluate_closed_form(x.T * A * x / 2, [A, x], {"A": [[2.0, 0.0], [0.0, 4.0]], "x": [1.0, 1.0]}, dps=20))
-    [3.0]
-    """
-    import mpmath
-    from mpmath import mp
-
-    fn = _compiled(expr, tuple(symbols))
-    with mp.workdps(dps + 10):
-        args = []
-        for s in symbols:
-            v = values[s.name]
-            if not isinstance(v, mpmath.matrix):
-                arr = np.asarray(v, dtype=float)
-                arr = arr[:, None] if arr.ndim == 1 else arr
-                v = mpmath.matrix([[mp.mpf(float(t)) for t in row] for row in arr])
-            args.append(v)
-        out = fn(*args)
-        out = out if isinstance(out, mpmath.matrix) else mpmath.matrix([[out]])
-    with mp.workdps(dps):
-        return out * 1
-
-
-_COMPILED: dict = {}
-
-
-def _compiled(expr, symbols: tuple):
-    key = (expr, symbols)
-    if key not in _COMPILED:
-        import sympy as sp
-
-        _COMPILED[key] = sp.lambdify(list(symbols), expr, modules="mpmath")
-    return _COMPILED[key]
-
-
 def softmax_batch_means(measure, K, Q, V, z, L: int, prompts: int, rng, batches: int = 40) -> np.ndarray:
     r"""Monte Carlo of finite-prompt softmax attention: ``prompts`` independent prompts of L i.i.d. tokens from
     ``measure`` (anything with ``sample(n, rng)`` and ``dim``), each giving T[\hat\mu_L](z); returns the
@@ -183,3 +142,16 @@ def softmax_batch_means(measure, K, Q, V, z, L: int, prompts: int, rng, batches:
         tilted = np.einsum("pl,pld->pd", w, t) / w.sum(axis=1)[:, None]
         out[b] = (tilted @ V.T).mean(axis=0)
     return out
+
+
+def softmax_estimates(measure, K, Q, V, z, L: int, prompts: int, rng, batches: int = 40) -> list[Estimate]:
+    r"""Monte Carlo estimates of finite-prompt softmax attention T[\hat\mu_L](z), one per coordinate: the mean of the
+    :func:`softmax_batch_means` with its batch-means standard error.
+
+    >>> from verify.numerics.measures import Rademacher
+    >>> est = softmax_estimates(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [2.0], 50, 40, np.random.default_rng(0), 20)
+    >>> len(est), est[0].n, abs(est[0].mean) <= 1
+    (1, 20, True)
+    """
+    means = softmax_batch_means(measure, K, Q, V, z, L, prompts, rng, batches)
+    return [mean_estimate(col) for col in means.T]

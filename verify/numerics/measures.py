@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verify._validation import as_matrix, as_vector, covariance, positive_float, positive_int
+from verify._validation import as_array, as_matrix, as_vector, covariance, positive_float, positive_int
 
 __all__ = ["Gaussian", "Rademacher", "Discrete", "Empirical", "as_generator", "covariance_root",
            "gaussian_mean_of_log_density", "is_gaussian_mean_of_log_density", "UniformCube", "GaussianMixture",
@@ -229,61 +229,142 @@ class UniformCube(_CentredIsotropic):
         return rng.uniform(-c, c, size=(n, self.dim))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False, eq=False)
 class GaussianMixture:
-    """The symmetric two-component mixture  (1/2) N(m, s^2 I) + (1/2) N(-m, s^2 I)  with  m = \\sigma\\sqrt{f}\\,e,
-    s^2 = (1 - f)\\sigma^2  (e a unit ``direction``, default (1,...,1)/\\sqrt d; ``fraction`` f in [0, 1)): centred,
-    covariance s^2 I + m m^T, and \\sigma-sub-Gaussian (E e^{<\\lambda, x>} = e^{s^2|\\lambda|^2/2}\\cosh<m, \\lambda>
-    <= e^{(s^2 + |m|^2)|\\lambda|^2/2} = e^{\\sigma^2|\\lambda|^2/2}).
+    r"""A Gaussian mixture  \mu = \sum_k \pi_k N(m_k, \Gamma_k)  on R^d.  Two ways to build one:
+
+    * ``GaussianMixture(weights, means, covs)``: ``weights`` (C,) positive and summing to 1 (to 1e-12), ``means``
+      (C, d), ``covs`` (C, d, d) symmetric positive definite;
+    * ``GaussianMixture(dim, scale=1.0, fraction=0.5, direction=None)``: the symmetric pair
+      (1/2) N(m, s^2 I) + (1/2) N(-m, s^2 I)  with  m = \sigma\sqrt{f}\,e,  s^2 = (1 - f)\sigma^2  (\sigma = ``scale``,
+      e a unit ``direction``, default (1,...,1)/\sqrt d, f = ``fraction`` in [0, 1)): centred, covariance
+      s^2 I + m m^T, and \sigma-sub-Gaussian (E e^{<\lambda, x>} = e^{s^2|\lambda|^2/2}\cosh<m, \lambda>
+      <= e^{(s^2 + |m|^2)|\lambda|^2/2} = e^{\sigma^2|\lambda|^2/2}).  Its ``center`` m and ``component_sd`` s are
+      defined (``symmetric`` is True), and it is sampled by a random sign times m plus s G.
 
     >>> mu = GaussianMixture(2, 2.0)
-    >>> np.round(mu.cov, 12).tolist()
-    [[3.0, 1.0], [1.0, 3.0]]
+    >>> np.round(mu.cov, 12).tolist(), mu.components, mu.symmetric
+    ([[3.0, 1.0], [1.0, 3.0]], 2, True)
+    >>> nu = GaussianMixture([0.25, 0.75], [[-1.0], [1.0]], [[[0.5]], [[1.0]]])
+    >>> nu.mean.tolist(), nu.cov.round(12).tolist(), nu.sample(3, seed=0).shape
+    ([0.5], [[1.625]], (3, 1))
+    >>> GaussianMixture([0.5, 0.6], [[0.0], [1.0]], [[[1.0]], [[1.0]]])
+    Traceback (most recent call last):
+    ...
+    ValueError: weights: must sum to 1, got 1.1
     """
 
-    dim: int
-    scale: float = 1.0
-    fraction: float = 0.5
+    weights: np.ndarray
+    means: np.ndarray
+    covs: np.ndarray
+    symmetric: bool = False
+    scale: float | None = None
+    fraction: float | None = None
     direction: tuple | None = None
+    roots: tuple = field(default=(), repr=False)
 
-    def __post_init__(self):
-        from verify._validation import positive_float
+    def __init__(self, *args, **kwargs):
+        symmetric = "dim" in kwargs or (bool(args) and isinstance(args[0], (int, np.integer))
+                                        and not isinstance(args[0], bool))
+        if symmetric:
+            self._symmetric_pair(*args, **kwargs)
+        else:
+            self._components(*args, **kwargs)
 
-        d = positive_int(self.dim, "dim")
-        object.__setattr__(self, "dim", d)
-        object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
-        f = float(self.fraction) if not isinstance(self.fraction, bool) else -1.0
+    def _set(self, **values):
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    def _symmetric_pair(self, dim, scale=1.0, fraction=0.5, direction=None):
+        d = positive_int(dim, "dim")
+        s = positive_float(scale, "scale")
+        f = float(fraction) if not isinstance(fraction, bool) else -1.0
         if not 0.0 <= f < 1.0:
-            raise ValueError(f"fraction: expected a number in [0, 1), got {self.fraction!r}")
-        e = np.ones(d) if self.direction is None else as_vector(self.direction, "direction", d)
+            raise ValueError(f"fraction: expected a number in [0, 1), got {fraction!r}")
+        e = np.ones(d) if direction is None else as_vector(direction, "direction", d)
         if not np.linalg.norm(e) > 0:
             raise ValueError("direction: expected a non-zero vector")
-        object.__setattr__(self, "direction", tuple(float(x) for x in e / np.linalg.norm(e)))
+        e = tuple(float(x) for x in e / np.linalg.norm(e))
+        self._set(scale=s, fraction=fraction, direction=e, symmetric=True)
+        m, sd = self.center, self.component_sd
+        self._set(weights=np.array([0.5, 0.5]), means=np.stack([m, -m]), covs=np.stack([sd * sd * np.eye(d)] * 2),
+                  roots=(sd * np.eye(d),) * 2)
+
+    def _components(self, weights, means, covs):
+        w = as_vector(weights, "weights")
+        if np.any(w <= 0):
+            raise ValueError(f"weights: must be positive, got {w.tolist()}")
+        if abs(w.sum() - 1) > 1e-12:
+            raise ValueError(f"weights: must sum to 1, got {w.sum():.6g}")
+        means = as_array(means, "means", ndim=2)
+        if means.shape[0] != w.shape[0]:
+            raise ValueError(f"means: expected {w.shape[0]} rows (one per weight), got {means.shape[0]}")
+        d = means.shape[1]
+        covs = as_array(covs, "covs", ndim=3)
+        if covs.shape != (w.shape[0], d, d):
+            raise ValueError(f"covs: expected shape {(w.shape[0], d, d)}, got {covs.shape}")
+        covs = np.stack([covariance(c, f"covs[{k}]", d) for k, c in enumerate(covs)])
+        self._set(weights=w, means=means, covs=covs, roots=tuple(covariance_root(c) for c in covs), symmetric=False,
+                  scale=None, fraction=None, direction=None)
+
+    def _pair_only(self, name: str):
+        if not self.symmetric:
+            raise ValueError(f"{name}: defined for the symmetric pair GaussianMixture(dim, scale, fraction, direction) "
+                             f"only")
+
+    @property
+    def dim(self) -> int:
+        return len(self.direction) if self.symmetric else self.means.shape[1]
+
+    @property
+    def components(self) -> int:
+        """The number C of components."""
+        return self.weights.shape[0]
 
     @property
     def center(self) -> np.ndarray:
-        """The component mean m (the other component sits at -m)."""
+        """The symmetric pair's component mean m (the other component sits at -m)."""
+        self._pair_only("center")
         return self.scale * self.fraction**0.5 * np.asarray(self.direction)
 
     @property
     def component_sd(self) -> float:
-        """The component standard deviation s."""
+        """The symmetric pair's component standard deviation s."""
+        self._pair_only("component_sd")
         return self.scale * (1.0 - self.fraction) ** 0.5
 
     @property
     def mean(self) -> np.ndarray:
-        return np.zeros(self.dim)
+        return np.zeros(self.dim) if self.symmetric else self.weights @ self.means
+
+    def second_moment(self) -> np.ndarray:
+        """E[X X^T] = \\sum_k \\pi_k (\\Gamma_k + m_k m_k^T)."""
+        if self.symmetric:
+            return self.cov
+        return sum(p * (G + np.outer(m, m)) for p, m, G in zip(self.weights, self.means, self.covs))
 
     @property
     def cov(self) -> np.ndarray:
-        m = self.center
-        return self.component_sd**2 * np.eye(self.dim) + np.outer(m, m)
+        if self.symmetric:
+            m = self.center
+            return self.component_sd**2 * np.eye(self.dim) + np.outer(m, m)
+        return self.second_moment() - np.outer(self.mean, self.mean)
 
     def sample(self, n: int, seed) -> np.ndarray:
+        """``n`` i.i.d. draws as an ``(n, d)`` array: a component label (the symmetric pair: a random sign), then a
+        Gaussian."""
         n = positive_int(n, "n")
         rng = as_generator(seed)
-        sign = 2.0 * rng.integers(0, 2, size=(n, 1)) - 1.0
-        return sign * self.center + self.component_sd * rng.standard_normal((n, self.dim))
+        if self.symmetric:
+            sign = 2.0 * rng.integers(0, 2, size=(n, 1)) - 1.0
+            return sign * self.center + self.component_sd * rng.standard_normal((n, self.dim))
+        labels = rng.choice(self.components, size=n, p=self.weights)
+        g = rng.standard_normal((n, self.dim))
+        out = np.empty((n, self.dim))
+        for k in range(self.components):
+            sel = labels == k
+            out[sel] = self.means[k] + g[sel] @ self.roots[k].T
+        return out
 
 
 @dataclass(frozen=True)

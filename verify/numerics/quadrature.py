@@ -35,7 +35,7 @@ import numpy as np
 from mpmath import mp
 
 from verify.numerics.measures import covariance_root
-from verify._validation import as_vector, attention_inputs, covariance, positive_int
+from verify._validation import as_matrix, as_vector, attention_inputs, covariance, positive_float, positive_int
 
 __all__ = [
     "mp_matrix",
@@ -45,6 +45,8 @@ __all__ = [
     "attention_quadrature",
     "attention_quadrature_float",
     "nodes_needed",
+    "whitened_tilt",
+    "within_tilt",
     "MAX_NODES",
     "measure_expectation",
     "log_mgf",
@@ -187,6 +189,34 @@ def nodes_needed(slope: float, dps: int, dim: int = 1) -> int:
     while _log_rule_error(n, slope, dim) >= target and n < 10 * MAX_NODES:
         n += 1
     return n
+
+
+def whitened_tilt(K, Q, cov, z) -> float:
+    r"""max_k |(B^T K^T Q z)_k|, B the Cholesky factor of \Gamma = ``cov``: the largest slope of the exponential
+    weight e^{<K z', Q z>} = e^{a^T m} e^{b^T g} in whitened coordinates z' = m + B g, which sets the nodes
+    :func:`nodes_needed` asks for.
+
+    >>> whitened_tilt([[1.0]], [[2.0]], [[0.25]], [-3.0])
+    3.0
+    """
+    G = covariance(_plain(cov), "cov")
+    d = G.shape[0]
+    K, Q = (as_matrix(M, name, (d, d)) for M, name in ((K, "K"), (Q, "Q")))
+    return float(np.max(np.abs(np.linalg.cholesky(G).T @ K.T @ Q @ as_vector(z, "z", d))))
+
+
+def within_tilt(point: dict, max_tilt: float) -> dict:
+    r"""``point`` (keys K, Q, Gamma, z) with z scaled down so that its :func:`whitened_tilt` is at most ``max_tilt``;
+    unchanged when it already is.  A point of a ``dps``-digit check stays within the node budget of the rule
+    (:func:`nodes_needed`: |b| = 6 needs 83 nodes at 40 digits, |b| = 10.7 needs 152 > :data:`MAX_NODES`).
+
+    >>> p = within_tilt({"K": [[1.0]], "Q": [[1.0]], "Gamma": [[1.0]], "z": [8.0]}, 6.0)
+    >>> p["z"].tolist()
+    [6.0]
+    """
+    tilt = whitened_tilt(point["K"], point["Q"], point["Gamma"], point["z"])
+    limit = positive_float(max_tilt, "max_tilt")
+    return dict(point, z=np.asarray(point["z"], dtype=float) * (limit / tilt)) if tilt > limit else point
 
 
 def _log_rule_error(n: int, slope: float, dim: int) -> float:

@@ -12,7 +12,7 @@ weight, or the tilts a^T m_k + a^T \Gamma_k a/2 differ by a constant; otherwise 
 the tilted components with weights \propto \pi_k M_k(a), M_k(a) = E_{N(m_k,\Gamma_k)} e^{a^T z'} (linearity of the
 integral); (ii) the tilted Gaussian N(m_k, \Gamma_k) is N(m_k + \Gamma_k a, \Gamma_k); (iii) M_k(a) = e^{a^T m_k + a^T
 \Gamma_k a/2}.  Each of (i)-(iii) is a named assumption with its own check; SymPy checks the algebra of the chain for
-C = 2 and C = 3 components.  The single-Gaussian case is ``proofs/gaussian_limit.py`` (C = 1).
+C = 2 and C = 3 components.  The single-Gaussian case is Lemma 2.1 (``gaussian-limit``, C = 1).
 """
 
 from __future__ import annotations
@@ -22,23 +22,23 @@ import functools
 import mpmath
 import numpy as np
 import sympy as sp
+from mpmath import mp
 
-from verify.numerics.attention import evaluate_closed_form
-from verify.kernel.statement import Statement
+from verify.gaussian.mixture import (balanced_mixture_point, combined_tilted_mean, mixture_attention_enclosure,
+                                     mixture_attention_quadrature, mixture_limit)
+from verify.kernel.catalogue import claim_formula, symbols_help
+from verify.kernel.claim import ClaimPoint, ClaimSpec
+from verify.kernel.compare import relative_error
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, refuting_equal
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
-from verify.kernel.claim import ClaimSpec
-from verify.kernel.compare import relative_error
-from verify.numerics.measures import Discrete, Gaussian
-from verify.gaussian.mixture import (Mixture, combined_tilted_mean, formula_at, mixture_attention_enclosure,
-                            mixture_attention_quadrature,
-                            mixture_batch_means, mixture_claim_coverage, mixture_claim_points)
-from verify.numerics.montecarlo import mean_estimate
-from verify.numerics.quadrature import log_mgf, tilted_mean
+from verify.kernel.statement import Statement
+from verify.numerics.attention import softmax_estimates
+from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
+from verify.numerics.measures import Discrete, Gaussian, GaussianMixture
+from verify.numerics.quadrature import log_mgf, mp_matrix, tilted_mean
 from verify.numerics.strategies import random_covariance, random_matrix
 
-DPS = 40
-DIGITS_REQUIRED = 30
+DPS, DIGITS_REQUIRED = 40, 30
 
 # ------------------------------------------------------------------------------------ the statement
 
@@ -59,9 +59,9 @@ def components(C: int) -> tuple:
     return pis, ms, Gs, Ms, Es
 
 
-def log_mgf_expr(m, G, av) -> sp.Expr:
-    """a^T m + a^T \\Gamma a / 2 as a scalar (traces of 1 x 1 products)."""
-    return sp.Trace(av.T * m) + sp.Trace(av.T * G * av) / 2
+def log_mgf_expr(m, G, av, half=sp.S.Half) -> sp.Expr:
+    """a^T m + a^T \\Gamma a / 2 as a scalar (traces of 1 x 1 products; ``half`` is the 1/2)."""
+    return sp.Trace(av.T * m) + half * sp.Trace(av.T * G * av)
 
 
 def softmax_mixture(C: int, av=None, weights=None, means=None) -> sp.MatrixExpr:
@@ -131,7 +131,7 @@ def _expr_at(expr):
 
 
 def _one_gaussian_tilted_mean(p: dict):  # the definition: one-component mixture, K = Q = V = I, z = a
-    return mixture_attention_quadrature(*[np.eye(len(p["a"]))] * 3, Mixture([1.0], [p["m"]], [p["Gamma"]]), p["a"], dps=DPS)
+    return mixture_attention_quadrature(*[np.eye(len(p["a"]))] * 3, GaussianMixture([1.0], [p["m"]], [p["Gamma"]]), p["a"], dps=DPS)
 
 
 def _tilted_mean_rule(C: int) -> dict:
@@ -170,15 +170,14 @@ EXPLICIT_FIRST = refuting_equal()
 """Steps are compared at explicit d = 1, 2 first (a false step is refuted there), then as canonical forms."""
 
 
-@functools.lru_cache(maxsize=None)
-def _assumptions(C: int) -> tuple:
-    return mixture_tilt_assumption(C), gaussian_tilt_assumption(C), gaussian_mgf_assumption(C)
+ASSUMPTIONS = {C: (mixture_tilt_assumption(C), gaussian_tilt_assumption(C), gaussian_mgf_assumption(C)) for C in (2, 3)}
+"""The three facts the chain uses, for C = 2 and 3 components (one object each, shared by the derivations)."""
 
 
 def derivation(C: int) -> Derivation:
     """General d, C components: tilt of the mixture -> tilted components -> their MGFs -> a = K^T Q z."""
     pis, ms, Gs, Ms, Es = components(C)
-    tilt, gauss_tilt, mgf = _assumptions(C)
+    tilt, gauss_tilt, mgf = ASSUMPTIONS[C]
     d = Derivation(f"mixture of {C} Gaussians, general $d$", V * TILTED_MEAN,
                    start_tex=r"T^{K,Q,V}[\mu](z) = V\, \mathbb E_{\mu_z}[z'],\ d\mu_z \propto e^{a^T z'} d\mu,\ a = K^T Q z",
                    conclusion=softmax_mixture(C),
@@ -199,35 +198,41 @@ def derivations() -> list[Derivation]:
     return [derivation(2), derivation(3)]
 
 
-# ------------------------------------------------------------------------------------ formulas (claim grammar)
+# ------------------------------------------------------------------------------------ wrong forms (written once)
 
-A = "K.T*Q*z"
-
-
-def form(half: str = "/2", tilt_means: bool = True, a_: str = A, gamma: str = "Gamma{k}") -> str:
-    """The closed form in the claim grammar, with knobs for the planted wrong forms."""
-    at = a_.replace("K.T*Q*z", "z.T*Q.T*K") if a_ == A else f"({a_}).T"
-    g = gamma
-
-    e = {k: f"exp({at}*m{k} + {at}*{g.format(k=k)}*{a_}{half})" for k in (1, 2)}
-    x = {k: f"(m{k} + {g.format(k=k)}*{a_})" if tilt_means else f"m{k}" for k in (1, 2)}
-    return f"V*(pi1*{e[1]}*{x[1]} + pi2*{e[2]}*{x[2]})/(pi1*{e[1]} + pi2*{e[2]})"
-
-
-TRUE = form()
-WRONG = {
-    "weights without 1/2 a^T Gamma a": form(half=""),
-    "weights without the quadratic term": form(half="*0"),
-    "untilted means m_k": form(tilt_means=False),
-    "K for K^T": form(a_="K*Q*z"),
-    "Gamma inverted": form(gamma="Gamma{k}**-1"),
+PIS, MS, GS, _, _ = components(2)
+SYMBOLS = (K, Q, V, z, *PIS, *MS, *GS)
+"""The symbols of the two-component closed form, in the order the evaluators take them."""
+TRUE_FORM = softmax_mixture(2)
+WRONG_FORMS = {
+    "weights without 1/2 a^T Gamma a": softmax_mixture(2, weights=[sp.exp(log_mgf_expr(MS[k], GS[k], K.T * Q * z, 1))
+                                                                   for k in range(2)]),
+    "weights without the quadratic term": softmax_mixture(2, weights=[sp.exp(sp.Trace(z.T * Q.T * K * x)) for x in MS]),
+    "untilted means m_k": softmax_mixture(2, means=list(MS)),
+    "K for K^T": softmax_mixture(2, av=K * Q * z),
+    "Gamma inverted": TRUE_FORM.xreplace({G: G.I for G in GS}),
 }
-MOMENT_MATCHED = ("V*(pi1*m1 + pi2*m2) + V*(pi1*(Gamma1 + m1*m1.T) + pi2*(Gamma2 + m2*m2.T) - (pi1*m1 + pi2*m2)*(pi1*m1 + pi2*m2).T)*K.T*Q*z")
+"""The planted wrong forms in SymPy; each check and the claim catalogue take them through one adapter each."""
+_MEAN = PIS[0] * MS[0] + PIS[1] * MS[1]
+MOMENT_MATCHED = V * _MEAN + V * (PIS[0] * (GS[0] + MS[0] * MS[0].T) + PIS[1] * (GS[1] + MS[1] * MS[1].T)
+                                  - _MEAN * _MEAN.T) * K.T * Q * z
 """Lemma 2.1 applied to the Gaussian with the mixture's mean and covariance: affine in z, wrong for a mixture."""
 
 
-def _at(formula: str, dps: int = DPS):
-    return lambda p: formula_at(formula, p, dps)
+def _values(p: dict) -> dict:
+    """The symbols' values at a point (keys K, Q, V, z and ``mu``, a two-component GaussianMixture)."""
+    mu = p["mu"]
+    return dict(zip([s.name for s in SYMBOLS], [p["K"], p["Q"], p["V"], p["z"], *mu.weights, *mu.means, *mu.covs]))
+
+
+def _as_closed_form(expr, dps: int = DPS):
+    """A subject: ``expr`` evaluated in ``dps``-digit mpmath at a point."""
+    return lambda p: evaluate_closed_form(expr, SYMBOLS, _values(p), dps)
+
+
+def _as_float(expr):
+    """A float64 subject: ``expr`` evaluated by numpy at a point."""
+    return lambda p, f=float_closed_form(expr, SYMBOLS): f(_values(p))
 
 
 # ------------------------------------------------------------------------------------ evidence
@@ -235,7 +240,7 @@ def _at(formula: str, dps: int = DPS):
 
 def _mixture_point(dim: int, rng, scale: float = 0.5) -> dict:
     pi1 = float(rng.uniform(0.25, 0.75))
-    mu = Mixture([pi1, 1 - pi1], rng.standard_normal((2, dim)), np.stack([random_covariance(dim, rng) for _ in range(2)]))
+    mu = GaussianMixture([pi1, 1 - pi1], rng.standard_normal((2, dim)), np.stack([random_covariance(dim, rng) for _ in range(2)]))
     return {"K": random_matrix(dim, rng, scale), "Q": random_matrix(dim, rng, scale), "V": random_matrix(dim, rng),
             "z": rng.standard_normal(dim), "mu": mu, "dim": dim}
 
@@ -249,102 +254,134 @@ def _args(p: dict) -> tuple:
 
 
 QUADRATURE = agreement(
-    "quadrature", subject=_at(TRUE), reference=lambda p: mixture_attention_quadrature(*_args(p), dps=DPS),
+    "quadrature", subject=_as_closed_form(TRUE_FORM), reference=lambda p: mixture_attention_quadrature(*_args(p), dps=DPS),
     points=_points((1, 2), 3), digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
     reference_name="40-digit tensor Gauss-Hermite of the definition",
     description="40-digit tensor Gauss-Hermite of the definition (per component) vs the closed form, 3 random 2-component mixtures for d = 1, 2",
-    mutants=[Mutant(k, _at(v)) for k, v in WRONG.items()])
+    mutants=[Mutant(k, _as_closed_form(v)) for k, v in WRONG_FORMS.items()])
 
 CERTIFIED = enclosure(
-    "certified", subject=_at(TRUE, 80), enclose=lambda p: mixture_attention_enclosure(*_args(p), prec=200),
+    "certified", subject=_as_closed_form(TRUE_FORM, 80), enclose=lambda p: mixture_attention_enclosure(*_args(p), prec=200),
     points=_points((1,), 4), digits=25, dps=80,
     description="d = 1: Arb balls of the definition (certified integrals + tail bounds per component) contain the closed form, radius <= 1e-25",
-    mutants=[Mutant("weights without 1/2 a^T Gamma a", _at(WRONG["weights without 1/2 a^T Gamma a"], 80)),
-             Mutant("untilted means m_k", _at(WRONG["untilted means m_k"], 80)),
-             Mutant("1e-30 relative offset", scaled(_at(TRUE, 80), "1.000000000000000000000000000001"))])
+    mutants=[Mutant(k, _as_closed_form(WRONG_FORMS[k], 80)) for k in ("weights without 1/2 a^T Gamma a", "untilted means m_k")]
+    + [Mutant("1e-30 relative offset", scaled(_as_closed_form(TRUE_FORM, 80), "1.000000000000000000000000000001"))])
 
 # Monte Carlo: fixed points with two well-separated components, both carrying tilted mass (T visibly non-affine)
 MC_D1 = {"K": np.eye(1), "Q": np.eye(1), "V": np.eye(1), "z": np.array([0.4]), "dim": 1, "label": "d=1 separated",
-         "mu": Mixture([0.4, 0.6], [[-1.5], [1.0]], [[[0.3]], [[0.5]]])}
+         "mu": GaussianMixture([0.4, 0.6], [[-1.5], [1.0]], [[[0.3]], [[0.5]]])}
 MC_D2 = {"K": np.array([[0.8, 0.3], [-0.4, 0.6]]), "Q": np.array([[0.7, -0.2], [0.3, 0.5]]),
          "V": np.array([[1.0, 1.2], [-0.3, 0.9]]), "z": np.array([1.0, -0.5]), "dim": 2, "label": "d=2",
-         "mu": Mixture([0.5, 0.5], [[1.5, -1.0], [-1.2, 1.0]], [[[0.5, 0.2], [0.2, 0.4]], [[0.3, -0.1], [-0.1, 0.6]]])}
+         "mu": GaussianMixture([0.5, 0.5], [[1.5, -1.0], [-1.2, 1.0]], [[[0.5, 0.2], [0.2, 0.4]], [[0.3, -0.1], [-0.1, 0.6]]])}
 MC_BATCHES = 40
 
 
 def _softmax_estimates(L: int, prompts: int):
-    def estimate(p: dict, rng) -> list:
-        """Batch means of finite-prompt softmax attention (L tokens from the mixture), per coordinate."""
-        means = mixture_batch_means(*_args(p), L, prompts, rng, MC_BATCHES)
-        return [mean_estimate(col) for col in means.T]
-
-    return estimate
+    """Batch means of finite-prompt softmax attention (L tokens from the mixture), per coordinate."""
+    return lambda p, rng: softmax_estimates(p["mu"], p["K"], p["Q"], p["V"], p["z"], L, prompts, rng, MC_BATCHES)
 
 
 def _mc_mutants() -> list:
-    return [Mutant("1% too large", scaled(_at(TRUE, 20), 1.01)),
-            Mutant("untilted means m_k", _at(WRONG["untilted means m_k"], 20)),
-            Mutant("weights without 1/2 a^T Gamma a", _at(WRONG["weights without 1/2 a^T Gamma a"], 20))]
+    return [Mutant("1% too large", scaled(_as_closed_form(TRUE_FORM, 20), 1.01))] + [
+        Mutant(k, _as_closed_form(WRONG_FORMS[k], 20)) for k in ("untilted means m_k", "weights without 1/2 a^T Gamma a")]
 
 
 MONTE_CARLO = z_test(
-    "monte-carlo", subject=_at(TRUE, 20), estimate=_softmax_estimates(8000, 200), points=[MC_D1], resolve=0.01,
+    "monte-carlo", subject=_as_closed_form(TRUE_FORM, 20), estimate=_softmax_estimates(8000, 200), points=[MC_D1], resolve=0.01,
     description="finite-prompt softmax attention (L = 8000, 200 prompts in 40 batch means) on a fixed d = 1 mixture "
                 "(tilted masses 0.19/0.81) vs the closed form; must resolve a 1% error",
     mutants=_mc_mutants())
 
 MONTE_CARLO_D2 = z_test(
-    "monte-carlo-d2", subject=_at(TRUE, 20), estimate=_softmax_estimates(10000, 400), points=[MC_D2], resolve=0.01,
+    "monte-carlo-d2", subject=_as_closed_form(TRUE_FORM, 20), estimate=_softmax_estimates(10000, 400), points=[MC_D2], resolve=0.01,
     slow=True, mutants=_mc_mutants(),
     description="finite-prompt softmax attention (L = 1e4, 400 prompts in 40 batch means) on a fixed d = 2 mixture "
                 "(tilted masses 0.77/0.23) vs the closed form; must resolve a 1% error")
 
 
-def _quadrature_20(p: dict, rng) -> mpmath.matrix:
-    return mpmath.matrix(mixture_attention_quadrature(*_args(p), dps=20))
-
-
-def _relative_gap(p: dict, reference, subject) -> float:
-    return float(relative_error(subject(p), reference))
-
-
 NOT_MOMENT_MATCHED = rejection(
-    "moment-matched-gaussian-rejected", subject=_at(MOMENT_MATCHED, 20), discrepancy=_relative_gap, prepare=_quadrature_20,
-    points=[MC_D1, MC_D2],
+    "moment-matched-gaussian-rejected", subject=_as_closed_form(MOMENT_MATCHED, 20),
+    discrepancy=lambda p, reference, subject: float(relative_error(subject(p), reference)),
+    prepare=lambda p, rng: mpmath.matrix(mixture_attention_quadrature(*_args(p), dps=20)), points=[MC_D1, MC_D2],
     threshold=0.05, unit="relative gap", what="relative gap of the moment-matched affine form to the definition",
     description="Lemma 2.1 with the mixture's mean and covariance (an affine map of z) misses T[mu](z) by >= 5%",
-    mutants=[Mutant("the mixture closed form", _at(TRUE, 20))])
+    mutants=[Mutant("the mixture closed form", _as_closed_form(TRUE_FORM, 20))])
+
+NUMPY_KERNEL = agreement(
+    "numpy-kernel", subject=lambda p: mixture_limit(*_args(p)), reference=_as_closed_form(TRUE_FORM),
+    points=_points((1, 2, 3), 3), digits=13, kind="float64", reference_name="the SymPy closed form at 40 digits",
+    description="the float64 kernel verify.gaussian.mixture.mixture_limit (log-sum-exp, used by verify mixture) vs the "
+                "statement's SymPy closed form, 3 random 2-component mixtures for d = 1, 2, 3",
+    mutants=[Mutant(f"kernel with {k}", _as_float(WRONG_FORMS[k])) for k in ("untilted means m_k", "K for K^T")])
 
 # ------------------------------------------------------------------------------- user claims
 
+CLAIM_NAMES = {**{s: sp.Symbol(f"pi{k}") for k, s in enumerate(PIS, 1)},
+               **{s: sp.MatrixSymbol(f"m{k}", n, 1) for k, s in enumerate(MS, 1)},
+               **{s: sp.MatrixSymbol(f"Gamma{k}", n, n) for k, s in enumerate(GS, 1)}}
+"""The claim grammar's names of the symbols (m_1 -> m1, ...)."""
+CLAIM_DIMS, CLAIM_MAX_TILT, CLAIM_MIN_POSTERIOR = (1, 2, 3), 3.0, 0.05
+"""Dimensions of the claim points; their largest whitened tilt; their smallest tilted component mass."""
+_SALT = 1010
+
+
+_claim = functools.partial(claim_formula, names=CLAIM_NAMES)
+def _claim_point(drawn: tuple, shared: bool) -> ClaimPoint:
+    K_, Q_, V_, mu, z_, ref = drawn
+    values = {str(CLAIM_NAMES.get(s, s)): mp.mpf(float(v)) if s in PIS else mp_matrix(v)
+              for s, v in zip(SYMBOLS, [K_, Q_, V_, z_, *mu.weights, *mu.means, *mu.covs])}
+    return ClaimPoint(mu.dim, values, mpmath.matrix(ref), frozenset({"shared-covariance"}) if shared else frozenset())
+
+
+def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
+    r"""Per d in :data:`CLAIM_DIMS`, two mixtures with two generic covariances and one with a shared covariance (case
+    ``"shared-covariance"``), drawn by :func:`verify.gaussian.mixture.balanced_mixture_point` (whitened tilt <=
+    :data:`CLAIM_MAX_TILT`, tilted component masses >= :data:`CLAIM_MIN_POSTERIOR`); reference: the definition by
+    :func:`verify.gaussian.mixture.mixture_attention_quadrature` (40 digits)."""
+    with mp.workdps(DPS):
+        return tuple(_claim_point(balanced_mixture_point(dim, rng, shared=k == 2, max_tilt=CLAIM_MAX_TILT,
+                                                         min_mass=CLAIM_MIN_POSTERIOR, dps=DPS), k == 2)
+                     for dim, rng in ((d, np.random.default_rng([int(seed), _SALT, d])) for d in CLAIM_DIMS)
+                     for k in range(3))
+
+
+COVERAGE = (f"d = {', '.join(map(str, CLAIM_DIMS))}; per d two 2-component mixtures with generic covariances and one "
+            f"with a\nshared covariance (case shared-covariance); pi1 ~ U(0.2, 0.8), pi2 = 1 - pi1; whitened tilt "
+            f"<= {CLAIM_MAX_TILT:g};\nevery tilted component mass >= {CLAIM_MIN_POSTERIOR:g}.  Reference: the "
+            "definition by the d-dimensional tensor\nGauss-Hermite rule per component "
+            "(verify.gaussian.mixture.mixture_attention_quadrature), never a closed form;\n40 digits, tolerance 1e-20.")
+
 _S = {k: f"z.T*Q.T*K*m{k} + z.T*Q.T*K*Gamma{k}*K.T*Q*z/2" for k in (1, 2)}
 _X = {k: f"(m{k} + Gamma{k}*K.T*Q*z)" for k in (1, 2)}
+TRUE = f"V*(pi1*exp({_S[1]})*{_X[1]} + pi2*exp({_S[2]})*{_X[2]})/(pi1*exp({_S[1]}) + pi2*exp({_S[2]}))"
+"""The closed form as a user writes it in the claim grammar (the claim's example)."""
 
 MIXTURE_CLAIM = ClaimSpec(
     id="gaussian-mixture-limit",
     statement_id="gaussian-mixture-limit",
     summary="closed form of T[pi1 N(m1, Gamma1) + pi2 N(m2, Gamma2)](z), softmax attention on a 2-component mixture",
-    symbols_help=(
-        "symbols: K, Q, V, Gamma1, Gamma2 (d x d), m1, m2, z (d x 1 columns), pi1, pi2 (scalars, pi1 + pi2 = 1);\n"
-        "d = 1, 2, 3 are tried.  exp(...) and log(...) take scalars (a 1 x 1 product such as z.T*Q.T*K*m1 is one).\n"
-        "e.g. 'V*(pi1*exp(s1)*(m1 + Gamma1*K.T*Q*z) + pi2*exp(s2)*(m2 + Gamma2*K.T*Q*z))/(pi1*exp(s1) + pi2*exp(s2))'\n"
-        "with s_k written out as z.T*Q.T*K*m_k + z.T*Q.T*K*Gamma_k*K.T*Q*z/2."),
+    symbols_help=symbols_help(
+        [K, Q, V, *(CLAIM_NAMES[G] for G in GS), *(CLAIM_NAMES[x] for x in MS), z, *(CLAIM_NAMES[w] for w in PIS)],
+        CLAIM_DIMS, notes=["pi1 + pi2 = 1; exp(...) and log(...) take scalars (a 1 x 1 product such as z.T*Q.T*K*m1 "
+                           "is one);", "s_k below stands for z.T*Q.T*K*m_k + z.T*Q.T*K*Gamma_k*K.T*Q*z/2, written out."],
+        example="V*(pi1*exp(s1)*(m1 + Gamma1*K.T*Q*z) + pi2*exp(s2)*(m2 + Gamma2*K.T*Q*z))/(pi1*exp(s1) + pi2*exp(s2))"),
     example=TRUE,
     expected_shape=lambda d: (d, 1),
-    points=functools.partial(mixture_claim_points, dps=DPS),
+    points=claim_points,
     assumptions={"shared-covariance": "Gamma1 = Gamma2 (the quadratic terms of the weights cancel)"},
-    coverage=mixture_claim_coverage(),
+    coverage=COVERAGE,
     equivalents=(
         f"(pi1*exp({_S[1]})*V*{_X[1]} + pi2*exp({_S[2]})*V*{_X[2]})/(pi1*exp({_S[1]}) + pi2*exp({_S[2]}))",  # V inside
         f"V*{_X[2]} + V*({_X[1]} - {_X[2]})/(1 + pi2/pi1*exp({_S[2]} - ({_S[1]})))",  # logistic weight
         f"V*(exp(log(pi1) + {_S[1]})*{_X[1]} + exp(log(pi2) + {_S[2]})*{_X[2]})/(exp(log(pi1) + {_S[1]}) + exp(log(pi2) + {_S[2]}))",
-        form(a_="(z.T*Q.T*K).T"),                                          # a written as a transposed row
+        TRUE.replace("K.T*Q*z", "(z.T*Q.T*K).T"),                          # a written as a transposed row
         f"V*(pi1*{_X[1]} + pi2*exp({_S[2]} - ({_S[1]}))*{_X[2]})/(pi1 + pi2*exp({_S[2]} - ({_S[1]})))",  # divided by e^{s1}
         f"0.5*(2*{TRUE})",
-        form().replace("/2)", "*0.5)"),                                   # exact decimal 1/2
+        TRUE.replace("/2)", "*0.5)"),                                      # exact decimal 1/2
+        _claim(TRUE_FORM),                                                 # the SymPy conclusion, printed
     ),
-    wrong_examples=tuple(WRONG.values()) + (
-        MOMENT_MATCHED,                                                     # Lemma 2.1 with matched moments
+    wrong_examples=tuple(_claim(v) for v in WRONG_FORMS.values()) + (
+        _claim(MOMENT_MATCHED),                                             # Lemma 2.1 with matched moments
         "V*(pi1*m1 + pi2*m2) + V*(pi1*Gamma1 + pi2*Gamma2)*K.T*Q*z",        # affine: untilted weights
         f"V*(pi1*{_X[1]} + pi2*{_X[2]})",                                   # untilted weights, tilted means
         f"V*(pi1*exp({_S[2]})*{_X[1]} + pi2*exp({_S[1]})*{_X[2]})/(pi1*exp({_S[2]}) + pi2*exp({_S[1]}))",  # weights swapped
@@ -353,15 +390,10 @@ MIXTURE_CLAIM = ClaimSpec(
         f"(1 + 1e-12)*({TRUE})",                                            # relative offset
         f"{TRUE} + 1e-15*V*m1",
     ),
-    conditional_examples=((WRONG["weights without the quadratic term"], ("shared-covariance",)),),
+    conditional_examples=((_claim(WRONG_FORMS["weights without the quadratic term"]), ("shared-covariance",)),),
 )
 
 # ------------------------------------------------------------------------------------- statements
-
-HYPOTHESES = [
-    r"\mu = \sum_{k=1}^C \pi_k \mathcal N(m_k, \Gamma_k) \text{ on } \mathbb R^d,\ \pi_k > 0,\ \sum_k \pi_k = 1,\ \Gamma_k \succ 0",
-    r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d,\ a = K^T Q z",
-]
 
 MIXTURE = Statement(
     id="gaussian-mixture-limit",
@@ -370,9 +402,10 @@ MIXTURE = Statement(
     summary="T[Σπ_k N(m_k,Γ_k)](z) = V Σ w_k(z)(m_k + Γ_k K^T Q z), w_k ∝ π_k e^{a^T m_k + a^T Γ_k a/2} (Gabet, Boursier & Boyer 2026)",
     source="Gabet, Boursier & Boyer, Softmax Attention on Gaussian Mixtures (2026); extends Lemma 2.1",
     statement_tex=SOFTMAX_MIXTURE_TEX,
-    hypotheses_tex=HYPOTHESES,
+    hypotheses_tex=[r"\mu = \sum_{k=1}^C \pi_k \mathcal N(m_k, \Gamma_k) \text{ on } \mathbb R^d,\ \pi_k > 0,\ \sum_k \pi_k = 1,\ "
+                    r"\Gamma_k \succ 0", r"K, Q, V \in \mathbb R^{d\times d} \text{ arbitrary},\ z \in \mathbb R^d,\ a = K^T Q z"],
     derivations=derivations,
-    checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, MONTE_CARLO_D2, NOT_MOMENT_MATCHED],
+    checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, MONTE_CARLO_D2, NOT_MOMENT_MATCHED, NUMPY_KERNEL],
     claims=[MIXTURE_CLAIM],
     status="verified",
     notes_tex=[

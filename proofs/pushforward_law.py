@@ -1,4 +1,4 @@
-r"""The pushforward law of Lemma 2.1 (issue 10 part 3): T[\mu]_\# \mu is Gaussian.
+r"""The pushforward law of Lemma 2.1: T[\mu]_\# \mu is Gaussian.
 
 **Statement.**  For \mu = N(m, \Gamma) on R^d (\Gamma \succ 0), any K, Q, V and U = K^T Q,
 
@@ -16,26 +16,29 @@ covariance entries and the Gaussian fourth-moment ratio, z-scores with i.i.d. st
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import sympy as sp
+from mpmath import mp
 
-from verify.kernel.statement import Statement
+from verify.gaussian.pushforward import (definition_field, nested_moments, nested_moments_checked, non_normal_point,
+                                         pushforward_moment_estimates, pushforward_samples)
+from verify.kernel.catalogue import symbols_help
+from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, z_test
-from verify.kernel.claim import ClaimSpec
+from verify.kernel.statement import Statement
+from verify.numerics.closed_form import float_closed_form
 from verify.numerics.measures import Gaussian
-from verify.gaussian.pushforward import (CLAIM_DIMS, CLAIM_NODES, definition_field, nested_moments, pushforward_claim_points,
-                                pushforward_moment_estimates, pushforward_samples)
-from verify.numerics.quadrature import log_mgf
+from verify.numerics.quadrature import log_mgf, mp_matrix
 from verify.numerics.strategies import attention_point
 from verify.symbolic import explicit_at
 
+DPS = 40
 n = sp.Symbol("d", integer=True, positive=True)
 K, Q, V, Gamma = (sp.MatrixSymbol(s, n, n) for s in ("K", "Q", "V", "Gamma"))
-m, s = (sp.MatrixSymbol(x, n, 1) for x in ("m", "s"))
+m, s, x, a = (sp.MatrixSymbol(v, n, 1) for v in ("m", "s", "x", "a"))
 U = K.T * Q
+SYMBOLS = (K, Q, V, m, Gamma)
 
 PUSH_MEAN = V * (m + Gamma * U * m)
 r"""V(m + \Gamma U m), U = K^T Q."""
@@ -45,6 +48,14 @@ r"""V \Gamma U \Gamma U^T \Gamma V^T."""
 STATEMENT_TEX = (r"T[\mu]_\#\mu = \mathcal N\big(V(m + \Gamma U m),\ V\Gamma U\Gamma U^\top\Gamma V^\top\big),\ "
                  r"U = K^\top Q,\ \mu = \mathcal N(m,\Gamma)")
 
+
+
+def _as_float(expr, symbols=SYMBOLS, at=lambda p: p):
+    """A float64 subject: the SymPy ``expr`` evaluated by numpy at the values ``at(point)``."""
+    f = float_closed_form(expr, symbols)
+    return lambda p: f(at(p))
+
+
 # ------------------------------------------------------------------------------------ assumptions
 
 FIELD_MEAN = sp.MatrixSymbol(r"\mathbb{E}[T[\mu](X)]", n, 1)
@@ -53,8 +64,12 @@ EX = sp.MatrixSymbol(r"\mathbb{E}[X]", n, 1)
 CX = sp.MatrixSymbol(r"\mathrm{Cov}(X)", n, n)
 
 
-def _numpy_field(p, X):
-    return (p["V"] @ (p["m"][:, None] + p["Gamma"] @ p["K"].T @ p["Q"] @ X.T)).T
+FIELD = V * (m + Gamma * U * x)
+"""Lemma 2.1's field at a query x, the form the assumption's check evaluates (all queries at once: x = X^T)."""
+
+
+def _field(expr):
+    return lambda p: _as_float(expr, SYMBOLS + (x,), lambda q: dict(q, x=q["X"].T))(p).T
 
 
 def _field_points(rng):
@@ -70,12 +85,11 @@ LEMMA_FIELD = Assumption(
     r"T[\mu](x) = Vm + V\Gamma U x\ \Rightarrow\ \mathbb E\,T[\mu](X) = Vm + V\Gamma U\,\mathbb E X,\ "
     r"\mathrm{Cov}\,T[\mu](X) = (V\Gamma U)\,\mathrm{Cov}(X)\,(V\Gamma U)^\top",
     {FIELD_MEAN: V * m + V * Gamma * U * EX, FIELD_COV: V * Gamma * U * CX * (V * Gamma * U).T},
-    agreement("lemma-2.1-affine-field", subject=lambda p: _numpy_field(p, p["X"]),
+    agreement("lemma-2.1-affine-field", subject=_field(FIELD),
               reference=lambda p: definition_field(p["K"], p["Q"], p["V"], p["m"], p["Gamma"], p["X"]),
               points=_field_points, digits=11, kind="float64", reference_name="the tilted mean by the trapezoid rule",
               description="T[mu](x) affine (Lemma 2.1) at 6 queries x ~ mu, d = 1, 2, 3, against the definition",
-              mutants=[Mutant("U^T for U", lambda p: (p["V"] @ (p["m"][:, None] + p["Gamma"] @ p["Q"].T @ p["K"] @ p["X"].T)).T),
-                       Mutant("missing V m", lambda p: (p["V"] @ p["Gamma"] @ p["K"].T @ p["Q"] @ p["X"].T).T)]))
+              mutants=[Mutant("U^T for U", _field(V * (m + Gamma * U.T * x))), Mutant("missing V m", _field(V * Gamma * U * x))]))
 
 LOG_MGF = sp.Function(r"\log M_X")
 
@@ -88,9 +102,12 @@ def _mgf_points(rng):
     return pts
 
 
-def _gaussian_log_mgf(p, half=sp.Rational(1, 2)):
-    a, mm, G = (np.asarray(p[k], dtype=float) for k in ("a", "m", "Gamma"))
-    return float(a @ mm + float(half) * a @ G @ a)
+GAUSSIAN_LOG_MGF = a.T * m + a.T * Gamma * a / 2
+"""log E e^{a^T X}, X ~ N(m, Gamma), the form the assumption's check evaluates."""
+
+
+def _log_mgf(expr):
+    return _as_float(expr, (a, m, Gamma))
 
 
 def _mgf_rule(dim):
@@ -108,11 +125,11 @@ def gaussian_mgf(dim: int) -> Assumption:
     return Assumption(
         "gaussian-log-mgf", r"\log M_X(a) = \log\mathbb E e^{a^\top X} = a^\top m + \tfrac12 a^\top\Gamma a,\ X\sim\mathcal N(m,\Gamma)",
         _mgf_rule(dim),
-        agreement("gaussian-log-mgf", subject=_gaussian_log_mgf,
+        agreement("gaussian-log-mgf", subject=_log_mgf(GAUSSIAN_LOG_MGF),
                   reference=lambda p: float(log_mgf(Gaussian(p["m"], p["Gamma"]), p["a"], 30)),
                   points=_mgf_points, digits=12, kind="quadrature", reference_name="log of the quadrature MGF",
                   description="log E e^{a^T X} by Gauss-Hermite, d = 1, 2",
-                  mutants=[Mutant("missing 1/2", lambda p: _gaussian_log_mgf(p, 1))]))
+                  mutants=[Mutant("missing 1/2", _log_mgf(a.T * m + a.T * Gamma * a))]))
 
 
 # ------------------------------------------------------------------------------------ derivations
@@ -174,41 +191,26 @@ def derivations() -> list[Derivation]:
 # ------------------------------------------------------------------------------------ evidence
 
 
-def _mean(p, cov_form=None):
-    K_, Q_, V_, m_, G_ = (p[k] for k in ("K", "Q", "V", "m", "Gamma"))
-    return V_ @ (m_ + G_ @ K_.T @ Q_ @ m_)
+WRONG_FORMS = {
+    "U^T Gamma U for U Gamma U^T": dict(cov=V * Gamma * U.T * Gamma * U * Gamma * V.T),
+    "middle Gamma dropped": dict(cov=V * Gamma * U * U.T * Gamma * V.T),
+    "mean: missing Gamma U m": dict(mean=V * m),
+}
+"""The planted wrong moments in SymPy (each replaces the mean or the covariance of the law)."""
 
 
-def _cov(p):
-    K_, Q_, V_, G_ = (p[k] for k in ("K", "Q", "V", "Gamma"))
-    Un = K_.T @ Q_
-    return V_ @ G_ @ Un @ G_ @ Un.T @ G_ @ V_.T
+def _moments(mean=PUSH_MEAN, cov=PUSH_COV):
+    """A subject: the law's mean and covariance, SymPy forms evaluated by numpy at a point."""
+    return lambda p: [_as_float(mean)(p), _as_float(cov)(p)]
 
 
-def _cov_transposed(p):
-    Un = p["K"].T @ p["Q"]
-    return p["V"] @ p["Gamma"] @ Un.T @ p["Gamma"] @ Un @ p["Gamma"] @ p["V"].T
-
-
-def _cov_no_middle(p):
-    Un = p["K"].T @ p["Q"]
-    return p["V"] @ p["Gamma"] @ Un @ Un.T @ p["Gamma"] @ p["V"].T
-
-
-def _moments(mean=_mean, cov=_cov):
-    return lambda p: [mean(p), cov(p)]
-
-
-def _mean_missing(p):
-    return p["V"] @ p["m"]
+def _args(p: dict) -> tuple:
+    return p["K"], p["Q"], p["V"], p["m"], p["Gamma"]
 
 
 def _quad_points(rng):
     return [dict(attention_point(dim, rng, 0.5), dim=dim) for dim in (1, 2, 3)]
 
-
-MUTANTS = [("U^T Gamma U for U Gamma U^T", dict(cov=_cov_transposed)), ("middle Gamma dropped", dict(cov=_cov_no_middle)),
-           ("mean: missing Gamma U m", dict(mean=_mean_missing))]
 
 NESTED = agreement(
     "nested-quadrature", subject=_moments(),
@@ -216,18 +218,19 @@ NESTED = agreement(
     points=_quad_points, digits=11, kind="float64", reference_name="Gauss-Hermite over X of the definition of T[mu]",
     description="E[Y] and Cov(Y), Y = T[mu](X): 12-node Gauss-Hermite over X with the definition (tilted mean by the "
                 "trapezoid rule) at every node, random points d = 1, 2, 3",
-    mutants=[Mutant(k, _moments(**v)) for k, v in MUTANTS])
+    mutants=[Mutant(k, _moments(**v)) for k, v in WRONG_FORMS.items()])
 
 MC_POINT = {"K": np.array([[0.8, 0.3], [-0.4, 0.6]]), "Q": np.array([[0.7, -0.2], [0.3, 0.5]]),
             "V": np.array([[1.0, 0.4], [-0.3, 0.9]]), "m": np.array([0.6, 0.8]),
             "Gamma": np.array([[1.0, 0.3], [0.3, 0.6]]), "label": "d=2"}
-MC_SAMPLES = 12000  # 3000 left the kurtosis-ratio s.e. too wide to see 20% at 8/200 seeds (worst 0.37)
+MC_SAMPLES = 12000  # the fourth-moment ratio's standard error must resolve a 20% departure (a heavy tail)
 
 
-def _mc_subject(mean=_mean, cov=_cov, kurtosis=1.0):
+def _mc_subject(mean=PUSH_MEAN, cov=PUSH_COV, kurtosis=1.0):
+    """A subject of the Monte Carlo check: mean, covariance entries (i <= j) and the fourth-moment ratio."""
     def f(p):
-        C = cov(p)
-        return list(mean(p)) + [C[0, 0], C[0, 1], C[1, 1], kurtosis]
+        C = _as_float(cov)(p)
+        return list(_as_float(mean)(p)) + [C[0, 0], C[0, 1], C[1, 1], kurtosis]
     return f
 
 
@@ -240,23 +243,32 @@ MONTE_CARLO = z_test(
     "monte-carlo", subject=_mc_subject(), estimate=_mc_estimate, points=[MC_POINT], resolve=0.2,
     description=f"{MC_SAMPLES} pushforward samples T[mu](X) (definition by quadrature): mean, covariance entries and "
                 "the Gaussian fourth-moment ratio E[p^4]/(3 E[p^2]^2) = 1 along (1,1)/sqrt 2",
-    mutants=[Mutant(k, _mc_subject(**v)) for k, v in MUTANTS] + [Mutant("heavy-tailed law (ratio 4/3)", _mc_subject(kurtosis=4 / 3))])
+    mutants=[Mutant(k, _mc_subject(**v)) for k, v in WRONG_FORMS.items()]
+    + [Mutant("heavy-tailed law (ratio 4/3)", _mc_subject(kurtosis=4 / 3))])
 
 
 # ------------------------------------------------------------------------------------ user claims
 
 _COV = "V*Gamma*K.T*Q*Gamma*Q.T*K*Gamma*V.T"
 _M = "(V*Gamma*K.T*Q)"
+CLAIM_DIMS, CLAIM_NODES, _SALT = (1, 2, 3), (4, 5), 1003
+"""Claim points: dimensions; the outer Gauss-Hermite rules of the reference (both run, they must agree)."""
 
-CLAIM_HELP = ("symbols: K, Q, V, Gamma (d x d, Gamma SPD), m (d x 1); U = K^T Q is not a symbol: write K.T*Q.\n"
-              "syntax: SymPy's: * is the matrix product, .T the transpose, **-1 the inverse, trace().")
+
+def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
+    """2 points per d in :data:`CLAIM_DIMS` (:func:`verify.gaussian.pushforward.non_normal_point`: K^T Q far from
+    normal at d >= 2), each with the reference Cov T[mu](X) from the definition
+    (:func:`verify.gaussian.pushforward.nested_moments_checked`, outer rules :data:`CLAIM_NODES`, 40 digits)."""
+    with mp.workdps(DPS):
+        return tuple(ClaimPoint(dim, {k: mp_matrix(p[k]) for k in ("K", "Q", "V", "m", "Gamma")},
+                                nested_moments_checked(*_args(p), rules=CLAIM_NODES, dps=DPS)[1])
+                     for dim, rng in ((d, np.random.default_rng([int(seed), _SALT, d])) for d in CLAIM_DIMS)
+                     for p in [non_normal_point(dim, rng) for _ in range(2)])
 
 
-def claim_coverage(what: str) -> str:
-    """The ``coverage`` text of the pushforward / dynamics claims (``what``: the quantity the reference integrates)."""
-    return (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
+COVERAGE = (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entries N(0, 0.4^2), V, m N(0, 1), Gamma "
             "random SPD;\nK^T Q far from normal at d >= 2 (every transpose slip shows).\n"
-            f"reference: {what}, X ~ N(m, Gamma), by the {CLAIM_NODES[1]}-node tensor Gauss-Hermite rule over X\n"
+            f"reference: Cov T[mu](X), X ~ N(m, Gamma), by the {CLAIM_NODES[1]}-node tensor Gauss-Hermite rule over X\n"
             "with T[mu](x) from its definition (whitened 1-D tilted means, verify.gaussian.pushforward.nested_moments_mp);\n"
             f"the {CLAIM_NODES[0]}-node rule must agree to 1e-35; never a closed form; 40 digits, tolerance 1e-20.")
 
@@ -264,9 +276,11 @@ def claim_coverage(what: str) -> str:
 COV_CLAIM = ClaimSpec(
     id="pushforward-covariance", statement_id="pushforward-law",
     summary="covariance of T[mu]_# mu: Cov T[N(m, Gamma)](X), X ~ N(m, Gamma)",
-    symbols_help=CLAIM_HELP, example=_COV, expected_shape=lambda d: (d, d),
-    points=functools.partial(pushforward_claim_points, kind="covariance"),
-    coverage=claim_coverage("Cov T[mu](X)"),
+    symbols_help=symbols_help(SYMBOLS, CLAIM_DIMS, example=_COV,
+                              notes=["Gamma is SPD; U = K^T Q is not a symbol: write K.T*Q; trace() is allowed."]),
+    example=_COV, expected_shape=lambda d: (d, d),
+    points=claim_points,
+    coverage=COVERAGE,
     equivalents=(
         f"{_M}*Gamma*{_M}.T",                                           # M Gamma M^T, M = V Gamma U
         "V*Gamma*(Q.T*K).T*Gamma*(K.T*Q).T*Gamma*V.T",                  # U written as (Q^T K)^T
@@ -296,7 +310,8 @@ HYPOTHESES = [r"\mu = \mathcal N(m,\Gamma),\ \Gamma \succ 0",
 
 STATEMENT = Statement(
     id="pushforward-law", number="Lemma 2.1 (pushforward)", title="The pushforward of a Gaussian by its attention field",
-    summary="T[μ]_# μ = N(V(m + ΓUm), VΓUΓUᵀΓVᵀ), U = KᵀQ", source="issue 10 part 3; Lemma 2.1 of Boursier & Boyer",
+    summary="T[μ]_# μ = N(V(m + ΓUm), VΓUΓUᵀΓVᵀ), U = KᵀQ",
+    source="Boursier & Boyer (arXiv 2512.11784), Lemma 2.1: the image of the Gaussian by its affine attention field",
     statement_tex=STATEMENT_TEX, hypotheses_tex=HYPOTHESES, derivations=derivations, checks=[NESTED, MONTE_CARLO],
     claims=[COV_CLAIM], status="verified",
     notes_tex=[r"Transposes checked by derivation: $V\Gamma U^\top\Gamma U\Gamma V^\top$ differs whenever $U$ is not normal "
