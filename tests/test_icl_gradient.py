@@ -324,7 +324,7 @@ def _slipped_flow(A, b, Sigma):
 
 
 def test_invariant_flow_chain_passes_and_a_planted_slip_fails():
-    from proofs.icl_gradient_flow import derivation_invariant_flow
+    from proofs.icl_gradient import derivation_invariant_flow
 
     assert all(r.passed for r in derivation_invariant_flow(2).check())
     results = derivation_invariant_flow(2, flow=_slipped_flow).check()
@@ -333,7 +333,7 @@ def test_invariant_flow_chain_passes_and_a_planted_slip_fails():
 
 
 def test_transposed_paper_flow_is_refuted_symbolically():
-    from proofs.icl_gradient_flow import derivation_invariant_flow
+    from proofs.icl_gradient import derivation_invariant_flow
     from verify.symbolic import symbolic_matrix
 
     def transposed(A, b, Sigma):
@@ -344,7 +344,7 @@ def test_transposed_paper_flow_is_refuted_symbolically():
 
 
 def test_conservation_chain_fails_for_a_wrong_flow():
-    from proofs.icl_gradient_flow import derivation_conservation
+    from proofs.icl_gradient import derivation_conservation
 
     assert all(r.passed for r in derivation_conservation(2).check())
 
@@ -357,7 +357,7 @@ def test_conservation_chain_fails_for_a_wrong_flow():
 
 
 def test_gradient_chain_rejects_a_transposed_block():
-    from proofs.icl_gradient_flow import assemble, derivation_gradient, explicit_gradient, gradient_blocks
+    from proofs.icl_gradient import assemble, derivation_gradient, explicit_gradient, gradient_blocks
     from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks
 
     der = derivation_gradient(2)

@@ -1,4 +1,4 @@
-"""proofs.icl_mismatched: R_inf with prompt covariance Sigma_p != query covariance Sigma_q (issue 9 item 5).
+"""proofs.icl_mismatched_covariance: R_inf with prompt covariance Sigma_p != query covariance Sigma_q (issue 9 item 5).
 
 The derivation steps pass and a planted slip fails; every check passes and goes red on each of its mutants;
 the engine reference (Gauss-Hermite of the definition, verify.icl.mismatch) agrees with the matched closed form
@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-import proofs.icl_mismatched as P
+import proofs.icl_mismatched_covariance as P
 from verify.kernel.registry import get_statement
 from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation

@@ -1,4 +1,4 @@
-"""proofs.icl_risk: the claim checker for R_inf, negative controls of the derivation relations, consistency.
+"""proofs.icl_risk_infinite: the claim checker for R_inf, negative controls of the derivation relations, consistency.
 
 The statement's own derivation steps and evidence checks run through the pytest plugin; here: the claim
 ``verify claim icl-risk-infinite`` accepts the right formula and its rewritings and rejects the wrong ones,
@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-import proofs.icl_risk as P
+import proofs.icl_risk_infinite as P
 from verify.icl.symbols import PREDICTION
 from verify.kernel.registry import get_statement
 from verify.kernel.runner import run_check

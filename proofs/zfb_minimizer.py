@@ -64,7 +64,7 @@ def derivation_minimiser(d: int = 2) -> Derivation:
     vecD = Dl.reshape(d * d, 1)
     kron = sp.Matrix(sp.BlockMatrix([[Lam[i, j] * (Lam * G) for j in range(d)] for i in range(d)]).as_explicit())
     final = _tr(Lam) - _tr(Gi * Lam**2) + _s(vecD.T * kron * vecD)
-    D = Derivation(f"zfb-minimiser d={d}", (_s(q.T * C * S * w) - _s(w.T * q)) ** 2,
+    D = Derivation(f"zfb-minimizer d={d}", (_s(q.T * C * S * w) - _s(w.T * q)) ** 2,
                    start_tex=r"(x_q^\top C\hat S w - w^\top x_q)^2", conclusion=final)
     wq = [GaussianBlock(list(w), sp.eye(d)), GaussianBlock(list(q), Lam)]
     D.step(_tr((C * S - sp.eye(d)).T * Lam * (C * S - sp.eye(d))), r"mean over $w \sim \mathcal N(0, I)$, $x_q \sim \mathcal N(0, \Lambda)$ (MGF)",
@@ -180,7 +180,7 @@ _POINTS = ("d = 1..5, generic Lambda = R R^T + I/4 (R in (1/16)Z, no zero entry)
 _SYNTAX = "syntax: SymPy's: * matrix product, .T transpose, **-1 or inverse() inverse, trace()."
 
 GAMMA_CLAIM = ClaimSpec(
-    id="zfb-gamma", statement_id="zfb-minimiser",
+    id="zfb-gamma", statement_id="zfb-minimizer",
     summary="ZFB Thm 4.1's Gamma(Lambda, N): the trained LSA's C = u U11^T is Gamma^{-1}",
     symbols_help="symbols: Lambda (d x d, SPD), N (training prompt length), I (d x d identity).\n" + _SYNTAX,
     example="(1 + 1/N)*Lambda + trace(Lambda)/N*I", expected_shape=lambda d: (d, d), points=gamma_claim_points,
@@ -239,7 +239,7 @@ ERROR_CLAIM = ClaimSpec(
 
 
 STATEMENT = Statement(
-    id="zfb-minimiser",
+    id="zfb-minimizer",
     number="ZFB Thm 4.1",
     title="The LSA global minimiser: $\\Gamma$, the balanced point $W_*$, the reduced flow and the $N\\to\\infty$ limit",
     summary="C = u U_11^T = Γ^{-1} minimises the LSA population loss; W_* is the balanced point; N -> ∞ gives BB's (U_*, V_*)",
