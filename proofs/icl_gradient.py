@@ -429,7 +429,7 @@ CHECKS = [
                           r"differences of the quadrature of its definition (d = 1) and the definition differentiated "
                           r"under the integral on the exact Gauss-Hermite rule (d = 2, 3)"),
     agreement("numpy-kernel-vs-closed-form", kernel_of(icl_risk_gradient), exact_gradient,
-              lambda rng: [random_point(k, rng) for k in (1, 2, 3, 4, 5)], digits=12, kind="float64",
+              lambda rng: [random_point(k, rng) for k in (1, 2, 3, 4, 5)], digits=13, kind="float64",
               mutants=_KERNEL_MUTANTS, reference_name="the SymPy gradient blocks evaluated exactly",
               description=r"the numpy gradient kernel (verify.icl.gradient) vs the statement's SymPy blocks evaluated "
                           r"in exact arithmetic at rational points, d = 1..5 (general $U$, $V$, $s > 0$)"),

@@ -281,7 +281,8 @@ STATEMENT = Statement(
     title="ICL risk at infinite prompt length with prompt covariance different from the query covariance",
     summary="R_inf(U, V) in closed form when prompts are N(0, Sigma_p) and the query N(0, Sigma_q); minimizer "
             "A = Sigma_p^{-1}/b whatever Sigma_q; the authors' runs (Sigma_p = Sigma^2, Sigma_q = I) head to Sigma^{-2}/b",
-    source="issue 9 item 5: the authors' data code (prompt covariance C C C^T C^T, query N(0, I)); derived here",
+    source="Boursier & Boyer (arXiv 2512.11784), Sec. 7: the authors' data code (prompt covariance C C C^T C^T, query "
+           "N(0, I)); derived here",
     statement_tex=(DEFINITION_TEX + " = " + CLOSED_TEX + r",\\ c_0 = U_{11}^\top\Sigma_p a + bs^2u,\ "
                    r"M = bU_{11}^\top\Sigma_p + ua^\top\Sigma_p - I;\ U = \mathrm{diag}(A,0), V = be_{d+1}e_{d+1}^\top:\ "
                    + INVARIANT_TEX + r",\ \arg\min = \{bA = \Sigma_p^{-1}\}"),

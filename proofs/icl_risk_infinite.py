@@ -439,7 +439,8 @@ STATEMENT = Statement(
     title="ICL risk at infinite prompt length, general (U, V)",
     summary="R_inf(U, V) in closed form for general U, V, d and label noise s; the paper's reduced form on the "
             "invariant subspace",
-    source="paper Sec. 5 (risk definition, reduced form [AUD]); general (U, V) closed form derived here",
+    source="Boursier & Boyer (arXiv 2512.11784), Sec. 5 (risk definition, reduced form [AUD]); general (U, V) closed "
+           "form derived here",
     statement_tex=STATEMENT_TEX,
     hypotheses_tex=[
         r"w \sim \mathcal N(0, I_d)",
