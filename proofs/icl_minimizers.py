@@ -29,25 +29,31 @@ The numeric evidence never evaluates the closed form: the references integrate t
 from __future__ import annotations
 
 import functools
+import math
 
+import mpmath
 import numpy as np
 import sympy as sp
+from mpmath import mp
 
-from verify.kernel.statement import Mutant, Statement
-from verify.kernel.derivation import Derivation, maps, relation
-from verify.kernel.evidence import bound, scaled
-from verify.kernel.claim import ClaimSpec
-from verify.icl.claim_points import cayley_hamilton3, coverage as claim_coverage, minimiser_claim_points, vanishing_at_small_d
+from verify.icl.gradient import icl_risk_gradient
 from verify.icl.references import (
-    agreement_if_excess, closed_form_value, exact_point, finite_prompt_z, gradient_size_at_claim, min_eigenvalue_at_claim,
-    minimizer_specs, minimizer_uv, perturbed_points, rank_one_points, risk_gap_at_claim, truncated_zero_uv,
+    REF_DPS, dyadic, exact_point, gap_to_subject, gradient_definition, hessian_definition, icl_risk_infinite_quadrature,
+    minimizer_U11, mp_matrix, mp_rows, risk_definition_gh, to_mp,
 )
+from verify.icl.risk import bayes_point, toeplitz_sigma
 from verify.icl.symbols import (
     C0, CLOSED_FORM, HALF, I1, M_, Q_W, SYM, Sigma, b as b_, u as u_, w as w_,
-    SOS_FORM, TRUNCATED_EXCESS, active_entries, c0_and_M, family_F1, family_F2, icl_symbols, minimizer_families,
-    prediction_coefficient, quadratic_mean, residual, risk_infinite_from_blocks, s, same_families, sum_of_squares_form,
-    zero_set_test,
+    SOS_FORM, TRUNCATED_EXCESS, active_entries, c0_and_M, cayley_hamilton3, closed_form_value, family_F1, family_F2,
+    icl_symbols, minimizer_families, prediction_coefficient, quadratic_mean, residual, risk_infinite_from_blocks, s,
+    same_families, sum_of_squares_form, vanishing_at_small_d, zero_set_test,
 )
+from verify.kernel.claim import ClaimPoint, ClaimSpec
+from verify.kernel.compare import digits_between
+from verify.kernel.derivation import Derivation, maps, relation
+from verify.kernel.evidence import bound, scaled
+from verify.kernel.statement import Mutant, Statement
+from verify.numerics.strategies import random_covariance
 from verify.symbolic import matexpr_equal, matrix_expectation_equal, symbolic_matrix, wick_expectation
 
 
@@ -234,7 +240,143 @@ def derivations() -> list[Derivation]:
 # ------------------------------------------------------------------------------ numeric evidence
 # Subjects are the statement's claims: where the minimizers are (a formula for U11), the Bayes risk, the excess
 # risk R - s^2/2 (the sum of squares).  References integrate the DEFINITION (exact Gauss-Hermite, float64) and
-# differentiate it under the integral; the closed form of R_inf is never evaluated.
+# differentiate it under the integral (verify.icl.references); the closed form of R_inf is never evaluated.
+#
+# A spec is what a statement about minimizers quantifies over (Sigma, b, s, a, the free entries); which (U, V)
+# it names is the claim under test (a subject), built by minimizer_uv from a formula for U11.
+
+
+def minimizer_specs(rng, dims) -> list[dict]:
+    """Per d: a member of (F1) with random b, Sigma, s in [0.1, 0.5] and random free entries; the paper's point
+    (U_*, V_*) (the (F1) member with b = tr(Sigma^-2)^{1/4}, free entries 0); at d = 1 also (F2) with random a."""
+    return [spec for k in dims for spec in _specs_at(k, rng)]
+
+
+def _specs_at(k: int, rng) -> list[dict]:
+    S = random_covariance(k, rng)
+    noise = float(rng.uniform(0.1, 0.5))
+    b_draw = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0))
+    free = (rng.standard_normal((k + 1, k + 1)), rng.standard_normal((k + 1, k + 1)))
+    direction = rng.standard_normal(k)
+    Si = np.linalg.inv(S)
+    b_star = float(np.trace(Si @ Si) ** 0.25)
+    zero = (np.zeros((k + 1, k + 1)), np.zeros((k + 1, k + 1)))
+    specs = [{"label": f"F1 d={k}", "dim": k, "family": "F1", "Sigma": S, "s": noise, "b": b_draw, "free": free,
+              "direction": direction},
+             {"label": f"U*,V* d={k}", "dim": k, "family": "F1", "Sigma": S, "s": noise, "b": b_star,
+              "free": zero, "direction": direction}]
+    if k == 1:
+        a_draw = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
+        specs.append({"label": "F2 d=1", "dim": 1, "family": "F2", "Sigma": S, "s": noise, "b": 0.0, "a": a_draw,
+                      "free": free, "direction": direction})
+    return specs
+
+
+def minimizer_uv(spec: dict, U11_of, u_of_a=None):
+    """(U, V) of a spec: (F1) U11 = U11_of(Sigma, b), u = 0, a = 0, V[d, d] = b; (F2) U11 = 0, b = 0, a = spec a,
+    u = u_of_a(a, Sigma); the free entries (last column of U, first d rows of V) from the spec."""
+    k, S = spec["dim"], spec["Sigma"]
+    U, V = (np.array(X, dtype=float) for X in spec["free"])
+    if spec["family"] == "F1":
+        U[:k, :k] = U11_of(S, spec["b"])
+        U[k, :k] = 0.0
+        V[k, :k] = 0.0
+        V[k, k] = spec["b"]
+    else:
+        U[0, 0], V[1, 1], V[1, 0] = 0.0, 0.0, spec["a"]
+        U[1, 0] = u_of_a(spec["a"], S[0, 0])
+    return U, V
+
+
+def truncated_zero_uv(spec: dict):
+    r"""A zero of the truncated risk (R_\infty without its cross and quartic terms, c_0 = 0 and M = 0) with u != 0:
+    u = the spec's direction, a = \lambda u with \lambda^2 u^T\Sigma u - \lambda - b^2 s^2 = 0 (the positive root),
+    U11^T = (I - u a^T\Sigma)\Sigma^{-1}/b.  Not a minimizer of R_\infty: what a truncated formula would predict."""
+    k, S, b_spec, s_spec = spec["dim"], spec["Sigma"], spec["b"] or 1.0, spec["s"]
+    U, V = (np.array(X, dtype=float) for X in spec["free"])
+    uu = np.asarray(spec["direction"], dtype=float)
+    q = float(uu @ S @ uu)
+    lam = (1.0 + math.sqrt(1.0 + 4.0 * q * b_spec * b_spec * s_spec * s_spec)) / (2.0 * q)
+    aa = lam * uu
+    U[:k, :k] = ((np.eye(k) - np.outer(uu, aa) @ S) @ np.linalg.inv(S) / b_spec).T
+    U[k, :k] = uu
+    V[k, :k] = aa
+    V[k, k] = b_spec
+    return U, V
+
+
+def perturbed_points(d: int = 3, rho: float = 0.5, noise: float = 0.3) -> list[dict]:
+    """Near the paper's point at Toeplitz(rho), d = 3: 1.01 U_* (u = a = 0), and U_*, V_* with u = 0.05 e_1,
+    a = 0.05 e_2 (every term of the excess active)."""
+    S = toeplitz_sigma(d, rho)
+    U, V = bayes_point(S)
+    U2, V2 = U.copy(), V.copy()
+    U2[d, 0], V2[d, 1] = 0.05, 0.05
+    return [{"label": "1.01 U*", "U": 1.01 * U, "V": V, "Sigma": S, "s": noise, "dim": d},
+            {"label": "U*, V* with u = 0.05 e1, a = 0.05 e2", "U": U2, "V": V2, "Sigma": S, "s": noise, "dim": d}]
+
+
+def rank_one_points(rng, n: int = 3) -> list[dict]:
+    """The (F2) recipe carried to d = 2: b = 0, U11 = 0, u = e_1, a = Sigma^{-1} e_1 (u a^T Sigma = e_1 e_1^T), random
+    Sigma; the first point noiseless."""
+    return [_rank_one_point(j, random_covariance(2, rng)) for j in range(n)]
+
+
+def _rank_one_point(j: int, S) -> dict:
+    U, V = np.zeros((3, 3)), np.zeros((3, 3))
+    U[2, :2] = [1.0, 0.0]
+    V[2, :2] = np.linalg.solve(S, [1.0, 0.0])
+    return {"label": f"d=2 recipe {j}", "U": U, "V": V, "Sigma": S, "s": 0.0 if j == 0 else 0.3, "dim": 2}
+
+
+def excess_definition(p: dict) -> float:
+    """R_\\infty - s^2/2 at a point {U, V, Sigma, s} from the definition (verify.icl.references.risk_definition_gh)."""
+    return risk_definition_gh(p["U"], p["V"], p["Sigma"], p["s"]) - p["s"] ** 2 / 2
+
+
+def risk_gap_at_claim(spec, claim):
+    """|R_inf(definition) - claimed value| at the (U, V) a claim names for a spec (claim: spec -> (U, V, value))."""
+    U, V, value = claim(spec)
+    return abs(risk_definition_gh(U, V, spec["Sigma"], spec["s"]) - value)
+
+
+def gradient_size_at_claim(spec, claim):
+    """max |gradient| at the claimed (U, V): the definition's (under the integral) and the closed-form gradient."""
+    U, V, _ = claim(spec)
+    g = [np.abs(x).max() for x in gradient_definition(U, V, spec["Sigma"], spec["s"])]
+    return max(g + [np.abs(x).max() for x in icl_risk_gradient(U, V, spec["Sigma"], spec["s"])])
+
+
+def min_eigenvalue_at_claim(spec, claim):
+    """Smallest eigenvalue / max(1, largest) of the definition's Hessian at the claimed (U, V)."""
+    U, V, _ = claim(spec)
+    ev = np.linalg.eigvalsh(hessian_definition(U, V, spec["Sigma"], spec["s"]))
+    return ev.min() / max(1.0, ev.max())
+
+
+def agreement_if_excess(floor: float, grad_floor: float = 0.0):
+    """Relative agreeing digits (verify.kernel.compare.digits_between of claimed / definition's against 1, capped at
+    16) of the claimed excess with the definition's, 0 unless the definition's excess is >= ``floor`` (and its
+    gradient >= ``grad_floor``): the point must clearly not be a minimizer."""
+    def figure(p, subject):
+        ref = excess_definition(p)
+        if ref < floor:
+            return 0.0
+        if grad_floor and max(np.abs(g).max() for g in gradient_definition(p["U"], p["V"], p["Sigma"], p["s"])) < grad_floor:
+            return 0.0
+        return digits_between(subject(p) / ref, 1.0, cap=16.0)
+    return figure
+
+
+def finite_prompt_z(point, bayes, Ls=(10, 100, 1000), prompts=(20000, 20000, 30000)):
+    """min z of (R_L - claimed Bayes risk > 0) and of its decrease in L, at (U_*, V_*) (paired estimator plus the
+    exact definition-minus-claim, verify.icl.references.gap_to_subject)."""
+    S = toeplitz_sigma(point["d"], 0.5)
+    U, V = bayes_point(S)
+    rng = np.random.default_rng(point["seed"])
+    gaps = [gap_to_subject(U, V, S, point["s"], L, n, rng, bayes(point["s"])) for L, n in zip(Ls, prompts)]
+    zs = [g.mean / g.stderr for g in gaps] + [(g - h).mean / (g - h).stderr for g, h in zip(gaps, gaps[1:])]
+    return min(zs)
 
 
 def _inv(S, b):
@@ -274,8 +416,8 @@ def _finite_prompt_points(rng):
 
 
 FP_LS = (10, 100, 300)
-FP_PROMPTS = (20000, 20000, 20000)  # min z 13.6 over seeds 0-59 (s = 1); at s = 0.3, L = 1000 the gap 0.017 was
-# within the heavy-tailed noise at ~5% of seeds. s = 1 keeps the wrong Bayes risk s^2 visible: max z -73
+FP_PROMPTS = (20000, 20000, 20000)  # s = 1: at s = 0.3 the gap at L = 1000 (0.017) is within the heavy-tailed
+# noise of the estimator; s = 1 keeps both the gap and the wrong Bayes risk s^2 far outside it
 
 
 CHECKS = [
@@ -322,8 +464,60 @@ CHECKS = [
 
 
 # ------------------------------------------------------------------------------ claims (verify claim)
-# The minimiser and its risk as formulas in (Sigma, b, s, I); references: the argmin over U11 (u = a = 0, V = b e e^T)
-# of the DEFINITION's R_inf and its value there (verify.icl.claim_points.minimiser_U11), never the closed form.
+# The minimizer and its risk as formulas in (Sigma, b, s, I); references: the argmin over U11 (u = a = 0, V = b e e^T)
+# of the DEFINITION's R_inf and its value there (verify.icl.references.minimizer_U11), never the closed form.
+
+CLAIM_DIMS = (1, 2, 3, 4, 5)
+CLAIM_KINDS = (("generic", True), ("generic", False), ("balanced", True), ("balanced", False))
+"""Per d: V = b e e^T with random b or the paper's b = tr(Sigma^-2)^(1/4), label noise s > 0 or s = 0."""
+_CLAIM_SALT = 58  # default_rng([seed, 58, d, kind])
+FULL_QUADRATURE_MAX_DIM = 2
+"""Largest d at which the Bayes risk's reference is the full (w, x_q, eps_q) rule at the argmin."""
+
+
+def claim_points(seed: int, what: str) -> tuple:
+    """Points of ``icl-minimizer-U11`` (``what="U11"``: the minimizer over U11 at u = a = 0, given b, Sigma, s)
+    and ``icl-bayes-risk`` (``what="risk"``: the definition's R_inf at that minimizer)."""
+    if what not in ("U11", "risk"):
+        raise ValueError(f"what: expected 'U11' or 'risk', got {what!r}")
+    return tuple(_claim_point(seed, k, j, kind, noise, what) for k in CLAIM_DIMS
+                 for j, (kind, noise) in enumerate(CLAIM_KINDS))
+
+
+def _claim_point(seed: int, k: int, j: int, kind: str, noise: bool, what: str) -> ClaimPoint:
+    rng = np.random.default_rng([int(seed), _CLAIM_SALT, k, j])
+    S = random_covariance(k, rng, floor=0.4)
+    S = sp.ImmutableMatrix(k, k, lambda i, jj: dyadic(S[min(i, jj), max(i, jj)]))
+    sv = dyadic(0.2 + 0.6 * rng.random()) if noise else sp.Integer(0)
+    with mp.workdps(REF_DPS + 10):
+        if kind == "balanced":  # the paper's V_*: b = tr(Sigma^-2)^(1/4)
+            Si = mpmath.inverse(mp_matrix(mp_rows(S)))
+            b_value = mpmath.root(sum((Si * Si)[i, i] for i in range(k)), 4)
+        else:
+            b_value = to_mp(dyadic(rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.6)))
+        Vm = mpmath.zeros(k + 1, k + 1)
+        Vm[k, k] = b_value
+        U11, risk = minimizer_U11(Vm, S, sv, with_risk=True)
+        if what == "risk" and k <= FULL_QUADRATURE_MAX_DIM:  # the full rule over (w, x_q, eps_q) at the minimizer
+            Um = mpmath.zeros(k + 1, k + 1)
+            Um[:k, :k] = U11
+            risk = icl_risk_infinite_quadrature(Um.tolist(), Vm.tolist(), S, sv, dps=REF_DPS - 5)
+    vals = {"Sigma": mp_matrix(mp_rows(S)), "b": b_value, "s": to_mp(sv), "I": mpmath.eye(k)}
+    cases = frozenset(({"balanced"} if kind == "balanced" else set()) | (set() if noise else {"noiseless"}))
+    return ClaimPoint(k, vals, U11 if what == "U11" else risk, cases)
+
+
+_DIMS = ", ".join(map(str, CLAIM_DIMS))
+COVERAGE_U11 = (f"d = {_DIMS}; per d 4 points: V = b e e^T with random b (s > 0; s = 0: noiseless)\n"
+                "and with the paper's b = tr(Sigma^-2)^(1/4) (balanced[, noiseless]);\n"
+                "Sigma random SPD, non-diagonal for d >= 2.\n"
+                "reference: argmin over U11 (u = a = 0) of the definition's R_inf: normal equations\n"
+                "E[q q^T] U11 = E[q w^T], moments by the exact 3-node rule over w\n(verify.icl.references.minimizer_U11); "
+                "50 digits, tolerance 1e-20.")
+COVERAGE_BAYES = (f"d = {_DIMS}; the points of icl-minimizer-U11 (random/balanced b; s > 0, s = 0).\n"
+                  "reference: the definition's R_inf at the argmin over U11 (u = a = 0) of the definition:\n"
+                  f"full Gauss-Hermite over (w, x_q, eps_q) at d <= {FULL_QUADRATURE_MAX_DIM}, the argmin's moments\n"
+                  f"at d >= {FULL_QUADRATURE_MAX_DIM + 1} (verify.icl.references.minimizer_U11); 50 digits, tolerance 1e-20.")
 
 U11_WRONG = ("Sigma/b", "Sigma**-1*b", "Sigma**-2/b", "Sigma**-1/b**2", "(-1/b)*Sigma**-1", "Sigma**-1/(2*b)",
              "(Sigma + s**2*I)**-1/b", "(1 + s**2)*Sigma**-1/b", "trace(Sigma**-2)**(-1/4)*Sigma**-1",
@@ -337,16 +531,16 @@ BAYES_EQUIVALENTS = ("0.5*s**2", "s*s/2", "s**2*trace(I)/(2*trace(I))", "sqrt(s*
 _ASSUME = {"noiseless": "s = 0 (the paper's model)", "balanced": "b = tr(Sigma^-2)^(1/4), the paper's V_* (U_* = U11 there)"}
 _HELP = "Symbols: Sigma (d x d, SPD); b = V[d,d] (scalar, != 0); s (noise std); I (d x d); SymPy syntax."
 CLAIM_U11 = ClaimSpec(
-    id="icl-minimizer-U11", statement_id="icl-minimizers", symbols_help="The minimiser U11 of R_inf given b (u = a = 0).\n" + _HELP,
+    id="icl-minimizer-U11", statement_id="icl-minimizers", symbols_help="The minimizer U11 of R_inf given b (u = a = 0).\n" + _HELP,
     summary="argmin over U11 of R_inf at u = a = 0, V = b e e^T (F1: U11 = Sigma^-1/b)", example="Sigma**-1/b",
-    expected_shape=lambda k: (k, k), points=functools.partial(minimiser_claim_points, what="U11"),
-    wrong_examples=U11_WRONG, equivalents=U11_EQUIVALENTS, assumptions=_ASSUME, coverage=claim_coverage("minimiser"),
+    expected_shape=lambda k: (k, k), points=functools.partial(claim_points, what="U11"),
+    wrong_examples=U11_WRONG, equivalents=U11_EQUIVALENTS, assumptions=_ASSUME, coverage=COVERAGE_U11,
     conditional_examples=(("trace(Sigma**-2)**(-1/4)*Sigma**-1", ("balanced",)),))  # the paper's U_*
 CLAIM_BAYES = ClaimSpec(
     id="icl-bayes-risk", statement_id="icl-minimizers", symbols_help="min R_inf (the Bayes risk), a scalar.\n" + _HELP,
-    summary="the Bayes risk: R_inf at its minimiser over U11 (u = a = 0), s^2/2", example="s**2/2", expected_shape=lambda k: (),
-    points=functools.partial(minimiser_claim_points, what="risk"), wrong_examples=BAYES_WRONG, equivalents=BAYES_EQUIVALENTS,
-    assumptions={"noiseless": _ASSUME["noiseless"]}, coverage=claim_coverage("bayes"),
+    summary="the Bayes risk: R_inf at its minimizer over U11 (u = a = 0), s^2/2", example="s**2/2", expected_shape=lambda k: (),
+    points=functools.partial(claim_points, what="risk"), wrong_examples=BAYES_WRONG, equivalents=BAYES_EQUIVALENTS,
+    assumptions={"noiseless": _ASSUME["noiseless"]}, coverage=COVERAGE_BAYES,
     conditional_examples=(("0", ("noiseless",)),))  # the paper's R* = 0
 
 
@@ -394,7 +588,7 @@ STATEMENT = Statement(
         r"($\operatorname{rank}(u a^\top\Sigma) \le 1$).",
         r"The minimizers are not strict: the Hessian has a null direction along each family (and the free "
         r"entries), as expected from the symmetry $(U, V) \mapsto (\lambda U, V/\lambda)$.",
-        r"With label noise the Bayes risk is $s^2/2$ (the slide's ``Bayes risk (= intrinsic label noise)''); "
+        r"With label noise the Bayes risk is $s^2/2$ (the intrinsic label noise); "
         r"in the paper's noiseless model it is $0$.",
     ],
     order=5.1,

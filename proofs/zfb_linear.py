@@ -26,38 +26,30 @@ derived from the fourth moments (d = 1, 2, 3, symbolic M) and cross-checked at s
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Callable
 
+import mpmath
 import numpy as np
 import sympy as sp
 
-from verify.kernel.statement import Mutant, Statement
-from verify.kernel.derivation import Assumption, Derivation, by, equal_given, maps
-from verify.kernel.evidence import agreement, bound, rejection, scaled
-from verify.icl.risk import icl_risk_infinite, toeplitz_sigma
-from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols, wishart_product
+from verify.gaussian.references import vanishing_up_to
+from verify.icl import zfb_references as zr
+from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
 from verify.icl.zfb import (
-    ZFBClaim, claim_z_test, error_from_gamma, error_general_sym, error_sym, gamma_sym, lsa_error_conditional_mc,
-    lsa_trained_minimizer, minimizer_from_gamma,
+    error_general_sym, error_sym, gamma_sym, lsa_error_conditional_mc, lsa_trained_minimizer, minimizer_from_gamma,
+    trained_first_order, zfb_gamma,
 )
-from verify.icl.zfb_references import (
-    corollary_points, corollary_ratio, error_drop_trace, error_noise_not_m, gamma_two_over_n, large_n_slope,
-    eta_covariance_check, prompt_points, rejected_z, trained_error_estimate, trained_forward,
-)
+from verify.kernel.claim import ClaimPoint, ClaimSpec
+from verify.kernel.derivation import Assumption, Derivation, by, equal_given, maps
+from verify.kernel.evidence import agreement, bound, rejection, scaled, z_test
+from verify.kernel.statement import Mutant, Statement
+from verify.symbolic import symbolic_matrix, symbolic_vector
+from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols, wishart_product
 
 N, M = sp.symbols("N M", positive=True)
 sigma, tau = sp.symbols("sigma tau", positive=True)  # prompt-label and target noise standard deviations
-
-
-def _sym(name, d):
-    return sp.Matrix(d, d, lambda i, j: sp.Symbol(f"{name}_{min(i, j) + 1}{max(i, j) + 1}"))
-
-
-def _full(name, d):
-    return sp.Matrix(d, d, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}"))
-
-
-def _vec(name, d):
-    return sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}"))
 
 
 def _s(e):
@@ -73,12 +65,12 @@ def _tr(A):
 
 def derivation_lsa_output(d: int = 2, m: int = 3) -> Derivation:
     """[f_LSA(E; theta_*)]_{d+1, M+1} = x_q^T P (1/M sum y_i x_i), P = Gamma^{-1}, with the query column in E."""
-    P = _sym("p", d)
+    P = symbolic_matrix("p", d, d, symmetric=True)
     c = sp.Symbol("c", positive=True)  # tr(Gamma^{-2})^{1/4}
     ell = sp.Symbol("ell")  # the query's label slot (0 in ZFB)
-    xs = [_vec(f"x{i + 1}", d) for i in range(m)]
+    xs = [symbolic_vector(f"x{i + 1}", d) for i in range(m)]
     ys = [sp.Symbol(f"y_{i + 1}") for i in range(m)]
-    xq = _vec("q", d)
+    xq = symbolic_vector("q", d)
     E = sp.zeros(d + 1, m + 1)
     for i in range(m):
         E[:d, i] = xs[i]
@@ -111,8 +103,8 @@ def derivation_lsa_output(d: int = 2, m: int = 3) -> Derivation:
 
 def derivation_query_term(d: int = 2, m: int = 3) -> Derivation:
     """At a general theta (label slot 0) the query column acts only through w^{PV}_{21}, which is 0 at theta_*."""
-    WPV, WKQ = _full("v", d + 1), _full("k", d + 1)
-    xq = _vec("q", d)
+    WPV, WKQ = symbolic_matrix("v", d + 1, d + 1), symbolic_matrix("k", d + 1, d + 1)
+    xq = symbolic_vector("q", d)
     zq = xq.col_join(sp.zeros(1, 1))
     e = sp.zeros(d + 1, 1)
     e[d] = 1
@@ -129,7 +121,7 @@ def derivation_query_term(d: int = 2, m: int = 3) -> Derivation:
 
 def derivation_wishart(d: int) -> Derivation:
     r"""E[\hat S B\hat S] = \Lambda B\Lambda + (\Lambda B^T\Lambda + tr(B\Lambda)\Lambda)/M, explicit d x d entries, symbolic M."""
-    Lam, B, S = _sym("l", d), _full("b", d), symmetric_symbols("s", d)
+    Lam, B, S = symbolic_matrix("l", d, d, symmetric=True), symbolic_matrix("b", d, d), symmetric_symbols("s", d)
     avg = PromptAverage(S, Lam, M)
     D = Derivation(f"zfb-wishart d={d}", S * B * S, start_tex=r"\hat S B\hat S", conclusion=wishart_product(Lam, B, M))
     D.step(wishart_product(Lam, B, M),
@@ -147,13 +139,38 @@ def _eta_assumption(blocks) -> Assumption:
                       rule=lambda e: mgf_expectation(e, blocks), check=_ETA_CHECK)
 
 
+def eta_covariance_check(sigma_, m: int = 3, d: int = 2):
+    r"""Check that E_\varepsilon[\eta\eta^T | x] = \sigma^2 \hat S/M for \eta = (1/M)\sum_i \varepsilon_i x_i.
+
+    The reference is the expectation from the MGF of \varepsilon (SymPy, :func:`mgf_expectation`), at M = 3, d = 2;
+    the mutant drops the 1/M."""
+    xs = [sp.Matrix(d, 1, lambda i, _, k=k: sp.Symbol(f"x{k + 1}_{i + 1}")) for k in range(m)]
+    eps = sp.symbols(f"epsilon_1:{m + 1}")
+    eta = sum((eps[i] * xs[i] for i in range(m)), sp.zeros(d, 1)) / m
+    exact = sp.lambdify([sigma_] + [v for x in xs for v in x],
+                        mgf_expectation(eta * eta.T, [GaussianBlock(list(eps), sigma_**2 * sp.eye(m))]))
+
+    def claimed(p, factor=1):
+        X = np.asarray(p["X"])
+        return p["s"] ** 2 * X.T @ X / m / m * factor
+
+    def points(rng):
+        return [{"X": rng.standard_normal((m, d)), "s": 0.7, "label": f"draw {k}"} for k in range(3)]
+
+    return agreement("eta-covariance", subject=claimed,
+                     reference=lambda p: np.array(exact(p["s"], *np.asarray(p["X"]).ravel()), dtype=float),
+                     points=points, digits=13, kind="float64", reference_name="the MGF of the label noise",
+                     mutants=[Mutant("sigma^2 S (no 1/M)", lambda p: claimed(p, m))],
+                     description="E[ηη^T | x] = σ^2 Ŝ/M at M = 3 against the MGF of ε")
+
+
 _ETA_CHECK = eta_covariance_check(sigma)
 
 
 def derivation_error(d: int = 2) -> Derivation:
     r"""E(\hat y_q - y_q)^2 from the predictor's definition to the closed form (d x d explicit entries, symbolic M, N)."""
-    Lam, P, S = _sym("l", d), _sym("p", d), symmetric_symbols("s", d)
-    w, q, eta = _vec("w", d), _vec("q", d), _vec("eta", d)
+    Lam, P, S = symbolic_matrix("l", d, d, symmetric=True), symbolic_matrix("p", d, d, symmetric=True), symmetric_symbols("s", d)
+    w, q, eta = symbolic_vector("w", d), symbolic_vector("q", d), symbolic_vector("eta", d)
     eq = sp.Symbol("epsilon_q")
     blocks = [GaussianBlock(list(w), sp.eye(d)), GaussianBlock(list(q), Lam),
               GaussianBlock(list(eta), sigma**2 * S / M), GaussianBlock([eq], sp.Matrix([[tau**2]]))]
@@ -175,7 +192,7 @@ def derivation_error(d: int = 2) -> Derivation:
            check=maps("E over the prompt (MGF route)", PromptAverage(S, Lam, M), r"\xrightarrow{\ \mathbb E_{x_{1:M}}\ }"),
            rhs_tex=r"\mathrm{tr}\Lambda - 2\,\mathrm{tr}(P\Lambda^2) + \mathrm{tr}(P\Lambda P\Lambda\Gamma_M) + \tfrac{\sigma^2}{M}\mathrm{tr}(P\Lambda P\Lambda) + \tau^2",
            label="prompt-average")
-    D.step(error_sym(Lam, N, M, sigma, tau), r"at the minimiser $P = \Gamma^{-1}$ (Theorem 4.1)",
+    D.step(error_sym(Lam, N, M, sigma, tau), r"at the minimizer $P = \Gamma^{-1}$ (Theorem 4.1)",
            check=equal_given({P[a, b]: Gi[a, b] for a in range(d) for b in range(a, d)}, r"$P = \Gamma^{-1}$"),
            rhs_tex=r"\mathrm{tr}\Lambda - 2\,\mathrm{tr}(\Gamma^{-1}\Lambda^2) + \mathrm{tr}(\Gamma^{-1}\Lambda\Gamma^{-1}\Gamma_M\Lambda) + \tfrac{\sigma^2}{M}\mathrm{tr}(\Gamma^{-1}\Lambda\Gamma^{-1}\Lambda) + \tau^2",
            label="at-gamma")
@@ -184,9 +201,9 @@ def derivation_error(d: int = 2) -> Derivation:
 
 def derivation_error_direct(d: int, m: int) -> Derivation:
     """Independent cross-check at small M: the full expectation from the joint law (no Wishart identity)."""
-    Lam, P = _sym("l", d), _sym("p", d)
-    w, q = _vec("w", d), _vec("q", d)
-    xs = [_vec(f"x{i + 1}", d) for i in range(m)]
+    Lam, P = symbolic_matrix("l", d, d, symmetric=True), symbolic_matrix("p", d, d, symmetric=True)
+    w, q = symbolic_vector("w", d), symbolic_vector("q", d)
+    xs = [symbolic_vector(f"x{i + 1}", d) for i in range(m)]
     eps = sp.symbols(f"epsilon_1:{m + 1}")
     eq = sp.Symbol("epsilon_q")
     blocks = ([GaussianBlock(list(w), sp.eye(d)), GaussianBlock(list(q), Lam)] + [GaussianBlock(list(xi), Lam) for xi in xs]
@@ -205,7 +222,7 @@ def derivation_error_direct(d: int, m: int) -> Derivation:
 
 def derivation_error_forms(d: int = 2) -> Derivation:
     """The paper's second form: bias O(N^-2) plus variance O(1/M)."""
-    Lam = _sym("l", d)
+    Lam = symbolic_matrix("l", d, d, symmetric=True)
     Id = sp.eye(d)
     Gi = gamma_sym(Lam, N).inv()
     T = Lam + _tr(Lam) * Id
@@ -225,7 +242,7 @@ def derivation_error_forms(d: int = 2) -> Derivation:
 
 
 def derivation_min_loss(d: int = 2) -> Derivation:
-    Lam = _sym("l", d)
+    Lam = symbolic_matrix("l", d, d, symmetric=True)
     Gi = gamma_sym(Lam, N).inv()
     D = Derivation(f"zfb-min-loss d={d}", error_sym(Lam, N, N, 0, 0), start_tex=r"\mathbb E(\hat y_q - y_q)^2\big|_{M=N,\ \sigma=\tau=0}",
                    conclusion=_tr(Lam) - _tr(Gi * Lam**2))
@@ -247,8 +264,71 @@ LAMBDA_T3 = toeplitz_sigma(3, 0.5)
 """d = 3, \\Lambda_{ij} = 0.5^{|i-j|} (the Toeplitz covariance of the paper's experiments)."""
 LAMBDA_D2 = np.diag([1.0, 0.25])
 
+
+def error_from_gamma(Lambda, G_N, G_M, M, noise_std=0.0, target_noise_std=0.0) -> float:
+    r"""The statement's error form in terms of the claimed matrices:
+    tr\Lambda - 2tr(\Gamma^{-1}\Lambda^2) + tr(\Gamma^{-1}\Lambda\Gamma^{-1}\Gamma_M\Lambda) + s^2 tr(\Gamma^{-1}\Lambda\Gamma^{-1}\Lambda)/M + t^2."""
+    L = np.asarray(Lambda, dtype=float)
+    Gi = np.linalg.inv(np.asarray(G_N, dtype=float))
+    Gi = (Gi + Gi.T) / 2
+    inv_m = 0.0 if math.isinf(M) else 1.0 / M
+    GiL = Gi @ L
+    return float(np.trace(L) - 2 * np.trace(GiL @ L) + np.trace(GiL @ Gi @ np.asarray(G_M, dtype=float) @ L)
+                 + noise_std**2 * np.trace(GiL @ GiL) * inv_m + target_noise_std**2)
+
+
+def _rate_constant(Lambda) -> float:
+    L = np.asarray(Lambda, dtype=float)
+    return (L.shape[0] + 1) * float(np.trace(L))
+
+
+@dataclass(frozen=True)
+class ZFBClaim:
+    r"""What the statement claims, as one subject for the numeric checks: \Gamma_n (``gamma``), W_*(\Gamma)
+    (``weights``), the error in terms of (\Lambda, \Gamma_N, \Gamma_M, M, s, t) (``error``) and lim N error(N, N)
+    (``rate_constant``).  A mutant replaces one part (e.g. \Gamma = (1 + 2/N)\Lambda + tr\Lambda/N I)."""
+
+    gamma: Callable = zfb_gamma
+    weights: Callable = minimizer_from_gamma
+    error: Callable = error_from_gamma
+    rate_constant: Callable = _rate_constant
+    predictor_scale: float = 1.0
+
+    def minimizer(self, Lambda, N):
+        return self.weights(self.gamma(Lambda, N))
+
+    def error_at(self, Lambda, N, M, s=0.0, t=0.0) -> float:
+        return float(self.error(Lambda, self.gamma(Lambda, N), self.gamma(Lambda, M), M, s, t))
+
+    def predict(self, X, y, x_q, Lambda, N):
+        r"""x_q^T \Gamma_N^{-1}(1/M \sum_i y_i x_i) with the claimed \Gamma."""
+        Gi = np.linalg.inv(self.gamma(Lambda, N))
+        Gi = (Gi + Gi.T) / 2
+        M = np.shape(X)[-2]
+        mhat = np.einsum("...md,...m->...d", np.asarray(X, float), np.asarray(y, float)) / M
+        return self.predictor_scale * np.einsum("...d,de,...e->...", np.asarray(x_q, float), Gi, mhat)
+
+    def replace(self, **kw) -> "ZFBClaim":
+        return replace(self, **kw)
+
+
 CLAIM = ZFBClaim()
 """The statement as a numeric subject: \\Gamma_n = zfb_gamma, W_*(\\Gamma), the error form, (d+1) tr\\Lambda."""
+
+
+def gamma_two_over_n(Lam, n):
+    r"""A planted \Gamma = (1 + 2/N)\Lambda + tr(\Lambda)/N I (\Lambda at N = \infty)."""
+    return Lam if math.isinf(n) else (1 + 2 / n) * Lam + np.trace(Lam) / n * np.eye(Lam.shape[0])
+
+
+def error_drop_trace(Lam, GN, GM, m, s, t):
+    r"""The error with \Gamma_M missing its tr(\Lambda)/M I, i.e. without tr(\Lambda) tr(\Gamma^{-2}\Lambda^2)/M."""
+    return error_from_gamma(Lam, GN, GM - (0 if math.isinf(m) else np.trace(Lam) / m) * np.eye(Lam.shape[0]), m, s, t)
+
+
+def error_noise_not_m(Lam, GN, GM, m, s, t):
+    """The error with the prompt-noise term missing its 1/M."""
+    return error_from_gamma(Lam, GN, GM, m, s * math.sqrt(m), t)
 
 
 WRONG = {
@@ -262,6 +342,66 @@ WRONG = {
     "W_KQ with Gamma not inverted": CLAIM.replace(weights=lambda G: minimizer_from_gamma(np.linalg.inv(G))),
     "predictor normalised by N": CLAIM.replace(predictor_scale=0.5),
 }
+
+
+def prompt_points(rng, n_prompts: int = 200):
+    """Prompts with arbitrary labels at (d, N, M) = (3, 5, 5), (3, 10, 4), (2, 3, 17)."""
+    return [_prompts_at(Lam, N_, M_, n_prompts, rng)
+            for Lam, N_, M_ in ((LAMBDA_T3, 5, 5), (LAMBDA_T3, 10, 4), (LAMBDA_D2, 3, 17))]
+
+
+def _prompts_at(Lam, N_, M_, n_prompts, rng) -> dict:
+    root = np.linalg.cholesky(Lam)
+    d = Lam.shape[0]
+    return {"Lambda": Lam, "N": N_, "X": rng.standard_normal((n_prompts, M_, d)) @ root.T,
+            "xq": rng.standard_normal((n_prompts, d)) @ root.T, "y": 2.0 * rng.standard_normal((n_prompts, M_)),
+            "label": f"d={d}, N={N_}, M={M_}, {n_prompts} prompts, arbitrary labels"}
+
+
+def large_n_slope(p, c: ZFBClaim) -> float:
+    """Fitted slope in log N (N = 1e2..1e5) of |N(W_*(N) - (U_*, V_*)) - D_1| and |N err(N, N) - rate constant|.
+
+    D_1 is the derivative in 1/N of the Gamma-free trained minimizer: a right claim gives slope ~ -1, a wrong
+    constant a plateau (slope ~ 0)."""
+    Lam = p["Lambda"]
+    U, V = bayes_point(Lam)
+    D1 = trained_first_order(Lam)
+    Ns = np.array([10**2, 10**3, 10**4, 10**5])
+    gw = [max(np.max(np.abs(n * (W - R) - D)) for W, R, D in zip(c.minimizer(Lam, int(n)), (U, V), D1)) for n in Ns]
+    ge = [abs(n * c.error_at(Lam, int(n), int(n)) - c.rate_constant(Lam)) for n in Ns]
+
+    def slope(g):
+        return np.polyfit(np.log(Ns), np.log(np.maximum(g, 1e-300)), 1)[0]
+
+    return float(max(slope(gw), slope(ge)))
+
+
+def corollary_points(rng, n_random: int = 200):
+    """Random (Lambda, N, M) with d <= 5, plus the tight corner N = 1e4, M = 1, 2 of the d = 3 Toeplitz Lambda."""
+    return [_random_configuration(k, rng) for k in range(n_random)] + [
+        {"Lambda": LAMBDA_T3, "N": 10**4, "M": m_, "label": f"d=3, N=1e4, M={m_}"} for m_ in (1, 2)]
+
+
+def _random_configuration(k: int, rng) -> dict:
+    d = int(rng.integers(1, 6))
+    A = rng.standard_normal((d, d))
+    return {"Lambda": A @ A.T + 0.05 * np.eye(d), "N": int(rng.integers(1, 60)), "M": int(rng.integers(1, 60)),
+            "label": f"random {k}, d={d}"}
+
+
+def corollary_ratio(p, c: ZFBClaim) -> float:
+    r"""ZFB Cor. 4.3: excess <= (d+1)tr\Lambda/M + (1 + 2d + d^2\kappa) tr\Lambda/N^2; returns claimed error / bound."""
+    Lam = p["Lambda"]
+    ev = np.linalg.eigvalsh(Lam)
+    d = Lam.shape[0]
+    b = (d + 1) * ev.sum() / p["M"] + (1 + 2 * d + d**2 * ev[-1] / ev[0]) * ev.sum() / p["N"] ** 2
+    return float(c.error_at(Lam, p["N"], p["M"]) / b)
+
+
+def rejected_z(p, estimate, claims) -> float:
+    """|z| of the trained LSA's Monte Carlo ``estimate`` against claims[p["which"]]."""
+    c = claims[p["which"]]
+    return abs(estimate.z(c.error_at(p["Lambda"], p["N"], p["M"], p["s"], p["t"])))
 
 
 def _mutants(*names):
@@ -284,8 +424,10 @@ def _mc(n_prompts):
 
 
 def _mc_check(name, configs, n_prompts, mutants, description, slow=False):
-    return claim_z_test(name, CLAIM, _value, _mc(n_prompts), configs, mutants=_mutants(*mutants), resolve=0.01,
-                        description=description, slow=slow)
+    """A z-test whose simulation depends on the subject: the forward pass runs at W_*(claimed Gamma) and is compared
+    with the claimed error, so a wrong Gamma changes both sides and is caught where they no longer match."""
+    return z_test(name, subject=CLAIM, estimate=_mc(n_prompts), points=configs, value=_value, driven=True,
+                  mutants=_mutants(*mutants), resolve=0.01, description=description, slow=slow)
 
 
 CONFIG_EQ = _cfg(LAMBDA_T3, 5, 5)
@@ -317,30 +459,30 @@ CHECKS = [
     _mc_check("mc-noisy", [CONFIG_NOISY, CONFIG_PROMPT_NOISE], 50_000,
               GAMMA_MUTANTS + ("prompt noise without 1/M", "error 2% too large"),
               "label noise: prompt and target (d=3, N=6, M=12, s=t=0.5), prompt only (d=2, N=3, M=7, s=1)"),
-    agreement("forward-pass-equals-predictor", subject=_predictor(CLAIM), reference=trained_forward, points=prompt_points,
-              digits=12, kind="float64", reference_name="the forward pass at the Γ-free trained minimiser",
+    agreement("forward-pass-equals-predictor", subject=_predictor(CLAIM), reference=zr.trained_forward, points=prompt_points,
+              digits=12, kind="float64", reference_name="the forward pass at the Γ-free trained minimizer",
               mutants=[Mutant(n, _predictor(WRONG[n])) for n in GAMMA_MUTANTS + ("predictor normalised by N",)],
-              description="x_q^T Γ^{-1}(1/M Σ y_i x_i) with the claimed Γ vs eq. (3.3) at the minimiser of the population "
+              description="x_q^T Γ^{-1}(1/M Σ y_i x_i) with the claimed Γ vs eq. (3.3) at the minimizer of the population "
                           "loss found without Γ (verify.icl.zfb.lsa_trained_minimizer), arbitrary labels"),
     bound("large-N", CLAIM, large_n_slope, [{"Lambda": LAMBDA_T3, "label": "d=3 Toeplitz"}, {"Lambda": LAMBDA_D2, "label": "d=2"}],
           threshold=-0.9, relation="<=", unit="slope", kind="float64", what="fitted log-log slope of the O(1/N) remainders",
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "rate d tr(Lambda)", "W_KQ with Gamma not inverted"),
-          description="W_*(N) = (U_*, V_*) + D_1/N + O(N^-2) with D_1 the derivative in 1/N of the Γ-free trained minimiser "
+          description="W_*(N) = (U_*, V_*) + D_1/N + O(N^-2) with D_1 the derivative in 1/N of the Γ-free trained minimizer "
                       "(complex step), and N·err(N, N) = (d+1)trΛ + O(1/N): both remainders, fitted over N = 1e2..1e5, "
                       "must decay like 1/N (slope <= -0.9); a wrong constant leaves a plateau (slope ~ 0)"),
     agreement("bb-risk-link", subject=lambda p: CLAIM.error_at(p["Lambda"], p["N"], math.inf),
               reference=lambda p: 2 * icl_risk_infinite(*lsa_trained_minimizer(p["Lambda"], p["N"]), p["Lambda"]),
-              points=_bb_points(), digits=12, kind="float64", reference_name="2 R_∞ at the Γ-free trained minimiser",
+              points=_bb_points(), digits=12, kind="float64", reference_name="2 R_∞ at the Γ-free trained minimizer",
               mutants=[Mutant(n, (lambda c: lambda p: c.error_at(p["Lambda"], p["N"], math.inf))(WRONG[n]))
                        for n in GAMMA_MUTANTS + ("error 1% too large",)],
-              description="claimed M -> ∞ error = 2 R_∞(W(N)) of BB (icl engine) at the minimiser trained without Γ"),
+              description="claimed M -> ∞ error = 2 R_∞(W(N)) of BB (icl engine) at the minimizer trained without Γ"),
     bound("corollary-4.3", CLAIM, corollary_ratio, corollary_points, threshold=1.0, relation="<=", unit="error/bound",
           kind="float64", what="claimed error / Corollary 4.3 bound",
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "error 1% too large"),
           description="Corollary 4.3's bound holds at 200 random (Λ, N, M) and where it is tight (N = 1e4, M = 1, 2)"),
     rejection("wrong-formulas-rejected", tuple(WRONG[n] for n in REJECTED), rejected_z,
               [dict(_cfg(LAMBDA_T3, 5, 5, 0.5, 0.0), which=k, label=n) for k, n in enumerate(REJECTED)],
-              prepare=trained_error_estimate,
+              prepare=zr.trained_error_estimate,
               threshold=5.0, unit="|z|", what="|z| of the trained LSA's Monte Carlo against a wrong form",
               mutants=[Mutant("the right formula", (CLAIM,) * len(REJECTED))],
               description="the Monte Carlo of the Γ-free trained LSA rejects (|z| >= 5) each wrong form"),
@@ -348,6 +490,86 @@ CHECKS = [
                            _cfg(LAMBDA_T3, 2, 30, 0.3, 0.0), _cfg(np.array([[2.0]]), 2, 2)], 1_000_000,
               GAMMA_MUTANTS + ("error 1% too large",), "sweep, 1e6 prompts each through the LSA forward pass", slow=True),
 ]
+
+
+# ------------------------------------------------------------------------------------------ user claims (verify claim)
+# ``verify claim zfb-error``: exact rational points, d = 1..5, with references computed from the DEFINITION without
+# Gamma and without the Wishart identity (verify.icl.zfb_references.error_reference).
+
+CLAIM_DPS = 40
+CLAIM_DIMS = (1, 2, 3, 4, 5)
+ERROR_CASES = ((False, False), (True, False), (False, True), (True, True))
+"""Per dimension, (noiseless, M = N): noise s, t > 0 with M != N; none, M != N; s > 0 = t with M = N; none, M = N."""
+
+
+def error_claim_points(seed: int) -> list:
+    r"""Points of ``verify claim zfb-error``: d = 1..5, four each (:data:`ERROR_CASES`), N, M in 1..40, s, t in (1/8)Z,
+    reference verify.icl.zfb_references.error_reference (exact).  ``cases``: ``noiseless`` (s = t = 0),
+    ``equal-lengths`` (M = N)."""
+    rng = np.random.default_rng([seed, 72])
+    return [_error_point(dim, quiet, equal, rng) for dim in CLAIM_DIMS for quiet, equal in ERROR_CASES]
+
+
+def _error_point(dim: int, quiet: bool, equal: bool, rng) -> ClaimPoint:
+    Lam = zr.rational_lambda(dim, rng)
+    n = int(rng.integers(1, 41))
+    m = n if equal else int(rng.choice([k for k in range(1, 41) if k != n]))
+    s = 0 if quiet else zr.small_rational(0.3 + rng.random())
+    t = 0 if quiet or equal else zr.small_rational(0.3 + rng.random())
+    cases = frozenset(name for name, on in (("noiseless", quiet), ("equal-lengths", equal)) if on)
+    ref = zr.error_reference(Lam, n, m, s, t)
+    with mpmath.mp.workdps(CLAIM_DPS + 10):
+        values = {"Lambda": zr.to_mpmath(Lam), "N": mpmath.mpf(n), "M": mpmath.mpf(m), "s": zr.to_mpmath(Fraction(s)),
+                  "t": zr.to_mpmath(Fraction(t)), "I": mpmath.eye(dim)}
+        return ClaimPoint(dim, values, zr.to_mpmath(ref), cases)
+
+
+_G = "((1 + 1/N)*Lambda + trace(Lambda)/N*I)"           # Gamma_N
+_GM = "((1 + 1/M)*Lambda + trace(Lambda)/M*I)"          # Gamma_M
+_GI = f"{_G}**-1"
+_ERR = (f"trace(Lambda) - 2*trace({_GI}*Lambda**2) + trace({_GI}*Lambda*{_GI}*{_GM}*Lambda)"
+        f" + s**2*trace({_GI}*Lambda*{_GI}*Lambda)/M + t**2")
+_VAR = f"(trace({_G}**-2*Lambda**3) + trace(Lambda)*trace({_G}**-2*Lambda**2))/M"
+_NOISE = f" + s**2*trace({_G}**-2*Lambda**2)/M + t**2"
+_POINTS = ("d = 1..5, generic Lambda = R R^T + I/4 (R in (1/16)Z, no zero entry), N in 1..40, exact;\n"
+           "reference without Gamma: the minimizer C of the population loss (a linear solve;\n"
+           "Gaussian fourth moments read off the MGF, prompt average by pair counting)")
+_SYNTAX = "syntax: SymPy's: * matrix product, .T transpose, **-1 or inverse() inverse, trace()."
+
+ERROR_CLAIM = ClaimSpec(
+    id="zfb-error", statement_id="zfb-linear",
+    summary="ZFB Thm 4.2 averaged: E(y_hat - y)^2 of the trained LSA on M test tokens (noise s, t)",
+    symbols_help=("symbols: Lambda (d x d, SPD), N (training length), M (test prompt length), s (prompt-label\n"
+                  "noise std), t (target noise std), I (d x d identity); Gamma is written out in Lambda, N, I.\n" + _SYNTAX),
+    example=_ERR, expected_shape=lambda d: (), points=error_claim_points,
+    assumptions={"noiseless": "s = t = 0 (ZFB train and test noiselessly)", "equal-lengths": "M = N"},
+    coverage=(_POINTS + ";\nM in 1..40 with M != N and M = N, noise s, t > 0 and s = t = 0; reference E(y_hat - y)^2\n"
+              "of x_q^T C (1/M sum y_i x_i) from the definition (exact)"),
+    equivalents=(f"trace(Lambda*(I - {_GI}*Lambda)**2) + {_VAR}{_NOISE}",                  # bias + variance + noise
+                 f"trace({_G}**-2*Lambda*(Lambda + trace(Lambda)*I)**2)/N**2 + {_VAR}{_NOISE}",  # bias O(N^-2)
+                 _ERR.replace(_GI, "N*inverse((N + 1)*Lambda + trace(Lambda)*I)"),
+                 (f"trace(Lambda) - 2*trace(Lambda**2*{_GI}) + (1 + 1/M)*trace(Lambda*{_GI}*Lambda*{_GI}*Lambda)"
+                  f" + trace(Lambda)/M*trace({_GI}*Lambda*{_GI}*Lambda) + (s**2/M)*trace(Lambda*{_GI}*Lambda*{_GI}) + t^2"),
+                 _ERR.replace("2*trace", "2.0*trace").replace("s**2*", "0.25*(2*s)**2*").replace("t**2", "(t*t)"),
+                 _ERR.replace("/M", "*M**-1").replace(f"trace({_GI}*Lambda**2)", f"trace(({_GI}*Lambda**2).T)")),
+    wrong_examples=(_ERR.replace(_G, "((1 + 2/N)*Lambda + trace(Lambda)/N*I)"),           # 2/N for 1/N in Gamma
+                    _ERR.replace(_GI, "Lambda**-1"),                                        # Gamma = Lambda
+                    _ERR.replace(_GM, "((1 + 1/M)*Lambda)"),                                # tr(Lambda)/M term dropped
+                    _ERR.replace("*Lambda)/M + t", "*Lambda) + t"),                         # noise without 1/M
+                    _ERR.replace("- 2*trace", "- trace"),                                   # 2 -> 1
+                    _ERR.replace(_GI, _G),                                                  # Gamma not inverted
+                    _ERR.replace(_GM, "((1 + 1/M)*Lambda + trace(Lambda**2)/M*I)"),         # tr <-> tr(Lambda^2)
+                    _ERR.replace("s**2*", "s*").replace("t**2", "t"),                       # std for variance
+                    _ERR.replace("s**2", "S2").replace("t**2", "s**2").replace("S2", "t**2"),  # s <-> t
+                    _ERR.replace("+ t**2", "+ t**2/M"),                                     # target noise / M
+                    f"(1 + 1e-12)*({_ERR})",                                                # relative offset 1e-12
+                    f"{_ERR} + {vanishing_up_to(3, 'Lambda')}*trace(Lambda)/N",            # 0 at d <= 3
+                    f"{_ERR} + {vanishing_up_to(4, 'Lambda')}*t**2"),                       # 0 at d <= 4
+    conditional_examples=((_ERR.split(" + s**2")[0], ("noiseless",)),                      # noise terms dropped
+                          (_ERR.replace(_GM, _G), ("equal-lengths",)),                     # Gamma_M = Gamma_N
+                          (f"trace(Lambda) - trace({_GI}*Lambda**2)", ("noiseless", "equal-lengths"))),  # 2 L(theta_*)
+)
+
 
 
 # ------------------------------------------------------------------------------------------ the statement
@@ -371,7 +593,7 @@ HYPOTHESES = [
     r"f_{\mathrm{LSA}}(E;\theta) = E + W^{PV}E\,\frac{E^\top W^{KQ}E}{n},\ \hat y_q = [f_{\mathrm{LSA}}]_{d+1,n+1};\ "
     r"n = N \text{ (training) or } M \text{ (test prompt)}",
     r"\theta_* = (W^{KQ}_*, W^{PV}_*) \text{ is the limit of gradient flow (ZFB Theorem 4.1, taken as given); "
-    r"checked here: it minimises the loss over } C = u\,U_{11}^\top \text{ on } u_{12} = u_{21} = 0",
+    r"checked here: it minimizes the loss over } C = u\,U_{11}^\top \text{ on } u_{12} = u_{21} = 0",
 ]
 
 NOTES = [
@@ -382,7 +604,7 @@ NOTES = [
     r"(a cubic in $x_q$); it vanishes at $\theta_*$. So BB's convention (query not in the sum) and ZFB's agree at $\theta_*$.",
     r"Normalisation: $f_{\mathrm{LSA}}$ divides by the number $n$ of prompt tokens in $E$ ($N$ in training, $M$ at test); "
     r"with $1/N$ kept at test the predictor would be scaled by $M/N$.",
-    r"All formulas of paper.md \S7 that were checked hold exactly: $\Gamma$, $W_*$, the predictor, the Wishart identity, "
+    r"All ZFB formulas the paper uses that were checked hold exactly: $\Gamma$, $W_*$, the predictor, the Wishart identity, "
     r"the averaged error in both forms, $I - \Gamma^{-1}\Lambda = \Gamma^{-1}(\Lambda + \mathrm{tr}\Lambda\,I)/N$, "
     r"the noise terms $\sigma^2\mathrm{tr}(\Gamma^{-1}\Lambda\Gamma^{-1}\Lambda)/M$ and $+\tau^2$, "
     r"$L(\theta_*) = \frac12[\mathrm{tr}\Lambda - \mathrm{tr}(\Gamma^{-1}\Lambda^2)]$, ZFB's reduced ODEs, Theorem 4.2's general form "
@@ -398,7 +620,7 @@ NOTES = [
 STATEMENT = Statement(
     id="zfb-linear",
     number="ZFB Thms 4.1-4.2",
-    title="Trained linear self-attention: the global minimiser, its learned predictor and its prediction error",
+    title="Trained linear self-attention: the global minimizer, its learned predictor and its prediction error",
     summary="At Γ = (1+1/N)Λ + tr(Λ)/N I, W_* gives ŷ = x_q^T Γ^{-1} (1/M Σ y_i x_i) with "
             "E(ŷ - y)^2 = trΛ - 2tr(Γ^{-1}Λ^2) + tr(Γ^{-1}ΛΓ^{-1}Γ_MΛ) (+ noise terms); N -> ∞ gives BB's (U_*, V_*)",
     source="Zhang, Frei & Bartlett (2024), JMLR 25(49), Theorems 4.1-4.2 and eq. (3.3); used by Boursier & Boyer "
@@ -407,6 +629,7 @@ STATEMENT = Statement(
     hypotheses_tex=HYPOTHESES,
     derivations=derivations,
     checks=CHECKS,
+    claims=[ERROR_CLAIM],
     status="verified",
     notes_tex=NOTES,
     order=7.0,

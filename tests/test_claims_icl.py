@@ -1,6 +1,6 @@
-"""ICL claims of ``verify claim`` (issue 7 items 2 and 6): points at d = 1..5 that see the reviewer's tricks,
-``--assume invariant-subspace`` / ``noiseless`` / ``balanced``, the new gradient and minimiser claims, and the
-references (verify.icl.claim_points) checked against the toolkit's other evaluations of the definition."""
+"""ICL claims of ``verify claim``: points at d = 1..5 that see terms vanishing at small d,
+``--assume invariant-subspace`` / ``noiseless`` / ``balanced``, the gradient and minimizer claims, and the
+references (verify.icl.references) checked against the toolkit's other evaluations of the definition."""
 
 from __future__ import annotations
 
@@ -16,11 +16,16 @@ from verify.kernel.registry import claim_specs
 from verify.cli import main
 from verify.kernel.claim import check_formula
 from verify.icl.risk import bayes_point
-from verify.icl.claim_points import (
-    DIMS, cayley_hamilton3, coverage, gradient_claim_points, minimiser_U11, minimiser_claim_points, risk_claim_points,
-    swap, swap_symbols, task_moments, vanishing_at_small_d, _exact_points,
+import proofs.icl_gradient as PG
+import proofs.icl_minimizers as PM
+import proofs.icl_risk_infinite as PR
+from verify.icl.references import (
+    CLAIM_DIMS as DIMS, claim_grid, definition_quadrature, gradient_definition, minimizer_U11, random_point,
+    risk_definition_gh, task_moments,
 )
-from verify.icl.references import definition_quadrature, gradient_definition, random_point, risk_definition_gh
+from verify.icl.symbols import cayley_hamilton3, swap, swap_symbols, vanishing_at_small_d
+
+risk_claim_points, gradient_claim_points = PR.claim_points, PG.gradient_claim_points
 
 SPECS = claim_specs()
 RISK = SPECS["icl-risk-infinite"]
@@ -35,7 +40,7 @@ def cli(capsys, claim_id, formula, *assume):
     return code, out, err
 
 
-# ------------------------------------------------------------------ the reviewer's tricks (issue 7 item 2)
+# ------------------------------------------------------------------ terms that vanish at small d
 
 TRICKS = [RISK.example + " + " + vanishing_at_small_d(t) for t in ("trace(Sigma)", "s**2", "b", "u.T*Sigma*a")]
 TRICKS += [RISK.example + f" + trace({cayley_hamilton3('Sigma')})", RISK.example + f" + u.T*{cayley_hamilton3('Sigma')}*u",
@@ -51,7 +56,7 @@ def test_terms_vanishing_at_small_d_are_rejected(capsys, formula):
 
 
 def test_the_tricks_really_vanish_at_d_le_3():
-    """The points at d <= 3 alone would accept them: what the reviewer found with the old d = 1, 2, 3 points."""
+    """The points at d <= 3 alone would accept them: points must reach d = 4 and 5."""
     low = dataclasses.replace(RISK, id="icl-risk-low-d", points=lambda seed: tuple(
         p for p in risk_claim_points(seed) if p.dim <= 3))
     for f in TRICKS:
@@ -75,19 +80,17 @@ def test_points_cover_every_case():
     assert "d = 1, 2, 3, 4, 5" in RISK.coverage and "invariant-subspace" in RISK.coverage
 
 
-def test_points_are_deterministic_and_cached():
-    a = risk_claim_points(0)
-    assert risk_claim_points(0) is a  # cached per seed
-    risk_claim_points.cache_clear()
-    c = risk_claim_points(0)
+def test_points_are_deterministic_and_checked_fast():
+    a, c = risk_claim_points(0), risk_claim_points(0)
     assert [p.reference for p in a] == [p.reference for p in c]  # same seed, same bits
-    assert [pt["Sigma"] for *_, pt in _exact_points(1)] != [pt["Sigma"] for *_, pt in _exact_points(0)]
+    assert [pt["Sigma"] for *_, pt in claim_grid(1)] != [pt["Sigma"] for *_, pt in claim_grid(0)]
+    check_formula(RISK, RISK.example)  # the points of a seed are computed once per claim
     t0 = time.perf_counter()
     check_formula(RISK, RISK.example)
     assert time.perf_counter() - t0 < 2.0
 
 
-# ------------------------------------------------------------------ --assume (issue 7 item 6)
+# ------------------------------------------------------------------ --assume
 
 
 def test_reduced_form_accepted_on_the_invariant_subspace_only(capsys):
@@ -122,7 +125,7 @@ def test_catalogue_sizes():
         assert len(set(s.wrong_examples)) == len(s.wrong_examples) and s.example not in s.wrong_examples
 
 
-# ------------------------------------------------------------------ the new claims
+# ------------------------------------------------------------------ the gradient and minimizer claims
 
 PLANTED = {
     "icl-gradient-U11": swap(SPECS["icl-gradient-U11"].example, "*Sigma*(b*U11.T", "*Sigma*(b*U11"),
@@ -203,22 +206,22 @@ def test_gradient_points_share_the_grid_of_the_risk_points():
         gradient_claim_points(0, "V")
 
 
-def test_minimiser_reference_is_a_minimiser_of_the_definition():
+def test_minimizer_reference_is_a_minimizer_of_the_definition():
     """At the reference argmin the definition's gradient in U11 vanishes and R_inf = s^2/2 (float64, full rule)."""
     S = np.array([[1.5, 0.4], [0.4, 0.8]])
     U, V = np.zeros((3, 3)), np.zeros((3, 3))
     V[2, 2] = 0.7
-    U11, risk = minimiser_U11(V, S, 0.3, with_risk=True)
+    U11, risk = minimizer_U11(V, S, 0.3, with_risk=True)
     U[:2, :2] = np.array(U11.tolist(), dtype=float)
     gU, _ = gradient_definition(U, V, S, 0.3)
     assert np.abs(gU[:2, :2]).max() < 1e-12
     assert abs(risk_definition_gh(U, V, S, 0.3) - 0.045) < 1e-13 and abs(float(risk) - 0.045) < 1e-30
     with pytest.raises(ValueError, match="singular"):
-        minimiser_U11(np.zeros((3, 3)), S, 0.3)
+        minimizer_U11(np.zeros((3, 3)), S, 0.3)
 
 
-def test_minimiser_points():
-    pts = minimiser_claim_points(0, "U11")
+def test_minimizer_points():
+    pts = PM.claim_points(0, "U11")
     assert {p.dim for p in pts} == set(DIMS)
     assert {c for p in pts for c in p.cases} == {"balanced", "noiseless"}
     for p in pts:
@@ -228,7 +231,7 @@ def test_minimiser_points():
                 b4 = sum((Si * Si)[i, i] for i in range(p.dim))
                 assert abs(p.values["b"] ** 4 - b4) < mp.mpf(10) ** -35
     with pytest.raises(ValueError, match="what"):
-        minimiser_claim_points(0, "V")
+        PM.claim_points(0, "V")
 
 
 def test_task_moments_bad_input():
@@ -245,6 +248,5 @@ def test_catalogue_helpers():
     assert swap_symbols("trace(a*u.T) + a.T*Sigma*u", "a", "u") == "trace(u*a.T) + u.T*Sigma*a"
     with pytest.raises(ValueError, match="symbol"):
         swap_symbols("a + b", "a", "u")
-    assert coverage("risk").startswith("d = 1, 2, 3, 4, 5")
-    with pytest.raises(ValueError, match="kind"):
-        coverage("nope")
+    for cid in ("icl-risk-infinite",) + NEW:
+        assert SPECS[cid].coverage.startswith("d = 1, 2, 3, 4, 5"), cid

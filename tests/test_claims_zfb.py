@@ -9,6 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+import proofs.zfb_linear as ZL
+import proofs.zfb_minimizer as ZM
 from verify.icl import zfb_references as zr
 from verify.kernel.registry import claim_specs
 from verify.cli import main
@@ -35,7 +37,7 @@ def test_references_agree_with_the_engine_closed_forms():
 
 
 def test_error_reference_agrees_with_a_monte_carlo_of_the_trained_lsa():
-    """The definition by simulation: LSA forward pass at the Gamma-free trained minimiser, d = 2, N = 3, M = 2, noisy."""
+    """The definition by simulation: LSA forward pass at the Gamma-free trained minimizer, d = 2, N = 3, M = 2, noisy."""
     Lam = zr.rational_lambda(2, np.random.default_rng(4))
     ref = float(zr.error_reference(Lam, 3, 2, Fraction(1, 2), Fraction(1, 4)))
     est = lsa_error_conditional_mc(_float(Lam), *lsa_trained_minimizer(_float(Lam), 3), 2, 200_000,
@@ -45,7 +47,7 @@ def test_error_reference_agrees_with_a_monte_carlo_of_the_trained_lsa():
 
 
 def test_points_cover_every_claimed_case():
-    pts = zr.error_claim_points(0)
+    pts = ZL.error_claim_points(0)
     assert sorted({p.dim for p in pts}) == [1, 2, 3, 4, 5]
     for d in range(1, 6):
         cases = {p.cases for p in pts if p.dim == d}
@@ -56,14 +58,14 @@ def test_points_cover_every_claimed_case():
         assert (p.values["M"] == p.values["N"]) == ("equal-lengths" in p.cases)
         L = p.values["Lambda"]  # generic: no zero entry
         assert all(L[i, j] != 0 for i in range(p.dim) for j in range(p.dim))
-    assert sorted({p.dim for p in zr.gamma_claim_points(0)}) == [1, 2, 3, 4, 5]
+    assert sorted({p.dim for p in ZM.gamma_claim_points(0)}) == [1, 2, 3, 4, 5]
 
 
-def test_the_reviewers_wrong_forms_are_rejected():
+def test_the_planted_wrong_forms_are_rejected():
     for f in ("(1 + 2/N)*Lambda + trace(Lambda)/N*I", "Lambda"):
         assert not check_formula(GAMMA, f).accepted
     assert check_formula(GAMMA, GAMMA.example).accepted
-    for f in ERROR.wrong_examples[:4]:  # reviewer's Gamma, Gamma = Lambda, dropped tr(Lambda)/M, noise without 1/M
+    for f in ERROR.wrong_examples[:4]:  # 2/N in Gamma, Gamma = Lambda, dropped tr(Lambda)/M, noise without 1/M
         assert not check_formula(ERROR, f).accepted
 
 
@@ -86,7 +88,7 @@ def test_d5_points_are_needed():
     """A term vanishing at d <= 4 is caught only because the points reach d = 5."""
     form = GAMMA.wrong_examples[-1]
     assert not check_formula(GAMMA, form).accepted
-    low = dataclasses.replace(GAMMA, id="zfb-gamma-low", points=lambda seed: [p for p in zr.gamma_claim_points(seed)
+    low = dataclasses.replace(GAMMA, id="zfb-gamma-low", points=lambda seed: [p for p in ZM.gamma_claim_points(seed)
                                                                               if p.dim <= 4])
     assert check_formula(low, form).accepted
 

@@ -20,8 +20,8 @@ from verify.kernel import registry
 from verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_IDS = ("linear-limit", "zfb-minimiser", "gaussian-limit")
-SWEEP_IDS = ("linear-limit", "zfb-minimiser")
+RUN_IDS = ("linear-limit", "zfb-minimizer", "gaussian-limit")
+SWEEP_IDS = ("linear-limit", "zfb-minimizer")
 
 
 def _strip(x):

@@ -464,7 +464,7 @@ CASES += [("gaussian-limit", "V*(m + Gamma*K.T*Q*z)", 0), ("gaussian-limit", "V*
 if "linear-limit" in SPECS:
     CASES += [("linear-limit", "V*(Gamma + m*m.T)*K.T*Q*z", 0)]
 if "icl-risk-infinite" in SPECS:
-    _icl = importlib.import_module("proofs.icl_risk")
+    _icl = importlib.import_module("proofs.icl_risk_infinite")
     CASES += [("icl-risk-infinite", f, 0) for f in getattr(_icl, "CLAIM_EQUIVALENTS", ())]
     CASES += [("icl-risk-infinite", SPECS["icl-risk-infinite"].example + " + 1/10**15", 1)]
 

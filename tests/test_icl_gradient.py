@@ -1,6 +1,6 @@
-"""Tests of verify.icl.gradient (gradient of R_inf, finite differences, RK4 and DOP853 flows, evidence helpers)
-and of the statement "icl-gradient": each check goes red on the reviewer's mutants, the balance check passes at
-the seeds where the fixed-tolerance version failed (issue 7), and planted slips break the derivation chains."""
+"""Tests of verify.icl.gradient (gradient of R_inf, its Hessian, RK4 and DOP853 flows), of the finite differences of
+verify.numerics.differences, and of the statement "icl-gradient" (proofs/icl_gradient.py): each check goes red on
+its mutants, the balance check passes across seeds, and planted slips break the derivation chains."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from verify.kernel.registry import get_statement
-from verify.kernel.runner import run_check
-from verify.kernel.derivation import equal
-from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+import proofs.icl_gradient as P
 from verify.icl.gradient import (
-    central_difference,
-    hessian_fd,
+    GRADIENT_SLIPS,
+    LIMIT_SLIPS,
+    balance,
     icl_active_vector,
     icl_from_active_vector,
     icl_risk_gradient,
@@ -22,23 +20,23 @@ from verify.icl.gradient import (
     icl_risk_hessian_fd,
     invariant_flow,
     invariant_flow_rhs,
-    FLOW_SLIPS,
-    GRADIENT_SLIPS,
-    LIMIT_SLIPS,
-    balance,
-    balanced_limit_distance,
-    conservation_drift,
-    flow_discrepancy,
-    gradient_reference,
-    icl_risk_gradient_quadrature_fd,
-    max_relative_error,
+    invariant_state,
     paper_flow,
-    polynomial_equal,
-    polynomial_gradient,
-    rk4,
     sum_of_squares,
 )
+from verify.icl.references import icl_risk_gradient_quadrature_fd
+from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.kernel.compare import relative_error
+from verify.kernel.derivation import equal, polynomial_equal, polynomial_gradient
+from verify.kernel.registry import get_statement
+from verify.kernel.runner import run_check
+from verify.numerics.differences import central_difference, hessian_fd
+from verify.numerics.ode import rk4
 from verify.numerics.strategies import random_covariance
+
+
+def max_relative_error(got, reference) -> float:
+    return float(relative_error(got, reference))
 
 
 def _point(d, seed, scale=0.7):
@@ -136,8 +134,6 @@ def test_bad_inputs_name_the_parameter():
         rk4(lambda t, y: -y, [1.0], 1.0, 10, grading=0.5)
     with pytest.raises(ValueError, match="^y0: contains NaN"):
         rk4(lambda t, y: -y, [np.inf], 1.0, 10)
-    with pytest.raises(ValueError, match="^reference: expected arrays"):
-        max_relative_error(np.zeros(2), np.zeros(3))
 
 
 # ------------------------------------------------------------------------------ Hessian
@@ -172,9 +168,9 @@ def test_fast_flow_rhs_equals_gradient_rhs():
     b = 0.8
     Adot, bdot = invariant_flow_rhs(A, b, S)
     h = 1e-4  # one tiny RK4 step of the fast rhs reproduces y + h f(y) to O(h^2)
-    tr = invariant_flow(A, b, S, h, 1)
-    assert np.abs((tr.A[-1] - A) / h - Adot).max() < 1e-2 * max(1.0, np.abs(Adot).max())
-    assert abs((tr.b[-1] - b) / h - bdot) < 1e-2 * max(1.0, abs(bdot))
+    As, bs = invariant_state(invariant_flow(A, b, S, h, 1), 3)
+    assert np.abs((As[-1] - A) / h - Adot).max() < 1e-2 * max(1.0, np.abs(Adot).max())
+    assert abs((bs[-1] - b) / h - bdot) < 1e-2 * max(1.0, abs(bdot))
     # and the gradient-based rhs is -grad of the risk (finite differences of icl_risk_infinite)
     U, V = invariant_point(A, b, 3)
     fU, fV = icl_risk_gradient_fd(U, V, S)
@@ -185,26 +181,26 @@ def test_d1_flow_matches_logistic_solution():
     # balanced d = 1: x = A = b, y = x^2 solves y' = 2 s^2 y (1 - s y): y(t) = 1 / (s + (1/y0 - s) e^{-2 s^2 t})
     sig, x0, T = 0.25, 4.0, 50.0
     tr = invariant_flow([[x0]], x0, [[sig]], T, 2000, record_every=100)
+    A, b = invariant_state(tr, 1)
     y_exact = 1.0 / (sig + (1.0 / x0**2 - sig) * np.exp(-2 * sig**2 * tr.t))
-    assert np.abs(tr.A[:, 0, 0] ** 2 - y_exact).max() < 1e-8
-    assert np.allclose(tr.A[:, 0, 0], tr.b)
+    assert np.abs(A[:, 0, 0] ** 2 - y_exact).max() < 1e-8
+    assert np.allclose(A[:, 0, 0], b)
 
 
 def test_rk4_is_deterministic_and_fourth_order():
     f = lambda t, y: np.array([y[1], -y[0]])  # noqa: E731
-    e1 = abs(rk4(f, [1.0, 0.0], 2.0, 50)[1][-1, 0] - np.cos(2.0))
-    e2 = abs(rk4(f, [1.0, 0.0], 2.0, 100)[1][-1, 0] - np.cos(2.0))
+    e1 = abs(rk4(f, [1.0, 0.0], 2.0, 50).final[0] - np.cos(2.0))
+    e2 = abs(rk4(f, [1.0, 0.0], 2.0, 100).final[0] - np.cos(2.0))
     assert 12 < e1 / e2 < 20
     a, b = rk4(f, [1.0, 0.0], 2.0, 50), rk4(f, [1.0, 0.0], 2.0, 50)
-    assert np.array_equal(a[1], b[1])
+    assert np.array_equal(a.y, b.y)
 
 
 def test_balance_conserved_sum_not():
     S = toeplitz_sigma(3, 0.5)
     A0 = np.array([[0.3, -0.2, 0.1], [0.4, 0.2, 0.0], [-0.1, 0.3, 0.5]])
     tr = invariant_flow(A0, 0.7, S, 10.0, 2000, record_every=50)
-    q = tr.balance
-    p = np.einsum("nij,nij->n", tr.A, tr.A) + tr.b**2
+    q, p = balance(tr.y), sum_of_squares(tr.y)
     assert np.abs(q - q[0]).max() < 1e-9
     assert np.abs(p - p[0]).max() > 0.1
 
@@ -217,7 +213,7 @@ def test_flow_stationary_at_limit_point():
     assert icl_risk_infinite(U, V, S, 0.3) == pytest.approx(0.045, abs=1e-15)
 
 
-# ------------------------------------------------------------------------------ evidence helpers can fail
+# ------------------------------------------------------------------------------ the proof's references and figures can fail
 
 
 def test_quadrature_reference_agrees_with_the_closed_form_and_rejects_slips():
@@ -232,34 +228,47 @@ def test_quadrature_reference_agrees_with_the_closed_form_and_rejects_slips():
 def test_every_gradient_slip_differs_from_the_reference(name):
     U, V, S, noise = _point(3, 7)
     p = {"U": U, "V": V, "Sigma": S, "noise": noise, "reference": "closed form"}
-    assert max_relative_error(icl_risk_gradient(U, V, S, noise), gradient_reference(p)) < 1e-11
-    assert max_relative_error(GRADIENT_SLIPS[name](U, V, S, noise), gradient_reference(p)) > 1e-3, name
+    assert max_relative_error(icl_risk_gradient(U, V, S, noise), P.gradient_reference(p)) < 1e-11
+    assert max_relative_error(GRADIENT_SLIPS[name](U, V, S, noise), P.gradient_reference(p)) > 1e-3, name
 
 
 def test_flow_discrepancy_accepts_the_printed_flow_only():
     rng = np.random.default_rng(2)
     p = {"Sigma": random_covariance(3, rng), "A": rng.standard_normal((3, 3)), "b": 0.9}
-    assert flow_discrepancy(p, paper_flow) < 1e-10
-    for name, slip in FLOW_SLIPS.items():
-        assert flow_discrepancy(p, slip) > 1e-3, name
+    ref = P.flow_reference(p)
+    assert P.flow_discrepancy(p, ref, paper_flow) < 1e-10
+    for name, slip in P.FLOW_SLIPS.items():
+        assert P.flow_discrepancy(p, ref, slip) > 1e-3, name
 
 
 def test_conservation_bound_holds_for_the_balance_and_not_for_the_sum():
     p = {"Sigma": toeplitz_sigma(3, 0.5), "A0": np.array([[0.3, -0.2, 0.1], [0.4, 0.2, 0.0], [-0.1, 0.3, 0.5]]),
          "b0": 0.7, "t_end": 20.0}
-    drift, allowed, steps = conservation_drift(p, (paper_flow, balance))
+    drift, allowed, steps = P.conservation_drift(p, (paper_flow, balance))
     assert drift <= allowed and steps > 10 and allowed < 1e-8
-    drift, allowed, _ = conservation_drift(p, (paper_flow, sum_of_squares))
+    drift, allowed, _ = P.conservation_drift(p, (paper_flow, sum_of_squares))
     assert drift > 1e6 * allowed
-    drift, allowed, _ = conservation_drift(p, (FLOW_SLIPS["wrong sign"], balance))
+    drift, allowed, _ = P.conservation_drift(p, (P.FLOW_SLIPS["wrong sign"], balance))
     assert drift > 1e6 * allowed
 
 
 def test_limit_slips_are_far_from_the_flow_limit():
-    p = {"dim": 1, "Sigma": np.array([[0.25]]), "alpha": 4.0, "P": np.array([[1.0]])}
-    assert balanced_limit_distance(p, bayes_point) < 1e-8
+    (p,) = P.balanced_points(None, [[[0.25]]], (4.0,))
+    assert p["P"].tolist() == [[1.0]] and p["alpha"] == 4.0
+    assert P.balanced_limit_distance(p, bayes_point) < 1e-8
     for name, slip in LIMIT_SLIPS.items():
-        assert balanced_limit_distance(p, slip) > 0.1, name
+        assert P.balanced_limit_distance(p, slip) > 0.1, name
+
+
+def test_balanced_points_integrate_each_covariance_once_in_a_batch():
+    """The endpoints of a batch equal those of one flow at a time (the batch only stacks the states)."""
+    rng = np.random.default_rng(4)
+    pts = P.balanced_points(rng, [toeplitz_sigma(2, 0.5)], (0.5, 1.5), t_end=50.0, n_steps=500)
+    for p in pts:
+        A0 = p["alpha"] * p["P"]
+        A, b = invariant_state(invariant_flow(A0, p["alpha"], p["Sigma"], 50.0, 500, grading=3.0), 2)
+        U, V = p["endpoint"]
+        assert np.allclose(U[:2, :2], A[-1], atol=1e-12) and abs(V[2, 2] - b[-1]) < 1e-12
 
 
 def test_polynomial_relation_and_gradient():
@@ -280,7 +289,7 @@ def _check(name):
 
 
 @pytest.mark.parametrize("seed", [5, 8, 16, 20, 27, 28])
-def test_balance_conserved_passes_at_the_seeds_that_failed(seed):
+def test_balance_conserved_passes_across_seeds(seed):
     st, chk = _check("balance-conserved")
     ev = run_check(st, chk, seed)
     assert ev.passed, ev.detail
@@ -294,7 +303,7 @@ def test_balance_conserved_passes_at_the_seeds_that_failed(seed):
     ("balanced-flow-converges", r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$"),
     ("audit-witness-d1", r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$"),
 ])
-def test_reviewer_mutants_are_caught(check, mutant):
+def test_named_mutants_are_caught(check, mutant):
     st, chk = _check(check)
     assert run_check(st, chk, 0).passed
     assert not run_check(st, chk, 0, mutant=mutant).passed
@@ -314,6 +323,15 @@ def test_gradient_check_uses_the_quadrature_of_the_definition():
     assert ev.passed and ev.figure >= 11 and "quadrature" in ev.detail + chk.description
 
 
+def test_numpy_kernel_is_checked_against_the_sympy_blocks():
+    """The numpy gradient agrees with the statement's SymPy blocks at exact points; every planted slip is caught."""
+    st, chk = _check("numpy-kernel-vs-closed-form")
+    ev = run_check(st, chk, 2)
+    assert ev.passed and ev.figure >= 14, ev.detail
+    assert all(not run_check(st, chk, 2, mutant=m.name).passed for m in chk.mutants)
+    assert len(chk.mutants) == len(GRADIENT_SLIPS)
+
+
 # ------------------------------------------------------------------------------ derivations reject planted slips
 
 
@@ -324,57 +342,51 @@ def _slipped_flow(A, b, Sigma):
 
 
 def test_invariant_flow_chain_passes_and_a_planted_slip_fails():
-    from proofs.icl_gradient_flow import derivation_invariant_flow
-
-    assert all(r.passed for r in derivation_invariant_flow(2).check())
-    results = derivation_invariant_flow(2, flow=_slipped_flow).check()
+    assert all(r.passed for r in P.derivation_invariant_flow(2).check())
+    results = P.derivation_invariant_flow(2, flow=_slipped_flow).check()
     assert not all(r.passed for r in results)
     assert not results[1].passed  # the step "u- and a-blocks vanish" meets the slipped flow
 
 
 def test_transposed_paper_flow_is_refuted_symbolically():
-    from proofs.icl_gradient_flow import derivation_invariant_flow
     from verify.symbolic import symbolic_matrix
 
     def transposed(A, b, Sigma):
         return b * Sigma * Sigma - b**2 * Sigma * A.T * Sigma * Sigma, _slipped_flow(A, b, Sigma)[1]
 
-    assert not all(r.passed for r in derivation_invariant_flow(2, flow=transposed).check())
+    assert not all(r.passed for r in P.derivation_invariant_flow(2, flow=transposed).check())
     assert symbolic_matrix("A", 2, 2) != symbolic_matrix("A", 2, 2).T  # the chain uses a non-symmetric A
 
 
 def test_conservation_chain_fails_for_a_wrong_flow():
-    from proofs.icl_gradient_flow import derivation_conservation
-
-    assert all(r.passed for r in derivation_conservation(2).check())
+    assert all(r.passed for r in P.derivation_conservation(2).check())
 
     def wrong_sign(A, b, Sigma):
         S2 = Sigma * Sigma
         return b * S2 - b**2 * S2 * A * Sigma, (A.T * S2).trace() + b * (A.T * S2 * A * Sigma).trace()
 
-    assert not all(r.passed for r in derivation_conservation(2, flow=wrong_sign).check())
-    assert not all(r.passed for r in derivation_conservation(2, flow=_slipped_flow).check())
+    assert not all(r.passed for r in P.derivation_conservation(2, flow=wrong_sign).check())
+    assert not all(r.passed for r in P.derivation_conservation(2, flow=_slipped_flow).check())
 
 
 def test_gradient_chain_rejects_a_transposed_block():
-    from proofs.icl_gradient_flow import assemble, derivation_gradient, explicit_gradient, gradient_blocks
     from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks
 
-    der = derivation_gradient(2)
+    der = P.derivation_gradient(2)
     assert all(r.passed for r in der.check())
     assert der.steps[0].lhs is der.start and der.steps[1].lhs is der.steps[0].rhs  # one connected chain
     S = icl_symbols(2)
     U11, u, a, b = S["blocks"]
     Sig = S["Sigma"]
     R = risk_infinite_from_blocks(U11, u, a, b, Sig)
-    gU11, gu, ga, gb = gradient_blocks(U11, u, a, b, Sig)
-    eG = explicit_gradient(R, S["U"], S["V"])
-    assert equal.test(eG, assemble(gU11, gu, ga, gb, 2))[0]
-    assert not equal.test(eG, assemble(gU11.T, gu, ga, gb, 2))[0]  # transposed block
-    assert not equal.test(eG, assemble(gU11, gu, 2 * ga, gb, 2))[0]  # factor 2
+    gU11, gu, ga, gb = P.gradient_blocks(U11, u, a, b, Sig)
+    eG = P.explicit_gradient(R, S["U"], S["V"])
+    assert equal.test(eG, P.assemble(gU11, gu, ga, gb, 2))[0]
+    assert not equal.test(eG, P.assemble(gU11.T, gu, ga, gb, 2))[0]  # transposed block
+    assert not equal.test(eG, P.assemble(gU11, gu, 2 * ga, gb, 2))[0]  # factor 2
     # the same slip planted in the chain's last right side fails the step
     step = der.steps[1]
-    assert not step.relation.test(step.lhs, assemble(gU11.T, gu, ga, gb, 2))[0]
+    assert not step.relation.test(step.lhs, P.assemble(gU11.T, gu, ga, gb, 2))[0]
 
 
 def test_wrong_closed_form_fails_the_decomposition():

@@ -1,4 +1,4 @@
-"""proofs.icl_mismatched: R_inf with prompt covariance Sigma_p != query covariance Sigma_q (issue 9 item 5).
+"""proofs.icl_mismatched_covariance: R_inf with prompt covariance Sigma_p != query covariance Sigma_q (Sec. 7).
 
 The derivation steps pass and a planted slip fails; every check passes and goes red on each of its mutants;
 the engine reference (Gauss-Hermite of the definition, verify.icl.mismatch) agrees with the matched closed form
@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-import proofs.icl_mismatched as P
+import proofs.icl_mismatched_covariance as P
 from verify.kernel.registry import get_statement
 from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
@@ -60,9 +60,9 @@ def test_planted_slip_fails():
     assert not dict(zip(F.labels(), F.check()))["expect-task"].passed
 
 
-def test_minimiser_slip_fails():
-    """Claiming the minimiser Sigma_q^{-1}/b fails the zero-set step."""
-    D = P.derivation_minimiser()
+def test_minimizer_slip_fails():
+    """Claiming the minimizer Sigma_q^{-1}/b fails the zero-set step."""
+    D = P.derivation_minimizer()
     E = _replant(D, 1, P.SQ2.inv() / P.bnz)
     assert not dict(zip(E.labels(), E.check()))["zero-set"].passed
 

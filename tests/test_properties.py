@@ -22,8 +22,9 @@ precisely where the terms cancel (ill-conditioned Gamma, K^T Q z nearly orthogon
 * Linear limit vs exact 3-node Gauss-Hermite of its definition (``linear_attention_quadrature``, d <= 4):
   (4 gamma_d + 2u) |V| (|Gamma| + |m||m|^T) |K^T||Q||z| + u |ref|.
 * R_inf closed form (``icl_risk_infinite``) vs the definition: tolerance C (d+1)^2 u R_abs, where R_abs is the
-  closed form evaluated on absolute values (|U11|, |u|, |a|, |b|, |Sigma|, +I in M): the size of the terms
-  that cancel.  C = 4 against the exact 30-digit quadrature (d <= 2), C = 16 against the float64 Gauss-Hermite
+  statement's SymPy closed form (``verify.icl.symbols.CLOSED_FORM`` at d = k) with every coefficient and entry
+  replaced by its absolute value and every minus by a plus (|U11|, |u|, |a|, |b|, |Sigma|, +I in M): the size of
+  the terms that cancel.  C = 4 against the exact 30-digit quadrature (d <= 2), C = 16 against the float64 Gauss-Hermite
   rule ``risk_definition_gh`` (d <= 4; it rounds too).  Measured worst ratios |closed - ref| / ((d+1)^2 u R_abs)
   over 500 random examples each: 0.49 (exact reference) and 1.85 (float64 reference, d <= 6).
 
@@ -33,13 +34,17 @@ Gamma^2 for Gamma, a relative offset of 1e-9) at a point with condition number 1
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import given, strategies as st
 
 import verify
-from verify.icl.risk import bayes_point, icl_risk_infinite_quadrature
-from verify.icl.references import risk_definition_gh
+from verify.icl.references import icl_risk_infinite_quadrature, risk_definition_gh
+from verify.icl.risk import bayes_point
+from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks, s as noise_symbol
 from verify.numerics.quadrature import linear_attention_quadrature
 from verify.numerics.strategies import attention_points, icl_points, spd_covariances
 
@@ -82,15 +87,30 @@ def linear_bound(K, Q, V, m, G, z):
     return (4 * gamma(d) + 2 * U_ROUND) * (A(V) @ (A(G) + np.outer(A(m), A(m))) @ A(K.T) @ A(Q) @ A(z))
 
 
+def _absolute(e):
+    """The expression tree of ``e`` with every number replaced by its absolute value (a minus becomes a plus)."""
+    if e.is_Add:
+        return sp.Add(*[_absolute(t) for t in e.args])
+    if e.is_Mul:
+        return sp.Mul(*[_absolute(t) for t in e.args])
+    if e.is_Pow:
+        return sp.Pow(_absolute(e.base), e.exp)
+    return abs(e) if e.is_Number else e
+
+
+@functools.lru_cache(maxsize=None)
+def _risk_abs_at(d: int):
+    """R_abs at dimension d, lambdified from the statement's SymPy closed form (one source of truth)."""
+    S = icl_symbols(d)
+    sigma = [S["Sigma"][i, j] for i in range(d) for j in range(i, d)]
+    expr = _absolute(risk_infinite_from_blocks(*S["blocks"], S["Sigma"]))
+    return sp.lambdify((list(S["U"]), list(S["V"]), sigma, noise_symbol), expr, "numpy")
+
+
 def risk_abs(U, V, S, s):
     """The closed form of R_inf on absolute values: bounds every term that is summed (and may cancel)."""
     d = S.shape[0]
-    U11, u, a, b, Sa = A(U[:d, :d]), A(U[d, :d]), A(V[d, :d]), abs(V[d, d]), A(S)
-    c0 = U11.T @ Sa @ a + b * s * s * u
-    M = b * U11.T @ Sa + np.outer(u, a) @ Sa + np.eye(d)
-    trS, trS2 = np.trace(Sa), np.trace(Sa @ Sa)
-    return 0.5 * (c0 @ Sa @ c0 + 2 * b * trS * (c0 @ Sa @ u) + b * b * (u @ Sa @ u) * (trS**2 + 2 * trS2)
-                  + np.trace(M.T @ Sa @ M) + s * s)
+    return float(_risk_abs_at(d)(A(U).ravel(), A(V).ravel(), A(S)[np.triu_indices(d)], abs(s)))
 
 
 def _assert_within(got, ref, tol, what):

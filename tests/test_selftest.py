@@ -23,7 +23,7 @@ from verify.studies import selftest
 from verify.cli import main
 
 QUICK_SAMPLE = None  # the whole catalogue through the API; an int k samples k rewritings and k wrong forms per claim
-CHEAP_STATEMENTS = ("linear-limit", "zfb-minimiser")
+CHEAP_STATEMENTS = ("linear-limit", "zfb-minimizer")
 
 
 def _cheap_claim(specs) -> str:
@@ -138,10 +138,10 @@ def test_largest_z_counts_only_z_tests():
 
 def test_bad_sweep_arguments(capsys):
     with pytest.raises(ValueError, match="seeds"):
-        selftest.run_seed_sweep([-1], ids=["zfb-minimiser"])
+        selftest.run_seed_sweep([-1], ids=["zfb-minimizer"])
     with pytest.raises(ValueError, match="workers"):
-        selftest.run_seed_sweep([0], ids=["zfb-minimiser"], workers=0)
-    assert main(["selftest", "--sweep", "zfb-minimiser"]) == 2
+        selftest.run_seed_sweep([0], ids=["zfb-minimizer"], workers=0)
+    assert main(["selftest", "--sweep", "zfb-minimizer"]) == 2
     assert main(["selftest", "--full", "--sweep", "nope"]) == 2
     capsys.readouterr()
 

@@ -149,7 +149,7 @@ class TestBackends:
     def test_run_json_same_bits(self, where, capsys, tmp_path):
         """``verify run --json``: every derivation and check a cell; the records are the same on every backend, and
         a rerun with ``--log`` reads them back without running anything."""
-        argv = ["run", "zfb-minimiser", "--json", "-q", "--seed", "3"]
+        argv = ["run", "zfb-minimizer", "--json", "-q", "--seed", "3"]
         assert main(argv) == 0
         ref = _strip(json.loads(capsys.readouterr().out))
         log = tmp_path / "run.jsonl"

@@ -10,6 +10,7 @@ from proofs import zfb_linear as zl
 from verify.kernel.runner import run_check
 from verify.kernel.derivation import Derivation
 from verify.icl.risk import toeplitz_sigma
+from verify.symbolic import symbolic_matrix
 from verify.icl.zfb import (
     embed_prompt,
     lsa_forward,
@@ -101,7 +102,7 @@ def test_query_label_slot_contribution():
     assert abs(lsa_prediction(E, WKQ, WPV) - base - ell * (1 + xq @ Gi @ xq / M_)) < 1e-12
 
 
-def test_minimiser_limits_and_closed_form_values():
+def test_minimizer_limits_and_closed_form_values():
     WKQ, WPV = zfb_minimizer(L3, math.inf)
     Si = np.linalg.inv(L3)
     c = np.trace(Si @ Si) ** 0.25
@@ -127,25 +128,26 @@ def test_wishart_identity_d2_by_monte_carlo_and_a_wrong_version_rejected():
     assert np.max(np.abs(zw)) > 5, zw
 
 
-# ------------------------------------------------------------------------------------------ the reviewer's mutant
+# ------------------------------------------------------------------------------------------ a planted Gamma
 
-REVIEWER_GAMMA = "Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I"
+PLANTED_GAMMA = "Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I"
 LISTED = ["mc-predictor-M-ne-N", "mc-lsa-forward-M-eq-N", "forward-pass-equals-predictor", "large-N", "bb-risk-link",
           "corollary-4.3"]
 
 
 @pytest.mark.parametrize("name", LISTED)
-def test_reviewer_gamma_is_caught_and_true_claim_passes(name):
-    """Every check the reviewer listed goes red on Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I and stays green on the claim."""
+def test_planted_gamma_is_caught_and_true_claim_passes(name):
+    """Every listed check goes red on Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I and stays green on the claim."""
     check = zl.STATEMENT.check_named(name)
     assert run_check(zl.STATEMENT, check, 0).passed
-    ev = run_check(zl.STATEMENT, check, 0, mutant=REVIEWER_GAMMA)
+    ev = run_check(zl.STATEMENT, check, 0, mutant=PLANTED_GAMMA)
     assert ev.caught, ev.detail
 
 
 def test_references_never_call_zfb_gamma(monkeypatch):
-    """The Gamma-free references keep working when zfb_gamma is sabotaged (the reviewer's planting)."""
+    """The Gamma-free references keep working when zfb_gamma raises."""
     import verify.icl.zfb as z
+    from verify.icl import zfb_references as zr
 
     def boom(*a, **k):
         raise AssertionError("zfb_gamma called by a reference")
@@ -155,10 +157,29 @@ def test_references_never_call_zfb_gamma(monkeypatch):
     z.trained_first_order(L3)
     z.lsa_error_conditional_mc(L3, WKQ, WPV, 4, 1000, 0)
     z.lsa_block_error(L3, WKQ[:3, :3].T * WPV[3, 3], 4)
+    p = zl.prompt_points(np.random.default_rng(0), n_prompts=5)[0]
+    zr.trained_forward(p)
+    zr.trained_error_estimate({"Lambda": L3, "N": 5, "M": 4, "s": 0.1, "t": 0.0}, np.random.default_rng(1), 1000)
 
 
-def test_trained_minimiser_is_the_population_optimum():
-    """The Gamma-free minimiser has zero gradient of the exact block loss, and any perturbation raises the loss."""
+def test_zfb_minimizer_is_the_balanced_point_of_gamma():
+    """zfb_minimizer is minimizer_from_gamma(zfb_gamma): one formula for W_*(Gamma)."""
+    from verify.icl.zfb import minimizer_from_gamma
+
+    for N_ in (1, 7, math.inf):
+        assert all(np.array_equal(a, b) for a, b in zip(zfb_minimizer(L3, N_), minimizer_from_gamma(zfb_gamma(L3, N_))))
+
+
+def test_the_statement_as_a_subject_is_built_from_the_engine():
+    """The ZFB claim of the proof: its Gamma is zfb_gamma, its error form equals the engine's zfb_error."""
+    c = zl.CLAIM
+    for N_, M_, s_, t_ in ((5, 5, 0.0, 0.0), (10, 4, 0.5, 0.5), (3, 17, 1.0, 0.0)):
+        assert math.isclose(c.error_at(L3, N_, M_, s_, t_), zfb_error(L3, N_, M_, s_, t_), rel_tol=1e-12)
+    assert math.isclose(c.error_at(L3, 4, math.inf), zfb_error(L3, 4, math.inf), rel_tol=1e-12)
+
+
+def test_trained_minimizer_is_the_population_optimum():
+    """The Gamma-free minimizer has zero gradient of the exact block loss, and any perturbation raises the loss."""
     from verify.icl.zfb import lsa_block_error, lsa_trained_minimizer
     WKQ, WPV = lsa_trained_minimizer(L3, 4)
     C = WPV[3, 3] * WKQ[:3, :3].T
@@ -197,7 +218,7 @@ def test_query_output_and_cubature_are_the_forward_pass():
 
 
 def test_paper_first_form_equals_second_form_numerically():
-    """paper.md gives two forms of the averaged error; both agree with the engine at M != N."""
+    """The two forms of the averaged error (bias plus variance, and Theorem 4.2's) agree with the engine at M != N."""
     N_, M_ = 7, 3
     Gi = np.linalg.inv(zfb_gamma(L3, N_))
     R = np.eye(3) - Gi @ L3
@@ -220,7 +241,7 @@ def _plant(D: Derivation, index: int, rhs) -> Derivation:
 
 
 def test_planted_slips_fail_the_chains():
-    Lam, B = zl._sym("l", 2), zl._full("b", 2)
+    Lam, B = symbolic_matrix("l", 2, 2, symmetric=True), symbolic_matrix("b", 2, 2)
     # Wishart: B for B^T in the last right side
     D = zl.derivation_wishart(2)
     assert not _failed(D)

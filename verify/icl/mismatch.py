@@ -29,6 +29,7 @@ import sympy as sp
 from mpmath import mp
 from sympy import BlockMatrix, MatrixSymbol, ZeroMatrix
 
+from verify.icl.references import dyadic
 from verify.icl.symbols import E_LAST, HALF, QUERY, I1, Id, U_BLOCKS, V_BLOCKS, U11, a, b, d, eps, s, u, w, x
 from verify.numerics.strategies import random_covariance
 from verify.symbolic import explicit_at, trace
@@ -76,20 +77,16 @@ INVARIANT_DEFINITION = HALF * (E_LAST * V_INV * GAMMA_P * U_INV * QUERY - w.T * 
 # ------------------------------------------------------------------------------------------- exact points
 
 
-def _dyadic(value: float, bits: int = 10) -> sp.Rational:
-    return sp.Rational(int(round(float(value) * 2**bits)), 2**bits)
-
-
 def _cov(dim: int, rng) -> sp.ImmutableMatrix:
     S = random_covariance(dim, rng, floor=0.4)
-    return sp.ImmutableMatrix(dim, dim, lambda i, j: _dyadic(S[min(i, j), max(i, j)]))
+    return sp.ImmutableMatrix(dim, dim, lambda i, j: dyadic(S[min(i, j), max(i, j)]))
 
 
 def mismatch_point(dim: int, rng, noise: bool = True) -> dict:
     """Random (U, V, Sigma_p, Sigma_q, s) with dyadic-rational entries; Sigma_p and Sigma_q drawn independently."""
-    Um = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: _dyadic(0.6 * rng.standard_normal()))
-    Vm = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: _dyadic(0.6 * rng.standard_normal()))
-    sv = _dyadic(0.2 + 0.6 * rng.random()) if noise else sp.Integer(0)
+    Um = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: dyadic(0.6 * rng.standard_normal()))
+    Vm = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: dyadic(0.6 * rng.standard_normal()))
+    sv = dyadic(0.2 + 0.6 * rng.random()) if noise else sp.Integer(0)
     return {"U": Um, "V": Vm, "Sigma_p": _cov(dim, rng), "Sigma_q": _cov(dim, rng), "s": sv}
 
 
@@ -137,8 +134,8 @@ def mismatch_quadrature(point: dict, dps: int = DPS) -> mpmath.mpf:
         for name, X, n in (("Sigma_p", Sp, k), ("Sigma_q", Sq, k), ("U", U, k + 1), ("V", V, k + 1)):
             if X.rows != n or X.cols != n:
                 raise ValueError(f"{name}: expected shape ({n}, {n}) for d = {k}, got ({X.rows}, {X.cols})")
-        # s may be irrational (sqrt of a rational), s^2 is rational; never nsimplify (it can turn a dyadic into a product of
-        # fractional powers, which seeds 1, 133, 192 of the 200-seed sweep hit)
+        # s may be irrational (sqrt of a rational), s^2 is rational; never nsimplify (it can turn a dyadic into a
+        # product of fractional powers)
         s2 = _mpm(sp.Matrix([[sp.Rational(sp.expand(sp.sympify(point["s"]) ** 2))]]))[0, 0]
         tau2 = sp.Rational(point.get("tau2", 1))
         if tau2 <= 0:

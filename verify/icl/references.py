@@ -3,23 +3,29 @@ r"""Independent references for the ICL statements (Sec. 5): R_\infty from its DE
     R_\infty(U, V) = 1/2 E_{w, x_q, \varepsilon_q} (p_\infty - y_q)^2,   p_\infty = e_{d+1}^T V \Gamma_w U (x_q, 0),
     y_q = w^T x_q + \varepsilon_q,   \Gamma_w = [[\Sigma, \Sigma w], [w^T\Sigma, w^T\Sigma w + s^2]]  (built per node).
 
-* :func:`definition_quadrature` -- 40-digit Gauss-Hermite (mpmath) of the definition at an exact point;
-* :func:`risk_definition_gh` -- the same rule in float64, vectorised (3 nodes per coordinate of (w, x_q,
-  \varepsilon_q): exact on this integrand, of degree <= 4 in each coordinate), any d <= 6;
+Exact arithmetic (points with dyadic-rational entries, :func:`random_point`):
+
+* :func:`icl_risk_infinite_quadrature` -- Gauss-Hermite (mpmath) of the definition over (w, x_q, \varepsilon_q),
+  exact on this integrand (degree <= 4 per coordinate); :func:`definition_quadrature` at an exact point;
+* :func:`icl_risk_gradient_quadrature_fd` -- 40-digit central differences of that quadrature;
+* :func:`task_moments` -- the same rule over w only (3^d nodes), the query by its second moments, with the
+  gradient under the integral and the moments of the normal equations; :func:`minimizer_U11` -- the argmin
+  over U11 (u = 0) of the definition;
+* :func:`claim_grid`, :func:`claim_values` -- the exact points of the ICL claims of ``verify claim`` and the
+  numeric values of their symbols.
+
+Float64:
+
+* :func:`risk_definition_gh` -- the 3-node tensor Gauss-Hermite rule of the definition, vectorised (any d <= 6);
 * :func:`gradient_definition` -- the gradient in all entries of U and V by differentiating the definition
   under the integral sign (p_\infty is bilinear in (U, V): \partial p/\partial U_{ij} = (\Gamma_w v)_i x_j,
-  \partial p/\partial V_{d+1,k} = (\Gamma_w U (x_q,0))_k), on the same exact rule;
-  :func:`hessian_definition` -- central differences of that gradient (exact: R_\infty has degree <= 2 in
-  every single entry, so its partial derivatives do too);
+  \partial p/\partial V_{d+1,k} = (\Gamma_w U (x_q,0))_k), on the same exact rule; :func:`hessian_definition` --
+  central differences of that gradient (exact: R_\infty has degree <= 2 in every single entry);
 * :func:`risk_definition_mc` -- Monte Carlo over w (antithetic pairs, degree-2 Hermite control variates of
-  known mean 0), the Gauss-Hermite rule over (x_q, \varepsilon_q) per sample;
-* :func:`gap_to_subject` -- R_L - subject for the finite-L rate checks: paired Monte Carlo of R_L - R_\infty
-  (:func:`verify.icl.risk.icl_risk_gap_mc`, whose R_\infty is the definition's p_\infty) plus the exact
-  R_\infty(definition) - subject, so a wrong limit leaves a plateau or a negative gap.
-
-Exact points (SymPy rationals: :func:`random_point`) serve the 40-digit checks; :func:`closed_form_value`
-evaluates a general-d SymPy expression of :mod:`verify.icl.symbols` (the subject) at a point.
-Monte Carlo results are memoised on (point, seed): a mutant run that draws the same stream re-uses the bits.
+  known mean 0), the query by its second moments per sample;
+* :func:`finite_gap_sample` / :func:`gap_to_limit` -- R_L - (a claimed limit) for the finite-L rate checks:
+  paired Monte Carlo of R_L - R_\infty (:func:`verify.icl.risk.icl_risk_gap_mc`, whose R_\infty is the
+  definition's p_\infty) plus the exact R_\infty(definition) - limit, so a wrong limit leaves a plateau.
 
 >>> from verify.icl.risk import bayes_point
 >>> U, V = bayes_point([[2.0]])
@@ -29,7 +35,6 @@ Monte Carlo results are memoised on (point, seed): a mutant run that draws the s
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
@@ -38,61 +43,70 @@ import numpy as np
 import sympy as sp
 from mpmath import mp
 
-from verify.icl.risk import bayes_point, gamma_w, icl_risk_gap_mc, icl_risk_infinite_quadrature, toeplitz_sigma
-from verify.icl.gradient import icl_risk_gradient
-from verify.icl.symbols import A, CLOSED_FORM, SYM, U11, Sigma, a, b, d, s, u
+from verify.icl.gradient import icl_active_vector, icl_from_active_vector
+from verify.icl.risk import _noise, _sigma, _uv, gamma_w, icl_risk_gap_mc
+from verify.numerics.differences import hessian_fd
 from verify.numerics.montecarlo import Estimate
-from verify.numerics.quadrature import hermite_rule_float
+from verify.numerics.quadrature import gaussian_expectation, hermite_rule, hermite_rule_float
 from verify.numerics.strategies import random_covariance
-from verify.symbolic import explicit_at
 from verify._validation import as_matrix, covariance, nonnegative_float, positive_int
 
 __all__ = [
     "DPS",
+    "REF_DPS",
+    "dyadic",
     "random_point",
+    "exact_point",
     "blocks",
     "float_point",
-    "exact_point",
     "mpf",
-    "closed_form_value",
+    "icl_risk_infinite_quadrature",
     "definition_quadrature",
-    "gap_point",
+    "icl_risk_gradient_quadrature_fd",
     "risk_definition_gh",
     "gradient_definition",
     "hessian_definition",
     "risk_definition_mc",
-    "finite_gap_sample", "gap_to_limit", "gap_to_subject",
-    "active_vector",
-    "from_active_vector",
-    "minimizer_specs",
-    "minimizer_uv",
-    "truncated_zero_uv",
-    "perturbed_points",
-    "rank_one_points",
-    "excess_definition",
-    "risk_gap_at_claim",
-    "gradient_size_at_claim",
-    "min_eigenvalue_at_claim",
-    "agreement_if_excess",
-    "finite_prompt_z",
+    "finite_gap_sample",
+    "gap_to_limit",
+    "gap_to_subject",
+    "task_moments",
+    "minimizer_U11",
+    "to_mp",
+    "mp_rows",
+    "mp_matrix",
+    "claim_values",
+    "project_invariant",
+    "CLAIM_DIMS",
+    "CLAIM_KINDS",
+    "claim_cases",
+    "claim_grid",
 ]
 
 DPS = 40
+"""Working digits of the 40-digit references."""
+REF_DPS = 50
+"""Working digits of the claim references."""
 
 # ------------------------------------------------------------------------------------------ exact points
 
 
-def _dyadic(value: float, bits: int = 10) -> sp.Rational:
+def dyadic(value: float, bits: int = 10) -> sp.Rational:
+    """The nearest multiple of 2^-bits, as an exact rational (exact in SymPy, mpmath and float64).
+
+    >>> dyadic(0.3), dyadic(-1.0)
+    (307/1024, -1)
+    """
     return sp.Rational(int(round(float(value) * 2**bits)), 2**bits)
 
 
 def random_point(dim: int, rng, noise: bool = True) -> dict:
     """A random (U, V, Sigma, s) with dyadic-rational entries (exact in SymPy, mpmath and float64)."""
     S = random_covariance(dim, rng, floor=0.4)
-    S = sp.ImmutableMatrix(dim, dim, lambda i, j: _dyadic(S[min(i, j), max(i, j)]))
-    Um = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: _dyadic(0.6 * rng.standard_normal()))
-    Vm = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: _dyadic(0.6 * rng.standard_normal()))
-    sv = _dyadic(0.2 + 0.6 * rng.random()) if noise else sp.Integer(0)
+    S = sp.ImmutableMatrix(dim, dim, lambda i, j: dyadic(S[min(i, j), max(i, j)]))
+    Um = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: dyadic(0.6 * rng.standard_normal()))
+    Vm = sp.ImmutableMatrix(dim + 1, dim + 1, lambda i, j: dyadic(0.6 * rng.standard_normal()))
+    sv = dyadic(0.2 + 0.6 * rng.random()) if noise else sp.Integer(0)
     return {"U": Um, "V": Vm, "Sigma": S, "s": sv, "dim": dim}
 
 
@@ -119,54 +133,101 @@ def float_point(point: dict):
 
 
 def mpf(q) -> mpmath.mpf:
+    """An exact rational as an mpf at the working precision."""
     q = sp.Rational(q)
     return mp.mpf(q.p) / q.q
 
 
-def closed_form_value(point: dict, expr=CLOSED_FORM):
-    """A general-d SymPy scalar expression of :mod:`verify.icl.symbols` (default the closed form of R_\\infty)
-    at an exact point, as an exact rational (``A`` stands for U11, as in the invariant-subspace form)."""
-    bl = blocks(point)
-    k = bl["U11"].shape[0]
-    values = {U11: bl["U11"], u: bl["u"], a: bl["a"], Sigma: point["Sigma"], b: bl["b"], s: point["s"], A: bl["U11"]}
-    return sp.Rational(explicit_at(expr, d, k, SYM, values))
+# ------------------------------------------------------------------------------------------ 40-digit definition
 
 
-def _key(point: dict) -> tuple:
-    return (sp.ImmutableMatrix(point["U"]), sp.ImmutableMatrix(point["V"]), sp.ImmutableMatrix(point["Sigma"]),
-            sp.Rational(point["s"]))
+def icl_risk_infinite_quadrature(U, V, Sigma, noise=0.0, dps: int = 40):
+    r"""R_\infty(U, V) from its DEFINITION, by Gauss-Hermite quadrature over (w, x_q, \varepsilon_q):
 
+        R_\infty = \tfrac12 E[(e_{d+1}^T V \Gamma_w U (x_q, 0) - w^T x_q - \varepsilon_q)^2],
 
-@functools.lru_cache(maxsize=256)
-def _quadrature_cached(key: tuple, dps: int):
-    Um, Vm, S, sv = key
-    return icl_risk_infinite_quadrature(Um, Vm, S, sv, dps=dps)
+    with \Gamma_w = [[\Sigma, \Sigma w], [w^T\Sigma, w^T\Sigma w + s^2]] built from each node w.  The integrand
+    is a polynomial of degree <= 4 in each coordinate, so the 3-node rule per dimension is exact: the
+    result is exact up to the working precision ``dps``.  Entries may be floats, mpf or SymPy rationals,
+    all converted exactly (rationals to the working precision).  3^{2d+1} nodes: meant for d <= 3.
+    The closed form is never used.
+
+    >>> from verify.icl.risk import bayes_point
+    >>> U, V = bayes_point([[2.0]])
+    >>> mp.nstr(icl_risk_infinite_quadrature(U, V, [[2.0]], noise=0.5, dps=30), 20)
+    '0.125'
+    """
+    def exact(x):  # SymPy rationals and mpf keep every digit; floats convert exactly
+        if hasattr(x, "p") and hasattr(x, "q"):
+            return mp.mpf(int(x.p)) / int(x.q)
+        return mp.mpf(x) if isinstance(x, mp.mpf) else mp.mpf(float(x))
+
+    def rows(M):
+        return [list(r) for r in (M.tolist() if hasattr(M, "tolist") else M)]
+
+    S_np = _sigma(np.array(rows(Sigma), dtype=float))  # validation on float copies
+    k = S_np.shape[0]
+    _uv(np.array(rows(U), dtype=float), np.array(rows(V), dtype=float), k)
+    _noise(float(noise))
+    positive_int(dps, "dps")
+    with mp.workdps(dps + 10):
+        Um = [[exact(x) for x in row] for row in rows(U)]
+        Vrow = [exact(x) for x in rows(V)[k]]
+        S = [[exact(x) for x in row] for row in rows(Sigma)]
+        s2 = exact(noise) ** 2
+
+    def loss(z):
+        wv, xv, e = z[:k], z[k:2 * k], z[2 * k]
+        Sw = [mp.fsum(S[i][j] * wv[j] for j in range(k)) for i in range(k)]
+        G = [[S[i][j] for j in range(k)] + [Sw[i]] for i in range(k)]
+        G.append(Sw + [mp.fsum(wv[i] * Sw[i] for i in range(k)) + s2])
+        h = [mp.fsum(Um[i][j] * xv[j] for j in range(k)) for i in range(k + 1)]  # U (x_q, 0)
+        Gh = [mp.fsum(G[i][j] * h[j] for j in range(k + 1)) for i in range(k + 1)]
+        pred = mp.fsum(Vrow[i] * Gh[i] for i in range(k + 1))
+        y = mp.fsum(wv[i] * xv[i] for i in range(k)) + e
+        return (pred - y) ** 2 / 2
+
+    with mp.workdps(dps + 10):
+        cov = mpmath.zeros(2 * k + 1, 2 * k + 1)
+        for i in range(k):
+            cov[i, i] = 1
+            for j in range(k):
+                cov[k + i, k + j] = S[i][j]
+        cov[2 * k, 2 * k] = s2
+    return gaussian_expectation(loss, [0] * (2 * k + 1), cov, n=3, dps=dps)
 
 
 def definition_quadrature(point: dict, dps: int = DPS):
-    """R_\\infty at ``point`` from its DEFINITION (Gauss-Hermite over (w, x_q, eps_q), exact on this polynomial
-    integrand, rational entries kept exact); memoised per point and precision."""
-    return _quadrature_cached(_key(point), int(dps))
+    """R_\\infty at an exact ``point`` from its DEFINITION (:func:`icl_risk_infinite_quadrature`, rational entries
+    kept exact)."""
+    return icl_risk_infinite_quadrature(point["U"], point["V"], point["Sigma"], point["s"], dps=int(dps))
 
 
-GAP_SCORE_VARIANCE = 0.1
-GAP_NOISE = 0.3
-
-
-def gap_point(dim: int = 2, seed: int = 2, score_variance: float = GAP_SCORE_VARIANCE, noise: float = GAP_NOISE):
-    r"""A fixed general (U, V) (u, a, b and the unused blocks all non-zero) with small attention scores.
-
-    U is rescaled so that the mean squared score E[(z^T U (x_q, 0))^2] = tr(\Sigma U_{:,1:d}^T E[\Gamma_w] U_{:,1:d})
-    (E \Gamma_w = diag(\Sigma, tr \Sigma + s^2)) equals ``score_variance``: with O(1) scores the softmax weights
-    are heavy-tailed and R_L - R_inf is still far from its asymptotics at L = 10^4.
-    """
-    pt = random_point(dim, np.random.default_rng(seed))
-    U_, V_, S_, _ = float_point(pt)
-    EG = np.zeros((dim + 1, dim + 1))
-    EG[:dim, :dim] = S_
-    EG[dim, dim] = np.trace(S_) + noise**2
-    Ut = U_[:, :dim]
-    return U_ * np.sqrt(score_variance / np.trace(S_ @ Ut.T @ EG @ Ut)), V_, S_, noise
+def icl_risk_gradient_quadrature_fd(U, V, Sigma, noise=0.0, dps: int = 40, h: str = "1e-12"):
+    r"""Central differences (step ``h``, at ``dps`` digits) of :func:`icl_risk_infinite_quadrature`, the
+    Gauss-Hermite quadrature of the *definition* 1/2 E[(p_\infty - y_q)^2]: neither the closed form of
+    R_\infty nor its gradient is used.  Error O(h^2) ~ 1e-24 plus rounding 10^{-dps}/h.  3^{2d+1} nodes per
+    evaluation, 4 (d+1)^2 evaluations: meant for d <= 2.  Returns (gU, gV) as float64 arrays."""
+    S = _sigma(Sigma)
+    d = S.shape[0]
+    U, V = _uv(U, V, d)
+    noise = nonnegative_float(noise, "noise")
+    out = []
+    with mp.workdps(dps):
+        step = mp.mpf(h)
+        for which in (0, 1):
+            M = U if which == 0 else V
+            G = np.zeros((d + 1, d + 1))
+            for i in range(d + 1):
+                for j in range(d + 1):
+                    def f(x):
+                        Mx = [[mp.mpf(float(v)) for v in row] for row in M]
+                        Mx[i][j] += x
+                        args = (Mx, V) if which == 0 else (U, Mx)
+                        return icl_risk_infinite_quadrature(*args, S, noise, dps=dps)
+                    G[i, j] = float((f(step) - f(-step)) / (2 * step))
+            out.append(G)
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------- float64 definition
@@ -270,52 +331,26 @@ def gradient_definition(U, V, Sigma, noise=0.0) -> tuple[np.ndarray, np.ndarray]
     return gU, gV
 
 
-def active_vector(U, V, k: int) -> np.ndarray:
-    """The (d+1)^2 entries that enter R_\\infty: (vec_row(U11), u, a, b)."""
-    return np.concatenate([U[:k, :k].reshape(-1), U[k, :k], V[k, :k], [V[k, k]]])
-
-
-def from_active_vector(theta, k: int, U, V):
-    """Inverse of :func:`active_vector`, the free entries copied from (U, V)."""
-    U, V = np.array(U, dtype=float), np.array(V, dtype=float)
-    U[:k, :k] = theta[: k * k].reshape(k, k)
-    U[k, :k] = theta[k * k: k * k + k]
-    V[k, :k] = theta[k * k + k: k * k + 2 * k]
-    V[k, k] = theta[-1]
-    return U, V
-
-
 def hessian_definition(U, V, Sigma, noise=0.0, h: float = 0.5) -> np.ndarray:
-    r"""Hessian of R_\infty in the active entries (:func:`active_vector`): central differences (step ``h``) of
-    :func:`gradient_definition`.  R_\infty has degree <= 2 in every single entry (p_\infty is linear in each),
-    so its partial derivatives do too and the central difference is exact for any h (up to rounding)."""
+    r"""Hessian of R_\infty in the active entries (:func:`verify.icl.gradient.icl_active_vector`): central
+    differences (step ``h``, :func:`verify.numerics.differences.hessian_fd`) of :func:`gradient_definition`.
+    R_\infty has degree <= 2 in every single entry (p_\infty is linear in each), so its partial derivatives do
+    too and the central difference is exact for any h (up to rounding)."""
     U, V, S, s = _validate(U, V, Sigma, noise)
     k = S.shape[0]
-    h = float(h)
-    theta = active_vector(U, V, k)
-    n = theta.size
-    H = np.empty((n, n))
-    for j in range(n):
-        cols = []
-        for sign in (1.0, -1.0):
-            t = theta.copy()
-            t[j] += sign * h
-            gU, gV = gradient_definition(*from_active_vector(t, k, U, V), S, s)
-            cols.append(active_vector(gU, gV, k))
-        H[:, j] = (cols[0] - cols[1]) / (2 * h)
-    return (H + H.T) / 2
+
+    def grad(theta):
+        gU, gV = gradient_definition(*icl_from_active_vector(theta, k, U, V), S, s)
+        return icl_active_vector(gU, gV, k)
+
+    return hessian_fd(grad, icl_active_vector(U, V, k), float(h), richardson=False)
 
 
 # ------------------------------------------------------------------------------------------ Monte Carlo
 
 
-@functools.lru_cache(maxsize=256)
-def _mc_cached(key: bytes, shape: int, noise: float, n_pairs: int, seed: int) -> Estimate:
-    k = shape
-    arr = np.frombuffer(key, dtype=float)
-    U = arr[: (k + 1) ** 2].reshape(k + 1, k + 1)
-    V = arr[(k + 1) ** 2: 2 * (k + 1) ** 2].reshape(k + 1, k + 1)
-    S = arr[2 * (k + 1) ** 2:].reshape(k, k)
+def _definition_mc(U, V, S, noise: float, n_pairs: int, seed: int) -> Estimate:
+    k = S.shape[0]
     rng = np.random.default_rng(seed)
     iu = np.triu_indices(k)
     vals, feats = [], []
@@ -352,12 +387,10 @@ def risk_definition_mc(U, V, Sigma, noise, n_pairs: int, seed, *, rel_stderr: fl
     n_pairs = positive_int(n_pairs, "n_pairs", minimum=100)
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**63))
-    k = S.shape[0]
-    key = np.concatenate([U.ravel(), V.ravel(), S.ravel()]).astype(float).tobytes()
-    est = _mc_cached(key, k, float(s), n_pairs, int(seed))
+    est = _definition_mc(U, V, S, float(s), n_pairs, int(seed))
     if rel_stderr is not None and est.stderr > rel_stderr * abs(est.mean):
         need = int(math.ceil(n_pairs * (est.stderr / (rel_stderr * abs(est.mean))) ** 2 * 1.1))
-        est = _mc_cached(key, k, float(s), min(max(need, n_pairs), int(max_pairs)), int(seed))
+        est = _definition_mc(U, V, S, float(s), min(max(need, n_pairs), int(max_pairs)), int(seed))
     return est
 
 
@@ -389,140 +422,192 @@ def gap_to_subject(U, V, Sigma, noise, L: int, n_prompts: int, rng, limit: float
     return gap_to_limit(finite_gap_sample(U, V, Sigma, noise, L, n_prompts, rng), limit)
 
 
-# ------------------------------------------------------------------------------------- minimizer points
-# A spec is what a statement about minimizers quantifies over (Sigma, b, s, a, the free entries); which (U, V)
-# it names is the claim under test (a subject), built by minimizer_uv from a formula for U11.
+# ------------------------------------------------------------------------------------------ claim references
+#
+# ``verify claim`` compares a user's formula with references at exact points, d = 1..5.  Two references, neither
+# of which sees a closed form: the full rule over (w, x_q, eps_q) (:func:`definition_quadrature`, 3^{2d+1} nodes)
+# and :func:`task_moments`: the same rule over w only (3^d nodes, 243 at d = 5), with (x_q, eps_q) integrated by
+# their second moments.  Per node w, Gamma_w is built, p_inf = x_q^T r(w) with r(w) = U_{:,1:d}^T Gamma_w^T V^T
+# e_{d+1} (the definition's product, entry by entry) and h = r(w) - w; then
+#
+#     E_{x_q, eps_q} 1/2 (x_q^T h - eps_q)^2 = 1/2 (h^T Sigma h + s^2)       (E x x^T = Sigma, E x eps = 0),
+#
+# a quadratic form's mean, not the closed form (whose content, the fourth moments of w through Gamma_w, is left
+# to the quadrature).  The integrand in w has degree <= 4 per coordinate: the rule is exact.  Differentiating
+# under the integral (p_inf is bilinear in (U, V); q = Gamma_w^T V^T e_{d+1}):
+#
+#     dR/dU_ij = E_w[q_i (Sigma h)_j]  (j <= d),     dR/dV_{d+1,k} = E_w[(Gamma_w U_{:,1:d} Sigma h)_k],
+#
+# also exact.  R is a quadratic in U_{:,1:d} (p_inf is linear in U): the minimizer over U11 with the last row
+# u = 0 solves the normal equations E[q_{1:d} q_{1:d}^T] U11 = E[q_{1:d} w^T] (:func:`minimizer_U11`).
 
 
-def minimizer_specs(rng, dims) -> list[dict]:
-    """Per d: a member of (F1) with random b, Sigma, s in [0.1, 0.5] and random free entries; the paper's point
-    (U_*, V_*) (the (F1) member with b = tr(Sigma^-2)^{1/4}, free entries 0); at d = 1 also (F2) with random a."""
-    specs = []
-    for k in dims:
-        S = random_covariance(k, rng)
-        noise = float(rng.uniform(0.1, 0.5))
-        b_ = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0))
-        free = (rng.standard_normal((k + 1, k + 1)), rng.standard_normal((k + 1, k + 1)))
-        direction = rng.standard_normal(k)
-        Si = np.linalg.inv(S)
-        b_star = float(np.trace(Si @ Si) ** 0.25)
-        zero = (np.zeros((k + 1, k + 1)), np.zeros((k + 1, k + 1)))
-        specs.append({"label": f"F1 d={k}", "dim": k, "family": "F1", "Sigma": S, "s": noise, "b": b_, "free": free,
-                      "direction": direction})
-        specs.append({"label": f"U*,V* d={k}", "dim": k, "family": "F1", "Sigma": S, "s": noise, "b": b_star,
-                      "free": zero, "direction": direction})
-        if k == 1:
-            a_ = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
-            specs.append({"label": "F2 d=1", "dim": 1, "family": "F2", "Sigma": S, "s": noise, "b": 0.0, "a": a_,
-                          "free": free, "direction": direction})
-    return specs
+def to_mp(x):
+    """An exact mpf of a SymPy rational, an mpf or a float (SymPy irrationals to the working precision)."""
+    if isinstance(x, mpmath.mpf):
+        return x
+    if isinstance(x, (sp.Rational, sp.Integer)):
+        return mp.mpf(int(x.p)) / int(x.q)
+    if isinstance(x, sp.Basic):
+        return mp.mpf(str(sp.N(x, mp.dps + 10)))
+    return mp.mpf(float(x))
 
 
-def minimizer_uv(spec: dict, U11_of, u_of_a=None):
-    """(U, V) of a spec: (F1) U11 = U11_of(Sigma, b), u = 0, a = 0, V[d, d] = b; (F2) U11 = 0, b = 0, a = spec a,
-    u = u_of_a(a, Sigma); the free entries (last column of U, first d rows of V) from the spec."""
-    k, S = spec["dim"], spec["Sigma"]
-    U, V = (np.array(X, dtype=float) for X in spec["free"])
-    if spec["family"] == "F1":
-        U[:k, :k] = U11_of(S, spec["b"])
-        U[k, :k] = 0.0
-        V[k, :k] = 0.0
-        V[k, k] = spec["b"]
-    else:
-        U[0, 0], V[1, 1], V[1, 0] = 0.0, 0.0, spec["a"]
-        U[1, 0] = u_of_a(spec["a"], S[0, 0])
-    return U, V
+def mp_rows(M) -> list:
+    """The rows of a SymPy, numpy, mpmath matrix or nested list, as lists of exact mpf (:func:`to_mp`)."""
+    if isinstance(M, mpmath.matrix):
+        return [[to_mp(M[i, j]) for j in range(M.cols)] for i in range(M.rows)]
+    if hasattr(M, "tolist"):
+        M = M.tolist()
+    return [[to_mp(x) for x in row] for row in M]
 
 
-def truncated_zero_uv(spec: dict):
-    r"""A zero of the truncated risk (R_\infty without its cross and quartic terms, c_0 = 0 and M = 0) with u != 0:
-    u = the spec's direction, a = \lambda u with \lambda^2 u^T\Sigma u - \lambda - b^2 s^2 = 0 (the positive root),
-    U11^T = (I - u a^T\Sigma)\Sigma^{-1}/b.  Not a minimizer of R_\infty: what a truncated formula would predict."""
-    k, S, b_, s_ = spec["dim"], spec["Sigma"], spec["b"] or 1.0, spec["s"]
-    U, V = (np.array(X, dtype=float) for X in spec["free"])
-    uu = np.asarray(spec["direction"], dtype=float)
-    q = float(uu @ S @ uu)
-    lam = (1.0 + math.sqrt(1.0 + 4.0 * q * b_ * b_ * s_ * s_)) / (2.0 * q)
-    aa = lam * uu
-    U[:k, :k] = ((np.eye(k) - np.outer(uu, aa) @ S) @ np.linalg.inv(S) / b_).T
-    U[k, :k] = uu
-    V[k, :k] = aa
-    V[k, k] = b_
-    return U, V
+def mp_matrix(rows) -> mpmath.matrix:
+    """An mpmath matrix from rows."""
+    return mpmath.matrix([list(r) for r in rows])
 
 
-def perturbed_points(d: int = 3, rho: float = 0.5, noise: float = 0.3) -> list[dict]:
-    """Near the paper's point at Toeplitz(rho), d = 3: 1.01 U_* (the reviewer's point: u = a = 0), and U_*, V_*
-    with u = 0.05 e_1, a = 0.05 e_2 (every term of the excess active)."""
-    S = toeplitz_sigma(d, rho)
-    U, V = bayes_point(S)
-    U2, V2 = U.copy(), V.copy()
-    U2[d, 0], V2[d, 1] = 0.05, 0.05
-    return [{"label": "1.01 U*", "U": 1.01 * U, "V": V, "Sigma": S, "s": noise, "dim": d},
-            {"label": "U*, V* with u = 0.05 e1, a = 0.05 e2", "U": U2, "V": V2, "Sigma": S, "s": noise, "dim": d}]
+def task_moments(U, V, Sigma, noise, dps: int = REF_DPS, gradient: bool = False, normal: bool = False) -> dict:
+    r"""E over (w, x_q, \varepsilon_q) of the definition, w by the exact 3-node tensor rule (3^d nodes), the query
+    by its second moments (see the comment above).  Returns ``{"risk": mpf}`` plus, with ``gradient``,
+    ``"gU"``, ``"gV"`` ((d+1) x (d+1) mpmath matrices, \partial R/\partial U and \partial R/\partial V; 0 on the
+    unused entries) and, with ``normal``, ``"Eqq"`` = E[q q^T], ``"Eqw"`` = E[q w^T] (q = \Gamma_w^T V^T e_{d+1})
+    and ``"Eww"`` = E[w w^T] on the same rule.  Entries: SymPy rationals, mpf or floats, all exact.  The closed
+    form is never used.
+
+    >>> from verify.icl.risk import bayes_point
+    >>> U, V = bayes_point([[2.0]])
+    >>> with mp.workdps(30):
+    ...     mp.nstr(task_moments(U, V, [[2.0]], 0.5)["risk"], 20)
+    '0.125'
+    >>> task_moments(np.zeros((3, 3)), V, [[2.0]], 0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: U, V: expected (2, 2) matrices for Sigma of shape (1, 1)
+    """
+    with mp.workdps(int(dps) + 10):
+        S, Um, Vm = mp_rows(Sigma), mp_rows(U), mp_rows(V)
+        k = len(S)
+        if len(Um) != k + 1 or len(Vm) != k + 1:
+            raise ValueError(f"U, V: expected ({k + 1}, {k + 1}) matrices for Sigma of shape ({k}, {k})")
+        s2 = to_mp(noise) ** 2
+        v = Vm[k]
+        x3, w3 = hermite_rule(3, int(dps))
+        risk = mp.zero
+        gU = [[mp.zero] * (k + 1) for _ in range(k + 1)]
+        gV = [mp.zero] * (k + 1)
+        Eqq = [[mp.zero] * (k + 1) for _ in range(k + 1)]
+        Eqw = [[mp.zero] * k for _ in range(k + 1)]
+        Eww = [[mp.zero] * k for _ in range(k)]
+        for idx in itertools.product(range(3), repeat=k):
+            w = [x3[i] for i in idx]
+            om = mpmath.fprod(w3[i] for i in idx)
+            Sw = [mpmath.fdot(S[i], w) for i in range(k)]
+            G = [S[i] + [Sw[i]] for i in range(k)] + [Sw + [mpmath.fdot(w, Sw) + s2]]  # Gamma_w
+            q = [mpmath.fdot(v, [G[j][c] for j in range(k + 1)]) for c in range(k + 1)]  # (e^T V Gamma_w)^T
+            h = [mpmath.fdot(q, [Um[i][j] for i in range(k + 1)]) - w[j] for j in range(k)]  # r(w) - w
+            Sh = [mpmath.fdot(S[i], h) for i in range(k)]
+            risk += om * (mpmath.fdot(h, Sh) + s2) / 2
+            if gradient:
+                for i in range(k + 1):
+                    for j in range(k):
+                        gU[i][j] += om * q[i] * Sh[j]
+                t = [mpmath.fdot(Um[i][:k], Sh) for i in range(k + 1)]  # U_{:,1:d} Sigma h
+                for c in range(k + 1):
+                    gV[c] += om * mpmath.fdot(G[c], t)
+            if normal:
+                oq = [om * qi for qi in q]
+                for i in range(k + 1):
+                    for j in range(i, k + 1):
+                        Eqq[i][j] += oq[i] * q[j]
+                    for j in range(k):
+                        Eqw[i][j] += oq[i] * w[j]
+                for i in range(k):
+                    for j in range(i, k):
+                        Eww[i][j] += om * w[i] * w[j]
+        out = {"risk": +risk}
+        if gradient:
+            out["gU"] = mp_matrix(gU)
+            gVm = mpmath.zeros(k + 1, k + 1)
+            for c in range(k + 1):
+                gVm[k, c] = gV[c]
+            out["gV"] = gVm
+        if normal:
+            for i in range(k + 1):
+                for j in range(i):
+                    Eqq[i][j] = Eqq[j][i]
+            for i in range(k):
+                for j in range(i):
+                    Eww[i][j] = Eww[j][i]
+            out["Eqq"], out["Eqw"], out["Eww"] = mp_matrix(Eqq), mp_matrix(Eqw), mp_matrix(Eww)
+    return out
 
 
-def rank_one_points(rng, n: int = 3) -> list[dict]:
-    """The (F2) recipe carried to d = 2: b = 0, U11 = 0, u = e_1, a = Sigma^{-1} e_1 (u a^T Sigma = e_1 e_1^T), random
-    Sigma; the first point noiseless."""
-    pts = []
-    for j in range(n):
-        S = random_covariance(2, rng)
-        U, V = np.zeros((3, 3)), np.zeros((3, 3))
-        U[2, :2] = [1.0, 0.0]
-        V[2, :2] = np.linalg.solve(S, [1.0, 0.0])
-        pts.append({"label": f"d=2 recipe {j}", "U": U, "V": V, "Sigma": S, "s": 0.0 if j == 0 else 0.3, "dim": 2})
-    return pts
+def minimizer_U11(V, Sigma, noise, dps: int = REF_DPS, with_risk: bool = False):
+    r"""argmin over U11 of R_\infty (definition) with u = 0: E[q_{1:d}q_{1:d}^T] U11 = E[q_{1:d} w^T] (normal
+    equations of a quadratic in U11; the unused last column of U plays no role).  With ``with_risk`` also the
+    definition's R_\infty there, from the same moments: with u = 0, p_\infty = x_q^T U11^T q_{1:d}, so
+
+        R_\infty(U11) = 1/2 tr(\Sigma (U11^T E[qq^T] U11 - U11^T E[qw^T] - E[wq^T] U11 + E[ww^T])) + s^2/2.
+
+    ``ValueError`` if E[q q^T] is singular (b = 0)."""
+    k = len(mp_rows(Sigma))
+    with mp.workdps(int(dps) + 10):
+        mo = task_moments(np.zeros((k + 1, k + 1)), V, Sigma, noise, dps=dps, normal=True)
+        Q = mo["Eqq"][:k, :k]
+        P = mo["Eqw"][:k, :k]
+        try:
+            U11 = mpmath.inverse(Q) * P
+        except ZeroDivisionError:
+            raise ValueError("V: E[q q^T] is singular (b = 0?): the minimizer over U11 is not unique") from None
+        if not with_risk:
+            return U11
+        S = mp_matrix(mp_rows(Sigma))
+        inner = U11.T * Q * U11 - U11.T * P - P.T * U11 + mo["Eww"]
+        risk = (mpmath.fsum((S * inner)[i, i] for i in range(k)) + to_mp(noise) ** 2) / 2
+        return U11, risk
 
 
-def excess_definition(p: dict) -> float:
-    """R_\\infty - s^2/2 at a point {U, V, Sigma, s} from the definition (:func:`risk_definition_gh`)."""
-    return risk_definition_gh(p["U"], p["V"], p["Sigma"], p["s"]) - p["s"] ** 2 / 2
+def claim_values(U, V, Sigma, noise, names=("U11", "u", "a", "b", "Sigma", "s", "I")) -> dict:
+    """The formula symbols (mpmath values) of a point: U11, u, a, b, Sigma, s, I."""
+    Ur, Vr, Sr = mp_rows(U), mp_rows(V), mp_rows(Sigma)
+    k = len(Sr)
+    vals = {"U11": mp_matrix([r[:k] for r in Ur[:k]]), "u": mp_matrix([[x] for x in Ur[k][:k]]),
+            "a": mp_matrix([[x] for x in Vr[k][:k]]), "b": Vr[k][k], "Sigma": mp_matrix(Sr), "s": to_mp(noise),
+            "I": mpmath.eye(k)}
+    return {n: vals[n] for n in names}
 
 
-# ------------------------------------------------------------------------------ figures of the minimizer checks
+def project_invariant(point: dict) -> dict:
+    """An exact point projected on the invariant subspace: U = diag(U11, 0), V = b e_{d+1} e_{d+1}^T."""
+    k = point["dim"]
+    Um = sp.Matrix(point["U"])
+    Vm = sp.zeros(k + 1, k + 1)
+    Um[k, :] = sp.zeros(1, k + 1)
+    Um[:, k] = sp.zeros(k + 1, 1)
+    Vm[k, k] = point["V"][k, k]
+    return dict(point, U=sp.ImmutableMatrix(Um), V=sp.ImmutableMatrix(Vm))
 
 
-def risk_gap_at_claim(spec, claim):
-    """|R_inf(definition) - claimed value| at the (U, V) a claim names for a spec (claim: spec -> (U, V, value))."""
-    U, V, value = claim(spec)
-    return abs(risk_definition_gh(U, V, spec["Sigma"], spec["s"]) - value)
+CLAIM_DIMS = (1, 2, 3, 4, 5)
+"""Dimensions of the exact points of the ICL risk and gradient claims."""
+CLAIM_KINDS = (("generic", True), ("generic", False), ("invariant", True), ("invariant", False))
+"""Per d, the four kinds of point: (off / on the invariant subspace, label noise s > 0 / s = 0)."""
+_CLAIM_SALT = 57  # the claims' random stream: default_rng([seed, _CLAIM_SALT, d, kind])
 
 
-def gradient_size_at_claim(spec, claim):
-    """max |gradient| at the claimed (U, V): the definition's (under the integral) and the closed-form gradient."""
-    U, V, _ = claim(spec)
-    g = [np.abs(x).max() for x in gradient_definition(U, V, spec["Sigma"], spec["s"])]
-    return max(g + [np.abs(x).max() for x in icl_risk_gradient(U, V, spec["Sigma"], spec["s"])])
+def claim_cases(kind: str, noise: bool) -> frozenset:
+    """The hypotheses a point of ``kind`` satisfies: ``invariant-subspace``, ``noiseless`` (s = 0)."""
+    return frozenset(({"invariant-subspace"} if kind == "invariant" else set()) | (set() if noise else {"noiseless"}))
 
 
-def min_eigenvalue_at_claim(spec, claim):
-    """Smallest eigenvalue / max(1, largest) of the definition's Hessian at the claimed (U, V)."""
-    U, V, _ = claim(spec)
-    ev = np.linalg.eigvalsh(hessian_definition(U, V, spec["Sigma"], spec["s"]))
-    return ev.min() / max(1.0, ev.max())
-
-
-def agreement_if_excess(floor: float, grad_floor: float = 0.0):
-    """Relative agreeing digits of the claimed excess with the definition's, 0 unless the definition's excess is
-    >= ``floor`` (and its gradient >= ``grad_floor``): the point must clearly not be a minimizer."""
-    def figure(p, subject):
-        ref = excess_definition(p)
-        if ref < floor:
-            return 0.0
-        if grad_floor and max(np.abs(g).max() for g in gradient_definition(p["U"], p["V"], p["Sigma"], p["s"])) < grad_floor:
-            return 0.0
-        err = abs(subject(p) - ref) / ref
-        return 16.0 if err == 0 else float(min(16.0, -np.log10(err)))
-    return figure
-
-
-def finite_prompt_z(point, bayes, Ls=(10, 100, 1000), prompts=(20000, 20000, 30000)):
-    """min z of (R_L - claimed Bayes risk > 0) and of its decrease in L, at (U_*, V_*) (paired estimator plus the
-    exact definition-minus-claim, :func:`verify.icl.references.gap_to_subject`)."""
-    S = toeplitz_sigma(point["d"], 0.5)
-    U, V = bayes_point(S)
-    rng = np.random.default_rng(point["seed"])
-    gaps = [gap_to_subject(U, V, S, point["s"], L, n, rng, bayes(point["s"])) for L, n in zip(Ls, prompts)]
-    zs = [g.mean / g.stderr for g in gaps] + [(g - h).mean / (g - h).stderr for g, h in zip(gaps, gaps[1:])]
-    return min(zs)
+def claim_grid(seed: int) -> list:
+    """(dim, cases, exact point) for every d of :data:`CLAIM_DIMS` and kind of :data:`CLAIM_KINDS`, each point
+    from its own stream ``default_rng([seed, 57, d, kind])``; the invariant ones projected
+    (:func:`project_invariant`).  Same seed, same points."""
+    out = []
+    for k in CLAIM_DIMS:
+        for j, (kind, noise) in enumerate(CLAIM_KINDS):
+            pt = random_point(k, np.random.default_rng([int(seed), _CLAIM_SALT, k, j]), noise=noise)
+            out.append((k, claim_cases(kind, noise), project_invariant(pt) if kind == "invariant" else pt))
+    return out

@@ -150,8 +150,6 @@ def _batch(value, name: str, d: int) -> tuple[np.ndarray, bool]:
     return as_vector(value, name, size=d)[None, :], True
 
 
-
-
 # ----------------------------------------------------------------------------------------------- L = infinity
 
 
@@ -484,7 +482,8 @@ def icl_risk_gap_mc(
     return acc.estimate(*_ess_diagnostic(np.concatenate(ess), L))
 
 
-# ----------------------------------------------------------------------------------------------- points
+# ----------------------------------------------------------------------------------------------- parameter points
+# The named (U, V) and Sigma of Sec. 5: the invariant subspace, the limit of the gradient flow, the Toeplitz covariance.
 
 
 def invariant_point(A, b, d) -> tuple[np.ndarray, np.ndarray]:
@@ -539,64 +538,3 @@ def toeplitz_sigma(d, rho) -> np.ndarray:
         raise ValueError(f"rho: must satisfy |rho| < 1 for a positive-definite Sigma, got {rho}")
     i = np.arange(d)
     return rho ** np.abs(i[:, None] - i[None, :])
-
-
-def icl_risk_infinite_quadrature(U, V, Sigma, noise=0.0, dps: int = 40):
-    r"""R_\infty(U, V) from its DEFINITION, by Gauss-Hermite quadrature over (w, x_q, \varepsilon_q):
-
-        R_\infty = \tfrac12 E[(e_{d+1}^T V \Gamma_w U (x_q, 0) - w^T x_q - \varepsilon_q)^2],
-
-    with \Gamma_w = [[\Sigma, \Sigma w], [w^T\Sigma, w^T\Sigma w + s^2]] built from each node w.  The integrand
-    is a polynomial of degree <= 4 in each coordinate, so the 3-node rule per dimension is exact: the
-    result is exact up to the working precision ``dps``.  Entries may be floats, mpf or SymPy rationals,
-    all converted exactly (rationals to the working precision).  3^{2d+1} nodes: meant for d <= 3.
-    The closed form (:func:`icl_risk_infinite`) is never used.
-
-    >>> from mpmath import mp
-    >>> U, V = bayes_point([[2.0]])
-    >>> mp.nstr(icl_risk_infinite_quadrature(U, V, [[2.0]], noise=0.5, dps=30), 20)
-    '0.125'
-    """
-    import mpmath
-    from mpmath import mp
-
-    from verify.numerics.quadrature import gaussian_expectation
-
-    def exact(x):  # SymPy rationals and mpf keep every digit; floats convert exactly
-        if hasattr(x, "p") and hasattr(x, "q"):
-            return mp.mpf(int(x.p)) / int(x.q)
-        return mp.mpf(x) if isinstance(x, mp.mpf) else mp.mpf(float(x))
-
-    def rows(M):
-        return [list(r) for r in (M.tolist() if hasattr(M, "tolist") else M)]
-
-    S_np = _sigma(np.array(rows(Sigma), dtype=float))  # validation on float copies
-    k = S_np.shape[0]
-    _uv(np.array(rows(U), dtype=float), np.array(rows(V), dtype=float), k)
-    _noise(float(noise))
-    positive_int(dps, "dps")
-    with mp.workdps(dps + 10):
-        Um = [[exact(x) for x in row] for row in rows(U)]
-        Vrow = [exact(x) for x in rows(V)[k]]
-        S = [[exact(x) for x in row] for row in rows(Sigma)]
-        s2 = exact(noise) ** 2
-
-    def loss(z):
-        wv, xv, e = z[:k], z[k:2 * k], z[2 * k]
-        Sw = [mp.fsum(S[i][j] * wv[j] for j in range(k)) for i in range(k)]
-        G = [[S[i][j] for j in range(k)] + [Sw[i]] for i in range(k)]
-        G.append(Sw + [mp.fsum(wv[i] * Sw[i] for i in range(k)) + s2])
-        h = [mp.fsum(Um[i][j] * xv[j] for j in range(k)) for i in range(k + 1)]  # U (x_q, 0)
-        Gh = [mp.fsum(G[i][j] * h[j] for j in range(k + 1)) for i in range(k + 1)]
-        pred = mp.fsum(Vrow[i] * Gh[i] for i in range(k + 1))
-        y = mp.fsum(wv[i] * xv[i] for i in range(k)) + e
-        return (pred - y) ** 2 / 2
-
-    with mp.workdps(dps + 10):
-        cov = mpmath.zeros(2 * k + 1, 2 * k + 1)
-        for i in range(k):
-            cov[i, i] = 1
-            for j in range(k):
-                cov[k + i, k + j] = S[i][j]
-        cov[2 * k, 2 * k] = s2
-    return gaussian_expectation(loss, [0] * (2 * k + 1), cov, n=3, dps=dps)

@@ -10,6 +10,11 @@ Explicit entries (``sympy.Matrix``) at a given d: :func:`icl_symbols`, :func:`ic
 :func:`c0_and_M`, :func:`risk_infinite_from_blocks` (the general-d closed form at d = k), :func:`residual`,
 :func:`prediction_coefficient`.  One copy of each: the proofs import them from here.
 
+At a point: :func:`closed_form_value` evaluates a general-d expression (the closed form, or a planted wrong form
+of it) exactly at a point with rational entries -- the one adapter from a SymPy form to a numeric subject.
+Claim catalogues (``verify claim``): :func:`swap`, :func:`swap_symbols`, :func:`vanishing_at_small_d`,
+:func:`cayley_hamilton3` build wrong formulas from true ones.
+
 >>> S = icl_symbols(1)
 >>> [str(x) for x in icl_blocks_explicit(S["U"], S["V"], 1)[1:]]
 ['Matrix([[U_1_0]])', 'Matrix([[V_1_0]])', 'V_1_1']
@@ -83,6 +88,25 @@ INVARIANT_FORM = HALF * trace((b * Sigma * A - Id) * Sigma * (b * Sigma * A - Id
 
 # explicit-entry helpers below take their own d, Sigma, ... as arguments; keep the general-d ones reachable.
 Sigma_, U11_, u_, a_, b_ = Sigma, U11, u, a, b
+
+
+
+def closed_form_value(point: dict, expr=None) -> sp.Rational:
+    """A general-d SymPy scalar expression of this module (default :data:`CLOSED_FORM`) at an exact point
+    {U, V, Sigma, s} (SymPy rationals), as an exact rational; ``A`` stands for U11 (the invariant-subspace form).
+
+    >>> pt = {"U": sp.Matrix([[1, 0], [0, 0]]), "V": sp.Matrix([[0, 0], [0, 1]]), "Sigma": sp.Matrix([[2]]),
+    ...       "s": sp.Rational(1, 2)}
+    >>> closed_form_value(pt), closed_form_value(pt, INVARIANT_FORM)    # 1/2 (2 - 1)^2 2 + 1/8
+    (9/8, 9/8)
+    """
+    expr = CLOSED_FORM if expr is None else expr
+    Um, Vm = point["U"], point["V"]
+    k = Um.shape[0] - 1
+    values = {U11: Um[:k, :k], u: Um[k, :k].T, a: Vm[k, :k].T, Sigma: point["Sigma"], b: Vm[k, k], s: point["s"],
+              A: Um[:k, :k]}
+    return sp.Rational(explicit_at(expr, d, k, SYM, values))
+
 
 # ------------------------------------------------------------------------------ explicit entries
 
@@ -240,3 +264,51 @@ def zero_set_test(S: dict):
         return ok, f"case split b u = 0 solved: {detail}"
 
     return test
+
+
+# ------------------------------------------------------------------------------ claim catalogues
+
+
+def swap(formula: str, old: str, new: str) -> str:
+    """``formula`` with every ``old`` replaced by ``new``; ``ValueError`` if ``old`` does not occur (so a planted
+    wrong form can never silently equal the true form).
+
+    >>> swap("a*b + a", "a", "c")
+    'c*b + c'
+    >>> swap("a + b", "c", "d")
+    Traceback (most recent call last):
+    ...
+    ValueError: old: 'c' does not occur in the formula
+    """
+    if old not in formula:
+        raise ValueError(f"old: {old!r} does not occur in the formula")
+    return formula.replace(old, new)
+
+
+def swap_symbols(formula: str, x: str, y: str) -> str:
+    """Exchange the whole-word symbols ``x`` and ``y`` (e.g. the blocks a <-> u); ``ValueError`` if either is absent.
+
+    >>> swap_symbols("a.T*Sigma*u + trace(a*u.T)", "a", "u")
+    'u.T*Sigma*a + trace(u*a.T)'
+    """
+    import re
+
+    pats = {x: re.compile(rf"\b{re.escape(x)}\b"), y: re.compile(rf"\b{re.escape(y)}\b")}
+    for name, pat in pats.items():
+        if not pat.search(formula):
+            raise ValueError(f"formula: symbol {name!r} does not occur")
+    return re.sub(rf"\b(?:{re.escape(x)}|{re.escape(y)})\b", lambda m: y if m.group(0) == x else x, formula)
+
+
+def vanishing_at_small_d(term: str) -> str:
+    """A term that is 0 at d = 1, 2, 3 and not above: (tr I - 1)(tr I - 2)(tr I - 3) * term."""
+    return f"(trace(I) - 1)*(trace(I) - 2)*(trace(I) - 3)*({term})"
+
+
+def cayley_hamilton3(X: str) -> str:
+    """The degree-3 Cayley-Hamilton polynomial of X with its invariants written by Newton's identities:
+    X^3 - e1 X^2 + e2 X - e3 I, the zero matrix for every d <= 3 and generically not for d >= 4."""
+    t1, t2, t3 = f"trace({X})", f"trace({X}*{X})", f"trace({X}*{X}*{X})"
+    e2 = f"({t1}**2 - {t2})/2"
+    e3 = f"({t1}**3 - 3*{t1}*{t2} + 2*{t3})/6"
+    return f"({X}*{X}*{X} - {t1}*{X}*{X} + {e2}*{X} - {e3}*I)"

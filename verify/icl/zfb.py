@@ -49,13 +49,10 @@ ValueError: N: must be >= 1, got 0
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
-from verify.kernel.statement import Check, Mutant
-from verify.kernel.evidence import z_test
 from verify.numerics.measures import as_generator
 from verify.numerics.montecarlo import Estimate, mean_estimate
 from verify._validation import as_array, as_matrix, covariance, nonnegative_float, positive_int
@@ -81,10 +78,10 @@ __all__ = [
     "lsa_block_error",
     "lsa_trained_minimizer",
     "trained_first_order",
-    "error_from_gamma",
     "minimizer_from_gamma",
-    "ZFBClaim",
-    "claim_z_test",
+    "gamma_sym",
+    "error_general_sym",
+    "error_sym",
 ]
 
 _METHODS = ("predictor", "lsa")
@@ -109,7 +106,7 @@ def _sym_inv(A: np.ndarray) -> np.ndarray:
     return (Ai + Ai.T) / 2
 
 
-# ----------------------------------------------------------------------------------------------- the minimiser
+# ----------------------------------------------------------------------------------------------- the minimizer
 
 
 def zfb_gamma(Lambda, N) -> np.ndarray:
@@ -125,14 +122,15 @@ def zfb_gamma(Lambda, N) -> np.ndarray:
     return (1.0 + 1.0 / n) * L + np.trace(L) / n * np.eye(L.shape[0])
 
 
-def zfb_minimizer(Lambda, N) -> tuple[np.ndarray, np.ndarray]:
-    r"""(W^{KQ}_*, W^{PV}_*) of ZFB Theorem 4.1, each (d+1) x (d+1):
+def minimizer_from_gamma(G) -> tuple[np.ndarray, np.ndarray]:
+    r"""W^{KQ} = tr(\Gamma^{-2})^{-1/4} diag(\Gamma^{-1}, 0),  W^{PV} = tr(\Gamma^{-2})^{1/4} e_{d+1}e_{d+1}^T  for any
+    symmetric positive-definite \Gamma (the balanced point with u U_{11}^T = \Gamma^{-1}).
 
-        W^{KQ}_* = tr(\Gamma^{-2})^{-1/4} diag(\Gamma^{-1}, 0),   W^{PV}_* = tr(\Gamma^{-2})^{1/4} e_{d+1} e_{d+1}^T.
-
-    At N = inf this is Boursier-Boyer's (U_*, V_*) with \Sigma = \Lambda (paper Sec. 5).
+    >>> WKQ, WPV = minimizer_from_gamma([[4.0]])
+    >>> WKQ.tolist(), WPV.tolist()                   # tr(\Gamma^{-2})^{1/4} = 1/2, \Gamma^{-1} = 1/4
+    ([[0.5, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.5]])
     """
-    G = zfb_gamma(Lambda, N)
+    G = np.asarray(G, dtype=float)
     d = G.shape[0]
     Gi = _sym_inv(G)
     c = float(np.trace(Gi @ Gi)) ** 0.25
@@ -141,6 +139,16 @@ def zfb_minimizer(Lambda, N) -> tuple[np.ndarray, np.ndarray]:
     WPV = np.zeros((d + 1, d + 1))
     WPV[d, d] = c
     return WKQ, WPV
+
+
+def zfb_minimizer(Lambda, N) -> tuple[np.ndarray, np.ndarray]:
+    r"""(W^{KQ}_*, W^{PV}_*) of ZFB Theorem 4.1, each (d+1) x (d+1): :func:`minimizer_from_gamma` of \Gamma_N,
+
+        W^{KQ}_* = tr(\Gamma^{-2})^{-1/4} diag(\Gamma^{-1}, 0),   W^{PV}_* = tr(\Gamma^{-2})^{1/4} e_{d+1} e_{d+1}^T.
+
+    At N = inf this is Boursier-Boyer's (U_*, V_*) with \Sigma = \Lambda (paper Sec. 5).
+    """
+    return minimizer_from_gamma(zfb_gamma(Lambda, N))
 
 
 # ----------------------------------------------------------------------------------------------- the layer
@@ -253,7 +261,7 @@ def zfb_error_parts(Lambda, N, M, noise_std=0.0, target_noise_std=0.0) -> dict:
 
 
 def zfb_error(Lambda, N, M, noise_std=0.0, target_noise_std=0.0) -> float:
-    r"""E(\hat y_q - y_q)^2 at the ZFB minimiser, averaged over w ~ N(0, I_d); the sum of :func:`zfb_error_parts`.
+    r"""E(\hat y_q - y_q)^2 at the ZFB minimizer, averaged over w ~ N(0, I_d); the sum of :func:`zfb_error_parts`.
 
     At M = N and no noise it is  tr\Lambda - tr(\Gamma^{-1}\Lambda^2) = 2 L(\theta_*).
     """
@@ -279,50 +287,55 @@ def _prompts(L: np.ndarray, m: int, b: int, s: float, t: float, rng: np.random.G
     return X, y, xq, yq
 
 
+def _chunked(n: int, chunk: int, draw: Callable[[int], np.ndarray]) -> Estimate:
+    """The Monte Carlo loop of the error estimators: ``draw(b)`` returns the samples of the next b prompts (the
+    generator is consumed chunk after chunk, so the result does not depend on the memory held at once beyond
+    ``chunk``); mean and standard error of all n samples."""
+    out = np.empty(n)
+    for start in range(0, n, chunk):
+        b = min(chunk, n - start)
+        out[start:start + b] = draw(b)
+    return mean_estimate(out)
+
+
+def _mc_arguments(Lambda, M, n_prompts, noise_std, target_noise_std, chunk):
+    L = _lambda(Lambda)
+    return (L, int(positive_int(M, "M")), positive_int(n_prompts, "n_prompts", minimum=2),
+            nonnegative_float(noise_std, "noise_std"), nonnegative_float(target_noise_std, "target_noise_std"),
+            positive_int(chunk, "chunk"))
+
+
 def lsa_error_mc(Lambda, W_KQ, W_PV, M, n_prompts, seed, *, noise_std=0.0, target_noise_std=0.0,
                  chunk=20_000) -> Estimate:
     r"""Monte Carlo of E(\hat y_q - y_q)^2 for the LSA layer at ANY weights (W^{KQ}, W^{PV}): the full forward pass
     (:func:`lsa_forward` on :func:`embed_prompt`, normalised by the M prompt tokens), read at entry (d+1, M+1).
     No closed form and no \Gamma is involved: the weights are the caller's."""
-    L = _lambda(Lambda)
+    L, m, n, s, t, chunk = _mc_arguments(Lambda, M, n_prompts, noise_std, target_noise_std, chunk)
     d = L.shape[0]
-    m = int(positive_int(M, "M"))
-    n = positive_int(n_prompts, "n_prompts", minimum=2)
-    s = nonnegative_float(noise_std, "noise_std")
-    t = nonnegative_float(target_noise_std, "target_noise_std")
-    chunk = positive_int(chunk, "chunk")
     WKQ, WPV = _weights(W_KQ, W_PV, d + 1)
     rng = as_generator(seed)
-    out = np.empty(n)
-    for start in range(0, n, chunk):
-        b = min(chunk, n - start)
+
+    def draw(b):
         X, y, xq, yq = _prompts(L, m, b, s, t, rng)
-        pred = lsa_forward(embed_prompt(X, y, xq), WKQ, WPV)[:, d, m]
-        out[start:start + b] = (pred - yq) ** 2
-    return mean_estimate(out)
+        return (lsa_forward(embed_prompt(X, y, xq), WKQ, WPV)[:, d, m] - yq) ** 2
+
+    return _chunked(n, chunk, draw)
 
 
 def predictor_error_mc(Lambda, P, M, n_prompts, seed, *, noise_std=0.0, target_noise_std=0.0,
                        chunk=20_000) -> Estimate:
     r"""Monte Carlo of E(\hat y_q - y_q)^2 for the predictor  x_q^T P (1/M \sum_i y_i x_i)  with the caller's P.
     Draws the same prompts as :func:`lsa_error_mc` for the same seed."""
-    L = _lambda(Lambda)
-    d = L.shape[0]
-    m = int(positive_int(M, "M"))
-    n = positive_int(n_prompts, "n_prompts", minimum=2)
-    s = nonnegative_float(noise_std, "noise_std")
-    t = nonnegative_float(target_noise_std, "target_noise_std")
-    chunk = positive_int(chunk, "chunk")
-    Pm = as_matrix(P, "P", (d, d))
+    L, m, n, s, t, chunk = _mc_arguments(Lambda, M, n_prompts, noise_std, target_noise_std, chunk)
+    Pm = as_matrix(P, "P", (L.shape[0], L.shape[0]))
     rng = as_generator(seed)
-    out = np.empty(n)
-    for start in range(0, n, chunk):
-        b = min(chunk, n - start)
+
+    def draw(b):
         X, y, xq, yq = _prompts(L, m, b, s, t, rng)
         mhat = np.einsum("bmd,bm->bd", X, y) / m
-        pred = np.einsum("bd,de,be->b", xq, Pm, mhat)
-        out[start:start + b] = (pred - yq) ** 2
-    return mean_estimate(out)
+        return (np.einsum("bd,de,be->b", xq, Pm, mhat) - yq) ** 2
+
+    return _chunked(n, chunk, draw)
 
 
 def lsa_query_output(E, W_KQ, W_PV, n=None) -> np.ndarray:
@@ -354,13 +367,8 @@ def lsa_error_conditional_mc(Lambda, W_KQ, W_PV, M, n_prompts, seed, *, noise_st
     (exact, d (d + M) forward passes per prompt), plus t^2 for the target noise.  The weights are the caller's;
     no closed form is used.  Unbiased for the same E(\hat y_q - y_q)^2 as :func:`lsa_error_mc`, with a smaller variance.
     """
-    L = _lambda(Lambda)
+    L, m, n, s, t, chunk = _mc_arguments(Lambda, M, n_prompts, noise_std, target_noise_std, chunk)
     d = L.shape[0]
-    m = int(positive_int(M, "M"))
-    n = positive_int(n_prompts, "n_prompts", minimum=2)
-    s = nonnegative_float(noise_std, "noise_std")
-    t = nonnegative_float(target_noise_std, "target_noise_std")
-    chunk = positive_int(chunk, "chunk")
     WKQ, WPV = _weights(W_KQ, W_PV, d + 1)
     if np.any(WPV[d, :d] != 0):
         raise ValueError("W_PV: the cubature needs w^{PV}_{21} = 0 (ZFB's invariant manifold)")
@@ -378,9 +386,8 @@ def lsa_error_conditional_mc(Lambda, W_KQ, W_PV, M, n_prompts, seed, *, noise_st
     c, cx, cy = WPV[d], WPV[d, :d], WPV[d, d]
     Ax, Ay = A[:d], A[d]                               # rows of W^{KQ} z_q: covariate block, label slot
     base = c @ self_term                               # (d,): the query's own column, one value per node k
-    out = np.empty(n)
-    for start in range(0, n, chunk):
-        b = min(chunk, n - start)
+
+    def draw(b):
         X = (rng.standard_normal((b * m, d)) @ R.T).reshape(b, m, d)
         XtX = np.empty((b, d, d))                      # sum_i x_i x_i^T, shared by every node (pairwise: tiny
         for i in range(d):                             # batched matmuls are slow in numpy)
@@ -397,13 +404,14 @@ def lsa_error_conditional_mc(Lambda, W_KQ, W_PV, M, n_prompts, seed, *, noise_st
             GA = Q + np.outer(Xty @ cx, Ay) + cy * (Xty @ Ax) + cy * np.outer(yty, Ay)
             pred = (GA + base) / m
             acc += ((pred - wj @ R) ** 2).sum(axis=1)  # + Zq[d] = 0: the label slot of the query column
-        out[start:start + b] = acc + t**2
-    return mean_estimate(out)
+        return acc + t**2
+
+    return _chunked(n, chunk, draw)
 
 
 def zfb_error_mc(Lambda, N, M, n_prompts, seed, *, noise_std=0.0, target_noise_std=0.0,
                  method="predictor", chunk=20_000) -> Estimate:
-    r"""Monte Carlo of the *definition*  E(\hat y_q - y_q)^2  with the ZFB minimiser trained at length N.
+    r"""Monte Carlo of the *definition*  E(\hat y_q - y_q)^2  with the ZFB minimizer trained at length N.
 
     ``method="predictor"`` reads x_q^T \Gamma_N^{-1}(1/M \sum y_i x_i) (:func:`predictor_error_mc`);
     ``method="lsa"`` runs the full LSA forward pass at (W^{KQ}_*, W^{PV}_*) (:func:`lsa_error_mc`).
@@ -503,7 +511,7 @@ def _balanced(C, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lsa_trained_minimizer(Lambda, N, *, eps=None) -> tuple[np.ndarray, np.ndarray]:
-    r"""The minimiser of the LSA population loss on ZFB's invariant manifold, found WITHOUT \Gamma.
+    r"""The minimizer of the LSA population loss on ZFB's invariant manifold, found WITHOUT \Gamma.
 
     The loss at training length N is  f(C) = tr(C^T\Lambda C A_N) - 2 tr(\Lambda C\Lambda) + tr\Lambda  (:func:`lsa_block_error`,
     C = u U_{11}^T), with A_N = E\hat S^2 from :func:`sample_second_moment`; its gradient 2\Lambda(C A_N - \Lambda) vanishes at
@@ -528,77 +536,6 @@ def trained_first_order(Lambda) -> tuple[np.ndarray, np.ndarray]:
     h = 1e-30
     WKQ, WPV = lsa_trained_minimizer(Lambda, None, eps=1j * h)
     return WKQ.imag / h, WPV.imag / h
-
-
-# ----------------------------------------------------------------------------------------------- claims as subjects
-
-
-def error_from_gamma(Lambda, G_N, G_M, M, noise_std=0.0, target_noise_std=0.0) -> float:
-    r"""The statement's error form in terms of the claimed matrices:
-    tr\Lambda - 2tr(\Gamma^{-1}\Lambda^2) + tr(\Gamma^{-1}\Lambda\Gamma^{-1}\Gamma_M\Lambda) + s^2 tr(\Gamma^{-1}\Lambda\Gamma^{-1}\Lambda)/M + t^2."""
-    L = _lambda(Lambda)
-    Gi = _sym_inv(np.asarray(G_N, dtype=float))
-    m = _length(M, "M")
-    inv_m = 0.0 if math.isinf(m) else 1.0 / m
-    GiL = Gi @ L
-    return float(np.trace(L) - 2 * np.trace(GiL @ L) + np.trace(GiL @ Gi @ np.asarray(G_M, dtype=float) @ L)
-                 + noise_std**2 * np.trace(GiL @ GiL) * inv_m + target_noise_std**2)
-
-
-def minimizer_from_gamma(G) -> tuple[np.ndarray, np.ndarray]:
-    r"""W^{KQ} = tr(\Gamma^{-2})^{-1/4} diag(\Gamma^{-1}, 0),  W^{PV} = tr(\Gamma^{-2})^{1/4} e_{d+1}e_{d+1}^T  for a claimed \Gamma."""
-    G = np.asarray(G, dtype=float)
-    d = G.shape[0]
-    Gi = _sym_inv(G)
-    c = float(np.trace(Gi @ Gi)) ** 0.25
-    WKQ = np.zeros((d + 1, d + 1))
-    WKQ[:d, :d] = Gi / c
-    WPV = np.zeros((d + 1, d + 1))
-    WPV[d, d] = c
-    return WKQ, WPV
-
-
-def _rate_constant(Lambda) -> float:
-    L = _lambda(Lambda)
-    return (L.shape[0] + 1) * float(np.trace(L))
-
-
-@dataclass(frozen=True)
-class ZFBClaim:
-    r"""What the statement claims, as one subject for the numeric checks: \Gamma_n (``gamma``), W_*(\Gamma)
-    (``weights``), the error in terms of (\Lambda, \Gamma_N, \Gamma_M, M, s, t) (``error``) and lim N error(N, N)
-    (``rate_constant``).  A mutant replaces one part (e.g. \Gamma = (1 + 2/N)\Lambda + tr\Lambda/N I)."""
-
-    gamma: Callable = zfb_gamma
-    weights: Callable = minimizer_from_gamma
-    error: Callable = error_from_gamma
-    rate_constant: Callable = _rate_constant
-    predictor_scale: float = 1.0
-
-    def minimizer(self, Lambda, N):
-        return self.weights(self.gamma(Lambda, N))
-
-    def error_at(self, Lambda, N, M, s=0.0, t=0.0) -> float:
-        return float(self.error(Lambda, self.gamma(Lambda, N), self.gamma(Lambda, M), M, s, t))
-
-    def predict(self, X, y, x_q, Lambda, N):
-        r"""x_q^T \Gamma_N^{-1}(1/M \sum_i y_i x_i) with the claimed \Gamma."""
-        Gi = _sym_inv(self.gamma(Lambda, N))
-        M = np.shape(X)[-2]
-        mhat = np.einsum("...md,...m->...d", np.asarray(X, float), np.asarray(y, float)) / M
-        return self.predictor_scale * np.einsum("...d,de,...e->...", np.asarray(x_q, float), Gi, mhat)
-
-    def replace(self, **kw) -> "ZFBClaim":
-        return replace(self, **kw)
-
-
-def claim_z_test(name: str, claim: ZFBClaim, value: Callable, estimate: Callable, points, *, mutants,
-                 **kw) -> Check:
-    r""":func:`verify.kernel.evidence.z_test` whose SIMULATION depends on the subject: ``estimate(point, rng, claim)`` runs
-    the forward pass at weights built from the claim (e.g. W_*(\Gamma) of the claimed \Gamma), ``value(point, claim)``
-    is the claimed closed form.  A claim is therefore tested on both sides: a wrong \Gamma changes the weights
-    simulated and the value claimed, and the check catches it where the two no longer match."""
-    return z_test(name, subject=claim, estimate=estimate, points=points, value=value, driven=True, mutants=mutants, **kw)
 
 
 # ----------------------------------------------------------------------------------------------- symbolic closed forms

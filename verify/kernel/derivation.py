@@ -55,6 +55,8 @@ __all__ = [
     "maps",
     "Assumption",
     "is_zero",
+    "polynomial_equal",
+    "polynomial_gradient",
 ]
 
 
@@ -451,3 +453,55 @@ def refuting_equal(dims=(1, 2), seed: int = 3):
         return ok, f"equal at explicit d = {', '.join(map(str, dims))}; {detail}"
 
     return Relation("equal (refuted first at explicit d)", test)
+
+
+# ------------------------------------------------------------------------------ exact polynomial algebra
+
+
+def _polynomial_generators(*exprs) -> list:
+    """The free symbols of scalar or matrix expressions, sorted by name (the generators of a ``sympy.Poly``)."""
+    free = set()
+    for e in exprs:
+        for x in (e if isinstance(e, sp.MatrixBase) else [e]):
+            free |= sp.sympify(x).free_symbols
+    return sorted(free, key=str)
+
+
+def _polynomial_equal_test(lhs, rhs) -> tuple[bool, str]:
+    L = lhs if isinstance(lhs, sp.MatrixBase) else sp.Matrix([lhs])
+    R = rhs if isinstance(rhs, sp.MatrixBase) else sp.Matrix([rhs])
+    if L.shape != R.shape:
+        return False, f"shapes differ: {L.shape} vs {R.shape}"
+    gens = _polynomial_generators(L, R)
+    for k, (x, y) in enumerate(zip(L, R)):
+        diff = sp.sympify(x - y)
+        if gens and not sp.Poly(diff, *gens).is_zero or not gens and diff != 0:
+            return False, f"entry {k}: the difference is a non-zero polynomial"
+    return True, f"{len(L)} entries: lhs - rhs is the zero polynomial in {len(gens)} symbols"
+
+
+def polynomial_equal() -> Relation:
+    """A relation for polynomial identities: lhs - rhs is the zero polynomial (expanded exactly by ``sympy.Poly``
+    in every free symbol; much faster than general simplification on large polynomials).
+
+    >>> x, y = sp.symbols("x y")
+    >>> rel = polynomial_equal()
+    >>> rel.test((x + y) ** 2, x**2 + 2 * x * y + y**2)[0], rel.test((x + y) ** 2, x**2 + y**2)[0]
+    (True, False)
+    """
+    return relation("polynomial identity", _polynomial_equal_test)
+
+
+def polynomial_gradient(R, *matrices) -> sp.Matrix:
+    r"""Entry-wise partial derivatives of the polynomial R in every entry of each matrix, side by side
+    (``sympy.Poly.diff``: exact, fast on large polynomials); an entry that is not a free symbol of R gives 0.
+
+    >>> x, y = sp.symbols("x y")
+    >>> polynomial_gradient(x**2 * y, sp.Matrix([[x, y]]))
+    Matrix([[2*x*y, x**2]])
+    """
+    gens = _polynomial_generators(R)
+    P = sp.Poly(R, *gens) if gens else None
+    blocks = [sp.Matrix(M).applyfunc(lambda v: P.diff(v).as_expr() if P is not None and v in gens else sp.Integer(0))
+              for M in matrices]
+    return sp.Matrix.hstack(*blocks)

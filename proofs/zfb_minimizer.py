@@ -1,9 +1,9 @@
-r"""ZFB (2024) Theorem 4.1 and its N -> \infty limit: why \Gamma, the balanced minimiser, ZFB's reduced flow, Theorem 4.2's
+r"""ZFB (2024) Theorem 4.1 and its N -> \infty limit: why \Gamma, the balanced minimizer, ZFB's reduced flow, Theorem 4.2's
 general form, and the limit to Boursier-Boyer's (U_*, V_*).
 
 Within the predictors x_q^T C \hat S w (the LSA on u_{12} = u_{21} = 0: C = u U_{11}^T) the population loss at training length
-N is f(C) = tr(C^T\Lambda C\Lambda\Gamma) - 2tr(\Lambda C\Lambda) + tr\Lambda, minimised exactly at C = \Gamma^{-1}; the balanced point
-of gradient flow is W_*.  Numerically, W_*(\Gamma) is compared with the minimiser of the population loss found without \Gamma.
+N is f(C) = tr(C^T\Lambda C\Lambda\Gamma) - 2tr(\Lambda C\Lambda) + tr\Lambda, minimized exactly at C = \Gamma^{-1}; the balanced point
+of gradient flow is W_*.  Numerically, W_*(\Gamma) is compared with the minimizer of the population loss found without \Gamma.
 """
 
 from __future__ import annotations
@@ -11,31 +11,22 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from verify.kernel.statement import Mutant, Statement
-from verify.kernel.derivation import Derivation, maps
+import mpmath
+
 from verify.kernel.catalogue import cayley_hamilton_3, vanishing_up_to
-from verify.kernel.evidence import agreement
-from verify.kernel.claim import ClaimSpec
+from verify.icl import zfb_references as zr
 from verify.icl.risk import toeplitz_sigma
-from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
 from verify.icl.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma
-from verify.icl.zfb_references import error_claim_points, gamma_claim_points
+from verify.kernel.claim import ClaimPoint, ClaimSpec
+from verify.kernel.derivation import Derivation, maps
+from verify.kernel.evidence import agreement
+from verify.kernel.statement import Mutant, Statement
+from verify.symbolic import symbolic_matrix, symbolic_vector
+from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
 
 N, M = sp.symbols("N M", positive=True)
 sigma = sp.Symbol("sigma", positive=True)
 _E = r"\xrightarrow{\ \mathbb E\ }"
-
-
-def _sym(name, d):
-    return sp.Matrix(d, d, lambda i, j: sp.Symbol(f"{name}_{min(i, j) + 1}{max(i, j) + 1}"))
-
-
-def _full(name, d):
-    return sp.Matrix(d, d, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}"))
-
-
-def _vec(name, d):
-    return sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}"))
 
 
 def _diag(name, d):
@@ -54,17 +45,17 @@ def _loss(C, Lam, G):
     return _tr(C.T * Lam * C * Lam * G) - 2 * _tr(Lam * C * Lam) + _tr(Lam)
 
 
-def derivation_minimiser(d: int = 2) -> Derivation:
+def derivation_minimizer(d: int = 2) -> Derivation:
     r"""The loss of x_q^T C\hat S w at M = N, from its definition to the completed square around C = \Gamma^{-1}."""
-    Lam, S, C = _diag("lambda", d), symmetric_symbols("s", d), _full("C", d)  # WLOG diagonal (rotate x)
-    w, q = _vec("w", d), _vec("q", d)
+    Lam, S, C = _diag("lambda", d), symmetric_symbols("s", d), symbolic_matrix("C", d, d)  # WLOG diagonal (rotate x)
+    w, q = symbolic_vector("w", d), symbolic_vector("q", d)
     G = gamma_sym(Lam, N)
     Gi = G.inv()
     Dl = C - Gi
     vecD = Dl.reshape(d * d, 1)
     kron = sp.Matrix(sp.BlockMatrix([[Lam[i, j] * (Lam * G) for j in range(d)] for i in range(d)]).as_explicit())
     final = _tr(Lam) - _tr(Gi * Lam**2) + _s(vecD.T * kron * vecD)
-    D = Derivation(f"zfb-minimiser d={d}", (_s(q.T * C * S * w) - _s(w.T * q)) ** 2,
+    D = Derivation(f"zfb-minimizer d={d}", (_s(q.T * C * S * w) - _s(w.T * q)) ** 2,
                    start_tex=r"(x_q^\top C\hat S w - w^\top x_q)^2", conclusion=final)
     wq = [GaussianBlock(list(w), sp.eye(d)), GaussianBlock(list(q), Lam)]
     D.step(_tr((C * S - sp.eye(d)).T * Lam * (C * S - sp.eye(d))), r"mean over $w \sim \mathcal N(0, I)$, $x_q \sim \mathcal N(0, \Lambda)$ (MGF)",
@@ -83,9 +74,9 @@ def derivation_minimiser(d: int = 2) -> Derivation:
 
 def derivation_flow(d: int = 2, which: str = "U") -> Derivation:
     r"""ZFB's reduced flow on u_{12} = u_{21} = 0: -\partial L/\partial U_{11} and -\partial L/\partial u of L = f(uU_{11}^T)/2."""
-    Lam = _sym("l", d)
+    Lam = symbolic_matrix("l", d, d, symmetric=True)
     G = gamma_sym(Lam, N)
-    U, u = _full("U", d), sp.Symbol("u")
+    U, u = symbolic_matrix("U", d, d), sp.Symbol("u")
     Lred = _loss(u * U.T, Lam, G) / 2
     if which == "U":
         rhs, tex = -u**2 * G * Lam * U * Lam + u * Lam**2, r"-u^2\Gamma\Lambda U_{11}\Lambda + u\Lambda^2"
@@ -113,7 +104,7 @@ def derivation_balanced(d: int = 2) -> Derivation:
 def derivation_average_w(d: int = 2) -> Derivation:
     r"""Theorem 4.2's form with the well-specified moments, averaged over w ~ N(0, I): the averaged closed form (\tau = \sigma)."""
     Lam = _diag("lambda", d)
-    w = _vec("w", d)
+    w = symbolic_vector("w", d)
     Gi = gamma_sym(Lam, N).inv()
     m, Sxy = Lam * w, Lam * w * w.T * Lam + _s(w.T * Lam * w) * Lam + sigma**2 * Lam
     per_w = _s(m.T * Gi * Lam * Gi * m) + _tr(Gi * Lam * Gi * Sxy) / M - 2 * _s(m.T * Gi * m) + _s(w.T * Lam * w) + sigma**2
@@ -154,7 +145,7 @@ def derivations_limit(d: int) -> list[Derivation]:
 
 
 def derivations() -> list[Derivation]:
-    return ([derivation_minimiser(2), derivation_flow(2, "U"), derivation_flow(2, "u"), derivation_balanced(2),
+    return ([derivation_minimizer(2), derivation_flow(2, "U"), derivation_flow(2, "u"), derivation_balanced(2),
              derivation_average_w(1)] + derivations_limit(1) + derivations_limit(2))
 
 
@@ -166,21 +157,35 @@ def _claimed(gamma):
 
 
 # ------------------------------------------------------------------------------------------ user claims (verify claim)
+# ``verify claim zfb-gamma``: exact rational points, d = 1..5, with references computed from the DEFINITION without
+# Gamma (verify.icl.zfb_references): Gaussian fourth moments read off the moment generating function, the prompt
+# average by pair counting, the population-loss minimizer by a linear solve, Gamma := its inverse.
 
-_G = "((1 + 1/N)*Lambda + trace(Lambda)/N*I)"           # Gamma_N
-_GM = "((1 + 1/M)*Lambda + trace(Lambda)/M*I)"          # Gamma_M
-_GI = f"{_G}**-1"
-_ERR = (f"trace(Lambda) - 2*trace({_GI}*Lambda**2) + trace({_GI}*Lambda*{_GI}*{_GM}*Lambda)"
-        f" + s**2*trace({_GI}*Lambda*{_GI}*Lambda)/M + t**2")
-_VAR = f"(trace({_G}**-2*Lambda**3) + trace(Lambda)*trace({_G}**-2*Lambda**2))/M"
-_NOISE = f" + s**2*trace({_G}**-2*Lambda**2)/M + t**2"
+CLAIM_DPS = 40
+CLAIM_DIMS = (1, 2, 3, 4, 5)
+
+
+def gamma_claim_points(seed: int) -> list:
+    r"""Points of ``verify claim zfb-gamma``: d = 1..5, two (\Lambda, N) each (generic non-diagonal \Lambda, N in 2..40,
+    and N = 1 at d = 1), reference \Gamma = C^{-1} from the Gamma-free minimizer (verify.icl.zfb_references.gamma_reference)."""
+    rng = np.random.default_rng([seed, 71])
+    return [_gamma_point(dim, zr.rational_lambda(dim, rng), 1 if (dim, j) == (1, 0) else int(rng.integers(2, 41)))
+            for dim in CLAIM_DIMS for j in range(2)]
+
+
+def _gamma_point(dim: int, Lam, n: int) -> ClaimPoint:
+    with mpmath.mp.workdps(CLAIM_DPS + 10):
+        values = {"Lambda": zr.to_mpmath(Lam), "N": mpmath.mpf(n), "I": mpmath.eye(dim)}
+        return ClaimPoint(dim, values, zr.to_mpmath(zr.gamma_reference(Lam, n)))
+
+
 _POINTS = ("d = 1..5, generic Lambda = R R^T + I/4 (R in (1/16)Z, no zero entry), N in 1..40, exact;\n"
-           "reference without Gamma: the minimiser C of the population loss (a linear solve;\n"
+           "reference without Gamma: the minimizer C of the population loss (a linear solve;\n"
            "Gaussian fourth moments read off the MGF, prompt average by pair counting)")
 _SYNTAX = "syntax: SymPy's: * matrix product, .T transpose, **-1 or inverse() inverse, trace()."
 
 GAMMA_CLAIM = ClaimSpec(
-    id="zfb-gamma", statement_id="zfb-minimiser",
+    id="zfb-gamma", statement_id="zfb-minimizer",
     summary="ZFB Thm 4.1's Gamma(Lambda, N): the trained LSA's C = u U11^T is Gamma^{-1}",
     symbols_help="symbols: Lambda (d x d, SPD), N (training prompt length), I (d x d identity).\n" + _SYNTAX,
     example="(1 + 1/N)*Lambda + trace(Lambda)/N*I", expected_shape=lambda d: (d, d), points=gamma_claim_points,
@@ -189,7 +194,7 @@ GAMMA_CLAIM = ClaimSpec(
                  "N**-1*(Lambda*(N + 1) + I*trace(Lambda))", "(1.0 + 1/N)*Lambda.T + 0.5*trace(2*Lambda)/N*I",
                  "inverse(N*inverse((N + 1)*Lambda + trace(Lambda)*I))", "Lambda*(1 + 1/N) + trace(Lambda*I)*I/N",
                  "(Lambda + trace(Lambda)*I/(N + 1))*(N + 1)/N"),
-    wrong_examples=("(1 + 2/N)*Lambda + trace(Lambda)/N*I",                # the reviewer's
+    wrong_examples=("(1 + 2/N)*Lambda + trace(Lambda)/N*I",                # 2/N for 1/N
                     "Lambda", "(1 + 1/N)*Lambda", "Lambda + trace(Lambda)/N*I",
                     "(1 + 1/N)*Lambda + trace(Lambda)/N*Lambda",           # I <-> Lambda
                     "(1 + 1/N)*Lambda + trace(Lambda**2)/N*I",              # tr(Lambda) <-> tr(Lambda^2)
@@ -203,63 +208,29 @@ GAMMA_CLAIM = ClaimSpec(
                     f"(1 + 1/N)*Lambda + trace(Lambda)/N*I + {vanishing_up_to(4, 'Lambda')}*I"),       # 0 at d <= 4
 )
 
-ERROR_CLAIM = ClaimSpec(
-    id="zfb-error", statement_id="zfb-linear",
-    summary="ZFB Thm 4.2 averaged: E(y_hat - y)^2 of the trained LSA on M test tokens (noise s, t)",
-    symbols_help=("symbols: Lambda (d x d, SPD), N (training length), M (test prompt length), s (prompt-label\n"
-                  "noise std), t (target noise std), I (d x d identity); Gamma is written out in Lambda, N, I.\n" + _SYNTAX),
-    example=_ERR, expected_shape=lambda d: (), points=error_claim_points,
-    assumptions={"noiseless": "s = t = 0 (ZFB train and test noiselessly)", "equal-lengths": "M = N"},
-    coverage=(_POINTS + ";\nM in 1..40 with M != N and M = N, noise s, t > 0 and s = t = 0; reference E(y_hat - y)^2\n"
-              "of x_q^T C (1/M sum y_i x_i) from the definition (exact)"),
-    equivalents=(f"trace(Lambda*(I - {_GI}*Lambda)**2) + {_VAR}{_NOISE}",                  # bias + variance + noise
-                 f"trace({_G}**-2*Lambda*(Lambda + trace(Lambda)*I)**2)/N**2 + {_VAR}{_NOISE}",  # bias O(N^-2)
-                 _ERR.replace(_GI, "N*inverse((N + 1)*Lambda + trace(Lambda)*I)"),
-                 (f"trace(Lambda) - 2*trace(Lambda**2*{_GI}) + (1 + 1/M)*trace(Lambda*{_GI}*Lambda*{_GI}*Lambda)"
-                  f" + trace(Lambda)/M*trace({_GI}*Lambda*{_GI}*Lambda) + (s**2/M)*trace(Lambda*{_GI}*Lambda*{_GI}) + t^2"),
-                 _ERR.replace("2*trace", "2.0*trace").replace("s**2*", "0.25*(2*s)**2*").replace("t**2", "(t*t)"),
-                 _ERR.replace("/M", "*M**-1").replace(f"trace({_GI}*Lambda**2)", f"trace(({_GI}*Lambda**2).T)")),
-    wrong_examples=(_ERR.replace(_G, "((1 + 2/N)*Lambda + trace(Lambda)/N*I)"),           # the reviewer's Gamma
-                    _ERR.replace(_GI, "Lambda**-1"),                                        # Gamma = Lambda
-                    _ERR.replace(_GM, "((1 + 1/M)*Lambda)"),                                # tr(Lambda)/M term dropped
-                    _ERR.replace("*Lambda)/M + t", "*Lambda) + t"),                         # noise without 1/M
-                    _ERR.replace("- 2*trace", "- trace"),                                   # 2 -> 1
-                    _ERR.replace(_GI, _G),                                                  # Gamma not inverted
-                    _ERR.replace(_GM, "((1 + 1/M)*Lambda + trace(Lambda**2)/M*I)"),         # tr <-> tr(Lambda^2)
-                    _ERR.replace("s**2*", "s*").replace("t**2", "t"),                       # std for variance
-                    _ERR.replace("s**2", "S2").replace("t**2", "s**2").replace("S2", "t**2"),  # s <-> t
-                    _ERR.replace("+ t**2", "+ t**2/M"),                                     # target noise / M
-                    f"(1 + 1e-12)*({_ERR})",                                                # relative offset 1e-12
-                    f"{_ERR} + {vanishing_up_to(3, 'Lambda')}*trace(Lambda)/N",            # 0 at d <= 3
-                    f"{_ERR} + {vanishing_up_to(4, 'Lambda')}*t**2"),                       # 0 at d <= 4
-    conditional_examples=((_ERR.split(" + s**2")[0], ("noiseless",)),                      # noise terms dropped
-                          (_ERR.replace(_GM, _G), ("equal-lengths",)),                     # Gamma_M = Gamma_N
-                          (f"trace(Lambda) - trace({_GI}*Lambda**2)", ("noiseless", "equal-lengths"))),  # 2 L(theta_*)
-)
-
 
 STATEMENT = Statement(
-    id="zfb-minimiser",
+    id="zfb-minimizer",
     number="ZFB Thm 4.1",
-    title="The LSA global minimiser: $\\Gamma$, the balanced point $W_*$, the reduced flow and the $N\\to\\infty$ limit",
-    summary="C = u U_11^T = Γ^{-1} minimises the LSA population loss; W_* is the balanced point; N -> ∞ gives BB's (U_*, V_*)",
+    title="The LSA global minimizer: $\\Gamma$, the balanced point $W_*$, the reduced flow and the $N\\to\\infty$ limit",
+    summary="C = u U_11^T = Γ^{-1} minimizes the LSA population loss; W_* is the balanced point; N -> ∞ gives BB's (U_*, V_*)",
     source="Zhang, Frei & Bartlett (2024), JMLR 25(49), Theorem 4.1 and its proof",
     statement_tex=(r"\Gamma = \Big(1 + \frac1N\Big)\Lambda + \frac{\mathrm{tr}\Lambda}{N}I_d,\quad "
                    r"\arg\min_C \mathbb E(x_q^\top C\hat S w - w^\top x_q)^2 = \Gamma^{-1},\quad W_*(N) \to (U_*, V_*)"),
     hypotheses_tex=[r"w \sim \mathcal N(0, I_d),\ x_i, x_q \sim \mathcal N(0, \Lambda);\ u_{12} = u_{21} = 0 \text{ (ZFB's invariant manifold)}"],
     derivations=derivations,
     checks=[
-        agreement("trained-minimiser", subject=_claimed(zfb_gamma),
+        agreement("trained-minimizer", subject=_claimed(zfb_gamma),
                   reference=lambda p: list(lsa_trained_minimizer(p["Lambda"], p["N"])),
                   points=[{"Lambda": L, "N": n, "label": f"d={L.shape[0]}, N={n}"} for L in LAMBDAS for n in (1, 3, 10, 1000)],
-                  digits=12, kind="float64", reference_name="the Γ-free minimiser of the exact population loss",
+                  digits=12, kind="float64", reference_name="the Γ-free minimizer of the exact population loss",
                   mutants=[Mutant("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I",
                                   _claimed(lambda L, n: (1 + 2 / n) * L + np.trace(L) / n * np.eye(L.shape[0]))),
                            Mutant("Gamma = Lambda at finite N", _claimed(lambda L, n: L))],
-                  description="W_*(Γ) vs the minimiser of the LSA population loss on u12 = u21 = 0 computed from Isserlis "
+                  description="W_*(Γ) vs the minimizer of the LSA population loss on u12 = u21 = 0 computed from Isserlis "
                               "moments of the prompt (no Γ), balanced as gradient flow from ZFB's initialisation"),
     ],
-    claims=[GAMMA_CLAIM, ERROR_CLAIM],
+    claims=[GAMMA_CLAIM],
     status="verified",
     order=7.1,
 )

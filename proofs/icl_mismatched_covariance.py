@@ -13,13 +13,13 @@ z_i ~ N(0, \Gamma_w) with \Gamma_w = [[\Sigma_p, \Sigma_p w], [w^T\Sigma_p, w^T\
                     + tr(M^T\Sigma_q M) + s^2].
 
 On U = diag(A, 0), V = b e_{d+1}e_{d+1}^T: p_\infty = b w^T\Sigma_p A x_q and
-R_\infty = 1/2 tr((bA^T\Sigma_p - I)^T\Sigma_q(bA^T\Sigma_p - I)) + s^2/2, minimised (\Sigma_q \succ 0) exactly on
+R_\infty = 1/2 tr((bA^T\Sigma_p - I)^T\Sigma_q(bA^T\Sigma_p - I)) + s^2/2, minimized (\Sigma_q \succ 0) exactly on
 bA = \Sigma_p^{-1}, whatever \Sigma_q, at risk s^2/2.  The authors' runs therefore head to A = \Sigma^{-2}/b, not the
 intended \Sigma^{-1}/b; in the intended model (prompt and query N(0, \Sigma)) that point has risk
 1/2 tr((\Sigma^{-1} - I)\Sigma(\Sigma^{-1} - I)) + s^2/2 = 1/2(tr\Sigma^{-1} + tr\Sigma) - d + s^2/2.
 
 **Proof.**  The chain of icl-risk-infinite with \Gamma_w from \Sigma_p and the query mean taken under \Sigma_q (matrix
-Isserlis, every d); the minimiser by explicit differentiation at d = 2 (SymPy).  Numerics: :mod:`verify.icl.mismatch`.
+Isserlis, every d); the minimizer by explicit differentiation at d = 2 (SymPy).  Numerics: :mod:`verify.icl.mismatch`.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def derivation_invariant() -> Derivation:
     return D
 
 
-# ---------------------------------------------------------------------- the minimiser, explicit entries at d = 2
+# ---------------------------------------------------------------------- the minimizer, explicit entries at d = 2
 
 K = 2
 SP2 = symbolic_matrix("Sigma_p", K, K, symmetric=True)
@@ -140,10 +140,10 @@ def _solve_linear(lhs, rhs):
     return diff == sp.zeros(K, K), f"unique solution A = {found}"
 
 
-def derivation_minimiser() -> Derivation:
+def derivation_minimizer() -> Derivation:
     """grad_A R = b Sigma_p N^T Sigma_q = 0  <=>  N = 0  <=>  A = Sigma_p^{-1}/b, whatever Sigma_q (d = 2)."""
     N = bnz * A2.T * SP2 - sp.eye(K)
-    D = Derivation(r"the minimiser on the invariant subspace ($d = 2$, explicit entries)", invariant_risk_2(SP2, SQ2, A2),
+    D = Derivation(r"the minimizer on the invariant subspace ($d = 2$, explicit entries)", invariant_risk_2(SP2, SQ2, A2),
                    start_tex=INVARIANT_TEX, conclusion=SP2.inv() / bnz, conclusion_tex=r"\Sigma_p^{-1}/b")
     D.step(bnz * SP2 * N.T * SQ2, r"differentiate in the 4 entries of $A$", check=maps(r"$\nabla_A$", _gradient),
            label="gradient", rhs_tex=r"\nabla_A\mathcal R_\infty = b\,\Sigma_p(bA^\top\Sigma_p - I)^\top\Sigma_q")
@@ -169,7 +169,7 @@ def derivation_intended() -> Derivation:
 
 
 def derivations() -> list[Derivation]:
-    return [derivation_general(), derivation_invariant(), derivation_minimiser(), derivation_intended()]
+    return [derivation_general(), derivation_invariant(), derivation_minimizer(), derivation_intended()]
 
 
 # ---------------------------------------------------------------------------------------------- evidence
@@ -212,10 +212,10 @@ def _reference(p):
     return mismatch_quadrature(p, DPS)
 
 
-def _at_minimiser(p, minimiser):
-    """The excess over s^2/2 of the DEFINITION at A = minimiser(Sigma_p, Sigma_q)/b (b of the point, 1 if zero)."""
+def _at_minimizer(p, minimizer):
+    """The excess over s^2/2 of the DEFINITION at A = minimizer(Sigma_p, Sigma_q)/b (b of the point, 1 if zero)."""
     bb = p["V"][-1, -1] or sp.Integer(1)
-    q = invariant_mismatch_point(minimiser(p["Sigma_p"], p["Sigma_q"]) / bb, bb, p["Sigma_p"], p["Sigma_q"], p["s"])
+    q = invariant_mismatch_point(minimizer(p["Sigma_p"], p["Sigma_q"]) / bb, bb, p["Sigma_p"], p["Sigma_q"], p["s"])
     return float(abs(mismatch_quadrature(q, DPS) - sp.Rational(q["s"]) ** 2 / 2))
 
 
@@ -254,7 +254,7 @@ CHECKS = [
               mutants=[Mutant("matched invariant form (Sigma_q = Sigma_p)",
                               risk_of(HALF * trace((b * A.T * SIGMA_P - Id).T * SIGMA_P * (b * A.T * SIGMA_P - Id)) * I1 + HALF * s**2 * I1)),
                        Mutant("dropped target noise s^2/2", risk_of(INVARIANT_MISMATCH - HALF * s**2 * I1))]),
-    bound("minimiser-reaches-floor", lambda Sp_, Sq_: Sp_.inv(), _at_minimiser, _invariant_points,
+    bound("minimizer-reaches-floor", lambda Sp_, Sq_: Sp_.inv(), _at_minimizer, _invariant_points,
           threshold=1e-30, relation="<=", unit="excess", kind="quadrature",
           what="R_inf(definition) - s^2/2 at A = Sigma_p^{-1}/b",
           description=r"the definition at $A = \Sigma_p^{-1}/b$ equals the floor $s^2/2$ to 30 digits ($\Sigma_p \ne \Sigma_q$, $d = 2, 3$)",
@@ -279,9 +279,10 @@ STATEMENT = Statement(
     id="icl-mismatched-covariance",
     number="Sec. 7 (authors' data code)",
     title="ICL risk at infinite prompt length with prompt covariance different from the query covariance",
-    summary="R_inf(U, V) in closed form when prompts are N(0, Sigma_p) and the query N(0, Sigma_q); minimiser "
+    summary="R_inf(U, V) in closed form when prompts are N(0, Sigma_p) and the query N(0, Sigma_q); minimizer "
             "A = Sigma_p^{-1}/b whatever Sigma_q; the authors' runs (Sigma_p = Sigma^2, Sigma_q = I) head to Sigma^{-2}/b",
-    source="issue 9 item 5: the authors' data code (prompt covariance C C C^T C^T, query N(0, I)); derived here",
+    source="Boursier & Boyer (arXiv 2512.11784), Sec. 7: the authors' data code (prompt covariance C C C^T C^T, query "
+           "N(0, I)); derived here",
     statement_tex=(DEFINITION_TEX + " = " + CLOSED_TEX + r",\\ c_0 = U_{11}^\top\Sigma_p a + bs^2u,\ "
                    r"M = bU_{11}^\top\Sigma_p + ua^\top\Sigma_p - I;\ U = \mathrm{diag}(A,0), V = be_{d+1}e_{d+1}^\top:\ "
                    + INVARIANT_TEX + r",\ \arg\min = \{bA = \Sigma_p^{-1}\}"),
@@ -295,6 +296,6 @@ STATEMENT = Statement(
                r"$\Sigma_{ij} = 0.5^{|i-j|}$, $d = 5$: excess $\tfrac12(23/3 + 5) - 5 = 4/3$.",
                r"With $w \sim \mathcal N(0, \tau^2 I)$ (the authors use $\tau^2 = 1/d$) the cross and $\mathrm{tr}(M^\top\Sigma_qM)$ "
                r"terms carry $\tau^2$, the quartic $\tau^4$ (check task-variance-vs-definition; no derivation): on the "
-               r"invariant subspace the excess scales by $\tau^2$, the minimiser is unchanged, and the $d = 5$ excess is $4/15$."],
+               r"invariant subspace the excess scales by $\tau^2$, the minimizer is unchanged, and the $d = 5$ excess is $4/15$."],
     order=7.5,
 )

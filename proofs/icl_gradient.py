@@ -24,48 +24,46 @@ R_\infty = 1/2[e^T\Sigma e + \kappa b^2 u^T\Sigma u + tr(M^T\Sigma M) + s^2] and
 to the invariant subspace; differentiate ||A||_F^2 - b^2 along the flow.  The risk's closed form is the
 statement icl-risk-infinite.
 
-**Evidence.**  Numerics live in verify.icl.gradient: references are finite differences of R_\infty (and of the
-quadrature of its definition at d = 1, 2), and an error-controlled integrator (DOP853, stated rtol/atol).
+**Evidence.**  The numpy gradient (verify.icl.gradient) is checked against the SymPy gradient below at exact points
+and against independent references: Richardson differences of R_\infty, 40-digit differences of the quadrature of
+its definition (d = 1) and the definition differentiated under the integral (d = 2, 3; verify.icl.references).
+Flows are integrated by verify.numerics.ode (DOP853 with stated rtol/atol; RK4 on a graded mesh).
 """
 
 from __future__ import annotations
 
 import functools
 
+import numpy as np
 import sympy as sp
+from mpmath import mp
 
-from verify.kernel.statement import Mutant, Statement
-from verify.kernel.derivation import Derivation, maps
-from verify.kernel.evidence import bound, rejection
-from verify.icl.risk import bayes_point, toeplitz_sigma
 from verify.icl.gradient import (
-    FLOW_SLIPS,
     GRADIENT_SLIPS,
     LIMIT_SLIPS,
     balance,
-    balanced_limit_distance,
-    balanced_points,
-    drift_ratio,
-    flow_discrepancy,
-    flow_points,
-    gradient_of,
-    gradient_points,
-    gradient_reference,
+    flow_trajectory,
     icl_risk_gradient,
-    polynomial_equal,
-    polynomial_gradient,
-    max_relative_error_to_reference,
+    icl_risk_gradient_fd,
+    invariant_flow_endpoints,
     paper_flow as paper_flow_np,
-    relative_change,
     sum_of_squares,
-    trajectory_points,
 )
-from verify.kernel.evidence import agreement
-from verify.kernel.claim import ClaimSpec
-from verify.icl.claim_points import common_mutants, gradient_claim_points, swap
-from verify.icl.claim_points import coverage as claim_coverage
-from verify.icl.symbols import icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form
-from verify.numerics.strategies import random_covariance
+from verify.icl.references import (
+    REF_DPS, CLAIM_DIMS, claim_grid, claim_values, float_point, gradient_definition, icl_risk_gradient_quadrature_fd,
+    random_point, task_moments,
+)
+from verify.icl.risk import bayes_point, invariant_point, toeplitz_sigma
+from verify.icl.symbols import (
+    cayley_hamilton3, icl_blocks_explicit, icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form, swap,
+    swap_symbols, vanishing_at_small_d,
+)
+from verify.kernel.claim import ClaimPoint, ClaimSpec
+from verify.kernel.compare import relative_error
+from verify.kernel.derivation import Derivation, maps, polynomial_equal, polynomial_gradient
+from verify.kernel.evidence import agreement, bound, rejection
+from verify.kernel.statement import Mutant, Statement
+from verify.numerics.strategies import random_covariance, random_matrix
 from verify.symbolic import symbolic_matrix
 
 # ------------------------------------------------------------------------------ the closed forms (SymPy)
@@ -223,7 +221,60 @@ def derivations() -> list[Derivation]:
             + [derivation_conservation(k) for k in (1, 2, 3)] + [derivation_euler(k) for k in (1, 2)])
 
 
-# ------------------------------------------------------------------------------ evidence
+# ------------------------------------------------------------------------------ evidence: the gradient
+# References never call the formula under test: the numpy kernel is compared with the SymPy blocks above at exact
+# points; the gradient's reference differentiates R_\infty (its established closed form; at d = 1..3 the
+# definition).
+
+
+def gradient_points(rng, dims=range(1, 7), per_dim: int = 2, quadrature_dims=(1,), definition_dims=(2, 3)) -> list[dict]:
+    r"""Random (U, V, \Sigma, s) at each d in ``dims`` (``per_dim`` each; reference: Richardson differences of the
+    closed form R_\infty), one point per d in ``quadrature_dims`` (reference: 40-digit differences of the
+    quadrature of the definition; 3^{2d+1} mpmath nodes per evaluation, 1.3 s at d = 2, so d = 1 by default) and
+    one per d in ``definition_dims`` (reference: the definition differentiated under the integral on the exact
+    float64 Gauss-Hermite rule; milliseconds)."""
+    refs = ([(d, "closed form") for d in dims for _ in range(per_dim)] + [(d, "quadrature") for d in quadrature_dims]
+            + [(d, "definition") for d in definition_dims])
+    return [_gradient_point(d, ref, rng) for d, ref in refs]
+
+
+def _gradient_point(d: int, ref: str, rng) -> dict:
+    S = random_covariance(d, rng)
+    U, V = random_matrix(d + 1, rng, 0.7), random_matrix(d + 1, rng, 0.7)
+    return {"dim": d, "U": U, "V": V, "Sigma": S, "noise": float(rng.uniform(0.0, 0.5)), "reference": ref,
+            "label": f"d={d} ({ref})"}
+
+
+def gradient_of(formula):
+    """The subject p -> formula(U, V, \\Sigma, s) (a gradient formula, or a slip of it)."""
+    return lambda p: formula(p["U"], p["V"], p["Sigma"], p["noise"])
+
+
+def gradient_reference(p: dict) -> tuple:
+    """The independent reference of a gradient point (see :func:`gradient_points`)."""
+    if p["reference"] == "quadrature":
+        return icl_risk_gradient_quadrature_fd(p["U"], p["V"], p["Sigma"], p["noise"])
+    if p["reference"] == "definition":
+        return gradient_definition(p["U"], p["V"], p["Sigma"], p["noise"])
+    return icl_risk_gradient_fd(p["U"], p["V"], p["Sigma"], p["noise"], h=1e-2, richardson=True)
+
+
+def relative_gap(p, reference, subject) -> float:
+    """max |subject - reference| / max(1, max |reference|) (:func:`verify.kernel.compare.relative_error`)."""
+    return float(relative_error(subject(p), reference))
+
+
+def exact_gradient(p: dict) -> tuple:
+    """The SymPy blocks of :func:`gradient_blocks` evaluated exactly at an exact point, as float64 (gU, gV)."""
+    k = p["dim"]
+    G = assemble(*gradient_blocks(*icl_blocks_explicit(p["U"], p["V"], k), sp.Matrix(p["Sigma"])), k).subs(s, p["s"])
+    return np.array(G[:, :k + 1].tolist(), dtype=float), np.array(G[:, k + 1:].tolist(), dtype=float)
+
+
+def kernel_of(formula):
+    """The numpy gradient (or a slip of it) at the float64 values of an exact point."""
+    return lambda p: formula(*float_point(p))
+
 
 _GRAD = gradient_of(icl_risk_gradient)
 _GRAD_MUTANTS = [
@@ -232,6 +283,138 @@ _GRAD_MUTANTS = [
     Mutant(r"$2\nabla_a$", gradient_of(GRADIENT_SLIPS["factor2"])),
     Mutant(r"$M$ for $M^\top$ in $\nabla_{U_{11}}$", gradient_of(GRADIENT_SLIPS["M"])),
 ]
+_KERNEL_MUTANTS = [
+    Mutant(r"$\nabla_{U_{11}}$ transposed", kernel_of(GRADIENT_SLIPS["transposed"])),
+    Mutant(r"$\kappa b^2\Sigma u$ dropped from $\nabla_u$", kernel_of(GRADIENT_SLIPS["dropped"])),
+    Mutant(r"$2\nabla_a$", kernel_of(GRADIENT_SLIPS["factor2"])),
+    Mutant(r"$M$ for $M^\top$ in $\nabla_{U_{11}}$", kernel_of(GRADIENT_SLIPS["M"])),
+    Mutant(r"$U_{11}^\top$ for $U_{11}$ in $\nabla_a$", kernel_of(GRADIENT_SLIPS["U11T"])),
+]
+
+
+# ------------------------------------------------------------------------------ evidence: the flow and its conserved quantity
+
+
+def _transposed_flow(A, b, Sigma):
+    S2 = Sigma @ Sigma
+    return b * S2 - b * b * Sigma @ A.T @ S2, paper_flow_np(A, b, Sigma)[1]
+
+
+def _wrong_sign_flow(A, b, Sigma):
+    Adot, _ = paper_flow_np(A, b, Sigma)
+    S2 = Sigma @ Sigma
+    return Adot, float(-np.einsum("ij,ij->", A, S2) - b * np.einsum("ij,ij->", A, S2 @ A @ Sigma))
+
+
+def _swapped_flow(A, b, Sigma):
+    S2 = Sigma @ Sigma
+    return b * S2 - b * b * Sigma @ A @ S2, paper_flow_np(A, b, Sigma)[1]
+
+
+FLOW_SLIPS = {
+    "transposed": _transposed_flow,   # b\Sigma^2 - b^2 \Sigma A^T \Sigma^2
+    "wrong sign": _wrong_sign_flow,   # \dot b = -tr(A^T\Sigma^2) - b tr(A^T\Sigma^2 A\Sigma)
+    "swapped": _swapped_flow,         # \Sigma A \Sigma^2 for \Sigma^2 A \Sigma
+}
+"""Planted slips of the printed flow (the signature of :func:`verify.icl.gradient.paper_flow`)."""
+
+
+def flow_points(rng, dims=(2, 3, 4)) -> list[dict]:
+    """Random \\Sigma, non-symmetric A and b in [0.5, 1.5] at each d."""
+    return [{"dim": d, "Sigma": random_covariance(d, rng), "A": random_matrix(d, rng), "b": float(rng.uniform(0.5, 1.5))}
+            for d in dims]
+
+
+def flow_reference(p: dict) -> np.ndarray:
+    r"""-\nabla R_\infty at U = diag(A, 0), V = b e e^T in the coordinates (vec A, b), by Richardson differences of
+    the closed form R_\infty (never a flow formula)."""
+    d = p["Sigma"].shape[0]
+    fU, fV = icl_risk_gradient_fd(*invariant_point(p["A"], p["b"], d), p["Sigma"], h=1e-2, richardson=True)
+    return np.concatenate([-fU[:d, :d].ravel(), [-fV[d, d]]])
+
+
+def flow_discrepancy(p: dict, reference: np.ndarray, flow) -> float:
+    r"""Relative difference (:func:`verify.kernel.compare.relative_error`) between flow(A, b, \Sigma) and
+    -\nabla R_\infty (:func:`flow_reference`)."""
+    Adot, bdot = flow(p["A"], p["b"], p["Sigma"])
+    return float(relative_error(np.concatenate([np.asarray(Adot).ravel(), [bdot]]), reference))
+
+
+def trajectory_points(rng, dims=(2, 3, 4), t_end: float = 20.0) -> list[dict]:
+    """The generic trajectories of the balance checks: Toeplitz(0.5) \\Sigma, A0 = A/2 with A non-symmetric
+    Gaussian, b0 in [0.5, 1]."""
+    return [{"dim": d, "Sigma": toeplitz_sigma(d, 0.5), "A0": 0.5 * random_matrix(d, rng),
+             "b0": float(rng.uniform(0.5, 1.0)), "t_end": t_end} for d in dims]
+
+
+def conservation_drift(p: dict, subject, rtol: float = 1e-13, atol: float = 1e-15) -> tuple[float, float, int]:
+    r"""(drift, allowed, steps) of the quantity Q along the flow, subject = (flow, Q), Q one of
+    :func:`verify.icl.gradient.balance`, :func:`verify.icl.gradient.sum_of_squares`.
+
+    drift = max_t |Q(y(t)) - Q(y(0))| along :func:`verify.icl.gradient.flow_trajectory`.  Allowed = what the
+    integrator's stated tolerance permits for an exactly conserved Q: the exact flow keeps Q, so Q(y_N) - Q(y_0)
+    is the sum over steps of Q(y_{k+1}) - Q(\phi_h(y_k)), each at most ||\nabla Q|| ||le_k|| with the local error
+    ||le_k||_2 <= \sqrt n max_i (atol + rtol |y_{k+1,i}|) (the RMS error test) and ||\nabla Q|| = 2 ||y|| for
+    Q = ||A||^2 -+ b^2; no error amplification enters (Q is conserved from every state)."""
+    flow, Q = subject
+    path = flow_trajectory(flow, p["A0"], p["b0"], p["Sigma"], p["t_end"], rtol, atol)
+    Y = path.y
+    q = Q(Y)
+    drift = float(np.abs(q - q[0]).max())
+    per_step = 2.0 * np.linalg.norm(Y[1:], axis=1) * np.sqrt(Y.shape[1]) * (atol + rtol * np.abs(Y[1:]).max(axis=1))
+    return drift, float(per_step.sum()), len(path.t) - 1
+
+
+def drift_ratio(p: dict, subject) -> float:
+    """Drift of Q in units of the allowed drift (:func:`conservation_drift`): <= 1 for a conserved Q."""
+    drift, allowed, _ = conservation_drift(p, subject)
+    return drift / allowed
+
+
+def relative_change(p: dict, subject) -> float:
+    """max_t |Q(t) - Q(0)| / |Q(0)| along the trajectory of ``p``, subject = (flow, Q)."""
+    flow, Q = subject
+    q = Q(flow_trajectory(flow, p["A0"], p["b0"], p["Sigma"], p["t_end"]).y)
+    return float(np.abs(q - q[0]).max() / max(abs(q[0]), 1e-300))
+
+
+# ------------------------------------------------------------------------------ evidence: balanced flow -> (U*, V*)
+
+
+def balanced_points(rng, Sigmas, alphas, t_end: float = 300.0, n_steps: int = 10000, grading: float = 3.0) -> list[dict]:
+    r"""The paper's initialisation U(0) = \alpha diag(P, 0), V(0) = \alpha e e^T, P = \Theta\Theta^T / ||\Theta\Theta^T||_F
+    (\Theta Gaussian), for each \Sigma (array, or callable rng -> array) and \alpha, with the flow's endpoint (U, V)
+    at ``t_end`` (RK4 on a graded mesh; the flows of one \Sigma integrated together,
+    :func:`verify.icl.gradient.invariant_flow_endpoints`)."""
+    return [p for Sig in Sigmas for p in _balanced_batch(rng, Sig(rng) if callable(Sig) else Sig, alphas, t_end,
+                                                         n_steps, grading)]
+
+
+def _balanced_batch(rng, Sigma, alphas, t_end, n_steps, grading) -> list[dict]:
+    S = np.asarray(Sigma, dtype=float)
+    d = S.shape[0]
+    Ps = [_direction(d, rng) for _ in alphas]  # d = 1: P = 1 whatever Theta, no draw
+    A, b = invariant_flow_endpoints(np.array([a * P for a, P in zip(alphas, Ps)]), np.array([float(a) for a in alphas]),
+                                    S, t_end, n_steps, grading)
+    return [{"dim": d, "Sigma": S, "alpha": float(a), "P": P, "label": f"d={d}, alpha={a}",
+             "endpoint": invariant_point(Ak, bk, d)} for a, P, Ak, bk in zip(alphas, Ps, A, b)]
+
+
+def _direction(d: int, rng) -> np.ndarray:
+    Theta = np.ones((1, 1)) if d == 1 else rng.standard_normal((d, d))
+    P = Theta @ Theta.T
+    return P / np.linalg.norm(P)
+
+
+def balanced_limit_distance(p: dict, limit) -> float:
+    r"""Relative distance of the flow's endpoint to limit(\Sigma) = (U_\star, V_\star):
+    max(max|U - U_\star| / max|U_\star|, |V_{d+1,d+1} - V_{\star,d+1,d+1}| / |V_{\star,d+1,d+1}|)."""
+    d = p["dim"]
+    U, V = p["endpoint"]
+    Us, Vs = limit(p["Sigma"])
+    return float(max(np.abs(U - Us).max() / np.abs(Us).max(), abs(V[d, d] - Vs[d, d]) / abs(Vs[d, d])))
+
+
 _LIMIT_MUTANTS = [
     Mutant(r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$", LIMIT_SLIPS["U+1/4"]),
     Mutant(r"exponents of $U_\star$, $V_\star$ swapped", LIMIT_SLIPS["swapped"]),
@@ -245,15 +428,20 @@ CHECKS = [
               description=r"closed-form gradient vs Richardson differences of $\mathcal R_\infty$ (d = 1..6), 40-digit "
                           r"differences of the quadrature of its definition (d = 1) and the definition differentiated "
                           r"under the integral on the exact Gauss-Hermite rule (d = 2, 3)"),
-    rejection("wrong-gradient-rejected", gradient_of(GRADIENT_SLIPS["transposed"]),
-              lambda p, _, subj: max_relative_error_to_reference(p, subj),
+    agreement("numpy-kernel-vs-closed-form", kernel_of(icl_risk_gradient), exact_gradient,
+              lambda rng: [random_point(k, rng) for k in (1, 2, 3, 4, 5)], digits=13, kind="float64",
+              mutants=_KERNEL_MUTANTS, reference_name="the SymPy gradient blocks evaluated exactly",
+              description=r"the numpy gradient kernel (verify.icl.gradient) vs the statement's SymPy blocks evaluated "
+                          r"in exact arithmetic at rational points, d = 1..5 (general $U$, $V$, $s > 0$)"),
+    rejection("wrong-gradient-rejected", gradient_of(GRADIENT_SLIPS["transposed"]), relative_gap,
               lambda rng: gradient_points(rng, dims=range(2, 7), per_dim=1, quadrature_dims=()),
+              prepare=lambda p, rng: gradient_reference(p),
               threshold=1e-6, unit="min rel. error", what="relative error of the transposed gradient",
               mutants=[Mutant("the closed-form gradient", _GRAD)],
               description=r"the same comparison rejects $\nabla_{U_{11}}$ transposed (d = 2..6)"),
-    rejection("transposed-flow-rejected", FLOW_SLIPS["transposed"], lambda p, _, subj: flow_discrepancy(p, subj),
-              flow_points, threshold=1e-6, unit="rel. difference", what=r"distance to $-\nabla\mathcal R_\infty$",
-              mutants=[Mutant("the printed flow", paper_flow_np)],
+    rejection("transposed-flow-rejected", FLOW_SLIPS["transposed"], flow_discrepancy, flow_points,
+              prepare=lambda p, rng: flow_reference(p), threshold=1e-6, unit="rel. difference",
+              what=r"distance to $-\nabla\mathcal R_\infty$", mutants=[Mutant("the printed flow", paper_flow_np)],
               description=r"$b\Sigma^2 - b^2\Sigma A^\top\Sigma^2$ is not $-\nabla\mathcal R_\infty$ for non-symmetric $A$ (d = 2, 3, 4)"),
     bound("balance-conserved", _CONSERVED, drift_ratio, trajectory_points, threshold=1.0, relation="<=",
           unit="drift / allowed", what="drift of $Q$ in units of the drift DOP853's tolerance allows",
@@ -286,12 +474,23 @@ CHECKS = [
 
 # ------------------------------------------------------------------------------ claims (verify claim)
 # Two blocks of the gradient as user-checkable claims; the reference is the gradient of the DEFINITION of
-# R_inf, differentiated under the integral (verify.icl.claim_points.task_moments), never the blocks above.
+# R_inf, differentiated under the integral (verify.icl.references.task_moments), never the blocks above.
 
 _E, _M = "(U11.T*Sigma*a + b*s**2*u + b*trace(Sigma)*u)", "(b*U11.T*Sigma + u*a.T*Sigma - I)"
 GRAD_U11 = f"Sigma*a*{_E}.T*Sigma + b*Sigma*{_M}.T*Sigma"
 GRAD_B = f"(s**2 + trace(Sigma))*u.T*Sigma*{_E} + 2*trace(Sigma*Sigma)*b*u.T*Sigma*u + trace({_M}.T*Sigma*U11.T*Sigma)"
 FLOW_U11, FLOW_B = "b**2*Sigma**2*U11*Sigma - b*Sigma**2", "b*trace(U11.T*Sigma**2*U11*Sigma) - trace(U11.T*Sigma**2)"
+
+
+def common_mutants(formula: str, scalar: bool) -> tuple:
+    """Wrong forms every gradient claim must reject: blocks a <-> u swapped, a factor 1/2, a term vanishing only at
+    d <= 3, the Cayley-Hamilton polynomial of a 3x3 Sigma (its trace for a scalar claim), the noise b s^2 u dropped
+    from e = c0 + b tr(Sigma) u, the cross term b tr(Sigma) u dropped, a relative offset 1e-12."""
+    ch = cayley_hamilton3("Sigma")
+    return (swap_symbols(formula, "a", "u"), f"(1/2)*({formula})",
+            f"{formula} + {vanishing_at_small_d('trace(Sigma)' if scalar else 'Sigma')}",
+            f"{formula} + {'trace(' + ch + ')' if scalar else ch}", swap(formula, " + b*s**2*u", ""),
+            swap(formula, " + b*trace(Sigma)*u", ""), f"(1 + 1e-12)*({formula})")
 
 
 GRAD_U11_WRONG = common_mutants(GRAD_U11, scalar=False) + (
@@ -336,12 +535,39 @@ _HELP = ("Symbols: U11 = U[:d,:d]; u = U[d,:d]^T, a = V[d,:d]^T (d x 1); b = V[d
 _ASSUME = {"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = 0, a = 0), A = U11", "noiseless": "s = 0"}
 
 
+_BLOCKS = ("U11", "u", "a", "b")
+_COVERAGE = (f"d = {', '.join(map(str, CLAIM_DIMS))}; per d: generic U, V (u, a != 0), s > 0 and s = 0 (noiseless),\n"
+             "and on the invariant subspace U = diag(A, 0), V = b e e^T with s > 0 and s = 0\n"
+             "(invariant-subspace[, noiseless]); Sigma random SPD, non-diagonal for d >= 2; exact entries.\n"
+             "reference: the gradient of the definition, differentiated under the integral, at every d\n"
+             "(w by the exact 3-node rule, the query by its second moments: verify.icl.references.task_moments);\n"
+             "50 digits, tolerance 1e-20.")
+
+
+def gradient_claim_points(seed: int, block: str) -> tuple:
+    """Points of ``icl-gradient-<block>``: the exact points of the ICL claims (verify.icl.references.claim_grid, the
+    grid of the risk claim); the reference is the block of the definition's gradient (differentiation under the
+    integral, verify.icl.references.task_moments)."""
+    if block not in _BLOCKS:
+        raise ValueError(f"block: expected one of {', '.join(_BLOCKS)}, got {block!r}")
+    return tuple(_gradient_claim_point(k, cases, pt, block) for k, cases, pt in claim_grid(seed))
+
+
+def _gradient_claim_point(k: int, cases, pt: dict, block: str) -> ClaimPoint:
+    with mp.workdps(REF_DPS):
+        g = task_moments(pt["U"], pt["V"], pt["Sigma"], pt["s"], gradient=True)
+        vals = claim_values(pt["U"], pt["V"], pt["Sigma"], pt["s"])
+        gU, gV = g["gU"], g["gV"]
+        ref = {"U11": gU[:k, :k], "u": gU[k, :k].T, "a": gV[k, :k].T, "b": gV[k, k]}[block]
+    return ClaimPoint(k, vals, ref, cases)
+
+
 def _gradient_claim(block, example, wrong, equivalents, conditional, what, shape):
     return ClaimSpec(id=f"icl-gradient-{block}", statement_id="icl-gradient", summary=what,
                      symbols_help=_HELP, example=example, expected_shape=shape,
                      points=functools.partial(gradient_claim_points, block=block), tolerance=1e-20, dps=40,
                      wrong_examples=wrong, equivalents=equivalents, assumptions=_ASSUME,
-                     conditional_examples=conditional, coverage=claim_coverage("gradient"))
+                     conditional_examples=conditional, coverage=_COVERAGE)
 
 
 CLAIMS = [

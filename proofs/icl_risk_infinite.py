@@ -22,27 +22,31 @@ g(w) = c_0 + (M + I) w + b u (w^T\Sigma w); the mean over x_q ~ N(0,\Sigma), \ep
 E (w^T A w)(w^T B w) = tr A tr B + tr AB + tr AB^T) gives the closed form.  The expectation steps are checked
 by matrix-level Isserlis contraction (every d) and, for the task, also with explicit entries at d = 1, 2, 3;
 a second chain takes the whole expectation of the definition with explicit entries at d = 1, 2, 3, a third
-the invariant subspace.  Numerics (engine: :mod:`verify.icl.references`) never use the closed form.
+the invariant subspace.  Numerics (engine: :mod:`verify.icl.references`) never use the closed form; the fast
+numpy kernel :func:`verify.icl.risk.icl_risk_infinite` is itself checked against the SymPy closed form.
 """
 
 from __future__ import annotations
 
 from sympy import BlockMatrix, ZeroMatrix
 
-from verify.kernel.statement import Mutant, Statement
-from verify.kernel.derivation import Derivation, relation
-from verify.kernel.evidence import agreement, rate, rejection, scaled, z_test
-from verify.kernel.claim import ClaimSpec
-from verify.icl.claim_points import cayley_hamilton3, risk_claim_points, swap, swap_symbols, vanishing_at_small_d
-from verify.icl.claim_points import coverage as claim_coverage
+import numpy as np
+from mpmath import mp
+
 from verify.icl.references import (
-    closed_form_value, definition_quadrature, exact_point, float_point, finite_gap_sample, gap_point, gap_to_limit, mpf,
-    random_point, risk_definition_mc,
+    CLAIM_DIMS, REF_DPS, claim_grid, claim_values, definition_quadrature, exact_point, float_point, finite_gap_sample,
+    gap_to_limit, mpf, random_point, risk_definition_mc, task_moments,
 )
+from verify.icl.risk import icl_risk_infinite
 from verify.icl.symbols import (
     A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, Q_W, QUERY, SYM,
-    U11, Id, Sigma, a, b, closed_form_of, d, eps, s, u, w, x,
+    U11, Id, Sigma, a, b, cayley_hamilton3, closed_form_of, closed_form_value, d, eps, s, swap, swap_symbols, u,
+    vanishing_at_small_d, w, x,
 )
+from verify.kernel.claim import ClaimPoint, ClaimSpec
+from verify.kernel.derivation import Derivation, relation
+from verify.kernel.evidence import agreement, rate, rejection, scaled, z_test
+from verify.kernel.statement import Mutant, Statement
 from verify.symbolic import (
     explicit_expectation_equal, gaussian_mean, matexpr_equal, matrix_expectation_equal, quadratic_form_mean,
     quadratic_form_product_mean, quadratic_times_linear_mean, trace,
@@ -181,7 +185,7 @@ def derivations() -> list[Derivation]:
 # ----------------------------------------------------------------------------------------- evidence
 # The subject of every check is a closed form (a general-d SymPy expression) evaluated at the point; the
 # references (engine: verify.icl.references) integrate the definition and never see it.  Mutants are planted
-# wrong closed forms: the slips the reviewer and the claim checker use.
+# wrong closed forms, written once in SymPy and turned into each check's subject by risk_of / float_risk_of.
 
 
 def risk_of(expr):
@@ -190,7 +194,13 @@ def risk_of(expr):
 
 
 def float_risk_of(expr):
+    """The subject: ``expr`` at an exact point, as a float (the exact value, correctly rounded)."""
     return lambda p: float(closed_form_value(p, expr))
+
+
+def kernel(p) -> float:
+    """The numpy kernel :func:`verify.icl.risk.icl_risk_infinite` at the float64 values of an exact point."""
+    return icl_risk_infinite(*float_point(p))
 
 
 T = trace(Sigma)
@@ -199,6 +209,11 @@ NO_NOISE_CORNER = CLOSED_FORM.xreplace({C0: U11.T * Sigma * a})  # c0 without th
 NO_CROSS_NO_QUARTIC = CLOSED_FORM - HALF * (2 * b * T * (C0.T * Sigma * u)
                                             + b**2 * (u.T * Sigma * u) * (T**2 + 2 * trace(Sigma * Sigma)))
 NO_TARGET_NOISE = CLOSED_FORM - HALF * s**2 * I1
+
+
+def _kernel_points(rng):
+    """d = 1..5, two points each (s > 0 and s = 0)."""
+    return [random_point(k, rng, noise=noise) for k in (1, 2, 3, 4, 5) for noise in (True, False)]
 
 
 def _quadrature_points(rng):
@@ -210,16 +225,35 @@ def _mc_points(rng):
     return [random_point(2, rng), random_point(3, rng)]
 
 
-MC_PAIRS = 150_000  # a 20k pilot under-estimated the s.e. at seed 103 (|z| 83): heavy tails need the sample
+MC_PAIRS = 150_000  # smaller pilots under-estimate the standard error of this heavy-tailed sample
 MC_REL_STDERR = 0.0012  # power 5 x 0.0012 = 0.6%: a 1% error gives |z| ~ 8
 GAP_LS = (10, 30, 100, 300)
-# Why L <= 300: the paired gap estimator has rare huge samples (prompts whose w, x_q make the scores large: the softmax
-# then picks one token and the per-prompt gap is O(values^2) ~ 5, not O(1/L)); the gate "gap > 5 s.e." fails once
-# n x gap(L) / 5 falls near the largest such sample: 1/200 seeds at L = 3000 (10k prompts), 2/200 at L = 1000 (20k),
-# 1/200 at L = 300 (20k).  At L = 300 with 60k prompts a sample must exceed ~19 (largest seen in 4e6 prompts: 5.4).
+# L <= 300: the paired gap estimator has rare huge samples (prompts whose w, x_q make the scores large: the softmax
+# then picks one token and the per-prompt gap is O(values^2) ~ 5, not O(1/L)); the gate "gap > 5 s.e." needs
+# n x gap(L) / 5 far above the largest such sample, which 60k prompts at L = 300 keep (a sample would have to
+# exceed ~19; the largest seen in 4e6 prompts is 5.4).
 GAP_PROMPTS = {10: 30000, 30: 30000, 100: 30000, 300: 60000}
 SWEEP_LS = (10, 30, 100, 300, 1000, 3000, 10000)
 GAP_EXPONENT = 0.5
+GAP_SCORE_VARIANCE = 0.1
+GAP_NOISE = 0.3
+
+
+def gap_point(dim: int = 2, seed: int = 2, score_variance: float = GAP_SCORE_VARIANCE, noise: float = GAP_NOISE):
+    r"""A fixed general (U, V) (u, a, b and the unused blocks all non-zero) with small attention scores.
+
+    U is rescaled so that the mean squared score E[(z^T U (x_q, 0))^2] = tr(\Sigma U_{:,1:d}^T E[\Gamma_w] U_{:,1:d})
+    (E \Gamma_w = diag(\Sigma, tr \Sigma + s^2)) equals ``score_variance``: with O(1) scores the softmax weights
+    are heavy-tailed and R_L - R_inf is still far from its asymptotics at L = 10^4.
+    """
+    U_, V_, S_, _ = float_point(random_point(dim, np.random.default_rng(seed)))
+    EG = np.zeros((dim + 1, dim + 1))
+    EG[:dim, :dim] = S_
+    EG[dim, dim] = np.trace(S_) + noise**2
+    Ut = U_[:, :dim]
+    return U_ * np.sqrt(score_variance / np.trace(S_ @ Ut.T @ EG @ Ut)), V_, S_, noise
+
+
 _GAP = gap_point()
 _GAP_EXACT = exact_point(*_GAP)
 
@@ -267,6 +301,15 @@ CHECKS = [
          _gap_sample(lambda L: 5 * GAP_PROMPTS.get(L, 30000 if L < 1000 else 20000 if L < 3000 else 8000)), _gap, SWEEP_LS, exponent=GAP_EXPONENT, slow=True, description="as finite-L-gap, 7 values of $L$, 5x prompts",
          mutants=[Mutant("p_inf 5% toward y_q: 0.9025 R_inf", scaled(FLOAT_CLOSED, 0.9025)),
                   Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01))]),
+    agreement("numpy-kernel-vs-closed-form", kernel, float_risk_of(CLOSED_FORM), _kernel_points, digits=13,
+              kind="float64", reference_name="the SymPy closed form evaluated exactly",
+              description="the numpy kernel verify.icl.risk.icl_risk_infinite (used by the training and ZFB statements) "
+                          "vs the statement's SymPy closed form in exact arithmetic at rational points, $d = 1..5$, "
+                          "$s = 0$ and $s > 0$",
+              mutants=[Mutant("1.01 x R_inf", scaled(float_risk_of(CLOSED_FORM), 1.01)),
+                       Mutant("one quartic pairing: (tr S)^2 + tr S^2", float_risk_of(ONE_PAIRING)),
+                       Mutant("c0 without b s^2 u", float_risk_of(NO_NOISE_CORNER)),
+                       Mutant("U11 for U11^T", float_risk_of(closed_form_of(U11.T, u, a)))]),
     rejection("invariant-formula-rejected", risk_of(INVARIANT_FORM), _relative_gap, _quadrature_points,
               prepare=lambda p, rng: definition_quadrature(p), threshold=1e-6, unit="relative error",
               what="relative error of the invariant-subspace formula (A = U11) against the quadrature of the definition",
@@ -343,6 +386,32 @@ Syntax: SymPy; * is the matrix product, .T transpose, **-1 inverse, trace(), sqr
 1x1 products are scalars."""
 
 
+FULL_QUADRATURE_MAX_DIM = 2
+"""Largest d at which the claim's reference is the full (w, x_q, eps_q) rule (1.2 s per point at d = 3)."""
+CLAIM_COVERAGE = (
+    f"d = {', '.join(map(str, CLAIM_DIMS))}; per d: generic U, V (u, a != 0), s > 0 and s = 0 (noiseless),\n"
+    "and on the invariant subspace U = diag(A, 0), V = b e e^T with s > 0 and s = 0\n"
+    "(invariant-subspace[, noiseless]); Sigma random SPD, non-diagonal for d >= 2; exact entries.\n"
+    f"reference: the definition; d <= {FULL_QUADRATURE_MAX_DIM}: 3-node Gauss-Hermite over all (w, x_q, eps_q) (exact);\n"
+    f"d >= {FULL_QUADRATURE_MAX_DIM + 1}: the same rule over w, the query by its second moments\n"
+    "(verify.icl.references.task_moments); 50 digits, tolerance 1e-20.")
+
+
+def claim_points(seed: int) -> tuple:
+    """Points of ``icl-risk-infinite``: the exact points of the ICL claims (verify.icl.references.claim_grid: d = 1..5,
+    generic and invariant, s > 0 and s = 0); the reference is the definition's expectation (full rule at
+    d <= 2, :func:`verify.icl.references.task_moments` at every d >= 3)."""
+    return tuple(_claim_point(k, cases, pt) for k, cases, pt in claim_grid(seed))
+
+
+def _claim_point(k: int, cases, pt: dict) -> ClaimPoint:
+    with mp.workdps(REF_DPS):
+        ref = (definition_quadrature(pt, dps=REF_DPS - 5) if k <= FULL_QUADRATURE_MAX_DIM
+               else task_moments(pt["U"], pt["V"], pt["Sigma"], pt["s"])["risk"])
+        vals = claim_values(pt["U"], pt["V"], pt["Sigma"], pt["s"])
+    return ClaimPoint(k, vals, ref, cases)
+
+
 CLAIM = ClaimSpec(
     id="icl-risk-infinite",
     statement_id="icl-risk-infinite",
@@ -350,7 +419,7 @@ CLAIM = ClaimSpec(
     symbols_help=CLAIM_HELP,
     example=CLAIM_EXAMPLE,
     expected_shape=lambda dim: (),
-    points=risk_claim_points,
+    points=claim_points,
     tolerance=1e-20,
     dps=DPS,
     wrong_examples=CLAIM_WRONG,
@@ -358,7 +427,7 @@ CLAIM = ClaimSpec(
     assumptions={"invariant-subspace": "U = diag(A, 0), V = b e_{d+1} e_{d+1}^T (u = a = 0), A = U11",
                  "noiseless": "s = 0 (the paper's model, Eq. (7))"},
     conditional_examples=CLAIM_CONDITIONAL,
-    coverage=claim_coverage("risk"),
+    coverage=CLAIM_COVERAGE,
 )
 
 
@@ -370,7 +439,8 @@ STATEMENT = Statement(
     title="ICL risk at infinite prompt length, general (U, V)",
     summary="R_inf(U, V) in closed form for general U, V, d and label noise s; the paper's reduced form on the "
             "invariant subspace",
-    source="paper Sec. 5 (risk definition, reduced form [AUD]); general (U, V) closed form derived here",
+    source="Boursier & Boyer (arXiv 2512.11784), Sec. 5 (risk definition, reduced form [AUD]); general (U, V) closed "
+           "form derived here",
     statement_tex=STATEMENT_TEX,
     hypotheses_tex=[
         r"w \sim \mathcal N(0, I_d)",
@@ -391,7 +461,7 @@ STATEMENT = Statement(
         r"equality iff $g(w) = w$ for all $w$, i.e. $c_0 = 0$, $M = 0$, $b u = 0$. For $b \ne 0$ this is "
         r"$u = a = 0$, $bU_{11}^\top\Sigma = I$ (the Bayes family); for $b = 0$, $M = u a^\top\Sigma - I = 0$ needs "
         r"rank one $= d$, so only $d = 1$: $U_{11} = 0$, $b = 0$, $u\,a\,\Sigma = 1$ is a further family of global "
-        r"minimisers off the invariant subspace (prediction $(a\Sigma w)(u x_q) = w x_q$).",
+        r"minimizers off the invariant subspace (prediction $(a\Sigma w)(u x_q) = w x_q$).",
     ],
     order=5.0,
 )
