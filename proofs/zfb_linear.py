@@ -34,7 +34,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from verify.gaussian.references import vanishing_up_to
+from verify.kernel.catalogue import vanishing_up_to
 from verify.icl import zfb_references as zr
 from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
 from verify.icl.zfb import (
