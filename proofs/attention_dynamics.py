@@ -39,6 +39,7 @@ from verify.kernel.catalogue import symbols_help
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, rate, trajectory, z_test
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.montecarlo import batch_mean_estimate
@@ -341,10 +342,11 @@ STATEMENT = Statement(
     id="attention-dynamics", number="Castin et al. (Gaussian dynamics)",
     title="Softmax attention dynamics preserve Gaussians",
     summary="mu_t = N(m_t, Γ_t): ṁ = V(m + ΓAm), Γ̇ = VΓAΓ + ΓAᵀΓVᵀ, A = KᵀQ; blow-up / collapse shown",
+    finding=Finding(kind="verified", summary="under attention dynamics Gaussian tokens stay Gaussian: ṁ = V(m + Γ A m), Γ̇ = V Γ A Γ + Γ Aᵀ Γ Vᵀ, A = Kᵀ Q; for V = A = I the covariance blows up at t* = 1/(2 λmax(Γ₀)), for V = −I it collapses"),
     source="Castin, Ablin, Carrillo & Peyré (2025)",
     statement_tex=STATEMENT_TEX, hypotheses_tex=HYPOTHESES, derivations=derivations,
     checks=[PARTICLES_CHECK, REGIME_CHECK, RATE_CHECK, NUMPY_KERNEL],
-    claims=[RHS_CLAIM], status="verified",
+    claims=[RHS_CLAIM],
     notes_tex=[r"V = A = I: $\Gamma_t = \Gamma_0(I - 2t\Gamma_0)^{-1}$ blows up at $t_* = 1/(2\lambda_{\max}(\Gamma_0))$; "
                r"finite-$N$ particles cannot ($|\dot x_i| \le \|V\|\max_j|x_j|$).",
                r"V = -I, A = I: $\Gamma_t \sim I/(2t)$, the tokens cluster at the rate $1/t$."],

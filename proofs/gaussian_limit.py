@@ -25,6 +25,7 @@ from verify.kernel.catalogue import cayley_hamilton_3, claim_formula, identity_t
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, equal_up_to_constant_in, maps, relation
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.numerics.attention import gaussian_limit, softmax_attention, softmax_estimates
 from verify.numerics.certified import attention_enclosure
@@ -394,7 +395,7 @@ LEMMA = Statement(
     derivations=derivations,
     checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, FLOAT64, RADEMACHER_REJECTED, NUMPY_KERNEL],
     claims=[SOFTMAX_CLAIM],
-    status="verified",
+    finding=Finding(kind="verified", summary="softmax attention on N(m, Γ) is the affine map z ↦ V m + V Γ Kᵀ Q z, for every d"),
     notes_tex=[
         r"The tilted measure is written $\mu_z$ here: $\nu$ names the query law.",
         r"For a non-Gaussian $\mu$ the identity fails: Rademacher tokens, $d=1$, $U=V=1$, $z=2$ give $\tanh 2 \approx 0.964$, not $2$.",

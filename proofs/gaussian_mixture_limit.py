@@ -31,6 +31,7 @@ from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.compare import relative_error
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, refuting_equal
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.numerics.attention import softmax_estimates
 from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
@@ -407,7 +408,7 @@ MIXTURE = Statement(
     derivations=derivations,
     checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, MONTE_CARLO_D2, NOT_MOMENT_MATCHED, NUMPY_KERNEL],
     claims=[MIXTURE_CLAIM],
-    status="verified",
+    finding=Finding(kind="verified", summary="attention on a Gaussian mixture is the softmax-weighted combination V Σ w_k(z)(m_k + Γ_k Kᵀ Q z) of its components' affine maps; it is not affine in z"),
     notes_tex=[
         r"With $C = 1$ this is Lemma 2.1.  With a shared covariance the quadratic terms cancel in $w_k$, which become a "
         r"softmax of the affine scores $\log\pi_k + a^T m_k$.",

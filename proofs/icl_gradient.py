@@ -62,6 +62,7 @@ from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.compare import relative_error
 from verify.kernel.derivation import Derivation, maps, polynomial_equal, polynomial_gradient
 from verify.kernel.evidence import agreement, bound, rejection
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.numerics.strategies import random_covariance, random_matrix
 from verify.symbolic import symbolic_matrix
@@ -579,6 +580,7 @@ CLAIMS = [
 
 STATEMENT = Statement(
     id="icl-gradient",
+    finding=Finding(kind="verified", summary="∇R∞ in closed form; on the invariant subspace the paper's flow Ȧ = bΣ² − b²Σ²AΣ, ḃ = tr(AᵀΣ²) − b tr(AᵀΣ²AΣ) is −∇R∞ and ‖A‖F² − b² is conserved"),
     number=r"Sec. 5 (gradient flow on $\mathcal R_\infty$)",
     title=r"Gradient of the infinite-prompt ICL risk, the flow on the invariant subspace, and balancedness",
     summary=r"closed-form $\nabla_{U,V}\mathcal R_\infty$; on $U = \mathrm{diag}(A,0)$, $V = b e e^\top$: "
@@ -604,7 +606,6 @@ STATEMENT = Statement(
     derivations=derivations,
     checks=CHECKS,
     claims=CLAIMS,
-    status="verified",
     notes_tex=[
         r"The paper's printed flow $\dot A = b\Sigma^2 - b^2\Sigma^2A\Sigma$, $\dot b = \mathrm{tr}(A^\top\Sigma^2) - "
         r"b\,\mathrm{tr}(A^\top\Sigma^2A\Sigma)$ agrees exactly with $-\nabla\mathcal R_\infty$ on the invariant "

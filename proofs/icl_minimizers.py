@@ -52,6 +52,7 @@ from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.compare import digits_between
 from verify.kernel.derivation import Derivation, maps, relation
 from verify.kernel.evidence import bound, scaled
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.numerics.strategies import random_covariance
 from verify.symbolic import matexpr_equal, matrix_expectation_equal, symbolic_matrix, wick_expectation
@@ -548,6 +549,7 @@ CLAIM_BAYES = ClaimSpec(
 
 STATEMENT = Statement(
     id="icl-minimizers",
+    finding=Finding(kind="sharpened", summary="the Bayes risk is s²/2 and (U*, V*) with b U₁₁ = Σ⁻¹, u = a = 0 attains it, for every d", form="in d = 1 a second family of global minimizers exists besides the paper's"),
     number="Sec. 5 (Thm 5.1/5.2, Bayes risk and limit point)",
     title="Bayes risk and the global minimizers of the infinite-prompt ICL risk",
     summary=r"$\mathcal R_\infty - s^2/2 = \tfrac12\mathbb E|\Sigma^{1/2}(g(w) - w)|^2$; minimizers: $bU_{11} = \Sigma^{-1}$, "
@@ -576,7 +578,6 @@ STATEMENT = Statement(
     derivations=derivations,
     checks=CHECKS,
     claims=[CLAIM_U11, CLAIM_BAYES],
-    status="verified (one more family of minimizers in d = 1)",
     notes_tex=[
         r"The paper (via ZFB) names $(U_\star,V_\star)$ as the limit of the flow; the global minimizers form the "
         r"one-parameter family $bU_{11} = \Sigma^{-1}$, $u = a = 0$ (plus the free entries), which the balancedness "

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.kernel.derivation import Derivation, maps, relation
 from verify.kernel.evidence import agreement, bound, scaled
@@ -277,6 +278,7 @@ CHECKS = [
 
 STATEMENT = Statement(
     id="icl-mismatched-covariance",
+    finding=Finding(kind="verified", summary="R∞ in closed form when prompts are N(0, Σp) and queries N(0, Σq); the minimizer A = Σp⁻¹/b whatever Σq"),
     number="Sec. 7 (authors' data code)",
     title="ICL risk at infinite prompt length with prompt covariance different from the query covariance",
     summary="R_inf(U, V) in closed form when prompts are N(0, Sigma_p) and the query N(0, Sigma_q); minimizer "
@@ -290,7 +292,6 @@ STATEMENT = Statement(
                     r"\Sigma_p, \Sigma_q \succ 0", r"\varepsilon \sim \mathcal N(0, s^2)"],
     derivations=derivations,
     checks=CHECKS,
-    status="verified",
     notes_tex=[r"With $\Sigma_p = \Sigma^2$, $\Sigma_q = I$ the limit $A = \Sigma^{-2}/b$ has risk $s^2/2$ in the authors' "
                r"model but $\tfrac12(\mathrm{tr}\Sigma^{-1} + \mathrm{tr}\Sigma) - d + s^2/2$ in the intended one; for "
                r"$\Sigma_{ij} = 0.5^{|i-j|}$, $d = 5$: excess $\tfrac12(23/3 + 5) - 5 = 4/3$.",

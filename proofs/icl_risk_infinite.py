@@ -46,6 +46,7 @@ from verify.icl.symbols import (
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Derivation, relation
 from verify.kernel.evidence import agreement, rate, rejection, scaled, z_test
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.symbolic import (
     explicit_expectation_equal, gaussian_mean, matexpr_equal, matrix_expectation_equal, quadratic_form_mean,
@@ -435,6 +436,7 @@ CLAIM = ClaimSpec(
 
 STATEMENT = Statement(
     id="icl-risk-infinite",
+    finding=Finding(kind="verified", summary="R∞(U, V) in closed form for general U, V, every d and label noise s; the paper's reduced form holds on the invariant subspace only"),
     number="Sec. 5 (R_∞, Eq. (8))",
     title="ICL risk at infinite prompt length, general (U, V)",
     summary="R_inf(U, V) in closed form for general U, V, d and label noise s; the paper's reduced form on the "
@@ -451,7 +453,6 @@ STATEMENT = Statement(
     derivations=derivations,
     checks=CHECKS,
     claims=[CLAIM],
-    status="verified",
     notes_tex=[
         r"Only $U_{11}$, $u = U_{d+1,1:d}^\top$, $a = V_{d+1,1:d}^\top$ and $b = V_{d+1,d+1}$ enter; the last column of $U$ "
         r"and the first $d$ rows of $V$ do not.",

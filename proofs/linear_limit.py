@@ -25,6 +25,7 @@ from verify.kernel.catalogue import cayley_hamilton_3, claim_formula, symbols_he
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import Mutant, agreement, bound, digits_between
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.numerics.attention import linear_limit
 from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
@@ -272,7 +273,7 @@ COMPANION = Statement(
     derivations=derivations,
     checks=[QUADRATURE, DIFFERS_WHEN_UNCENTRED, NUMPY_KERNEL],
     claims=[LINEAR_CLAIM],
-    status="verified (needs centred tokens)",
+    finding=Finding(kind="verified under hypotheses", summary="normalised linear attention on N(m, Γ) is z ↦ V(Γ + m mᵀ) Kᵀ Q z", form="it equals the softmax limit of Lemma 2.1 only when V m = 0, e.g. for centred tokens (m = 0)"),
     notes_tex=[r"``Softmax coincides with linear attention'' holds for centred Gaussians only: "
                r"$T - T_{\mathrm{lin}} = Vm(1 - m^T K^T Q z) \neq 0$ when $Vm \neq 0$. All ICL tokens are centred."],
     order=2.15,

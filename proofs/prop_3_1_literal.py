@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import Mutant, z_test
@@ -49,7 +50,8 @@ def witness_estimate(point: dict, rng: np.random.Generator, n_prompts: int = 100
 
 
 STATEMENT = Statement(
-    id="prop-3-1-literal", number="Props 3.1/3.4 at L = 1", order=3.16, status="falsified as written (L = 1)",
+    id="prop-3-1-literal", number="Props 3.1/3.4 at L = 1", order=3.16,
+    finding=Finding(kind="falsified as written", summary="Props 3.1 and 3.4 as displayed fail at L = 1 (ln 1 = 0 makes the right side 0); a repaired bound holds for L ≥ 2", form="d = 1, μ = ν = N(0, 1), K = 0, Q = V = M = σ = 1: left side 1, right side 0"),
     title="The L = 1 boundary of Props 3.1 and 3.4",
     summary="witness d=1, mu=nu=N(0,1), K=0, Q=V=M=sigma=1: left side 1, right side 0; repaired for L >= 2",
     source="arXiv 2512.11784, Prop 3.1 and Prop 3.4 (the bounds at L = 1)",

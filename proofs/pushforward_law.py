@@ -26,6 +26,7 @@ from verify.kernel.catalogue import symbols_help
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given
 from verify.kernel.evidence import Mutant, agreement, z_test
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.numerics.closed_form import float_closed_form
 from verify.numerics.measures import Gaussian
@@ -311,9 +312,10 @@ HYPOTHESES = [r"\mu = \mathcal N(m,\Gamma),\ \Gamma \succ 0",
 STATEMENT = Statement(
     id="pushforward-law", number="Lemma 2.1 (pushforward)", title="The pushforward of a Gaussian by its attention field",
     summary="T[μ]_# μ = N(V(m + ΓUm), VΓUΓUᵀΓVᵀ), U = KᵀQ",
+    finding=Finding(kind="verified", summary="the pushforward T[μ]#μ of μ = N(m, Γ) is Gaussian, with mean V(m + Γ U m) and covariance V Γ U Γ Uᵀ Γ Vᵀ, U = Kᵀ Q"),
     source="Boursier & Boyer (arXiv 2512.11784), Lemma 2.1: the image of the Gaussian by its affine attention field",
     statement_tex=STATEMENT_TEX, hypotheses_tex=HYPOTHESES, derivations=derivations, checks=[NESTED, MONTE_CARLO],
-    claims=[COV_CLAIM], status="verified",
+    claims=[COV_CLAIM],
     notes_tex=[r"Transposes checked by derivation: $V\Gamma U^\top\Gamma U\Gamma V^\top$ differs whenever $U$ is not normal "
                r"(rejected by both checks)."],
     order=2.15,

@@ -33,6 +33,7 @@ import numpy as np
 import sympy as sp
 from mpmath import mp
 
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
 from verify.kernel.derivation import (Assumption, Derivation, by, equal_for_positive, maps, positive_by_squaring)
 from verify.kernel.evidence import Mutant, agreement, bound, z_test
@@ -364,6 +365,7 @@ REPAIRED = bound("repaired-bound-c2", lambda p: alpha_closed_form({"sigma": 1.0,
 
 STATEMENT = Statement(
     id="sharp-exponent", number="Prop 3.1 (sharp)", order=3.15,
+    finding=Finding(kind="contradicts the paper", summary="for a Gaussian prompt the error of Prop 3.1 decays like L^(−α(σ‖U‖op)), α(s) = 1 for s² ≤ 1/2 and (√(1 + 4/s²) − 1)/2 above", form="the printed rate L^(−c₂/σ²), c₂ independent of σ, would beat the Monte Carlo rate 1/L for small σ; the sharp rate is L^(−α(σ‖U‖op)), measured on exact curves to L = 10⁶⁰"),
     title="The sharp concentration exponent for a Gaussian prompt",
     summary="E||T[mu_L] - T[mu]||^2 = L^(-alpha(s)+o(1)), alpha = 1 (s^2 <= 1/2), (sqrt(1+4/s^2)-1)/2, s = sigma||U||",
     source="arXiv 2512.11784, Prop 3.1 (the exponent c2/sigma^2); the sharp exponent is derived here",

@@ -42,6 +42,7 @@ from verify.icl.training_finite import (
 )
 from verify.kernel.derivation import Derivation
 from verify.kernel.evidence import bound, rate, shifted
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 
 # ------------------------------------------------------------------------------ the gradient of the prediction
@@ -218,6 +219,7 @@ CHECKS = [
 
 STATEMENT = Statement(
     id="train-finite",
+    finding=Finding(kind="verified under hypotheses", summary="training at finite prompt length approaches training at L = ∞: the excess risk of gradient descent on R_L over the L = ∞ run decays like a power of L", form="gradient descent with fresh prompt batches stands in for the gradient flow of Thm 4.3"),
     number="Thm 4.3",
     title=r"Training at finite prompt length approaches training at $L = \infty$",
     summary=r"$\lim_t\mathcal R_L(\theta_L) \le \lim_t\mathcal R_\infty(\theta_\infty) + \varepsilon$ for $L \ge L(\varepsilon)$; "
@@ -238,7 +240,6 @@ STATEMENT = Statement(
     ],
     derivations=derivations,
     checks=CHECKS,
-    status="verified (discretised: SGD on R_L vs GD on R_inf)",
     notes_tex=[
         r"The theorem is about gradient flows and $t \to \infty$; the check runs stochastic gradient descent (fresh prompts "
         r"each step) to a finite horizon and compares with gradient descent on $\mathcal R_\infty$ at the same step and "

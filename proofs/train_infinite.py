@@ -59,6 +59,7 @@ from verify.icl.training import (
 )
 from verify.kernel.derivation import Derivation
 from verify.kernel.evidence import trajectory
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.numerics.ode import Trajectory
 from verify.numerics.strategies import random_covariance
@@ -367,6 +368,7 @@ CHECKS = [
 
 STATEMENT = Statement(
     id="train-infinite",
+    finding=Finding(kind="sharpened", summary="from the balanced initialisation the gradient flow of R∞ reaches the Bayes point (U*, V*) and R∞ → s²/2", form="every α > 0 converges: the printed interval α < √2/(d^(1/4)‖Σ‖op) is not needed (and differs from ZFB's α²‖Σ‖op√d < 2: witness d = 1, ‖Σ‖ = 1/4, α = 4)"),
     number=r"Thm 5.1 (v1) / 5.2 (v2) at $L = \infty$",
     title=r"Gradient flow on $\mathcal R_\infty$ from the balanced initialisation reaches the Bayes point for every $\alpha > 0$",
     summary=r"balanced flow $\to (U_\star, V_\star)$, $\mathcal R_\infty \to s^2/2$, $\|U\|_F^2 - \|V\|_F^2$ conserved, GD = "
@@ -384,7 +386,6 @@ STATEMENT = Statement(
     ],
     derivations=derivations,
     checks=CHECKS,
-    status="verified (the printed interval is not needed)",
     notes_tex=[
         r"The printed interval $\alpha < \sqrt2/(d^{1/4}\|\Sigma\|_{op})$ and ZFB's $\alpha^2\|\Sigma\|_{op}\sqrt d < 2$ agree only "
         r"at $\|\Sigma\|_{op} = 1$. Scale covariance shows the natural invariant is $\alpha^2\|\Sigma\|_{op}$ (ZFB's form; the "

@@ -44,6 +44,7 @@ from verify.icl.zfb import (
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, maps
 from verify.kernel.evidence import agreement, bound, rejection, scaled, z_test
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.symbolic import symbolic_matrix, symbolic_vector
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols, wishart_product
@@ -619,6 +620,7 @@ NOTES = [
 
 STATEMENT = Statement(
     id="zfb-linear",
+    finding=Finding(kind="verified", summary="at Γ = (1 + 1/N)Λ + tr(Λ)/N·I the trained linear self-attention predicts x_qᵀ Γ⁻¹ (1/M Σ yᵢ xᵢ), with the stated prediction error"),
     number="ZFB Thms 4.1-4.2",
     title="Trained linear self-attention: the global minimizer, its learned predictor and its prediction error",
     summary="At Γ = (1+1/N)Λ + tr(Λ)/N I, W_* gives ŷ = x_q^T Γ^{-1} (1/M Σ y_i x_i) with "
@@ -630,7 +632,6 @@ STATEMENT = Statement(
     derivations=derivations,
     checks=CHECKS,
     claims=[ERROR_CLAIM],
-    status="verified",
     notes_tex=NOTES,
     order=7.0,
 )

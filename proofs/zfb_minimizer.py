@@ -20,6 +20,7 @@ from verify.icl.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimize
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import agreement
+from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.symbolic import symbolic_matrix, symbolic_vector
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
@@ -211,6 +212,7 @@ GAMMA_CLAIM = ClaimSpec(
 
 STATEMENT = Statement(
     id="zfb-minimizer",
+    finding=Finding(kind="verified", summary="C = Γ⁻¹ minimizes the linear self-attention population loss, W* is the balanced point, and N → ∞ gives (U*, V*)"),
     number="ZFB Thm 4.1",
     title="The LSA global minimizer: $\\Gamma$, the balanced point $W_*$, the reduced flow and the $N\\to\\infty$ limit",
     summary="C = u U_11^T = Γ^{-1} minimizes the LSA population loss; W_* is the balanced point; N -> ∞ gives BB's (U_*, V_*)",
@@ -231,6 +233,5 @@ STATEMENT = Statement(
                               "moments of the prompt (no Γ), balanced as gradient flow from ZFB's initialisation"),
     ],
     claims=[GAMMA_CLAIM],
-    status="verified",
     order=7.1,
 )

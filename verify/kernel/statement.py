@@ -27,6 +27,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from verify.kernel.verdict import Finding
+
 __all__ = [
     "Outcome",
     "at_least",
@@ -213,10 +215,17 @@ class Statement:
     derivations: Callable[[], list] = lambda: []
     checks: Sequence[Check] = ()
     claims: Sequence = ()
-    status: str = "verified"
+    finding: Finding = field(default_factory=Finding)
+    """What the evidence is built to establish (:class:`verify.kernel.verdict.Finding`); a run's verdict is computed
+    from it and the records (:func:`verify.kernel.verdict.verdict`)."""
     notes_tex: Sequence[str] = ()
     order: float = 0.0
     _built: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def status(self) -> str:
+        """The declared outcome's kind (e.g. "verified", "falsified as written")."""
+        return self.finding.kind
 
     def built_derivations(self) -> tuple:
         """The statement's derivations, built once per process (SymPy construction can take a moment)."""
