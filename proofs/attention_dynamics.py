@@ -300,6 +300,7 @@ def claim_points(seed: int) -> tuple[ClaimPoint, ...]:
 
 RHS_CLAIM = ClaimSpec(
     id="attention-dynamics", statement_id="attention-dynamics",
+    domains={"K": "matrix", "Q": "matrix", "V": "matrix", "Gamma": "spd", "m": "vector"},
     summary="the covariance ODE's right-hand side dGamma/dt at mu_t = N(m, Gamma)",
     symbols_help=symbols_help(SYMBOLS, CLAIM_DIMS, example=_RHS,
                               notes=["Gamma is SPD; A = K^T Q is not a symbol: write K.T*Q; trace() is allowed."]),

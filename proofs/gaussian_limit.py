@@ -340,6 +340,7 @@ COVERAGE = (points_coverage() + f"\nreference: the definition (softmax-weighted 
 SOFTMAX_CLAIM = ClaimSpec(
     id="gaussian-limit",
     statement_id="gaussian-limit",
+    domains={"K": "matrix", "Q": "matrix", "V": "matrix", "Gamma": "spd", "m": "vector", "z": "vector"}, hypotheses={"centred": {"m": "0*m"}},
     summary="closed form of T[N(m, Gamma)](z), softmax attention on a Gaussian prompt",
     symbols_help=symbols_help(SYMBOLS, DIMS, example=_TRUE),
     example=_TRUE,

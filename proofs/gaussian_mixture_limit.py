@@ -360,6 +360,7 @@ TRUE = f"V*(pi1*exp({_S[1]})*{_X[1]} + pi2*exp({_S[2]})*{_X[2]})/(pi1*exp({_S[1]
 MIXTURE_CLAIM = ClaimSpec(
     id="gaussian-mixture-limit",
     statement_id="gaussian-mixture-limit",
+    domains={"K": "matrix", "Q": "matrix", "V": "matrix", "z": "vector", "m1": "vector", "m2": "vector", "Gamma1": "spd", "Gamma2": "spd", "pi1": "positive", "pi2": "positive"}, hypotheses={"shared-covariance": {"Gamma2": "Gamma1"}},
     summary="closed form of T[pi1 N(m1, Gamma1) + pi2 N(m2, Gamma2)](z), softmax attention on a 2-component mixture",
     symbols_help=symbols_help(
         [K, Q, V, *(CLAIM_NAMES[G] for G in GS), *(CLAIM_NAMES[x] for x in MS), z, *(CLAIM_NAMES[w] for w in PIS)],

@@ -568,7 +568,10 @@ def _gradient_claim(block, example, wrong, equivalents, conditional, what, shape
                      symbols_help=_HELP, example=example, expected_shape=shape,
                      points=functools.partial(gradient_claim_points, block=block), tolerance=1e-20, dps=40,
                      wrong_examples=wrong, equivalents=equivalents, assumptions=_ASSUME,
-                     conditional_examples=conditional, coverage=_COVERAGE)
+                     conditional_examples=conditional, coverage=_COVERAGE,
+                     domains={"U11": "matrix", "u": "vector", "a": "vector", "b": "scalar", "s": "scalar", "Sigma": "spd",
+                              "I": "identity"},
+                     hypotheses={"invariant-subspace": {"u": "0*u", "a": "0*a"}, "noiseless": {"s": "0"}})
 
 
 CLAIMS = [

@@ -533,12 +533,14 @@ _ASSUME = {"noiseless": "s = 0 (the paper's model)", "balanced": "b = tr(Sigma^-
 _HELP = "Symbols: Sigma (d x d, SPD); b = V[d,d] (scalar, != 0); s (noise std); I (d x d); SymPy syntax."
 CLAIM_U11 = ClaimSpec(
     id="icl-minimizer-U11", statement_id="icl-minimizers", symbols_help="The minimizer U11 of R_inf given b (u = a = 0).\n" + _HELP,
+    domains={"b": "scalar", "s": "scalar", "Sigma": "spd", "I": "identity"}, hypotheses={"noiseless": {"s": "0"}, "balanced": {"b": "trace(Sigma**-2)**(1/4)"}},
     summary="argmin over U11 of R_inf at u = a = 0, V = b e e^T (F1: U11 = Sigma^-1/b)", example="Sigma**-1/b",
     expected_shape=lambda k: (k, k), points=functools.partial(claim_points, what="U11"),
     wrong_examples=U11_WRONG, equivalents=U11_EQUIVALENTS, assumptions=_ASSUME, coverage=COVERAGE_U11,
     conditional_examples=(("trace(Sigma**-2)**(-1/4)*Sigma**-1", ("balanced",)),))  # the paper's U_*
 CLAIM_BAYES = ClaimSpec(
     id="icl-bayes-risk", statement_id="icl-minimizers", symbols_help="min R_inf (the Bayes risk), a scalar.\n" + _HELP,
+    domains={"b": "scalar", "s": "scalar", "Sigma": "spd", "I": "identity"}, hypotheses={"noiseless": {"s": "0"}},
     summary="the Bayes risk: R_inf at its minimizer over U11 (u = a = 0), s^2/2", example="s**2/2", expected_shape=lambda k: (),
     points=functools.partial(claim_points, what="risk"), wrong_examples=BAYES_WRONG, equivalents=BAYES_EQUIVALENTS,
     assumptions={"noiseless": _ASSUME["noiseless"]}, coverage=COVERAGE_BAYES,

@@ -416,6 +416,7 @@ def _claim_point(k: int, cases, pt: dict) -> ClaimPoint:
 CLAIM = ClaimSpec(
     id="icl-risk-infinite",
     statement_id="icl-risk-infinite",
+    domains={"U11": "matrix", "u": "vector", "a": "vector", "b": "scalar", "s": "scalar", "Sigma": "spd", "I": "identity"}, hypotheses={"invariant-subspace": {"u": "0*u", "a": "0*a"}, "noiseless": {"s": "0"}},
     summary="closed form of the infinite-prompt ICL risk R_inf(U, V), general U, V, noise s",
     symbols_help=CLAIM_HELP,
     example=CLAIM_EXAMPLE,

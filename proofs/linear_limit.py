@@ -220,6 +220,7 @@ COVERAGE = (points_coverage() + "\nreference: the definition V E[<Kz',Qz> z'] by
 LINEAR_CLAIM = ClaimSpec(
     id="linear-limit",
     statement_id="linear-limit",
+    domains={"K": "matrix", "Q": "matrix", "V": "matrix", "Gamma": "spd", "m": "vector", "z": "vector"}, hypotheses={"centred": {"m": "0*m"}},
     summary="closed form of T_lin[N(m, Gamma)](z), linear attention on a Gaussian prompt",
     symbols_help=symbols_help(SYMBOLS, DIMS, example=_TRUE),
     example=_TRUE,

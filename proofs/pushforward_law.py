@@ -276,6 +276,7 @@ COVERAGE = (f"d = {', '.join(map(str, CLAIM_DIMS))}; 2 points per d; K, Q entrie
 
 COV_CLAIM = ClaimSpec(
     id="pushforward-covariance", statement_id="pushforward-law",
+    domains={"K": "matrix", "Q": "matrix", "V": "matrix", "Gamma": "spd", "m": "vector"},
     summary="covariance of T[mu]_# mu: Cov T[N(m, Gamma)](X), X ~ N(m, Gamma)",
     symbols_help=symbols_help(SYMBOLS, CLAIM_DIMS, example=_COV,
                               notes=["Gamma is SPD; U = K^T Q is not a symbol: write K.T*Q; trace() is allowed."]),

@@ -539,6 +539,7 @@ _SYNTAX = "syntax: SymPy's: * matrix product, .T transpose, **-1 or inverse() in
 
 ERROR_CLAIM = ClaimSpec(
     id="zfb-error", statement_id="zfb-linear",
+    domains={"Lambda": "spd", "N": "integer", "M": "integer", "s": "scalar", "t": "scalar", "I": "identity"}, hypotheses={"noiseless": {"s": "0", "t": "0"}, "equal-lengths": {"M": "N"}},
     summary="ZFB Thm 4.2 averaged: E(y_hat - y)^2 of the trained LSA on M test tokens (noise s, t)",
     symbols_help=("symbols: Lambda (d x d, SPD), N (training length), M (test prompt length), s (prompt-label\n"
                   "noise std), t (target noise std), I (d x d identity); Gamma is written out in Lambda, N, I.\n" + _SYNTAX),

@@ -187,6 +187,7 @@ _SYNTAX = "syntax: SymPy's: * matrix product, .T transpose, **-1 or inverse() in
 
 GAMMA_CLAIM = ClaimSpec(
     id="zfb-gamma", statement_id="zfb-minimizer",
+    domains={"Lambda": "spd", "N": "integer", "I": "identity"},
     summary="ZFB Thm 4.1's Gamma(Lambda, N): the trained LSA's C = u U11^T is Gamma^{-1}",
     symbols_help="symbols: Lambda (d x d, SPD), N (training prompt length), I (d x d identity).\n" + _SYNTAX,
     example="(1 + 1/N)*Lambda + trace(Lambda)/N*I", expected_shape=lambda d: (d, d), points=gamma_claim_points,
