@@ -37,3 +37,13 @@ def test_the_only_equivalent_mutant_of_lemma_2_1_is_the_symmetric_transpose():
                 for n, e in closed_form_mutants(LIMIT)}
     assert {n for n, v in verdicts.items() if v == "EQUAL"} == {"Gamma -> Gamma.T (occurrence 1)"}
     assert all(v == "DIFFERENT" for n, v in verdicts.items() if n != "Gamma -> Gamma.T (occurrence 1)")
+
+
+def test_the_campaign_prepares_each_check_once_and_kills_every_wrong_mutant_of_lemma_2_1():
+    from verify.kernel.mutate import mutation_campaign
+    from verify.kernel.registry import get_statement
+
+    report = mutation_campaign(get_statement("gaussian-limit"))
+    assert report["generated"] >= 30 and report["equivalent"] == 1
+    assert report["survived"] == 0 and report["killed"] == report["generated"] - report["equivalent"], report
+    assert {"quadrature", "float64"} <= set(report["checks"])

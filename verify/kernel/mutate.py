@@ -261,3 +261,79 @@ def to_formula_safe(e) -> str:
         return to_formula(e)
     except ValueError:
         return str(e)
+
+
+# ------------------------------------------------------------------------------------------ the campaign
+
+
+def _shape_function(expr):
+    """expected_shape(d) of a closed form: its matrix shape with the dimension symbol set to d; () for a scalar."""
+    if not isinstance(expr, MatrixExpr):
+        return lambda d: ()
+    rows, cols = expr.shape
+    free = sorted((rows.free_symbols | cols.free_symbols) if hasattr(rows, "free_symbols") else set(), key=str)
+
+    def shape(d):
+        sub = {s: d for s in free}
+        r, c = int(sp.sympify(rows).subs(sub)), int(sp.sympify(cols).subs(sub))
+        return () if (r, c) == (1, 1) else (r, c)
+
+    return shape
+
+
+def mutation_campaign(statement, seed: int = 0, *, slow: bool = False, budget_seconds: float = 5.0,
+                      limit: int = 400, progress=None) -> dict:
+    """Every machine-generated mutant of ``statement.closed_form``: proved equivalent by the exact decision
+    (discarded), or scored on every check that declares an ``adapter`` -- killed when one goes red, survived
+    otherwise (listed with the checks that stayed green).  Each check is prepared once for all mutants.
+
+    Returns ``{"id", "generated", "equivalent", "killed", "survived", "undecided", "invalid", "checks",
+    "mutants": [...]}``; a statement without a closed form or without an adapted check says so in ``"note"``."""
+    from verify.kernel.decide import decide
+    from verify.kernel.runner import Preparations, score_subject
+
+    out = {"id": statement.id, "generated": 0, "equivalent": 0, "killed": 0, "survived": 0, "undecided": 0,
+           "invalid": 0, "checks": [], "mutants": [], "note": ""}
+    expr = statement.closed_form
+    if expr is None:
+        out["note"] = "no SymPy closed form declared"
+        return out
+    checks = [c for c in statement.checks if c.adapter is not None and (slow or not c.slow)]
+    out["checks"] = [c.name for c in checks]
+    if not checks:
+        out["note"] = "no check declares an adapter for the closed form"
+    names = dict(statement.formula_names)
+    closed = to_formula(expr, names)
+    shape = _shape_function(expr)
+    domains = {names.get(k, k): v for k, v in statement.domains.items()}
+    store = Preparations()
+    mutants = closed_form_mutants(expr, limit=limit)
+    out["generated"] = len(mutants)
+    for k, (name, mutant) in enumerate(mutants, 1):
+        row = {"mutant": name, "formula": "", "decision": "", "status": "", "red": [], "green": []}
+        try:
+            row["formula"] = to_formula(mutant, names)
+            decision = decide(row["formula"], closed, domains, shape, seed=seed, budget_seconds=budget_seconds)
+            row["decision"] = decision.verdict
+        except ValueError as exc:  # a mutant outside the claim grammar is decided by the checks alone
+            row["decision"] = f"not decidable: {exc}"
+            decision = None
+        if decision is not None and decision.verdict == "EQUAL":
+            row["status"] = "equivalent"
+        else:
+            for check in checks:
+                try:
+                    subject = check.adapter(mutant)
+                except Exception as exc:  # noqa: BLE001 - a mutant the adapter cannot build is reported, not raised
+                    row["red"].append(f"{check.name} (no subject: {type(exc).__name__})")
+                    continue
+                ev = score_subject(statement, check, seed, subject, preparations=store)
+                (row["green"] if ev.passed else row["red"]).append(check.name)
+            row["status"] = "killed" if row["red"] else "survived"
+            if decision is not None and decision.verdict == "UNDECIDED":
+                out["undecided"] += 1
+        out[row["status"]] += 1
+        out["mutants"].append(row)
+        if progress:
+            progress(f"[{k}/{len(mutants)}] {statement.id}: {name}: {row['status']}")
+    return out

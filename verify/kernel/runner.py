@@ -20,7 +20,7 @@ from verify.kernel.registry import get_statement
 from verify.kernel.statement import Check, Evidence, Outcome, Statement
 from verify.numerics.montecarlo import stream
 
-__all__ = ["run_derivation", "run_check", "Preparations", "run_statements", "run_mutants"]
+__all__ = ["run_derivation", "run_check", "score_subject", "Preparations", "run_statements", "run_mutants"]
 
 _FAILURES = (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError)
 """Errors a check may raise while computing its figure: the check has failed, and says why."""
@@ -107,6 +107,24 @@ def run_check(statement: Statement, check: Check, seed: int = 0, mutant: str | N
         detail=out.detail,
         mutant=mutant or "",
     )
+
+
+def score_subject(statement: Statement, check: Check, seed: int, subject, *,
+                  preparations: Preparations | None = None, name: str = "generated") -> Evidence:
+    """Score an arbitrary ``subject`` (e.g. a machine-generated mutant, already through the check's adapter) on one
+    check against its preparation; the record's ``mutant`` field is ``name``."""
+    store = preparations if preparations is not None else Preparations()
+    prepared, _ = store.get(statement, check, seed)
+    t0 = time.perf_counter()
+    if isinstance(prepared, _Failed):
+        out = Outcome(math.inf, 0.0, "<=", "", prepared.reason)
+    else:
+        try:
+            out = check.score(prepared, subject)
+        except _FAILURES as exc:
+            out = Outcome(math.inf, 0.0, "<=", "", f"error: {type(exc).__name__}: {exc}")
+    return Evidence(statement.id, check.name, check.kind, out.passed, out.figure, out.threshold, out.relation,
+                    out.unit, time.perf_counter() - t0, out.detail, name)
 
 
 def _jobs(sts, slow: bool, derivations: bool, progress) -> tuple[list, dict]:

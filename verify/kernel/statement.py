@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -138,6 +138,10 @@ class Check:
     slow: bool = False
     subject: Any = None
     mutants: tuple = ()
+    adapter: Callable[[Any], Any] | None = None
+    """For a check whose subject is the statement's closed form: the function turning a closed form (SymPy) into
+    this check's subject.  Machine-generated mutants of the closed form are scored on such checks, and a declared
+    :class:`Mutant` whose subject is a SymPy expression goes through it."""
 
     def __post_init__(self):
         if self.kind not in _KINDS:
@@ -159,8 +163,18 @@ class Check:
         raise ValueError(f"mutant: check {self.name!r} has no mutant {name!r}; known: {[m.name for m in self.mutants]}")
 
     def subject_of(self, mutant: str | None = None) -> Any:
-        """The true subject, or the subject of the mutant named ``mutant``."""
-        return self.subject if mutant is None else self.mutant_named(mutant).subject
+        """The true subject, or the subject of the mutant named ``mutant`` (a SymPy mutant through the adapter)."""
+        if mutant is None:
+            return self.subject
+        return self.adapt(self.mutant_named(mutant).subject)
+
+    def adapt(self, subject: Any) -> Any:
+        """``subject`` as this check scores it: a SymPy expression goes through :attr:`adapter`."""
+        import sympy as sp
+
+        if self.adapter is not None and isinstance(subject, sp.Basic):
+            return self.adapter(subject)
+        return subject
 
     def outcome(self, rng: np.random.Generator, mutant: str | None = None) -> Outcome:
         """Prepare and score in one go, on the true subject or on the mutant named ``mutant``."""
@@ -216,6 +230,14 @@ class Statement:
     checks: Sequence[Check] = ()
     claims: Sequence = ()
     finding: Finding = field(default_factory=Finding)
+    closed_form: Any = None
+    """The statement's closed form as a SymPy expression (the conclusion of its derivations): the source of the
+    machine-generated mutants (``verify selftest --mutate``), scored on the checks that declare an ``adapter``."""
+    domains: Mapping[str, str] = field(default_factory=dict)
+    """Each symbol of :attr:`closed_form` (by its SymPy name) with its kind (:data:`verify.kernel.decide.DOMAINS`):
+    what the exact decision needs to tell an equivalent mutant from a wrong one."""
+    formula_names: Mapping[str, str] = field(default_factory=dict)
+    """SymPy symbol names that differ in the claim grammar (e.g. ``{"U_11": "U11"}``)."""
     """What the evidence is built to establish (:class:`verify.kernel.verdict.Finding`); a run's verdict is computed
     from it and the records (:func:`verify.kernel.verdict.verdict`)."""
     notes_tex: Sequence[str] = ()
