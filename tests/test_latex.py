@@ -1,6 +1,7 @@
 """The LaTeX/PDF writer: derivation rendering, line breaking, plain-text math, and a document with no
 overfull boxes (compiled with pdflatex when it is on PATH)."""
 
+import re
 import shutil
 from types import SimpleNamespace as NS
 
@@ -9,17 +10,17 @@ import sympy as sp
 
 from verify.cli import main
 from verify.reports.latex import (
+    CompileResult,
     OverfullBoxes,
-    break_math,
     compile_pdf,
     derivation_tex,
     display_tex,
     document,
     escape_text,
-    math_width,
     overfull_boxes,
     tex_text,
 )
+from verify.reports.texwidth import break_math, math_width
 
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None
 needs_pdflatex = pytest.mark.skipif(not HAVE_PDFLATEX, reason="pdflatex not on PATH (.ci/run installs it)")
@@ -32,23 +33,40 @@ def run(capsys, *argv):
     return code, out, err
 
 
-# -- (c) plain-text math leaks ------------------------------------------------------------------------------
+# -- plain-text math -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, expected", [
     ("Sigma^-1 is symmetric", r"$\Sigma^{-1}$ is symmetric"),
-    ("E w^T Sigma w = tr Sigma", r"E $w^\top \Sigma$ w = tr $\Sigma$"),
     ("Gamma_w of the noisy model", r"$\Gamma_w$ of the noisy model"),
     ("R_inf - s^2/2 as a mean square", r"$\mathcal R_\infty - s^2/2$ as a mean square"),
     ("limit point U_*, V_*", r"limit point $U_*$, $V_*$"),
     ("gradient flow on R_inf", r"gradient flow on $\mathcal R_\infty$"),
     ("Sec. 5 (R_∞, Eq. (8))", r"Sec. 5 ($\mathcal R_\infty$, Eq. (8))"),
-    ("V = b e e^T", r"V = b e $e^\top$"),
-    ("N -> infinity", r"N $\to$ infinity"),
-    ("b != 0, rank <= 1", r"b $\neq$ 0, rank $\le$ 1"),
-    ("u a = 1/Sigma", r"u a = $1/\Sigma$"),
 ])
 def test_tex_text_turns_ascii_math_into_math(text, expected):
     assert tex_text(text) == expected
+
+
+def _split_math(tex: str) -> tuple[list[str], str]:
+    """(the $...$ pieces, the text between them) of a tex_text output."""
+    return re.findall(r"(?<!\\)\$([^$]*)\$", tex), re.sub(r"(?<!\\)\$[^$]*\$", " ", tex)
+
+
+@pytest.mark.parametrize("text, in_math", [
+    ("E w^T Sigma w = tr Sigma", [r"w^\top", r"\Sigma"]),
+    ("V = b e e^T", [r"e^\top"]),
+    ("N -> infinity", [r"\to"]),
+    ("b != 0, rank <= 1", [r"\neq", r"\le"]),
+    ("u a = 1/Sigma", [r"1/\Sigma"]),
+])
+def test_ascii_operators_scripts_and_greek_never_reach_the_text(text, in_math):
+    """Where a sentence mixes single-letter words and math, every script, Greek name and operator is set as math,
+    and none is left in the text as an escaped ``^``/``_`` or a Greek name in roman type."""
+    math, prose = _split_math(tex_text(text))
+    for piece in in_math:
+        assert any(piece in m for m in math), (piece, math)
+    for leak in ("textasciicircum", "\\_", "Sigma", "->", "!=", "<="):
+        assert leak not in prose, (leak, prose)
 
 
 @pytest.mark.parametrize("text", ["icl-risk is the block formula used here", "zfb-error d=2", "odd moment",
@@ -106,7 +124,7 @@ def test_derivation_tex_renders_a_connected_chain():
     assert tex.count("(x_{0} + x_{1}") == 1  # the start is on the first row only
 
 
-# -- (b) overfull boxes: parsed, and the check can fail -------------------------------------------------------
+# -- overfull boxes: parsed, and the check can fail -------------------------------------------------------
 
 SYNTHETIC_LOG = r"""
 Overfull \hbox (3.5pt too wide) in paragraph at lines 10--11
@@ -132,7 +150,9 @@ def test_an_unbreakable_line_is_flagged(tmp_path):
         compile_pdf(tex, max_overfull=MAX_OVERFULL_PT)
     assert exc.value.worst > 100 and "overfull" in str(exc.value)
     assert (tmp_path / "bad.pdf").exists() and (tmp_path / "bad.log").exists()
-    assert max(compile_pdf(tex).overfull) == exc.value.worst  # without a limit: reported, not raised
+    result = compile_pdf(tex)  # without a limit: reported, not raised
+    assert isinstance(result, CompileResult) and max(result.overfull) == exc.value.worst
+    assert result.pdf == tmp_path / "bad.pdf" and result.log == tmp_path / "bad.log"
 
 
 @needs_pdflatex
@@ -144,11 +164,11 @@ def test_a_long_derivation_compiles_without_overfull_boxes(tmp_path):
             built_derivations=lambda: (_derivation(),))
     tex = tmp_path / "one.tex"
     tex.write_text(document([st]))
-    pdf = compile_pdf(tex, max_overfull=MAX_OVERFULL_PT)
-    assert pdf.stat().st_size > 1000 and "Assumptions used" in tex.read_text()
+    result = compile_pdf(tex, max_overfull=MAX_OVERFULL_PT)
+    assert result.pdf.stat().st_size > 1000 and "Assumptions used" in tex.read_text()
 
 
-# -- (a) + (d) the whole document through the command line ----------------------------------------------------
+# -- the whole document through the command line ----------------------------------------------------
 
 def test_latex_document(capsys, tmp_path):
     target = tmp_path / "doc.tex"
