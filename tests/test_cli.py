@@ -46,17 +46,48 @@ def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):
     assert code == 1 and "FAIL" in out
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["run", "no-such-statement"], ["claim", "no-such-claim", "--formula", "x"], ["bogus"],
-     ["claim", "gaussian-limit", "--formula", "V*Gamma"], ["claim", "gaussian-limit", "--formula", "V*m +"],
-     ["run", "--seed", "-3"], ["latex", "-o", "out.pdf"], ["claim", "gaussian-limit"]],
-)
-def test_bad_usage_exits_2_with_one_line(capsys, argv, tmp_path, monkeypatch):
+@pytest.mark.parametrize("argv, named", [
+    (["run", "no-such-statement"], "statement id: unknown 'no-such-statement'"),
+    (["claim", "no-such-claim", "--formula", "x"], "claim id: unknown 'no-such-claim'"),
+    (["bogus"], "invalid choice: 'bogus'"),
+    (["claim", "gaussian-limit", "--formula", "V*Gamma"], "formula: expected shape"),
+    (["claim", "gaussian-limit", "--formula", "V*m +"], "formula: could not parse"),
+    (["run", "--seed", "-3"], "--seed"),
+    (["latex", "-o", "out.pdf"], "-o/--output: expected a .tex file name"),
+    (["claim", "gaussian-limit"], "--formula"),
+    (["run", "--log", "."], "--log: '.' is a directory"),
+    (["run", "--mutants", "--log", "x.jsonl"], "--mutants"),
+    (["selftest", "--sweep", "linear-limit"], "--sweep: only with --full"),
+])
+def test_bad_usage_exits_2_with_one_line_naming_what_is_wrong(capsys, argv, named, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, *argv)
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1 and err.startswith("verify: error:")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("verify: error:") and named in err, err
+
+
+def test_a_defect_keeps_its_traceback(monkeypatch):
+    """Bad input is one line and exit 2; an error raised while a command computes is a defect and propagates."""
+    import verify.kernel.runner
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal inconsistency")
+
+    monkeypatch.setattr(verify.kernel.runner, "run_statements", broken)
+    with pytest.raises(ValueError, match="an internal inconsistency"):
+        main(["run", "linear-limit", "--quiet"])
+
+
+def test_python_m_verify_and_version(tmp_path):
+    import subprocess
+    import sys
+
+    import verify
+
+    proc = subprocess.run([sys.executable, "-m", "verify", "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == f"softmax-verify {verify.__version__}\n" and proc.stderr == ""
+    proc = subprocess.run([sys.executable, "-m", "verify", "bogus"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("verify: error:") and "Traceback" not in proc.stderr
 
 
 def test_claim_accepted_and_rejected(capsys):

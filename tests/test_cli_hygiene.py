@@ -44,17 +44,19 @@ def test_pytest_verify_seed_is_named():
     assert proc.returncode != 0 and "--verify-seed" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_latex_output_must_go_to_an_existing_writable_directory(capsys, tmp_path):
+def test_latex_output_directory_is_created_and_a_file_in_the_way_refused(capsys, tmp_path):
     missing = tmp_path / "nonexistent" / "dir" / "x.tex"
-    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(missing), "--no-evidence")
-    assert code == 2 and "does not exist" in err and not missing.parent.exists()
+    code, out, err = _run(capsys, "latex", "gaussian-limit", "-o", str(missing), "--no-evidence")
+    assert code == 0 and missing.read_text().startswith("\\documentclass") and f"wrote {missing}" in out
     afile = tmp_path / "afile"
     afile.write_text("")
     code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(afile / "x.tex"), "--no-evidence")
-    assert code == 2 and "not a directory" in err
+    assert code == 2 and "-o/--output" in err and "not a directory" in err and err.count("\n") == 1
     (tmp_path / "d.tex").mkdir()
     code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(tmp_path / "d.tex"), "--no-evidence")
     assert code == 2 and "is a directory" in err
+    code, _, err = _run(capsys, "latex", "gaussian-limit", "-o", str(tmp_path / "x.pdf"))
+    assert code == 2 and "expected a .tex file name" in err
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")

@@ -47,7 +47,7 @@ def test_gaussian_psd_only_when_allowed():
     "kwargs, name",
     [
         (dict(K=np.eye(3)), "K"),
-        (dict(mean=[0.0, 0.0, 0.0]), "mean"),  # issue 7: a wrong mean blames the mean, not cov
+        (dict(mean=[0.0, 0.0, 0.0]), "mean"),  # a wrong mean blames the mean, not cov
         (dict(z=[np.inf, 0.0]), "z"),
         (dict(V=[[1.0, np.nan], [0.0, 1.0]]), "V"),
         (dict(cov=[[1.0, 0.3], [0.0, 1.0]]), "cov"),

@@ -1,6 +1,6 @@
 """The formula checker of ``verify claim``: a whitelist parser that never runs a user's string as Python.
 
-Covers the findings of issue 7 on ``verify/kernel/formula.py``: the reviewer's code-execution attack and a family
+Covers a code-execution attack through attribute access (``__globals__``) and a family
 of similar attempts (each refused with one line, quickly), exact decimal literals, division by zero and
 singular inverses reported as bad input (exit 2, never REJECTED), NaN never counted as agreement, the
 syntax SymPy users and ``sympy.sstr`` write (``@``, ``^``, ``.I``, ``inverse()``, ``Trace``, ``(1/2)*``), and
@@ -20,9 +20,9 @@ import pytest
 import sympy as sp
 from mpmath import mp, mpf
 
-import verify.cli
 import verify.kernel.compare as C
 import verify.kernel.formula as F
+import verify.kernel.registry
 from verify.kernel.registry import claim_specs
 from verify.cli import main
 from verify.kernel.claim import ClaimPoint, ClaimSpec, check_formula
@@ -63,15 +63,15 @@ def close(a: Value, b: Value, digits=35) -> bool:
         return C.relative_error(a.v, b.v) < mpf(10) ** -digits
 
 
-# ------------------------------------------------------------------ the reviewer's injection and its family
+# ------------------------------------------------------------------ code injection and its family
 
 ATTACK = ("(Gamma.__init__.__globals__.__setitem__('relative_error', "
           "Gamma.__init__.__globals__['__builtins__']['eval']('lambda value, reference: 0')) or 1)*V*Gamma*K.T*Q*z")
-"""Drops V m and replaces the module's relative_error by 0: ACCEPTED (worst 0) under the old parse_expr, and the
-patch persisted, so later honest checks were corrupted too."""
+"""Drops V m and replaces the module's relative_error by 0: a parser that evaluates Python (``parse_expr``) would
+report ACCEPTED (worst 0), and the patch would persist and corrupt every later honest check."""
 
 
-def test_reviewer_attack_refused_and_nothing_patched(capsys):
+def test_code_execution_attack_refused_and_nothing_patched(capsys):
     original = C.relative_error
     before = dict(vars(F))
     code, out, err = run(capsys, "claim", "gaussian-limit", "--formula", ATTACK)
@@ -422,7 +422,7 @@ def test_nan_reference_at_second_point_is_bad_input(capsys, monkeypatch):
     spec = _spec("nan-second", refs=(None, _nan))
     with pytest.raises(ValueError, match="NaN"):
         check_formula(spec, "A*x")
-    monkeypatch.setattr(verify.cli, "claim_specs", lambda: {spec.id: spec})
+    monkeypatch.setattr(verify.kernel.registry, "claim_specs", lambda: {spec.id: spec})
     code, out, err = run(capsys, "claim", spec.id, "--formula", "A*x")
     assert_one_line_error(code, err)
     assert "ACCEPTED" not in out

@@ -75,12 +75,19 @@ def inputs(tmp_path_factory) -> Path:
     return root
 
 
+def _write(out: Path, loaded: html_report.ReportInputs, **options) -> html_report.ReportResult:
+    return html_report.write_report(out, records=loaded.records, audit=loaded.audit, train=loaded.train,
+                                    audit_figures=loaded.audit_figures, train_figures=loaded.train_figures,
+                                    sources=loaded.sources, **options)
+
+
 @pytest.fixture(scope="module")
 def page(inputs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    written = html_report.write_report(out, from_dirs=[inputs], pdf=shutil.which("pdflatex") is not None)
-    assert written[0] == out / "report.html" and (out / "appendix.tex").exists()
-    return written[0]
+    written = _write(out, html_report.load_inputs([inputs]), pdf=shutil.which("pdflatex") is not None)
+    assert written.page == out / "report.html" and written.appendix == out / "appendix.tex"
+    assert written.paths[:2] == [written.page, written.appendix] and all(p.exists() for p in written.paths)
+    return written.page
 
 
 def test_page_is_self_contained_and_every_number_links_to_an_existing_anchor(page, inputs):
@@ -114,11 +121,29 @@ def test_numbers_in_text_are_linked_not_altered():
 
 
 def test_bad_input_names_the_parameter(tmp_path, capsys):
-    with pytest.raises(ValueError, match="--from"):
-        html_report.write_report(tmp_path / "out", from_dirs=[tmp_path / "missing"])
-    assert main(["report", "-o", str(tmp_path / "no" / "such" / "dir"), "--from", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "-o/--output" in err[0]
+    with pytest.raises(ValueError, match="^dirs: .*is not a directory"):
+        html_report.load_inputs([tmp_path / "missing"])
+    with pytest.raises(TypeError, match="^records: "):
+        html_report.write_report(tmp_path / "out", records=None)
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for argv, named in ((["report", "-o", str(afile), "--from", str(tmp_path)], "-o/--output"),
+                        (["report", "-o", str(tmp_path / "r"), "--from", str(tmp_path / "missing")], "--from")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and named in err[0], err
+
+
+def test_the_reporter_runs_nothing():
+    """The page is rendered from loaded results: the reporter imports no study, training or runner module."""
+    import ast
+
+    tree = ast.parse(Path(html_report.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    running = {m for m in imported if m.startswith(("verify.studies.audit", "verify.icl", "verify.kernel.runner",
+                                                    "verify.gaussian", "verify.concentration"))}
+    assert not running, running
 
 
 def test_cli_report_from_directories(inputs, tmp_path, capsys):
@@ -127,6 +152,37 @@ def test_cli_report_from_directories(inputs, tmp_path, capsys):
     assert cap.err == ""  # --quiet: no progress
     assert f"wrote {tmp_path / 'r' / 'report.html'}" in cap.out
     assert (tmp_path / "r" / "appendix.tex").read_text().count("\\section{") == len(CHEAP)
+
+
+def test_cli_report_runs_an_absent_study_saves_it_and_reads_it_back(inputs, tmp_path, capsys, monkeypatch):
+    """What the --from directories lack is run by the command line, saved under -o DIR/<study>/ and read back
+    like any saved output (a stand-in study here: the real ones take minutes)."""
+    import sys
+    import types
+
+    from verify import cli
+
+    saved = json.loads((inputs / "audit" / "audit.json").read_text())
+    fake = types.ModuleType("stand_in_audit")
+    fake.run = lambda *, quick, seed, progress: dict(saved, meta={"seed": seed, "quick": quick, "seconds": 0.5})
+    fake.write = lambda result, directory: [_dump(directory / "audit.json", result)]
+    monkeypatch.setitem(sys.modules, "stand_in_audit", fake)
+    monkeypatch.setattr(cli, "_REPORT_STUDIES", (("audit", "stand_in_audit", "run", "write"),))
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(inputs / "run.json", partial / "run.json")
+    out = tmp_path / "r"
+    assert main(["report", "-o", str(out), "--from", str(partial), "--no-pdf", "--quick", "--seed", "3",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert json.loads((out / "audit" / "audit.json").read_text())["meta"] == {"seed": 3, "quick": True, "seconds": 0.5}
+    text = (out / "report.html").read_text()
+    assert 'id="audit"' in text and "(run now, quick)" in text and 'id="train"' not in text
+
+
+def _dump(path: Path, doc) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
 
 
 # ----------------------------------------------------------------------------------------------------------

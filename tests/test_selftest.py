@@ -32,7 +32,7 @@ def _cheap_claim(specs) -> str:
 
 def test_quick_selftest_api_every_claim():
     specs = registry.claim_specs()
-    records = selftest.run_claim_catalogue(cli=False, sample=QUICK_SAMPLE)
+    records = selftest.run_claim_catalogue(sample=QUICK_SAMPLE)
     summary = selftest.summarise_claims(records)
     assert not summary["failures"], summary["failures"]
     assert summary["rejection_rate"] == 1.0 and summary["acceptance_rate"] == 1.0
@@ -44,14 +44,30 @@ def test_quick_selftest_api_every_claim():
 def test_quick_selftest_cli_exit_codes_on_a_sample(capsys):
     specs = registry.claim_specs()
     for cid, spec in specs.items():
-        assert selftest._cli_exit(cid, spec.example, 0) == 0, cid
+        assert main(selftest.claim_argv(cid, spec.example, 0)) == 0, cid
         if spec.wrong_examples:
-            assert selftest._cli_exit(cid, spec.wrong_examples[0], 0) == 1, cid
+            assert main(selftest.claim_argv(cid, spec.wrong_examples[0], 0)) == 1, cid
+    capsys.readouterr()
     code = main(["selftest", _cheap_claim(specs), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["ok"], doc["claims"]["failures"]
     for rec in doc["claim_records"]:
         assert rec["cli_exit"] == (0 if rec["expected"] == "accept" else 1), rec
+
+
+def test_the_command_line_half_judges_the_exit_status_it_is_given():
+    """``exit_code`` is the command line handed in by the caller: a command line that accepts every formula makes
+    every wrong formula a failure; without ``exit_code`` only the API is judged."""
+    cid = _cheap_claim(registry.claim_specs())
+    calls = []
+    records = selftest.run_claim_catalogue([cid], sample=1, exit_code=lambda argv: calls.append(argv) or 0)
+    assert calls and all(argv[:2] == ["claim", cid] and argv[2].startswith("--formula=") for argv in calls)
+    wrong = [r for r in records if r.expected == "reject"]
+    assert wrong and all(r.cli_exit == 0 and not r.ok for r in wrong)
+    assert all(r.ok for r in records if r.expected == "accept")
+    assert all(r.cli_exit is None for r in selftest.run_claim_catalogue([cid], sample=1))
+    with pytest.raises(TypeError, match="exit_code"):
+        selftest.run_claim_catalogue([cid], exit_code="verify claim")
 
 
 def test_two_seed_sweep_of_cheap_statements():
@@ -76,7 +92,7 @@ def test_selftest_goes_red_when_a_wrong_formula_is_listed_as_a_rewriting(monkeyp
     cid, spec = next(iter(specs.items()))
     planted = dataclasses.replace(spec, wrong_examples=(spec.example,))  # the true form listed as a mutant
     monkeypatch.setattr(selftest, "claim_specs", lambda: {**specs, cid: planted})
-    records = selftest.run_claim_catalogue([cid], cli=False, sample=1)
+    records = selftest.run_claim_catalogue([cid], sample=1)
     summary = selftest.summarise_claims(records)
     assert summary["rejection_rate"] < 1.0
     assert [(f["formula"], f["expected"]) for f in summary["failures"]] == [(spec.example, "reject")]

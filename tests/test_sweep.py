@@ -1,4 +1,4 @@
-"""The sweep engine (verify/sweep.py, issue 11 items 1-3): one result on every backend, lost workers, resumable logs.
+"""The sweep engine (verify/sweep.py): one result on every backend, lost workers, resumable logs.
 
 One shared class (:class:`TestBackends`) runs the same sweeps in-process, on ``workers=2`` (a Dask LocalCluster)
 and on a cluster started by hand in this file (``dask scheduler --port 0`` + two ``dask worker ADDRESS`` processes

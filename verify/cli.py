@@ -1,4 +1,4 @@
-"""The ``verify`` command line.
+"""The ``verify`` command line (also ``python -m verify``).
 
     verify list                                    statements with the paper's numbering
     verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence; exit 0/1
@@ -6,22 +6,28 @@
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
     verify selftest [ID...] [--full] [--json]      mutant formulas rejected, rewritings accepted, seeds
+    verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N | --scheduler ADDR] [--log FILE]  Props 3.1/3.4 measured
     verify train [--quick] [--json] [-o DIR] [--seed N]  gradient flow at L = inf, the init interval audited
     verify dynamics [--quick] [--json] [-o DIR] [--seed N]  Gaussian attention dynamics: particles, blow-up, collapse
     verify mixture [-o DIR] [--json]               softmax on a Gaussian mixture: T(z) vs affine fit, gap vs separation
     verify report -o DIR [--quick] [--from DIR...]  one HTML page (findings first, figures inline) + LaTeX/PDF appendix
 
 Long commands show a progress bar on stderr when it is a terminal (plain lines or nothing otherwise); -q/--quiet
-silences it.
-    verify audit [--quick] [--json] [-o DIR] [--seed N] [--workers N | --scheduler ADDR] [--log FILE]  Props 3.1/3.4 measured
+silences it.  ``-o DIR`` (and the directory of ``-o FILE.tex``) is created with its parents.
 
-Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input
-(one line on stderr).
+Exit status: 0 all good, 1 a check failed or a formula was rejected, 2 bad usage or bad input (one line on
+stderr).  Bad input is what the arguments name: an option, a statement or claim id, a formula, an output path,
+a missing optional tool; it is refused before any computing (a formula, while it is judged).  Any other error is
+a defect of the toolkit and keeps its traceback.
+
+This module is the only one that knows the command line; it imports what a command needs when the command runs,
+so ``verify --version`` and ``verify --help`` load nothing of the toolkit.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -29,27 +35,57 @@ import sys
 import time
 from pathlib import Path
 
-from verify import __version__
-from verify.kernel.registry import claim_specs, statements
-from verify.kernel.claim import check_formula
-from verify.reports.latex import compile_pdf, document
-from verify._validation import seed_value
-from verify.reports.table import format_mutants, format_table, to_json
-from verify.kernel.runner import run_mutants, run_statements
-
-__all__ = ["main"]
+__all__ = ["main", "UsageError"]
 
 
 class UsageError(Exception):
-    """Bad usage: one line on stderr, exit status 2."""
+    """Bad usage or bad input: one line on stderr, exit status 2."""
+
+
+@contextlib.contextmanager
+def _bad_input(*kinds: type[Exception]):
+    """Inside the block, a ``ValueError``/``TypeError`` (or ``kinds``) refuses what the user gave: it becomes a
+    :class:`UsageError`.  Outside such a block an exception is a defect and keeps its traceback."""
+    try:
+        yield
+    except kinds or (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from exc
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (argparse would print the whole usage)
-        raise UsageError(message)
+    """One line and exit 2 on a parse error (argparse would print the whole usage); ``epilog_factory`` renders
+    the epilog only when the help is asked for (``verify claim --help`` lists every claim's symbols)."""
+
+    def __init__(self, *args, epilog_factory=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._epilog_factory = epilog_factory
+
+    def error(self, message):
+        raise UsageError(f"{message} (see 'verify --help')")
+
+    def format_help(self):
+        if self._epilog_factory is not None and self.epilog is None:
+            self.epilog = self._epilog_factory()
+        return super().format_help()
+
+
+class _Version(argparse.Action):
+    """--version: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version and exit"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from verify import __version__
+
+        print(f"softmax-verify {__version__}")
+        parser.exit()
 
 
 def _claims_help() -> str:
+    from verify.kernel.registry import claim_specs
+
     lines = ["claims and their symbols:"]
     for spec in claim_specs().values():
         lines.append(f"\n  {spec.id}: {spec.summary}")
@@ -68,9 +104,12 @@ def _claims_help() -> str:
 def _seed(text: str) -> int:
     """argparse type of --seed: a non-negative integer, or a one-line error naming --seed."""
     try:
-        return seed_value(int(text), "--seed")
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
 
 
 def _count(text: str) -> int:
@@ -85,26 +124,28 @@ def _count(text: str) -> int:
 
 def _progress(args, lines: bool = True):
     """The progress sink of a long command: a bar on a terminal's stderr, else ``lines`` on stderr or nothing;
-    silent with -q/--quiet; never on stdout."""
+    silent with -q/--quiet; never on stdout.  A context manager: the bar is gone before an error line."""
     from verify.progress import Progress
 
     return Progress(quiet=getattr(args, "quiet", False), lines=lines)
 
 
+def _output_directory(text) -> Path:
+    """-o DIR: created with its parents (:func:`verify.studies.figures.output_dir`); a file in the way or a
+    directory that cannot be written is refused naming -o/--output."""
+    from verify.studies.figures import output_dir
+
+    return output_dir(text)
+
+
 def _output_tex(text: str) -> Path:
-    """-o/--output: a .tex path whose parent directory exists and is writable (nothing is created)."""
+    """-o FILE.tex: its directory is created with its parents; a name without .tex, or a directory, is refused."""
     out = Path(text)
     if out.suffix != ".tex":
         raise ValueError(f"-o/--output: expected a .tex file name, got {text!r}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.exists():
-        raise ValueError(f"-o/--output: directory {str(parent)!r} does not exist")
-    if not parent.is_dir():
-        raise ValueError(f"-o/--output: {str(parent)!r} is not a directory")
-    if out.exists() and out.is_dir():
+    if out.is_dir():
         raise ValueError(f"-o/--output: {text!r} is a directory")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"-o/--output: directory {str(parent)!r} is not writable")
+    _output_directory(out.parent if str(out.parent) else Path("."))
     return out
 
 
@@ -118,10 +159,35 @@ def _backend_options(p: argparse.ArgumentParser, prefix: str) -> None:
                        help=f"{prefix}run the cells on the running Dask cluster at ADDRESS (tcp://HOST:PORT)")
 
 
+def _directory_option(p: argparse.ArgumentParser, help: str, required: bool = False) -> None:
+    """-o/--output DIR of a command writing several files: made ready (created) before the command computes."""
+    p.add_argument("-o", "--output", metavar="DIR", required=required, help=help)
+    p.set_defaults(output_is_directory=True)
+
+
+def _check_common_options(args) -> None:
+    """The options several commands share, refused before any computing: -o DIR, --workers/--scheduler (is Dask
+    installed?), --log FILE."""
+    if getattr(args, "output_is_directory", False) and args.output:
+        _output_directory(args.output)
+    if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+        from verify.sweep import Backend
+
+        Backend(args.workers, args.scheduler)  # validates; starts nothing
+    log = getattr(args, "log", None)
+    if log:
+        path = Path(log)
+        if path.is_dir():
+            raise ValueError(f"--log: {log!r} is a directory")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise ValueError(f"--log: directory {str(parent)!r} does not exist")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="softmax-verify: machine-checked statements of Boursier & Boyer "
                 "(arXiv 2512.11784) and the results it leans on.")
-    p.add_argument("--version", action="version", version=f"softmax-verify {__version__}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("list", help="statement ids with paper numbering and one-line descriptions")
@@ -141,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tex = sub.add_parser("latex", help="write a standalone LaTeX document")
     tex.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
-    tex.add_argument("-o", "--output", required=True, help="output .tex file")
+    tex.add_argument("-o", "--output", required=True, help="output .tex file (its directory is created)")
     tex.add_argument("--pdf", action="store_true", help="also run pdflatex (when on PATH)")
     tex.add_argument("--seed", type=_seed, default=0, help="master seed of the evidence (default 0)")
     tex.add_argument("--no-evidence", action="store_true", help="leave the evidence tables empty (faster)")
@@ -161,7 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("audit", help="measure Props 3.1/3.4: error curves to L = 1e12 (exact) and 1e60, fits, findings")
     aud.add_argument("--quick", action="store_true", help="a small subset (about a minute)")
     aud.add_argument("--json", action="store_true", help="print one JSON object (measurements, fits, findings)")
-    aud.add_argument("-o", "--output", metavar="DIR", help="write report.md, audit.json and PNG figures into DIR")
+    _directory_option(aud, "write report.md, audit.json and PNG figures into DIR")
     aud.add_argument("--seed", type=_seed, default=0, help="master seed of the Monte Carlo cells (default 0)")
     _backend_options(aud, "")
     aud.add_argument("--log", metavar="FILE", help="append each finished cell to FILE (JSON lines); a rerun with the "
@@ -170,7 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="training at L = inf and finite L (Thm 4.3, 5.1/5.2), the alpha interval, SGD")
     tr.add_argument("--quick", action="store_true", help="fewer cases, L values, seeds and steps (about 1 minute)")
     tr.add_argument("--json", action="store_true", help='print {"runs", "fits", "findings"} as JSON')
-    tr.add_argument("-o", "--output", metavar="DIR", help="write train.json, init_interval.csv and the figures into DIR")
+    _directory_option(tr, "write train.json, init_interval.csv and the figures into DIR")
     tr.add_argument("--part", action="append", choices=("infinite", "finite", "sgd"),
                     help="run only this part (repeatable; default all: L = inf flows and the alpha interval, "
                          "finite-L GD, the authors' SGD experiment)")
@@ -182,16 +248,16 @@ def _parser() -> argparse.ArgumentParser:
     dy = sub.add_parser("dynamics", help="Gaussian attention dynamics: particles vs moment ODEs, blow-up, collapse")
     dy.add_argument("--quick", action="store_true", help="smaller N (about a minute)")
     dy.add_argument("--json", action="store_true", help="print the study as JSON")
-    dy.add_argument("-o", "--output", metavar="DIR", help="write dynamics.json and PNG figures into DIR")
+    _directory_option(dy, "write dynamics.json and PNG figures into DIR")
     dy.add_argument("--seed", type=_seed, default=0, help="master seed of the particles (default 0)")
 
     mx = sub.add_parser("mixture", help="softmax attention on a Gaussian mixture: non-affinity vs component separation")
-    mx.add_argument("-o", "--output", metavar="DIR", help="write mixture.png and mixture.json into DIR")
+    _directory_option(mx, "write mixture.png and mixture.json into DIR")
     mx.add_argument("--json", action="store_true", help="print the separation study as JSON")
 
     rp = sub.add_parser("report", help="one HTML page: statements, audit and training; findings first; + LaTeX/PDF")
-    rp.add_argument("-o", "--output", metavar="DIR", required=True,
-                    help="write report.html, appendix.tex (and .pdf) into DIR; absent inputs are run and saved here")
+    _directory_option(rp, "write report.html, appendix.tex (and .pdf) into DIR; absent inputs are run and saved here",
+                      required=True)
     rp.add_argument("--from", dest="from_dirs", nargs="+", default=[], metavar="DIR",
                     help="read verify run --json records (*.json), audit.json and train.json from these directories")
     rp.add_argument("--quick", action="store_true", help="run the absent audit and training quick")
@@ -200,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     for sp in (run, tex, st, aud, tr, dy, rp):
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
 
-    claim = sub.add_parser("claim", help="check a candidate closed form", epilog=_claims_help(),
+    claim = sub.add_parser("claim", help="check a candidate closed form", epilog_factory=_claims_help,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
     claim.add_argument("--formula", required=True, help="expression in the claim's symbols; one starting with - is passed as --formula=-EXPR")
@@ -212,6 +278,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_list(args) -> int:
+    from verify.kernel.registry import statements
+
     sts = statements()
     width = max(len(s.id) for s in sts)
     num = max(len(s.number) for s in sts)
@@ -221,62 +289,73 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    progress = _progress(args, lines=not args.json)
-    if progress.bar:  # a status on the bar only: the log lines stay "[k/n] ..." records
-        progress("loading the statements")
-    sts = statements(args.ids)
     if args.mutants and (args.workers or args.scheduler or args.log):
-        raise ValueError("--mutants: runs in-process (no --workers, --scheduler or --log)")
+        raise UsageError("--mutants: runs in-process (no --workers, --scheduler or --log)")
+    from verify.kernel.registry import statements
+    from verify.kernel.runner import run_mutants, run_statements
+    from verify.reports.table import format_mutants, format_table, to_json
+
+    with _progress(args, lines=not args.json) as progress:
+        if progress.bar:  # a status on the bar only: the log lines stay "[k/n] ..." records
+            progress("loading the statements")
+        with _bad_input():
+            sts = statements(args.ids)
+        if args.mutants:
+            records = run_mutants(sts, seed=args.seed, slow=args.slow, progress=progress)
+        else:
+            records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
+                                     progress=progress, workers=args.workers, scheduler=args.scheduler, log=args.log)
     if args.mutants:
-        records = run_mutants(sts, seed=args.seed, slow=args.slow, progress=progress)
-        progress.close()
         print(to_json(records) if args.json else format_mutants(records))
         return 0 if all(r.caught for r in records) else 1
-    records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
-                             progress=progress, workers=args.workers, scheduler=args.scheduler, log=args.log)
-    progress.close()
     print(to_json(records) if args.json else format_table(records, verbose=args.verbose))
     return 0 if all(r.passed for r in records) else 1
 
 
 def _cmd_latex(args) -> int:
-    out = _output_tex(args.output)
-    if args.pdf and shutil.which("pdflatex") is None:
-        raise ValueError("--pdf: pdflatex is not on PATH (Debian: apt-get install texlive-latex-base)")
-    progress = _progress(args, lines=False)
-    progress("loading the statements")
-    sts = statements(args.ids)
-    evidence = {}
-    if not args.no_evidence:
+    with _bad_input():
+        if args.pdf and shutil.which("pdflatex") is None:
+            raise ValueError("--pdf: pdflatex is not on PATH (Debian: apt-get install texlive-latex-base)")
+        out = _output_tex(args.output)
+    from verify.kernel.registry import statements
+    from verify.kernel.runner import run_statements
+    from verify.reports.latex import compile_pdf, document
+
+    with _progress(args, lines=False) as progress:
+        progress("loading the statements")
+        with _bad_input():
+            sts = statements(args.ids)
+        evidence = {}
+        if not args.no_evidence:
+            for k, st in enumerate(sts, 1):
+                progress(f"[{k - 1}/{len(sts)}] evidence of {st.id}")  # k - 1 done while st runs
+                evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
         for k, st in enumerate(sts, 1):
-            progress(f"[{k - 1}/{len(sts)}] evidence of {st.id}")  # k - 1 done while st runs
-            evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
-    for k, st in enumerate(sts, 1):
-        progress(f"[{k - 1}/{len(sts)}] derivations of {st.id}")
-        st.built_derivations()
-    out.write_text(document(sts, evidence))
-    progress.close()
+            progress(f"[{k - 1}/{len(sts)}] derivations of {st.id}")
+            st.built_derivations()
+        out.write_text(document(sts, evidence))
     print(f"wrote {out}")
     if args.pdf:
         try:
-            progress("pdflatex")
-            pdf = compile_pdf(out)
-            progress.close()
-            print(f"wrote {pdf}")
-        except FileNotFoundError as exc:
-            print(f"verify: error: --pdf: {exc}", file=sys.stderr)
-            return 2
+            with _progress(args, lines=False) as progress:
+                progress("pdflatex")
+                compiled = compile_pdf(out)
         except RuntimeError as exc:
             print(f"verify: {exc}", file=sys.stderr)
             return 1
+        print(f"wrote {compiled.pdf}")
     return 0
 
 
 def _cmd_claim(args) -> int:
+    from verify.kernel.claim import check_formula
+    from verify.kernel.registry import claim_specs
+
     specs = claim_specs()
     if args.claim_id not in specs:
-        raise ValueError(f"claim id: unknown {args.claim_id!r}; known: {', '.join(specs)}")
-    verdict = check_formula(specs[args.claim_id], args.formula, seed=args.seed, assume=tuple(args.assume))
+        raise UsageError(f"claim id: unknown {args.claim_id!r}; known: {', '.join(specs)}")
+    with _bad_input(ValueError):  # the formula, an --assume name, or a formula the points cannot evaluate
+        verdict = check_formula(specs[args.claim_id], args.formula, seed=args.seed, assume=tuple(args.assume))
     if args.json:
         print(json.dumps(verdict.to_dict()))
     else:
@@ -289,28 +368,25 @@ def _cmd_claim(args) -> int:
 
 
 def _cmd_selftest(args) -> int:
-    from verify.studies import selftest
-
-    progress = _progress(args, lines=False)
-    t0 = time.perf_counter()
     for flag, value in (("--sweep", args.sweep), ("--log", args.log), ("--workers", args.workers),
                         ("--scheduler", args.scheduler)):
         if value and not args.full:
-            raise ValueError(f"{flag}: only with --full")
-    if args.full:
-        from verify.sweep import Backend
+            raise UsageError(f"{flag}: only with --full")
+    from verify.studies import selftest
 
-        Backend(args.workers, args.scheduler)  # a missing dask: one line, exit 2, before any work
-    swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
-    records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress)
-    summary = selftest.summarise_claims(records)
-    seeds, sweep = [], {}
-    if args.full:
-        seeds = selftest.run_seed_sweep(range(args.seeds), ids=args.sweep, workers=args.workers, progress=progress,
-                                        log=args.log, scheduler=args.scheduler)
-        sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
+    with _bad_input():
+        selftest.catalogue(args.ids)  # unknown claim ids
+        swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
+    t0 = time.perf_counter()
+    with _progress(args, lines=False) as progress:
+        records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress, exit_code=main)
+        summary = selftest.summarise_claims(records)
+        seeds, sweep = [], {}
+        if args.full:
+            seeds = selftest.run_seed_sweep(range(args.seeds), ids=args.sweep, workers=args.workers,
+                                            progress=progress, log=args.log, scheduler=args.scheduler)
+            sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
-    progress.close()
     if args.json:
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
                "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0}
@@ -391,14 +467,53 @@ def _cmd_mixture(args) -> int:
 COMMANDS["mixture"] = _cmd_mixture
 
 
-def _cmd_report(args) -> int:
-    from verify.reports import html as html_report
+# The studies ``verify report`` runs when their saved output is absent: (name, module, run, write).  The saved
+# output (``DIR/<name>/<name>.json`` and its figures) is then read back like any other.  A study keeping the
+# protocol of verify.studies is the line ("audit", "verify.studies.audit", "run", "write").
+_REPORT_STUDIES = (
+    ("audit", "verify.studies.audit", "run_audit", "write_report"),
+    ("train", "verify.icl.training", "run_train", "write_train"),
+)
 
-    progress = _progress(args)
-    written = html_report.write_report(args.output, quick=args.quick, from_dirs=args.from_dirs, seed=args.seed,
-                                       pdf=False if args.no_pdf else None, progress=progress)
-    progress.close()
-    for p in written:
+
+def _cmd_report(args) -> int:
+    """Read what is saved (in -o DIR and the --from directories), run and save what is absent, render the page."""
+    import importlib
+
+    from verify.reports import html
+
+    with _bad_input():
+        out = _output_directory(args.output)
+        for d in args.from_dirs:
+            if not Path(d).is_dir():
+                raise ValueError(f"--from: {str(d)!r} is not a directory")
+    dirs = [out, *args.from_dirs]
+    inputs = html.load_inputs(dirs)
+    ran = []
+    with _progress(args) as progress:
+        if inputs.records is None:
+            from verify.kernel.registry import statements
+            from verify.kernel.runner import run_statements
+            from verify.reports.table import to_json
+
+            progress("statements: loading")
+            (out / "run.json").write_text(to_json(run_statements(statements(), seed=args.seed, progress=progress)))
+            ran.append("records")
+        for name, module, run, write in _REPORT_STUDIES:
+            if getattr(inputs, name) is None:
+                study = importlib.import_module(module)
+                result = getattr(study, run)(quick=args.quick, seed=args.seed, progress=progress)
+                getattr(study, write)(result, _output_directory(out / name))
+                ran.append(name)
+        if ran:
+            inputs = html.load_inputs(dirs)
+            for name in ran:
+                inputs.sources[name] += " (run now" + (", quick)" if args.quick and name != "records" else ")")
+        progress("report: the page and the LaTeX appendix")
+        written = html.write_report(out, records=inputs.records, audit=inputs.audit, train=inputs.train,
+                                    audit_figures=inputs.audit_figures, train_figures=inputs.train_figures,
+                                    sources=inputs.sources, pdf=False if args.no_pdf else None)
+    for p in written.paths:
         print(f"wrote {p}")
     if written.failure:
         print(f"verify: {written.failure}", file=sys.stderr)
@@ -409,13 +524,14 @@ COMMANDS["report"] = _cmd_report
 
 
 def main(argv=None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status.  Bad usage or bad
+    input prints one line on stderr and returns 2; any other exception propagates with its traceback."""
     try:
         args = _parser().parse_args(argv)
+        with _bad_input():
+            _check_common_options(args)
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"verify: error: {exc} (see 'verify --help')", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError) as exc:
         print(f"verify: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

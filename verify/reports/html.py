@@ -1,16 +1,20 @@
 """``verify report``: one self-contained HTML page people read, and the LaTeX/PDF appendix beside it.
 
-The page collects what the other commands produce:
+The page renders what the other commands saved:
 
 - the statements' evidence records (what ``verify run --json`` prints: a JSON array of records),
 - the audit of Props 3.1/3.4 (``verify audit -o DIR``: ``audit.json`` and its PNG figures),
-- the training study (``verify train -o DIR``: ``train.json``),
+- the training study (``verify train -o DIR``: ``train.json`` and its PNG figures),
 
 findings first, then the tables.  Figures are inline (base64 PNG), there is no script and no network
 reference, and every number is a link to the anchor of the check (evidence record, fit, training run) that
-produced it.  Inputs are read from ``-o DIR`` itself or the ``--from`` directories (and their immediate
-subdirectories); whatever is absent is run (quick with ``--quick``) and its raw output saved under ``DIR``, so
-``verify report --from DIR`` later rebuilds the same page without computing.
+produced it.
+
+This module reads and renders; it never runs a statement or a study.  :func:`load_inputs` reads saved outputs
+from directories (and their immediate subdirectories) into :class:`ReportInputs`; :func:`write_report` writes the
+page and the appendix from loaded results.  ``verify report`` (the command line) runs what is absent, saves its
+raw output and loads it back through :func:`load_inputs`, so ``verify report --from DIR`` later rebuilds the same
+page without computing.
 
 >>> _link_numbers("slope -0.607 at L=1e+08", "#fit-3")
 'slope <a class="num" href="#fit-3">-0.607</a> at L=<a class="num" href="#fit-3">1e+08</a>'
@@ -26,11 +30,15 @@ import io
 import json
 import math
 import re
-from dataclasses import fields
+import shutil
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable, Sequence
 
-__all__ = ["find_inputs", "collect", "render_html", "write_report", "records_from_json"]
+from verify.reports.latex import CompileResult, compile_pdf, document
+from verify.studies.figures import pyplot
+
+__all__ = ["ReportInputs", "ReportResult", "load_inputs", "render_html", "write_report", "records_from_json"]
 
 _NUMBER = re.compile(r"(?<![\w.#-])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
 
@@ -88,69 +96,46 @@ def records_from_json(records: list[dict]) -> list:
     return out
 
 
-def find_inputs(dirs: Iterable) -> dict:
+@dataclass
+class ReportInputs:
+    """The saved outputs a page renders: ``verify run --json`` records, ``audit.json`` and ``train.json`` (each
+    with the PNG figures beside it); ``None`` (or empty) when absent.  ``sources`` says where each was read."""
+
+    records: list[dict] | None = None
+    audit: dict | None = None
+    audit_figures: list[Path] = field(default_factory=list)
+    train: dict | None = None
+    train_figures: list[Path] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def load_inputs(dirs: Iterable) -> ReportInputs:
     """Scan ``dirs`` (and their immediate subdirectories) for ``verify run --json`` records (any ``*.json``
-    holding a record array), ``audit.json`` (with the PNGs beside it) and ``train.json``.  The first found of
-    each kind wins; returns ``{"records", "audit", "audit_figures", "train", "sources"}`` (None when absent)."""
-    found = {"records": None, "audit": None, "audit_figures": [], "train": None, "train_figures": [], "sources": {}}
+    holding a record array), ``audit.json`` and ``train.json`` (with the PNGs beside each).  The first found of
+    each kind wins."""
+    found = ReportInputs()
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
-            raise ValueError(f"--from: {str(d)!r} is not a directory")
+            raise ValueError(f"dirs: {str(d)!r} is not a directory")
         for sub in [d] + sorted(p for p in d.iterdir() if p.is_dir()):
             for f in sorted(sub.glob("*.json")):
-                if f.name == "audit.json" and found["audit"] is None:
-                    found["audit"] = json.loads(f.read_text())
-                    found["audit_figures"] = sorted(sub.glob("*.png"))
-                    found["sources"]["audit"] = str(f)
-                elif f.name == "train.json" and found["train"] is None:
-                    found["train"] = json.loads(f.read_text())
-                    found["train_figures"] = sorted(sub.glob("*.png"))
-                    found["sources"]["train"] = str(f)
-                elif found["records"] is None and f.name not in ("audit.json", "train.json"):
+                if f.name == "audit.json" and found.audit is None:
+                    found.audit = json.loads(f.read_text())
+                    found.audit_figures = sorted(sub.glob("*.png"))
+                    found.sources["audit"] = str(f)
+                elif f.name == "train.json" and found.train is None:
+                    found.train = json.loads(f.read_text())
+                    found.train_figures = sorted(sub.glob("*.png"))
+                    found.sources["train"] = str(f)
+                elif found.records is None and f.name not in ("audit.json", "train.json"):
                     try:
                         doc = json.loads(f.read_text())
                     except ValueError:
                         continue
                     if _is_records(doc):
-                        found["records"] = doc
-                        found["sources"]["records"] = str(f)
-    return found
-
-
-def collect(out_dir, *, quick: bool = False, from_dirs: Iterable = (), seed: int = 0,
-            progress: Callable[[str], None] | None = None) -> dict:
-    """The inputs of the page: read from ``out_dir`` and ``from_dirs``; what is absent is run and its raw output
-    written under ``out_dir`` (``run.json``, ``audit/``, ``train/``)."""
-    out = Path(out_dir)
-    found = find_inputs([out, *from_dirs] if out.is_dir() else list(from_dirs))
-    if found["records"] is None:
-        from verify.kernel.registry import statements
-        from verify.kernel.runner import run_statements
-        from verify.reports.table import to_json
-
-        if progress:
-            progress("statements: loading")
-        recs = run_statements(statements(), seed=seed, progress=progress)
-        (out / "run.json").write_text(to_json(recs))
-        found["records"] = [r.to_dict() for r in recs]
-        found["sources"]["records"] = str(out / "run.json") + " (run now)"
-    if found["audit"] is None:
-        from verify.studies import audit
-
-        result = audit.run_audit(quick=quick, seed=seed, progress=progress)
-        written = audit.write_report(result, out / "audit")
-        found["audit"] = json.loads((out / "audit" / "audit.json").read_text())
-        found["audit_figures"] = [p for p in written if p.suffix == ".png"]
-        found["sources"]["audit"] = str(out / "audit") + " (run now" + (", quick)" if quick else ")")
-    if found["train"] is None:
-        from verify.studies import train
-
-        result = train.run(quick=quick, seed=seed, progress=progress)
-        written = train.write(result, out / "train")
-        found["train_figures"] = [Path(p) for p in written if str(p).endswith(".png")]
-        found["train"] = json.loads(json.dumps(result, default=float))
-        found["sources"]["train"] = str(out / "train") + " (run now" + (", quick)" if quick else ")")
+                        found.records = doc
+                        found.sources["records"] = str(f)
     return found
 
 
@@ -158,11 +143,9 @@ def collect(out_dir, *, quick: bool = False, from_dirs: Iterable = (), seed: int
 # figures
 
 def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
+    pyplot().close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -183,11 +166,7 @@ def _margin(r: dict) -> float | None:
 
 
 def _records_figure(records: list[dict]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     ms = [(k, _margin(r), r["passed"]) for k, r in enumerate(records)]
     ms = [(k, m, p) for k, m, p in ms if m is not None and m > 0]
@@ -225,11 +204,7 @@ def _train_figure(train: dict) -> str | None:
     cells = [c for c in _train_parts(train)[1] if c.get("t_reach") is not None]
     if not cells:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for d, norm in sorted({(c["d"], c["sigma_op"]) for c in cells}):
         row = sorted((c for c in cells if c["d"] == d and c["sigma_op"] == norm), key=lambda c: c["alpha"])
@@ -294,20 +269,11 @@ def _record_anchors(records: list[dict]) -> list[str]:
     return out
 
 
-def _statement_meta() -> dict:
-    try:
-        from verify.kernel.registry import statements
-
-        return {s.id: s for s in statements()}
-    except Exception:  # noqa: BLE001 -- the page still renders from the records alone
-        return {}
-
-
-def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()) -> str:
-    """The whole page for ``data`` (see :func:`collect`); ``meta`` maps statement ids to statements (number,
-    summary, status); ``appendix`` the file names of the LaTeX/PDF appendix written beside the page."""
-    records = data.get("records") or []
-    audit, train = data.get("audit"), data.get("train")
+def render_html(data: ReportInputs, *, meta: dict | None = None, appendix: Iterable = ()) -> str:
+    """The whole page for ``data``; ``meta`` maps statement ids to statements (number, summary, status);
+    ``appendix`` the file names of the LaTeX/PDF appendix written beside the page."""
+    records = data.records or []
+    audit, train = data.audit, data.train
     meta = meta or {}
     anchors = _record_anchors(records)
     first_of = {}
@@ -347,7 +313,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
 
     # --- statements ----------------------------------------------------------------------------------
     body.append('<h2 id="statements">Statements and their evidence</h2>')
-    body.append(f'<p class="src">source: {_esc(data.get("sources", {}).get("records", "?"))}</p>')
+    body.append(f'<p class="src">source: {_esc(data.sources.get("records", "?"))}</p>')
     if records:
         body.append(_figure_html("fig-records", _records_figure(records),
                                  "Left: every evidence record's figure / threshold (log; 1 = on the threshold). "
@@ -379,7 +345,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
     if audit:
         m = audit.get("meta", {})
         body.append('<h2 id="audit">Audit: Props 3.1/3.4 measured</h2>')
-        body.append(f'<p class="src">source: {_esc(data.get("sources", {}).get("audit", "?"))}; seed '
+        body.append(f'<p class="src">source: {_esc(data.sources.get("audit", "?"))}; seed '
                     f'{_num(m.get("seed"), "#audit", "{}")}, quick={_esc(m.get("quick"))}, '
                     f'{_num(m.get("seconds"), "#audit", "{}")} s</p>')
         body.append("<h3>Findings</h3><ul>")
@@ -391,7 +357,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
             body.append(f'<li id="{a}"><b>{_esc(f["id"])}</b>: {_link_numbers(f["summary"], "#" + a)}'
                         f'<br><span class="detail">evidence: {ev}</span></li>')
         body.append("</ul>")
-        for k, p in enumerate(data.get("audit_figures", [])):
+        for k, p in enumerate(data.audit_figures):
             p = Path(p)
             body.append(_figure_html(f"fig-audit-{_slug(p.stem)}", base64.b64encode(p.read_bytes()).decode("ascii"),
                                      f"audit figure {p.name}"))
@@ -421,7 +387,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
     # --- training ------------------------------------------------------------------------------------
     if train:
         body.append('<h2 id="train">Training (verify train: L = &infin;, finite L, SGD)</h2>')
-        body.append(f'<p class="src">source: {_esc(data.get("sources", {}).get("train", "?"))}</p>')
+        body.append(f'<p class="src">source: {_esc(data.sources.get("train", "?"))}</p>')
         body.append('<h3 id="train-infinite">Gradient flows</h3><table><tr><th>case</th><th>t(1e-9)</th>'
                     "<th>distance</th><th>R - s&sup2;/2</th><th>drift / allowed</th><th>energy gap</th><th>GD order</th>"
                     "<th>seconds</th></tr>")
@@ -435,7 +401,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
                         f'<td>{_num(r["gd_order"], h, "{:.3f}")}</td><td>{_num(r["seconds"], h, "{:.1f}")}</td></tr>')
         body.append("</table>")
         body.append('<h3 id="train-interval">Initialisation interval</h3>')
-        b64 = None if data.get("train_figures") else _train_figure(train)
+        b64 = None if data.train_figures else _train_figure(train)
         if b64:
             body.append(_figure_html("fig-train-interval", b64, "time to converge against the init scale alpha"))
         conv = sum(bool(c.get("converged")) for c in cells)
@@ -447,7 +413,7 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
             items = ", ".join(f"{_esc(key)} = " + _value(v, h) for key, v in f.items())
             body.append(f'<li id="train-fit-{k}">{items}</li>')
         body.append("</ul>")
-        for p in data.get("train_figures", []):
+        for p in data.train_figures:
             p = Path(p)
             body.append(_figure_html(f"fig-train-{_slug(p.stem)}", base64.b64encode(p.read_bytes()).decode("ascii"),
                                      f"training figure {p.name}"))
@@ -463,54 +429,57 @@ def render_html(data: dict, *, meta: dict | None = None, appendix: Iterable = ()
             + "".join(body) + "</body></html>\n")
 
 
-def write_report(out_dir, *, quick: bool = False, from_dirs: Iterable = (), seed: int = 0, pdf: bool | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Collect the inputs (:func:`collect`), write ``report.html`` and the appendix ``appendix.tex`` (and
-    ``appendix.pdf`` when ``pdf`` or, by default, when pdflatex is on PATH) into ``out_dir``; returns the paths
-    (a list whose ``failure`` names a pdflatex failure: the page is written all the same)."""
-    import shutil
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`write_report` wrote: the page, the appendix's ``.tex`` and, when pdflatex ran, its
+    :class:`~verify.reports.latex.CompileResult`; ``failure`` says what went wrong with the PDF (the page is
+    written all the same), else None."""
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o/--output: {str(out)!r} exists and is not a directory")
-    if not out.exists() and not out.parent.exists():
-        raise ValueError(f"-o/--output: parent directory {str(out.parent)!r} does not exist")
-    from_dirs = list(from_dirs)
-    for d in from_dirs:
-        if not Path(d).is_dir():
-            raise ValueError(f"--from: {str(d)!r} is not a directory")
-    out.mkdir(exist_ok=True)
-    data = collect(out, quick=quick, from_dirs=from_dirs, seed=seed, progress=progress)
-    if progress:
-        progress("report: writing the LaTeX appendix")
-    meta = _statement_meta()
-    from verify.reports.latex import compile_pdf, document
+    page: Path
+    appendix: Path
+    compiled: CompileResult | None = None
+    failure: str | None = None
 
+    @property
+    def paths(self) -> list[Path]:
+        """The files written, the page first (the PDF, or the log of a failed pdflatex run, last)."""
+        extra = [self.compiled.pdf] if self.compiled is not None else []
+        if self.failure is not None:
+            extra.append(self.appendix.with_suffix(".log"))
+        return [self.page, self.appendix, *extra]
+
+
+def write_report(directory, *, records: list[dict], audit: dict | None = None, train: dict | None = None,
+                 audit_figures: Iterable = (), train_figures: Iterable = (), sources: dict | None = None,
+                 statements: Sequence | None = None, pdf: bool | None = None) -> ReportResult:
+    """Write ``report.html`` and the appendix ``appendix.tex`` (and ``appendix.pdf`` when ``pdf`` or, by default,
+    when pdflatex is on PATH) into ``directory`` (created if missing) from loaded results (see
+    :func:`load_inputs`): ``records`` as ``verify run --json`` prints them, ``audit``/``train`` the saved
+    ``audit.json``/``train.json`` and the PNG figures beside them.  ``statements`` give the numbering, summaries
+    and the appendix's sections (default: the registered statements of the records' ids)."""
+    if not isinstance(records, list):
+        raise TypeError(f"records: expected a list of verify run --json records, got {type(records).__name__}")
+    data = ReportInputs(records, audit, [Path(p) for p in audit_figures], train, [Path(p) for p in train_figures],
+                        dict(sources or {}))
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    if statements is None:
+        from verify.kernel.registry import statements as registered
+
+        statements = registered()
+    meta = {s.id: s for s in statements}
     evidence: dict = {}
-    for ev in records_from_json(data["records"]):
+    for ev in records_from_json(records):
         evidence.setdefault(ev.id, []).append(ev)
-    sts = [meta[i] for i in evidence if i in meta]
-    written = [out / "appendix.tex"]
-    written[0].write_text(document(sts, evidence))
-    if pdf is None:
-        pdf = shutil.which("pdflatex") is not None
-    failure = None
-    if pdf:
-        if progress:
-            progress("report: pdflatex on the appendix")
+    tex = out / "appendix.tex"
+    tex.write_text(document([meta[i] for i in evidence if i in meta], evidence))
+    compiled, failure = None, None
+    if pdf if pdf is not None else shutil.which("pdflatex") is not None:
         try:
-            written.append(Path(compile_pdf(written[0])))
+            compiled = compile_pdf(tex)
         except RuntimeError as exc:  # the page is still written; the caller reports the failure
-            failure = f"appendix.pdf: {str(exc).splitlines()[0]} (see {out / 'appendix.log'})"
-            written.append(out / "appendix.log")
+            failure = f"appendix.pdf: {str(exc).splitlines()[0]} (see {tex.with_suffix('.log')})"
     page = out / "report.html"
-    page.write_text(render_html(data, meta=meta, appendix=[p.name for p in written]))
-    return ReportPaths([page] + written, failure)
-
-
-class ReportPaths(list):
-    """The paths written by :func:`write_report`; ``failure`` says what went wrong with the PDF (else None)."""
-
-    def __init__(self, paths, failure: str | None = None):
-        super().__init__(paths)
-        self.failure = failure
+    result = ReportResult(page, tex, compiled, failure)
+    page.write_text(render_html(data, meta=meta, appendix=[p.name for p in result.paths[1:]]))
+    return result

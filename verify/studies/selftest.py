@@ -4,8 +4,9 @@ r"""``verify selftest``: the toolkit's sensitivity and specificity, measured.
   planted wrong formulas (``ClaimSpec.wrong_examples``: transposes, dropped terms, 1/2 <-> 1 <-> 2, terms that
   vanish only at d <= 3 or only when m = 0, relative offsets down to 1e-12, ...) and of equivalent rewritings
   (``ClaimSpec.equivalents``: expanded, factored, cyclic traces, decimals, ...).  Each wrong formula must be
-  REJECTED and each rewriting ACCEPTED, through the API (:func:`verify.kernel.formula.check_formula`) and through the
-  command line (exit status 1 and 0).  Reported: the rejection rate, the acceptance rate and the smallest
+  REJECTED and each rewriting ACCEPTED, through the API (:func:`verify.kernel.claim.check_formula`) and, when the
+  caller hands in the command line's entry point (``exit_code``, e.g. :func:`verify.cli.main`), through ``verify
+  claim`` as well (exit status 1 and 0).  Reported: the rejection rate, the acceptance rate and the smallest
   discrepancy that was caught.
 * **Seeds** (:func:`run_seed_sweep`, ``--full``): every statement's (non-slow) evidence over many distinct master
   seeds.  A true statement must pass at every seed.  Reported per check: failures and the seeds where they
@@ -32,7 +33,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from verify.kernel.registry import claim_specs, get_statement, registry
 from verify.kernel.runner import run_check
@@ -40,8 +41,8 @@ from verify.kernel.claim import check_formula
 from verify.sweep import Backend, Cell, read_log, run_sweep
 from verify._validation import seed_value
 
-__all__ = ["ClaimRecord", "catalogue", "run_claim_catalogue", "summarise_claims", "SeedSummary", "run_seed_sweep",
-           "sweep_checks", "summarise_seeds", "read_cell_log", "Z_FALSE_ALARM"]
+__all__ = ["ClaimRecord", "catalogue", "claim_argv", "run_claim_catalogue", "summarise_claims", "SeedSummary",
+           "run_seed_sweep", "sweep_checks", "summarise_seeds", "read_cell_log", "Z_FALSE_ALARM"]
 
 Z_FALSE_ALARM = 2 * (1 - NormalDist().cdf(5.0))
 """P(|Z| > 5) for a standard normal z: the false-alarm rate of one |z| <= 5 comparison (5.7e-7)."""
@@ -74,12 +75,17 @@ class ClaimRecord:
         return d
 
 
-def _cli_exit(claim_id: str, formula: str, seed: int, assume: tuple = ()) -> int:
-    from verify.cli import main
-
+def claim_argv(claim_id: str, formula: str, seed: int, assume: tuple = ()) -> list[str]:
+    """The arguments of ``verify claim`` judging ``formula`` for ``claim_id`` (``--formula=EXPR``, so a formula
+    starting with ``-`` is not taken for an option)."""
     extra = [a for name in assume for a in ("--assume", name)]
+    return ["claim", claim_id, f"--formula={formula}", "--seed", str(seed), *extra]
+
+
+def _quietly(exit_code: Callable[[list[str]], int], argv: list[str]) -> int:
+    """``exit_code(argv)`` with whatever it prints swallowed."""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return main(["claim", claim_id, f"--formula={formula}", "--seed", str(seed), *extra])
+        return exit_code(argv)
 
 
 def _spread(items: Sequence, k: int | None) -> list:
@@ -114,9 +120,13 @@ def catalogue(ids: Iterable[str] | None = None, sample: int | None = None) -> li
     return out
 
 
-def run_claim_catalogue(ids: Iterable[str] | None = None, seed: int = 0, cli: bool = True,
-                        progress=None, sample: int | None = None) -> list[ClaimRecord]:
-    """Check every catalogue formula (or a ``sample``, see :func:`catalogue`) through the API (and the CLI when ``cli``)."""
+def run_claim_catalogue(ids: Iterable[str] | None = None, seed: int = 0, progress=None, sample: int | None = None,
+                        exit_code: Callable[[list[str]], int] | None = None) -> list[ClaimRecord]:
+    """Check every catalogue formula (or a ``sample``, see :func:`catalogue`) through the API, and through the
+    command line when ``exit_code`` is given: a function of ``verify claim``'s arguments (:func:`claim_argv`)
+    returning its exit status, such as :func:`verify.cli.main` (the record's ``cli_exit``; None without it)."""
+    if exit_code is not None and not callable(exit_code):
+        raise TypeError(f"exit_code: expected a function of the command-line arguments, got {exit_code!r}")
     specs = claim_specs()
     records = []
     for cid, formula, expected, assume in catalogue(ids, sample):
@@ -126,7 +136,7 @@ def run_claim_catalogue(ids: Iterable[str] | None = None, seed: int = 0, cli: bo
             accepted, err, detail = v.accepted, v.worst_error, v.detail
         except ValueError as exc:
             accepted, err, detail = None, math.inf, f"refused as bad input: {exc}"
-        code = _cli_exit(cid, formula, seed, assume) if cli else None
+        code = _quietly(exit_code, claim_argv(cid, formula, seed, assume)) if exit_code is not None else None
         rec = ClaimRecord(cid, formula, expected, accepted, float(err), code, time.perf_counter() - t0, detail,
                           assume)
         records.append(rec)
