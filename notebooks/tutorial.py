@@ -86,12 +86,10 @@ assert right.accepted and not wrong.accepted
 # Monte Carlo at small $L$ (with its standard error) checks that reduction.
 
 # %%
-from verify.numerics.measures import Gaussian
-
 sigma, U1, V1 = 1.0, [[1.0]], [[1.0]]
 Ls = [10, 100, 1_000, 10_000, 100_000, 1_000_000]
 exact = np.asarray(verify.concentration_error_gaussian(sigma, U1, V1, Ls))
-mc = {L: verify.concentration_error(Gaussian([0.0], [[sigma**2]]), U1, V1, L, 4000, seed=7, queries=4)
+mc = {L: verify.concentration_error(verify.Gaussian([0.0], [[sigma**2]]), U1, V1, L, 4000, seed=7, queries=4)
       for L in (10, 100)}
 for L, est in mc.items():
     z_score = (est.mean - exact[Ls.index(L)]) / est.stderr

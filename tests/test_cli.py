@@ -58,6 +58,7 @@ def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):
     (["run", "--log", "."], "--log: '.' is a directory"),
     (["run", "--mutants", "--log", "x.jsonl"], "--mutants"),
     (["selftest", "--sweep", "linear-limit"], "--sweep: only with --full"),
+    (["run", "linear-limit", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler: cannot reach 'tcp://127.0.0.1:1'"),
 ])
 def test_bad_usage_exits_2_with_one_line_naming_what_is_wrong(capsys, argv, named, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -108,3 +108,22 @@ def test_positive_definiteness_is_relative():
         covariance(np.diag([1.0, 1e-15]), "Sigma")  # condition number 1e15
     with pytest.raises(ValueError, match="positive definite"):
         covariance(np.zeros((2, 2)), "Sigma")
+
+
+def test_nothing_in_the_package_imports_the_command_line():
+    """The command line sits on top: no module of the package imports it, at module level or in a function
+    (``python -m verify`` aside); it is handed in where a library function needs it (``exit_code=main``)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(verify.__file__).resolve().parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "__main__.py" or path == root / "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "verify.cli" or n.startswith("verify.cli.") for n in names):
+                offenders.append(path.relative_to(root).as_posix())
+    assert not offenders, offenders

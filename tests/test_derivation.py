@@ -68,10 +68,11 @@ def test_no_conclusion_is_a_failure():
     assert not d.conclude().passed and "no conclusion" in d.conclude().detail
 
 
-def test_there_is_no_free_left_side():
-    d = Derivation("d", x, conclusion=x)
-    with pytest.raises(TypeError):
-        d.step(x, "identity", lhs=x + 1)  # the keyword does not exist any more
+def test_every_step_starts_from_the_previous_right_side():
+    d = (Derivation("d", (x + 1) ** 2, conclusion=x**2 + 2 * x + 1)
+         .step((x + 1) * (x + 1), "square").step(x**2 + 2 * x + 1, "expand"))
+    assert d.steps[0].lhs is d.start and d.steps[1].lhs is d.steps[0].rhs
+    assert d.connected().passed and all(r.passed for r in d.check())
 
 
 def test_a_tampered_chain_is_not_connected():

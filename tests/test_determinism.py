@@ -43,7 +43,7 @@ def _in_process(capsys, argv) -> tuple[int, str]:
 
 
 def _fresh_process(argv) -> tuple[int, str]:
-    r = subprocess.run([sys.executable, "-m", "verify.cli", *argv], capture_output=True, text=True, cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "verify", *argv], capture_output=True, text=True, cwd=ROOT,
                        timeout=1200)
     assert r.stdout, r.stderr[-2000:]
     return r.returncode, canonical(r.stdout)

@@ -122,12 +122,15 @@ def test_same_seed_same_bits():
 
 
 def test_check_runs_are_reproducible():
-    from proofs.gaussian_limit import LEMMA
+    """A Monte Carlo check run twice at one seed gives the same bits, and another seed moves its figure."""
+    from verify.kernel.evidence import Mutant, z_test
 
-    check = LEMMA.check_named("monte-carlo")
-    first, second = run_check(LEMMA, check, seed=3), run_check(LEMMA, check, seed=3)
-    assert first.figure == second.figure and first.detail == second.detail
-    assert run_check(LEMMA, check, seed=4).figure != first.figure
+    check = z_test("mean", lambda p: p["mu"], lambda p, rng: mean_estimate(rng.normal(p["mu"], 1.0, 500)),
+                   [{"mu": 0.5}, {"mu": 2.0}], mutants=[Mutant("shifted", lambda p: p["mu"] + 1.0)])
+    st = Statement("toy-mean", "0", "toy", "a sample mean", "test", "E x = mu", checks=[check])
+    first, second = run_check(st, check, seed=3), run_check(st, check, seed=3)
+    assert first.passed and first.figure == second.figure and first.detail == second.detail
+    assert run_check(st, check, seed=4).figure != first.figure
 
 
 def test_monte_carlo_standard_errors_are_calibrated():
@@ -157,8 +160,9 @@ def test_false_step_is_refuted_with_counterexample():
 
 
 def test_general_d_matrix_steps_can_fail():
-    from proofs.gaussian_limit import Gamma, K, Q, V, a, m, z
-
+    n = sp.Symbol("n", integer=True, positive=True)
+    K, Q, V, Gamma = (sp.MatrixSymbol(s, n, n) for s in ("K", "Q", "V", "Gamma"))
+    m, z, a = (sp.MatrixSymbol(s, n, 1) for s in ("m", "z", "a"))
     wrong = Derivation("wrong general", V * (m + Gamma * K.T * Q * z)).step(V * m + V * Gamma * K * Q * z, "K for K^T")
     assert not wrong.check()[0].passed
     no_symmetry = Derivation("needs symmetry", m + (Gamma + Gamma.T) * a / 2).step(m + Gamma * a, "forgot the hypothesis")

@@ -174,6 +174,8 @@ def _check_common_options(args) -> None:
         from verify.sweep import Backend
 
         Backend(args.workers, args.scheduler)  # validates; starts nothing
+        if args.scheduler:
+            _reachable(args.scheduler)
     log = getattr(args, "log", None)
     if log:
         path = Path(log)
@@ -182,6 +184,21 @@ def _check_common_options(args) -> None:
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
             raise ValueError(f"--log: directory {str(parent)!r} does not exist")
+
+
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """--scheduler tcp://HOST:PORT: something listens there (other schemes are left to Dask)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(address if "://" in address else f"tcp://{address}")
+    if where.scheme != "tcp" or not where.hostname:
+        return
+    try:
+        with socket.create_connection((where.hostname, where.port or 8786), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--scheduler: cannot reach {address!r} ({exc})") from None
 
 
 def _parser() -> argparse.ArgumentParser:
