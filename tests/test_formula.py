@@ -436,7 +436,7 @@ def test_nan_reference_at_first_point_and_nan_values_are_bad_input():
 
 
 def test_worst_case_never_skips_a_point():
-    """A point that disagrees after an agreeing first point is the worst one (the old loop skipped NaN there)."""
+    """A point that disagrees after an agreeing first point is the worst one."""
     v = check_formula(_spec("off-second", refs=(None, _off)), "A*x")
     assert not v.accepted and v.worst_dim == 2 and v.worst_error > 0.01
 

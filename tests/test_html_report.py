@@ -246,8 +246,8 @@ def test_the_browser_check_goes_red_on_a_broken_page(page, tmp_path):
 # progress and timing
 
 def test_run_statements_times_the_construction_of_derivations():
-    """The seconds of a statement's first derivation record include building its derivations (SymPy), which
-    used to happen before the first progress line and in no record's time."""
+    """The seconds of a statement's first derivation record include building its derivations (SymPy), and a
+    progress line announces the building before it starts."""
     st = statements(["prop-3-1-literal"])[0]
 
     def slow_build():
