@@ -486,9 +486,9 @@ COMMANDS["mixture"] = _cmd_mixture
 
 # The studies ``verify report`` runs when their saved output is absent: (name, module, run, write).  The saved
 # output (``DIR/<name>/<name>.json`` and its figures) is then read back like any other.  A study keeping the
-# protocol of verify.studies is the line ("audit", "verify.studies.audit", "run", "write").
+# protocol of verify.studies is the line (name, "verify.studies.<name>", "run", "write").
 _REPORT_STUDIES = (
-    ("audit", "verify.studies.audit", "run_audit", "write_report"),
+    ("audit", "verify.studies.audit", "run", "write"),
     ("train", "verify.icl.training", "run_train", "write_train"),
 )
 
