@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
 import sys
 import time
@@ -393,7 +392,7 @@ def _cmd_selftest(args) -> int:
 
     with _bad_input():
         selftest.catalogue(args.ids)  # unknown claim ids
-        swept, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
+        _, excluded = selftest.sweep_checks(args.sweep) if args.full else ([], [])
     t0 = time.perf_counter()
     with _progress(args, lines=False) as progress:
         records = selftest.run_claim_catalogue(args.ids, seed=args.seed, progress=progress, exit_code=main)
