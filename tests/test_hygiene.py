@@ -140,12 +140,14 @@ def test_import_verify_loads_nothing_until_a_name_is_used():
 
 
 def test_version_dir_and_unknown_names():
+    import sys
     from importlib.metadata import version
 
     assert verify.__version__ == version("softmax-verify")
     assert set(verify.__all__) <= set(dir(verify)) and "__version__" in dir(verify)
     with pytest.raises(AttributeError, match="no attribute 'gaussian_limt'"):
         verify.gaussian_limt  # noqa: B018
+    assert verify.kernel is sys.modules["verify.kernel"] and "numerics" in dir(verify)  # subpackages on access
 
 
 def test_the_readme_python_api_uses_exported_names():

@@ -2,7 +2,8 @@ r"""softmax-verify: executable mathematics for *Softmax as Linear Attention in t
 (Boursier & Boyer, arXiv 2512.11784) and the results it leans on.
 
 The public names, by section (each is imported from its module the first time it is used, so ``import verify``
-loads nothing else; the modules named are where the documentation lives).
+loads nothing else; the modules named are where the documentation lives).  The subpackages (``verify.kernel``,
+``verify.numerics``, ``verify.icl``, ...) load on first access as well.
 
 Measures (:mod:`verify.numerics.measures`)
     Gaussian               N(m, Gamma)
@@ -85,16 +86,20 @@ _HOMES = {
     "verify.kernel.evidence": ("agreement", "enclosure", "z_test", "rate", "rejection", "bound", "trajectory"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+_SUBPACKAGES = ("kernel", "numerics", "symbolic", "icl", "concentration", "gaussian", "studies", "reports")
 
 __all__ = [*_HOME_OF, "check_claim"]
 
 
 def __getattr__(name: str):
-    """A public name, imported from its module on first use (PEP 562); ``__version__`` from the metadata."""
+    """A public name, imported from its module on first use (PEP 562); a subpackage (``verify.kernel``, ...) on
+    first access; ``__version__`` from the metadata."""
     if name == "__version__":
         value = _version()
     elif name in _HOME_OF:
         value = getattr(importlib.import_module(_HOME_OF[name]), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
     else:
         raise AttributeError(f"module 'verify' has no attribute {name!r}")
     globals()[name] = value
@@ -102,7 +107,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, "__version__"})
+    return sorted({*globals(), *__all__, *_SUBPACKAGES, "__version__"})
 
 
 def _version() -> str:
