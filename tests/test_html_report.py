@@ -280,8 +280,9 @@ def test_run_json_stdout_stays_json_with_the_bar_on(capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert main(["run", "linear-limit", "--no-derivations", "--json"]) == 0
     cap = capsys.readouterr()
-    assert [r["id"] for r in json.loads(cap.out)] == ["linear-limit"] * len(json.loads(cap.out))
-    assert "%|" in cap.err and "/2 [" in cap.err  # the bar, at k/2 records
+    records = json.loads(cap.out)
+    assert records and [r["id"] for r in records] == ["linear-limit"] * len(records)
+    assert "%|" in cap.err and f"/{len(records)} [" in cap.err  # the bar, at k of n records
     assert main(["run", "linear-limit", "--no-derivations", "--json", "--quiet"]) == 0
     cap = capsys.readouterr()
     assert cap.err == "" and json.loads(cap.out)

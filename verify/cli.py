@@ -483,12 +483,12 @@ def _cmd_mixture(args) -> int:
 COMMANDS["mixture"] = _cmd_mixture
 
 
-# The studies ``verify report`` runs when their saved output is absent: (name, module, run, write).  The saved
-# output (``DIR/<name>/<name>.json`` and its figures) is then read back like any other.  A study keeping the
-# protocol of verify.studies is the line (name, "verify.studies.<name>", "run", "write").
+# The studies ``verify report`` runs when their saved output is absent: (name, module, run, write) of the study
+# protocol of verify.studies.  The saved output (``DIR/<name>/<name>.json`` and its figures) is then read back like
+# any other.
 _REPORT_STUDIES = (
     ("audit", "verify.studies.audit", "run", "write"),
-    ("train", "verify.icl.training", "run_train", "write_train"),
+    ("train", "verify.studies.train", "run", "write"),
 )
 
 
