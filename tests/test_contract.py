@@ -1,15 +1,21 @@
-"""The house contract every registered statement keeps (DESIGN.md, issue 6).
+"""The house contract every registered statement and every module keeps.
 
-* every evidence check, and every assumption's check, declares at least one mutant (the pytest plugin runs
-  each check on each mutant and fails when the check stays green);
+* every evidence check, and every assumption's check, declares at least one mutant (the pytest plugin runs each check
+  on each mutant and fails when the check stays green);
 * every derivation is one connected chain that declares the closed form it ends at;
-* a proof module is one file of under ~400 lines that imports no other proof and no reporter;
-* the engine never imports ``proofs``.
+* a proof module is named after the statement it holds (``proofs/<id with - as _>.py``) and owns its evidence: no
+  module under ``verify/`` builds a Mutant or an evidence item (outside the kernel that defines them);
+* the layer order of the package, written as import-linter contracts in ``pyproject.toml``, holds: a layer imports
+  only layers below it, no import circles (function-level imports included), the engine never imports ``proofs``,
+  no proof imports another proof or a study, report or interface.  The contract is shown to fail on a planted circle.
 """
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +25,9 @@ from verify.kernel.registry import registry
 ROOT = Path(__file__).resolve().parents[1]
 PROOF_FILES = sorted(p for p in (ROOT / "proofs").glob("*.py") if p.name != "__init__.py")
 ENGINE_FILES = sorted((ROOT / "verify").rglob("*.py"))
-MAX_PROOF_LINES = 420
+EVIDENCE_CONSTRUCTORS = {"Mutant", "Check", "agreement", "enclosure", "z_test", "rate", "rejection", "bound",
+                         "trajectory"}
+KERNEL_DEFINITIONS = {ROOT / "verify" / "kernel" / "statement.py", ROOT / "verify" / "kernel" / "evidence.py"}
 
 
 def _statements():
@@ -40,28 +48,50 @@ def test_every_derivation_is_connected_and_declares_its_conclusion(st):
         assert d.connected().passed, f"{st.id} / {d.name}: {d.connected().detail}"
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
+@pytest.mark.parametrize("st", _statements(), ids=lambda s: s.id)
+def test_a_proof_module_is_named_after_its_statement(st):
+    path = ROOT / "proofs" / (st.id.replace("-", "_") + ".py")
+    package = ROOT / "proofs" / st.id.replace("-", "_") / "__init__.py"
+    assert path.exists() or package.exists(), f"{st.id}: expected proofs/{path.name} (or a package of that name)"
+
+
+def _calls(path: Path) -> set[str]:
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            if node.module == "proofs":
-                names |= {f"proofs.{a.name}" for a in node.names}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            f = node.func
+            names.add(f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "")
     return names
 
 
-@pytest.mark.parametrize("path", PROOF_FILES, ids=lambda p: p.name)
-def test_a_proof_module_is_small_and_stands_alone(path):
-    lines = len(path.read_text().splitlines())
-    assert lines <= MAX_PROOF_LINES, f"{path.name}: {lines} lines (split it by theorem)"
-    bad = {m for m in _imports(path) if m.startswith("proofs") or m in ("verify.cli", "verify.kernel.runner", "verify.reports.latex",
-                                                                         "verify.pytest_plugin")}
-    assert not bad, f"{path.name} imports {sorted(bad)}"
+@pytest.mark.parametrize("path", [p for p in ENGINE_FILES if p not in KERNEL_DEFINITIONS],
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_engine_builds_no_evidence(path):
+    built = sorted(_calls(path) & EVIDENCE_CONSTRUCTORS)
+    assert not built, f"{path.relative_to(ROOT)} builds {built}: a statement's evidence belongs in its proof module"
 
 
-def test_the_engine_never_imports_proofs():
-    offenders = [p.relative_to(ROOT).as_posix() for p in ENGINE_FILES if any(m.startswith("proofs") for m in _imports(p))]
-    assert not offenders, offenders
+LINT_IMPORTS = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()",
+                "--no-cache"]
+
+
+def test_the_layer_contract_holds():
+    out = subprocess.run(LINT_IMPORTS + ["--config", str(ROOT / "pyproject.toml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if "No module named importlinter" in out.stderr:
+        pytest.fail("import-linter is missing: pip install -e '.[test]'")
+    assert out.returncode == 0 and "0 broken" in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_the_layer_contract_fails_on_a_planted_circle(tmp_path):
+    """A function-level import of the command line from the kernel runner is a circle the contract must see."""
+    for name in ("verify", "proofs"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    runner = tmp_path / "verify" / "kernel" / "runner.py"
+    runner.write_text(runner.read_text() + "\n\ndef _planted():\n    from verify.cli import main\n    return main\n")
+    out = subprocess.run(LINT_IMPORTS + ["--config", str(tmp_path / "pyproject.toml")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert out.returncode != 0 and "BROKEN" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "verify.kernel.runner -> verify.cli" in out.stdout
