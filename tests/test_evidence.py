@@ -335,3 +335,23 @@ def test_estimate_inputs_are_typed():
                          mutants=[Mutant("m", lambda p: 2.0)])
     with pytest.raises(ValueError, match="subject"):
         ok.outcome(stream(0, "b"))
+
+
+def test_a_check_past_its_budget_fails_instead_of_hanging():
+    import time as _time
+
+    from verify.kernel.runner import run_check
+
+    def slow_reference(p):
+        _time.sleep(5)
+        return 1.0
+
+    chk = evidence.agreement("slow", lambda p: 1.0, slow_reference, [{"x": 1}], digits=10, kind="float64",
+                             mutants=[Mutant("m", lambda p: 2.0)], budget=0.2)
+    st = Statement("toy", "T", "toy", "toy", "test", "x", checks=[chk])
+    t0 = _time.perf_counter()
+    ev = run_check(st, chk, 0)
+    assert _time.perf_counter() - t0 < 2.0
+    assert not ev.passed and "exceeded its time budget of 0.2 s" in ev.detail
+    with pytest.raises(ValueError, match="budget"):
+        evidence.agreement("x", lambda p: 1.0, lambda p: 1.0, [{}], digits=1, mutants=[Mutant("m", 1)], budget=0)

@@ -140,15 +140,21 @@ def _outcome(figure: float, threshold: float, relation: str, unit: str, detail: 
     return (at_least if relation == ">=" else at_most)(figure, threshold, unit, detail)
 
 
-def _make(name, kind, subject, mutants, prepare, score, description, slow, adapter=None) -> Check:
-    """The Check; with an ``adapter``, a SymPy subject (the closed form) becomes the check's subject through it."""
+DEFAULT_BUDGET, SLOW_BUDGET = 120.0, 1800.0
+"""Seconds a check's preparation (and each scoring) may take by default: the default suite's checks and the slow ones."""
+
+
+def _make(name, kind, subject, mutants, prepare, score, description, slow, adapter=None, budget=None) -> Check:
+    """The Check; with an ``adapter``, a SymPy subject (the closed form) becomes the check's subject through it; the
+    budget defaults to :data:`DEFAULT_BUDGET`, or :data:`SLOW_BUDGET` for a slow check."""
+    budget = (SLOW_BUDGET if slow else DEFAULT_BUDGET) if budget is None else budget
     if adapter is not None:
         import sympy as sp
 
         if isinstance(subject, sp.Basic):
             subject = adapter(subject)
     return Check(name=name, kind=kind, prepare=prepare, score=score, description=description, slow=slow,
-                 subject=subject, mutants=tuple(mutants), adapter=adapter)
+                 subject=subject, mutants=tuple(mutants), adapter=adapter, budget=budget)
 
 
 # ------------------------------------------------------------------------------------------ kinds
@@ -157,7 +163,7 @@ def _make(name, kind, subject, mutants, prepare, score, description, slow, adapt
 def bound(name: str, subject: Any, figure: Callable, points: Points, *, threshold: float, relation: str = "<=",
           unit: str = "", kind: str = "float64", mutants: Iterable[Mutant], description: str = "", slow: bool = False,
           what: str = "", prepare: Callable[[Point, Any], Any] | None = None, _worst_word: str = "worst",
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     """The generic worst case: a figure at every point against ``threshold``.
 
     Without ``prepare`` the figure is ``figure(point, subject)``.  With ``prepare(point, rng)`` (what the figure
@@ -175,13 +181,13 @@ def bound(name: str, subject: Any, figure: Callable, points: Points, *, threshol
         detail = f"{what or unit or 'figure'}: {_worst_word} {worst:.4g} at {where} over {len(prepared)} points"
         return _outcome(worst, threshold, relation, unit, detail)
 
-    return _make(name, kind, subject, mutants, _prepare_points(points, prepare), score, description, slow, adapter)
+    return _make(name, kind, subject, mutants, _prepare_points(points, prepare), score, description, slow, adapter, budget)
 
 
 def agreement(name: str, subject: Callable[[Point], Any], reference: Callable[[Point], Any], points: Points, *,
               digits: float, kind: str = "quadrature", dps: int | None = None, mutants: Iterable[Mutant],
               description: str = "", slow: bool = False, reference_name: str = "the reference",
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     """Agreeing digits (:func:`verify.kernel.compare.digits_between`) of ``subject(point)`` and an independent
     ``reference(point)``; passes when the worst point agrees to ``digits``.  The reference is prepared once per
     point.  With ``dps`` both are evaluated at that working precision (mpmath); the cap on the figure is the
@@ -202,13 +208,13 @@ def agreement(name: str, subject: Callable[[Point], Any], reference: Callable[[P
 
     return bound(name, subject, figure, points, threshold=digits, relation=">=", unit="digits", kind=kind,
                  mutants=mutants, description=description, slow=slow, what=f"agreeing digits with {reference_name}",
-                 prepare=reference_at, adapter=adapter)
+                 prepare=reference_at, adapter=adapter, budget=budget)
 
 
 def enclosure(name: str, subject: Callable[[Point], Sequence], enclose: Callable[[Point], Sequence], points: Points, *,
               digits: float, mutants: Iterable[Mutant], dps: int = 80, description: str = "", slow: bool = False,
               kind: str = "certified",
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     """Certified: ``enclose(point)`` returns Arb balls (python-flint ``arb``) that provably contain the
     definition's value; every ball must contain ``subject(point)`` (evaluated at ``dps`` digits and widened by
     its own rounding, 10^-(dps-5)), tested with Arb's ``contains``, *and* the balls must be narrow: the figure
@@ -230,7 +236,7 @@ def enclosure(name: str, subject: Callable[[Point], Sequence], enclose: Callable
                         f"{len(prepared)} points: every Arb ball contains the subject; certified digits >= {widest:.1f}")
 
     return _make(name, kind, subject, mutants, _prepare_points(points, lambda p, rng: list(enclose(p))), score,
-                 description, slow, adapter)
+                 description, slow, adapter, budget)
 
 
 def _enclose_point(flint, balls, value, dps: int, label: str, outside: list, widest: float) -> float:
@@ -257,7 +263,7 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
            z: float = DEFAULT_Z, kind: str = "montecarlo", description: str = "", slow: bool = False,
            resolve: float | None = None, value: Callable[[Point, Any], Any] | None = None,
            driven: bool = False,
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     """Monte Carlo: ``estimate(point, rng)`` returns an :class:`Estimate` (or a list, one per coordinate) of the
     *definition*, prepared once; ``subject(point)`` the claimed value(s).  Figure: the largest |z| over points and
     coordinates; passes when <= ``z``.
@@ -322,13 +328,13 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
             return at_most(math.inf, z, "|z|", f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail)
         return at_most(worst, z, "|z|", detail)
 
-    return _make(name, kind, subject, mutants, prepare, score, description, slow, adapter)
+    return _make(name, kind, subject, mutants, prepare, score, description, slow, adapter, budget)
 
 
 def rate(name: str, subject: Any, sample: Callable[[int, Any], Any], gap: Callable[[int, Any, Any], Estimate],
          Ls: Sequence[int], *, exponent: float, mutants: Iterable[Mutant], kind: str = "montecarlo",
          description: str = "", slow: bool = False,
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     r"""Convergence to the subject: ``sample(L, rng)`` draws, once per L, what the finite-L estimate needs (a
     Monte Carlo sample or estimate, a training run); ``gap(L, sampled, subject)`` turns it into an estimate of
     (finite-L quantity) - (subject's limit), which must be significantly positive and decay like L^{-p}.  The
@@ -351,14 +357,14 @@ def rate(name: str, subject: Any, sample: Callable[[int, Any], Any], gap: Callab
         return at_most(round(hi, 4), -exponent, "exponent",
                        f"{lines}; {fit}; needs the CI below -{exponent:g}")
 
-    return _make(name, kind, subject, mutants, prepare, score, description, slow, adapter)
+    return _make(name, kind, subject, mutants, prepare, score, description, slow, adapter, budget)
 
 
 def rejection(name: str, subject: Any, discrepancy: Callable[[Point, Any, Any], float], points: Points, *,
               threshold: float, unit: str, mutants: Iterable[Mutant], kind: str = "negative-control",
               description: str = "", slow: bool = False, what: str = "",
               prepare: Callable[[Point, Any], Any] | None = None,
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     """Negative control: the subject is a *wrong* form and ``discrepancy(point, prepared, subject)`` must reach
     ``threshold`` at every point (e.g. |z| >= 5, or a gap >= 0.1); ``prepared`` is what ``prepare(point, rng)``
     computed once for the point (an estimate of the definition, a reference trajectory; None without
@@ -369,14 +375,15 @@ def rejection(name: str, subject: Any, discrepancy: Callable[[Point, Any, Any], 
 
     return bound(name, subject, figure, points, threshold=threshold, relation=">=", unit=unit, kind=kind,
                  mutants=mutants, description=description, slow=slow, what=what or "discrepancy",
-                 prepare=prepare or (lambda p, rng: None), _worst_word="smallest", adapter=adapter)
+                 prepare=prepare or (lambda p, rng: None), _worst_word="smallest", adapter=adapter,
+                 budget=budget)
 
 
 def trajectory(name: str, subject: Any, points: Points, *, figure: Callable[[Point, Any, Any], float],
                threshold: float, relation: str = "<=", unit: str = "", mutants: Iterable[Mutant],
                reference: Callable[[Point], Any] | None = None, driven: Callable[[Point, Any], Any] | None = None,
                kind: str = "trajectory", description: str = "", slow: bool = False, what: str = "",
-          adapter: Callable | None = None) -> Check:
+          adapter: Callable | None = None, budget: float | None = None) -> Check:
     r"""Evidence kind ``trajectory``: a figure measured on a trajectory at every point, the worst point against
     ``threshold`` (``relation`` '<=' or '>=').
 
@@ -413,7 +420,7 @@ def trajectory(name: str, subject: Any, points: Points, *, figure: Callable[[Poi
         return _outcome(worst, threshold, relation, unit, detail)
 
     return _make(name, kind, subject, mutants, _prepare_points(points, prepare_point), score, description, slow,
-                 adapter)
+                 adapter, budget)
 
 
 def _t_end(p) -> float:

@@ -10,6 +10,8 @@ scored on as many subjects as asked, so ``verify run --mutants`` costs one prepa
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from dataclasses import replace
 from typing import Callable, Iterable
@@ -20,17 +22,41 @@ from verify.kernel.registry import get_statement
 from verify.kernel.statement import Check, Evidence, Outcome, Statement
 from verify.numerics.montecarlo import stream
 
-__all__ = ["run_derivation", "run_check", "score_subject", "Preparations", "run_statements", "run_mutants"]
+__all__ = ["run_derivation", "run_check", "score_subject", "within_budget", "BudgetExceeded", "Preparations", "run_statements", "run_mutants"]
 
 _FAILURES = (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError)
 """Errors a check may raise while computing its figure: the check has failed, and says why."""
 
 
+class BudgetExceeded(BaseException):
+    """Raised inside a check that outlives its time budget (a BaseException, so no ``except Exception`` in a check
+    swallows it)."""
+
+
+def within_budget(seconds: float, fn, *args):
+    """``fn(*args)``, interrupted by :class:`BudgetExceeded` after ``seconds`` (a real-time alarm; only in the main
+    thread of a process -- elsewhere, e.g. on a Dask worker thread, the call runs unbounded)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return fn(*args)
+
+    def alarm(signum, frame):
+        raise BudgetExceeded(f"exceeded its time budget of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        return fn(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class _Failed:
     """A preparation that raised: every subject scored against it fails with the same reason."""
 
-    def __init__(self, exc: BaseException):
-        self.reason = f"error: {type(exc).__name__}: {exc}"
+    def __init__(self, exc: BaseException, where: str = ""):
+        self.reason = (f"{where} {exc}".strip() if isinstance(exc, BudgetExceeded)
+                       else f"error: {type(exc).__name__}: {exc}")
 
 
 class Preparations:
@@ -51,9 +77,11 @@ class Preparations:
             self.calls += 1
             t0 = time.perf_counter()
             try:
-                prepared = check.prepare(stream(seed, statement.id, check.name))
+                prepared = within_budget(check.budget, check.prepare, stream(seed, statement.id, check.name))
             except _FAILURES as exc:  # the check cannot compute its figure: it has failed
                 prepared = _Failed(exc)
+            except BudgetExceeded as exc:
+                prepared = _Failed(exc, "preparation")
             self._store[key] = (prepared, time.perf_counter() - t0)
         return self._store[key]
 
@@ -90,9 +118,11 @@ def run_check(statement: Statement, check: Check, seed: int = 0, mutant: str | N
         out = Outcome(math.inf, 0.0, "<=", "", prepared.reason)
     else:
         try:
-            out = check.score(prepared, check.subject_of(mutant))
+            out = within_budget(check.budget, check.score, prepared, check.subject_of(mutant))
         except _FAILURES as exc:  # a check that cannot compute its figure has failed; say why instead of hiding it
             out = Outcome(math.inf, 0.0, "<=", "", f"error: {type(exc).__name__}: {exc}")
+        except BudgetExceeded as exc:
+            out = Outcome(math.inf, 0.0, "<=", "", f"scoring {exc}")
     seconds = time.perf_counter() - t0 + (prep_seconds if store.calls > fresh else 0.0)
     return Evidence(
         id=statement.id,
@@ -120,9 +150,11 @@ def score_subject(statement: Statement, check: Check, seed: int, subject, *,
         out = Outcome(math.inf, 0.0, "<=", "", prepared.reason)
     else:
         try:
-            out = check.score(prepared, subject)
+            out = within_budget(check.budget, check.score, prepared, subject)
         except _FAILURES as exc:
             out = Outcome(math.inf, 0.0, "<=", "", f"error: {type(exc).__name__}: {exc}")
+        except BudgetExceeded as exc:
+            out = Outcome(math.inf, 0.0, "<=", "", f"scoring {exc}")
     return Evidence(statement.id, check.name, check.kind, out.passed, out.figure, out.threshold, out.relation,
                     out.unit, time.perf_counter() - t0, out.detail, name)
 

@@ -138,6 +138,9 @@ class Check:
     slow: bool = False
     subject: Any = None
     mutants: tuple = ()
+    budget: float = 120.0
+    """Seconds the preparation, and then each scoring, may take: past it the check fails ("exceeded its time
+    budget") instead of hanging (enforced in the main thread of a run)."""
     adapter: Callable[[Any], Any] | None = None
     """For a check whose subject is the statement's closed form: the function turning a closed form (SymPy) into
     this check's subject.  Machine-generated mutants of the closed form are scored on such checks, and a declared
@@ -148,6 +151,8 @@ class Check:
             raise ValueError(f"kind: expected one of {tuple(_KINDS)}, got {self.kind!r}")
         if not callable(self.prepare) or not callable(self.score):
             raise TypeError("prepare, score: a check needs two callables")
+        if isinstance(self.budget, bool) or not isinstance(self.budget, (int, float)) or not self.budget > 0:
+            raise ValueError(f"budget: expected a positive number of seconds, got {self.budget!r}")
         object.__setattr__(self, "mutants", tuple(self.mutants))
         for m in self.mutants:
             if not isinstance(m, Mutant):
