@@ -72,7 +72,7 @@ def test_run_json_with_derivations_same_bits(capsys):
 
 def _cheap_claim() -> str:
     specs = registry.claim_specs()
-    return "icl-bayes-risk" if "icl-bayes-risk" in specs else next(iter(specs))
+    return "icl-minimizers:bayes-risk" if "icl-minimizers:bayes-risk" in specs else next(iter(specs))
 
 
 def test_selftest_json_same_seed_same_bits_on_one_or_two_workers(capsys):

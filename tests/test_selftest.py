@@ -27,7 +27,7 @@ CHEAP_STATEMENTS = ("linear-limit", "zfb-minimizer")
 
 
 def _cheap_claim(specs) -> str:
-    return "icl-bayes-risk" if "icl-bayes-risk" in specs else min(specs, key=lambda c: len(specs[c].wrong_examples))
+    return "icl-minimizers:bayes-risk" if "icl-minimizers:bayes-risk" in specs else min(specs, key=lambda c: len(specs[c].wrong_examples))
 
 
 def test_quick_selftest_api_every_claim():
