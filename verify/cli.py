@@ -411,7 +411,9 @@ def _cmd_claim(args) -> int:
     if args.save_counterexample and verdict.verdict == "DIFFERENT" and verdict.decision is not None:
         Path(args.save_counterexample).write_text(json.dumps(counterexample_document(verdict), indent=1) + "\n")
     if args.json:
-        print(json.dumps(verdict.to_dict()))
+        from verify._provenance import provenance
+
+        print(json.dumps({**verdict.to_dict(), "provenance": provenance(args.seed)}))
     else:
         print(format_verdict(verdict, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
         if args.save_counterexample and verdict.verdict == "DIFFERENT":
@@ -445,8 +447,11 @@ def _cmd_selftest(args) -> int:
             sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
     if args.json:
+        from verify._provenance import provenance
+
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
-               "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0}
+               "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0,
+               "provenance": provenance(args.seed)}
         print(json.dumps(doc, default=str))
     else:
         print(f"claims: {summary['rejected']}/{summary['mutants']} wrong formulas rejected "
@@ -486,8 +491,10 @@ def _selftest_mutate(args, selftest) -> int:
     summary = selftest.summarise_campaigns(campaigns)
     ok = summary["survived"] == 0
     if args.json:
-        print(json.dumps({"summary": summary, "campaigns": campaigns, "ok": ok, "seconds": time.perf_counter() - t0},
-                         default=str))
+        from verify._provenance import provenance
+
+        print(json.dumps({"summary": summary, "campaigns": campaigns, "ok": ok, "seconds": time.perf_counter() - t0,
+                          "provenance": provenance(args.seed)}, default=str))
         return 0 if ok else 1
     print(f"generated mutants of the closed forms: {summary['generated']} generated, {summary['equivalent']} proved "
           f"equivalent, {summary['killed']} killed, {summary['survived']} survived")
