@@ -4,7 +4,7 @@ fresh process, and for the seed sweep on one or two workers.
 JSON documents are compared as canonical text (``sort_keys``) after every ``seconds`` key is removed, so a NaN
 compares equal to itself and a float equals only the same float (``repr`` round-trips).  The default run uses a
 few cheap statements (quadrature, certified, Monte Carlo, float64 and seed-independent checks; ~25 s CPU); the
-whole of ``verify run`` twice is ``--run-slow``.
+whole of ``verify run`` twice is ``--verify-slow``.
 """
 
 from __future__ import annotations
@@ -88,15 +88,15 @@ def test_selftest_json_same_seed_same_bits_on_one_or_two_workers(capsys):
 
 @pytest.mark.slow
 def test_whole_run_json_same_bits(request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("every statement twice in fresh processes: run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("every statement twice in fresh processes: run with --verify-slow")
     argv = ["run", "--json", "--seed", "11"]
     assert _fresh_process(argv) == _fresh_process(argv)
 
 
 @pytest.mark.slow
 def test_whole_seed_sweep_same_bits_on_one_or_two_workers(request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("every statement's evidence at 3 seeds, twice: run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("every statement's evidence at 3 seeds, twice: run with --verify-slow")
     base = ["selftest", _cheap_claim(), "--json", "--full", "--seeds", "3"]
     assert _fresh_process(base + ["--workers", "1"]) == _fresh_process(base + ["--workers", "2"])

@@ -127,7 +127,7 @@ class Check:
     not depend on the subject (points, references, samples, trajectories); ``score(prepared, subject)`` returns the
     :class:`Outcome` of one subject -- the true ``subject`` or a mutant's -- against it, drawing no randomness.
     ``kind`` is a registered kind (:func:`kinds`).  ``mutants`` are the wrong subjects the check must reject.
-    ``slow`` checks run only when asked for (``verify run --slow``, ``pytest --run-slow``).
+    ``slow`` checks run only when asked for (``verify run --slow``, ``pytest --verify-slow``).
     """
 
     name: str
