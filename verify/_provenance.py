@@ -54,7 +54,7 @@ def _git() -> tuple:
 
 @functools.lru_cache(maxsize=1)
 def _versions() -> dict:
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for lib in _LIBRARIES:
         try:
             out[lib.replace("python-", "")] = metadata.version(lib)

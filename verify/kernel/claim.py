@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import mpmath
 from mpmath import mp
@@ -112,7 +112,7 @@ class Verdict:
     worst_dim: int
     detail: str = ""
     assumed: tuple = ()
-    decision: object = None
+    decision: Any = None
     rows: tuple = ()
     hints: tuple = ()
 
@@ -197,6 +197,8 @@ def compare_with_definition(spec: ClaimSpec, formula: str, seed: int = 0, assume
                                  float(err)))
             if worst is None or err > worst:
                 worst, worst_dim = err, pt.dim
+    if worst is None:  # select_points never returns an empty selection
+        raise ValueError(f"claim {spec.id}: no reference point to compare with")
     return tuple(rows), float(worst), worst_dim, pts, assumed
 
 
@@ -225,7 +227,8 @@ def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=(), *, bu
     under = f" under {', '.join(assumed)}" if assumed else ""
     numeric = (f"at {len(pts)} reference points{under} the definition differs from the formula by at most "
                f"{worst:.3g} (relative; tolerance {spec.tolerance:.0e}), worst at d = {worst_dim}")
-    decision, hint = None, ()
+    decision: Any = None
+    hint: tuple[str, ...] = ()
     if spec.domains:
         decision = decide_claim(spec, formula, seed, assumed, budget_seconds)
         kind = decision.verdict

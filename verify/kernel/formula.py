@@ -498,7 +498,8 @@ def _check_tree(tree: ast.Expression, names: frozenset) -> None:
         elif isinstance(node, ast.Attribute):
             stack.append((node.value, depth + 1))
         elif isinstance(node, ast.Call):
-            stack.append((node.args[0] if node.args else node.func.value, depth + 1))
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else node.func
+            stack.append((node.args[0] if node.args else receiver, depth + 1))
 
 
 def _build(node, src: str):
@@ -515,6 +516,7 @@ def _build(node, src: str):
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Attribute):
             return (_METHODS[node.func.attr], _build(node.func.value, src))
+        assert isinstance(node.func, ast.Name)  # the whitelist admits no other callee
         return ("fn", node.func.id, _build(node.args[0], src))
     if isinstance(node.op, ast.Pow):
         return ("pow", _build(node.left, src), _build(node.right, src))
