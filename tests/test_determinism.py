@@ -25,15 +25,16 @@ SWEEP_IDS = ("linear-limit", "zfb-minimizer")
 
 
 def _strip(x):
+    """Without timings, and without the provenance's command line (it names the workers, which must not matter)."""
     if isinstance(x, dict):
-        return {k: _strip(v) for k, v in x.items() if k != "seconds"}
+        return {k: _strip(v) for k, v in x.items() if k != "seconds" and not (k == "command" and "git_commit" in x)}
     if isinstance(x, list):
         return [_strip(v) for v in x]
     return x
 
 
 def canonical(text: str) -> str:
-    """The JSON document as canonical text without its timings."""
+    """The JSON document as canonical text without its timings (nor the command that produced it)."""
     return json.dumps(_strip(json.loads(text)), sort_keys=True)
 
 

@@ -323,10 +323,11 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
         detail = (f"z: {zs}; worst |z| {worst:.3g} at {where}; smallest detectable relative error "
                   f"{power:.2g} (|z| >= {z:g}); false-alarm rate per comparison {alarm:.2g}")
         if flagged:
-            return at_most(math.inf, z, "|z|", f"UNRELIABLE estimate at {'; '.join(flagged[:2])}; " + detail)
+            return Outcome(math.inf, z, "<=", "|z|", f"UNRELIABLE estimate at {'; '.join(flagged[:2])}; " + detail, alarm)
         if resolve is not None and not power <= resolve:
-            return at_most(math.inf, z, "|z|", f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail)
-        return at_most(worst, z, "|z|", detail)
+            return Outcome(math.inf, z, "<=", "|z|",
+                           f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail, alarm)
+        return Outcome(float(worst), float(z), "<=", "|z|", detail, alarm)
 
     return _make(name, kind, subject, mutants, prepare, score, description, slow, adapter, budget)
 

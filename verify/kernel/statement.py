@@ -83,6 +83,9 @@ class Outcome:
     relation: str  # ">=" or "<="
     unit: str = ""
     detail: str = ""
+    false_alarm: float | None = None
+    """For a statistical check: the probability that a true statement fails this comparison (from the distribution
+    the statistic really has, e.g. Student-t for batch means); None for a deterministic check."""
 
     def __post_init__(self):
         if self.relation not in (">=", "<="):
@@ -202,6 +205,8 @@ class Evidence:
     detail: str = ""
     mutant: str = ""
     """Empty for a run on the true subject; otherwise the planted mutant (then ``passed`` means *not caught*)."""
+    false_alarm: float | None = None
+    """See :attr:`Outcome.false_alarm`."""
 
     @property
     def caught(self) -> bool:
@@ -212,6 +217,8 @@ class Evidence:
         d = asdict(self)
         if not self.mutant:
             del d["mutant"]
+        if self.false_alarm is None:
+            del d["false_alarm"]
         else:
             d["caught"] = self.caught
         for k in ("figure", "threshold"):
