@@ -44,6 +44,7 @@ root_doc = "index"
 # MyST: $...$ and $$...$$ math, ::: fences, definition lists, heading anchors for links into sections
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
+myst_update_mathjax = False  # math is MathML here: no MathJax classes
 
 # myst-nb: every notebook (the tutorial, the executed how-to pages) runs at build time; an error fails the build
 nb_execution_mode = os.environ.get("SV_DOCS_EXECUTE", "force")  # "off" only to draft the prose quickly

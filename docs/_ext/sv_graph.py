@@ -19,7 +19,7 @@ COLOURS = {
     "not established": ("#e4e4e4", "#4d4d4d"),
 }
 
-NODE_W, NODE_H, COL_GAP, ROW_GAP, PAD = 214, 44, 64, 14, 12
+NODE_W, NODE_H, COL_GAP, ROW_GAP, PAD = 172, 40, 26, 9, 6
 
 
 def layers(ids: list[str], uses: dict[str, tuple[str, ...]]) -> dict[str, int]:
@@ -89,20 +89,20 @@ def svg(nodes: list[dict], uses: dict[str, tuple[str, ...]], href_prefix: str = 
         x, y = xy[i]
         n = info[i]
         fill, stroke = COLOURS.get(n["verdict"], COLOURS["not established"])
-        label = n["label"] if len(n["label"]) <= 30 else n["label"][:29] + "…"
+        label = n["label"] if len(n["label"]) <= 24 else n["label"][:23].rstrip() + "…"
         out.append(
             f'<a href="{html.escape(href_prefix + i)}.html"><title>{html.escape(n["title"])} '
             f'[{html.escape(n["verdict"])}]</title>'
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="6" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="1.6"/>'
-            f'<text x="{x + 9:.1f}" y="{y + 18:.1f}" font-size="13" font-weight="600" fill="#1a1a1a">'
+            f'<text x="{x + 7:.1f}" y="{y + 16:.1f}" font-size="12" font-weight="600" fill="#1a1a1a">'
             f'{html.escape(label)}</text>'
-            f'<text x="{x + 9:.1f}" y="{y + 35:.1f}" font-size="11.5" font-family="monospace" fill="#333">'
+            f'<text x="{x + 7:.1f}" y="{y + 32:.1f}" font-size="10.5" font-family="monospace" fill="#333">'
             f'{html.escape(i)}</text></a>')
     lx = PAD
     for verdict, (fill, stroke) in COLOURS.items():
-        out.append(f'<rect x="{lx}" y="{height + 10}" width="14" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
-                   f'<text x="{lx + 19}" y="{height + 21}" font-size="12" fill="#1a1a1a">{html.escape(verdict)}</text>')
-        lx += 19 + 7 * len(verdict) + 22
+        out.append(f'<rect x="{lx:.0f}" y="{height + 10}" width="14" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
+                   f'<text x="{lx + 19:.0f}" y="{height + 21}" font-size="12" fill="currentColor">{html.escape(verdict)}</text>')
+        lx += 19 + 6.4 * len(verdict) + 18
     out.append("</svg>")
     return "\n".join(out)

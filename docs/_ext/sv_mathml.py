@@ -25,6 +25,39 @@ _REWRITES = (
 )
 
 
+def _alphabet(upper: int, lower: int | None = None, digits: int | None = None, exceptions: str = "") -> dict:
+    table = {chr(65 + k): chr(upper + k) for k in range(26)}
+    if lower is not None:
+        table.update({chr(97 + k): chr(lower + k) for k in range(26)})
+    if digits is not None:
+        table.update({chr(48 + k): chr(digits + k) for k in range(10)})
+    for pair in exceptions.split():
+        table[pair[0]] = pair[1]
+    return table
+
+
+# MathML Core (what Chromium renders) ignores mathvariant other than "normal": styled letters are written with the
+# Unicode mathematical alphanumeric symbols instead (the holes of those blocks are the Letterlike Symbols).
+_VARIANTS = {
+    "script": _alphabet(0x1D49C, 0x1D4B6, None, "Bℬ Eℰ Fℱ Hℋ Iℐ Lℒ Mℳ Rℛ eℯ gℊ oℴ"),
+    "double-struck": _alphabet(0x1D538, 0x1D552, 0x1D7D8, "Cℂ Hℍ Nℕ Pℙ Qℚ Rℝ Zℤ"),
+    "fraktur": _alphabet(0x1D504, 0x1D51E, None, "Cℭ Hℌ Iℑ Rℜ Zℨ"),
+    "bold": _alphabet(0x1D400, 0x1D41A, 0x1D7CE),
+    "sans-serif": _alphabet(0x1D5A0, 0x1D5BA, 0x1D7E2),
+    "monospace": _alphabet(0x1D670, 0x1D68A, 0x1D7F6),
+}
+_VARIANT_TAG = re.compile(r'<(mi|mn|mtext)([^>]*?) mathvariant="([a-z-]+)"([^>]*)>([^<]*)</\1>')
+
+
+def _letters(match: re.Match) -> str:
+    tag, before, variant, after, text = match.groups()
+    table = _VARIANTS.get(variant)
+    if table is None:
+        return match.group(0)
+    styled = "".join(table.get(c, c) for c in html.unescape(text))
+    return f"<{tag}{before}{after}>{html.escape(styled, quote=False)}</{tag}>"
+
+
 class UnsupportedMath(ValueError):
     """A formula the converter cannot render faithfully."""
 
@@ -51,7 +84,7 @@ def mathml(tex: str, display: bool = False) -> str:
     left = unconverted(out)
     if left:
         raise UnsupportedMath(f"LaTeX command(s) {', '.join(left)} not converted in {tex!r}")
-    return out
+    return _VARIANT_TAG.sub(_letters, out)
 
 
 def _fallback(node, tex: str, exc: Exception) -> str:

@@ -130,7 +130,7 @@ def md_text(text: str) -> str:
 def plain(text: str) -> str:
     r"""A short label without markup: ``Sec. 5 (R_$\infty$)`` -> ``Sec. 5 (R∞)``."""
     t = str(text).replace("$", "")
-    for a, b in ((r"\mathcal R_\infty", "R∞"), (r"\infty", "∞"), (r"\alpha", "α"), (r"\Gamma", "Γ"),
+    for a, b in ((r"\mathcal R_\infty", "R∞"), ("R_∞", "R∞"), (r"\infty", "∞"), (r"\alpha", "α"), (r"\Gamma", "Γ"),
                  (r"\Sigma", "Σ"), (r"\to", "→"), (r"\mathcal ", ""), (r"\,", " ")):
         t = t.replace(a, b)
     return re.sub(r"\\[A-Za-z]+|[{}]", "", t)
@@ -325,10 +325,16 @@ def _mutant_table(st, mutants: list) -> str:
         for m in c.mutants:
             notes[(c.name, m.name)] = m.note
     rows = []
+    span = {}
+    for ev in mutants:
+        span[ev.name] = span.get(ev.name, 0) + 1
+    shown = set()
     for ev in mutants:
         refused = "refused" if ev.caught else "NOT refused"
         note = notes.get((ev.name, ev.mutant), "")
-        rows.append(f'<tr><td>{inline_html(ev.name)}</td><td>{inline_html(ev.mutant)}'
+        check = "" if ev.name in shown else f'<td rowspan="{span[ev.name]}">{inline_html(ev.name)}</td>'
+        shown.add(ev.name)
+        rows.append(f'<tr>{check}<td>{inline_html(ev.mutant)}'
                     + (f'<div class="sv-note">{html.escape(note)}</div>' if note else "")
                     + f'</td><td class="sv-num">{_figure(ev.figure, ev.unit)}</td>'
                     f'<td class="sv-num">{_threshold(ev)}</td>'
@@ -342,11 +348,13 @@ def _campaign(c: dict) -> str:
     if c.get("note") and not c.get("generated"):
         return ""
     survived = [m for m in c["mutants"] if m["status"] == "survived"]
-    text = (f"The closed form was also mutated by machine ({c['generated']} mutants: terms dropped or negated, "
+    others = c["killed"] + c["survived"]
+    text = (f"The closed form was also mutated by machine: {c['generated']} mutants (terms dropped or negated, "
             f"constants halved or doubled, symbols transposed, inverted or squared, factors swapped, ...). "
-            f"{c['equivalent']} {'was' if c['equivalent'] == 1 else 'were'} proved equivalent by the exact decision "
-            f"and discarded; of the others, {c['killed']} {'was' if c['killed'] == 1 else 'were'} refused by at "
-            f"least one of the checks {', '.join(c['checks'])} and {c['survived']} survived.")
+            f"{c['equivalent']} {'was' if c['equivalent'] == 1 else 'were'} proved equivalent to the closed form by "
+            f"the exact decision and set aside.  Of the other {others}, {c['killed']} "
+            f"{'was' if c['killed'] == 1 else 'were'} refused by at least one check "
+            f"({', '.join(c['checks'])}) and {c['survived']} survived.")
     rows = "\n".join(f'<tr><td><code>{html.escape(m["formula"] or m["mutant"])}</code></td>'
                      f'<td>{html.escape(m["mutant"])}</td><td>{html.escape(m["status"])}</td>'
                      f'<td>{html.escape(", ".join(m["red"]) or "-")}</td></tr>' for m in c["mutants"])
@@ -433,14 +441,18 @@ def index_page(reg: dict, verdicts: dict) -> str:
                      for i, st in reg.items())
     graph = sv_graph.svg(_graph_nodes(reg, verdicts), USES)
     toc = "\n".join(reg)
-    return f"""# The paper, statement by statement
+    return f"""---
+hide-toc: true
+---
+
+# The paper, statement by statement
 
 Each page below is generated from the registered statement: the statement and its hypotheses, the derivation
 (every step machine-checked), the evidence with its figures and thresholds, the verdict, and the wrong statements
 each check refuses.  The graph shows which statement uses which (an arrow from the used statement to its user),
 coloured by verdict; click a box to open its page.
 
-{_raw('<div class="sv-graph-wrap">' + graph + '</div>')}
+{_raw('<div class="sv-graph-wrap sv-wide">' + graph + '</div>')}
 | paper | statement | id | verdict |
 |---|---|---|---|
 {rows}
@@ -469,7 +481,8 @@ def findings_page(reg: dict, verdicts: dict, vs: dict) -> str:
         for i in ids:
             st, v = reg[i], vs[i]
             text = md_text(v.summary.rstrip(".") + "." if v.summary else st.summary)
-            label = {"falsified as written": "Witness", "verified under hypotheses": "Hypothesis"}.get(kind, "Form")
+            label = {"falsified as written": "Witness", "verified under hypotheses": "Hypothesis",
+                     "sharpened": "Sharper form", "contradicts the paper": "Evidence"}.get(kind, "Form")
             form = f" **{label}:** {md_text(v.form.rstrip('.'))}." if v.form else ""
             lines += [f"- **[{md_text(plain(st.number))}](statements/{i}.md)** ({md_text(st.title)}): {text}{form}",
                       ""]
@@ -608,7 +621,7 @@ def generate(app) -> None:
     for name, text in module_pages().items():
         _write(src / "reference" / "modules" / f"{name}.md", text)
     graph = sv_graph.svg(_graph_nodes(reg, verdicts), USES, href_prefix="statements/")
-    _write(src / "statements" / "graph-home.html", '<div class="sv-graph-wrap">' + graph + "</div>\n")
+    _write(src / "statements" / "graph-home.html", '<div class="sv-graph-wrap sv-wide">' + graph + "</div>\n")
     import jupytext
 
     nb = jupytext.read(root / "notebooks" / "tutorial.py")
