@@ -52,6 +52,7 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (the verdict table) with tables
 
 # math as MathML (no script, no network)
 html_math_renderer = "mathml"
@@ -59,6 +60,7 @@ html_math_renderer = "mathml"
 # autodoc: docstrings in numpydoc layout (napoleon), signatures without type annotations (they are in the text)
 autodoc_typehints = "none"
 autodoc_member_order = "bysource"
+add_module_names = False  # each API section names its module once
 autodoc_inherit_docstrings = False  # a method's own docstring or none (not the base class's, e.g. pytest's)
 autodoc_default_options = {"exclude-members": "__init__, __new__"}
 napoleon_google_docstring = False

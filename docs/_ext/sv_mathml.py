@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 # Commands latex2mathml does not know, rewritten to ones it does.
 _REWRITES = (
     (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
-    (re.compile(r"\\lVert(?![A-Za-z])"), r"\\|"),
-    (re.compile(r"\\rVert(?![A-Za-z])"), r"\\|"),
+    (re.compile(r"\\[Bb]igg?[lr]?(?![A-Za-z])"), ""),  # \big\| and friends: the delimiter alone
+    (re.compile(r"\\!"), ""),
 )
 
 
@@ -65,7 +65,7 @@ class UnsupportedMath(ValueError):
 def unconverted(markup: str) -> list[str]:
     """LaTeX commands left as text in ``markup`` (what the converter did not understand)."""
     text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
-    return sorted(set(re.findall(r"\\[A-Za-z]+", text)))
+    return sorted(set(re.findall(r"\\(?:[A-Za-z]+|[^A-Za-z\s])", text)))
 
 
 def mathml(tex: str, display: bool = False) -> str:

@@ -137,15 +137,26 @@ def plain(text: str) -> str:
 
 
 def math_display(tex: str) -> str:
-    tex = tex.strip()
-    if r"\\" in tex and r"\begin" not in tex:
-        tex = r"\begin{gathered}" + tex + r"\end{gathered}"
-    return mathml(tex, display=True)
+    """A displayed statement broken into rows as the appendix breaks it (:func:`verify.reports.latex.display_tex`),
+    one MathML display per row."""
+    from verify.reports.latex import display_tex
+
+    rows, body, pos = [], display_tex(tex), 0
+    while (i := body.find(r"\svfit{", pos)) >= 0:
+        _, k = _group(body, i + len(r"\svfit"))
+        row, pos = _group(body, k)
+        rows.append(mathml(row, display=True))
+    if not rows:
+        raise ValueError(f"no display rows in {tex!r}")
+    return "\n".join(rows)
 
 
 def math_or_text(tex: str) -> str:
-    """A hypothesis or an assumption: pure math, or LaTeX text with ``$...$`` math."""
-    return latex_text_html(tex) if "$" in tex else mathml(tex)
+    """A hypothesis or an assumption: LaTeX text with ``$...$`` math, or pure math split where a paragraph may
+    break it (:func:`verify.reports.texwidth.inline_pieces`, as the appendix does)."""
+    from verify.reports.texwidth import inline_pieces
+
+    return latex_text_html(tex if "$" in tex else inline_pieces(tex))
 
 
 # ---------------------------------------------------------------------------------------------------------------
