@@ -3,7 +3,8 @@ virtual environment, and run from a directory outside the source tree, the `veri
 through their entry point and checks them.
 
 Building the wheel and installing numpy, scipy, sympy, python-flint and matplotlib into a new environment takes
-about a minute (from the local package index; longer from the network), so the test is marked slow."""
+about a minute (from the local package index; longer from the network), so these tests run with the slow tests
+only (``--verify-slow``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _only_with_the_slow_tests(request):  # module scope: decided before the wheel is built
+    if not any(request.config.getoption(name, default=False) for name in ("--verify-slow", "--run-slow")):
+        pytest.skip("builds and installs the wheel in a fresh environment (about a minute): run with the slow tests")
 
 
 def _run(args, cwd, env, timeout=900) -> subprocess.CompletedProcess:
