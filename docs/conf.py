@@ -2,7 +2,7 @@
 
 Build (from the repository root; warnings are errors, every cross-reference must resolve):
 
-    sphinx-build -W -n --keep-going -b html docs docs/_build/html
+    sphinx-build -M html docs docs/_build -W -n --keep-going
 
 The statement pages, the findings, the API page and the tutorial notebook are generated from the registry at the
 start of the build (``_ext/sv_pages.py``); math is MathML converted at build time (``_ext/sv_mathml.py``), so the

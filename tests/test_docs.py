@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 BUILD = DOCS / "_build" / "html"
-BUILD_COMMAND = "sphinx-build -W -n --keep-going -b html docs docs/_build/html"
+BUILD_COMMAND = "sphinx-build -M html docs docs/_build -W -n --keep-going"
 
 pytest.importorskip("sphinx", reason="the docs extra is not installed (pip install -e '.[docs]')")
 pytest.importorskip("myst_nb", reason="the docs extra is not installed (pip install -e '.[docs]')")
