@@ -111,7 +111,12 @@ def at_most(figure: float, threshold: float, unit: str = "", detail: str = "") -
 
 @dataclass(frozen=True)
 class Mutant:
-    """A planted wrong subject (closed form or quantity) that a check must reject."""
+    """A planted wrong subject (closed form or quantity) that a check must reject.
+
+    >>> wrong = Mutant("missing V m", lambda p: p["V"] * p["Gamma"] * p["z"], note="the linear-attention form at m = 0")
+    >>> wrong.name, wrong.subject({"V": 2.0, "Gamma": 3.0, "z": 1.0})
+    ('missing V m', 6.0)
+    """
 
     name: str
     subject: Any
@@ -229,7 +234,13 @@ class Evidence:
 
 @dataclass
 class Statement:
-    """A statement of the paper (or of a result it leans on), with everything that checks it."""
+    """A statement of the paper (or of a result it leans on), with everything that checks it.
+
+    >>> st = Statement(id="example", number="Example", title="A statement with no evidence yet", summary="x = x",
+    ...                source="the documentation", statement_tex="x = x")
+    >>> st.status, st.checks, st.built_derivations()
+    ('verified', (), ())
+    """
 
     id: str
     number: str
