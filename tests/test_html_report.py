@@ -282,7 +282,9 @@ def test_run_json_stdout_stays_json_with_the_bar_on(capsys, monkeypatch):
     cap = capsys.readouterr()
     records = json.loads(cap.out)
     assert records and [r["id"] for r in records] == ["linear-limit"] * len(records)
-    assert "%|" in cap.err and f"/{len(records)} [" in cap.err  # the bar, at k of n records
+    evidence = [r for r in records if r["kind"] != "verdict"]
+    assert len(evidence) == len(records) - 1 and records[-1]["verdict"] == "verified under hypotheses"
+    assert "%|" in cap.err and f"/{len(evidence)} [" in cap.err  # the bar, at k of n records
     assert main(["run", "linear-limit", "--no-derivations", "--json", "--quiet"]) == 0
     cap = capsys.readouterr()
     assert cap.err == "" and json.loads(cap.out)

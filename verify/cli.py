@@ -1,6 +1,6 @@
 """The ``verify`` command line (also ``python -m verify``).
 
-    verify list                                    statements with the paper's numbering
+    verify list                                    statements with the paper's numbering and declared verdicts
     verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence; exit 0/1
     verify run [ID...] --mutants [--json]          every check on its planted mutants: each must go red
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
@@ -295,12 +295,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_list(args) -> int:
     from verify.kernel.registry import statements
+    from verify.reports.table import format_list
 
-    sts = statements()
-    width = max(len(s.id) for s in sts)
-    num = max(len(s.number) for s in sts)
-    for s in sts:
-        print(f"{s.id.ljust(width)}  {s.number.ljust(num)}  {s.summary}  [{s.status}]")
+    print(format_list(statements()))
     return 0
 
 
@@ -309,7 +306,7 @@ def _cmd_run(args) -> int:
         raise UsageError("--mutants: runs in-process (no --workers, --scheduler or --log)")
     from verify.kernel.registry import statements
     from verify.kernel.runner import run_mutants, run_statements
-    from verify.reports.table import format_mutants, format_table, to_json
+    from verify.reports.table import format_mutants, format_table, format_verdicts, to_json
 
     with _progress(args, lines=not args.json) as progress:
         if progress.bar:  # a status on the bar only: the log lines stay "[k/n] ..." records
@@ -324,7 +321,12 @@ def _cmd_run(args) -> int:
     if args.mutants:
         print(to_json(records) if args.json else format_mutants(records))
         return 0 if all(r.caught for r in records) else 1
-    print(to_json(records) if args.json else format_table(records, verbose=args.verbose))
+    if args.json:
+        print(to_json(records, statements=sts))
+    else:
+        print(format_table(records, verbose=args.verbose, statements=sts))
+        print()
+        print(format_verdicts(sts, records))
     return 0 if all(r.passed for r in records) else 1
 
 
@@ -513,7 +515,8 @@ def _cmd_report(args) -> int:
             from verify.reports.table import to_json
 
             progress("statements: loading")
-            (out / "run.json").write_text(to_json(run_statements(statements(), seed=args.seed, progress=progress)))
+            sts = statements()
+            (out / "run.json").write_text(to_json(run_statements(sts, seed=args.seed, progress=progress), statements=sts))
             ran.append("records")
         for name, module, run, write in _REPORT_STUDIES:
             if getattr(inputs, name) is None:
@@ -553,6 +556,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (verify list | head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

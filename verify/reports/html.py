@@ -88,6 +88,8 @@ def records_from_json(records: list[dict]) -> list:
     names = {f.name for f in fields(Evidence)}
     out = []
     for r in records:
+        if r.get("kind") == "verdict":  # a statement's verdict, not an evidence item
+            continue
         kw = {k: v for k, v in r.items() if k in names}
         for k in ("figure", "threshold"):
             if isinstance(kw.get(k), str):
