@@ -279,7 +279,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--quick", action="store_true", help="run the absent audit and training quick")
     rp.add_argument("--seed", type=_seed, default=0, help="master seed of what is run (default 0)")
     rp.add_argument("--no-pdf", action="store_true", help="write appendix.tex only (no pdflatex)")
-    for sp in (run, tex, st, aud, tr, dy, rp):
+    for sp in (run, tex, st, aud, tr, dy, mx, rp):
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
 
     claim = sub.add_parser("claim", help="check a candidate closed form", epilog_factory=_claims_help,

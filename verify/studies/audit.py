@@ -637,48 +637,68 @@ write_report = write
 
 
 def _figures(result: dict, out: Path) -> list[Path]:
+    """error_vs_L.png, local_slope.png and exponent_vs_sigma.png: every line named in a legend beside the data,
+    fitted slopes with their exponent, titles saying what is shown."""
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
     rows, fits, paths = result["measurements"], result["fits"], []
     curves = _curves(rows)
     cst = {(c["measure"], c["d"], c["case"], c["method"]): c for c in result["constants"]}
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(9.5, 5))
+    handles = []
     for (st, meas, d, sg, un, case, method), rs in sorted(curves.items(), key=lambda kv: kv[0][3]):
         if st != "prop-3.1" or d != 1 or case != "U=V=I" or meas != "gaussian" or method != "exact":
             continue
         L = np.array([r["L"] for r in rs])
         E = np.array([r["value"] for r in rs])
-        line, = ax.loglog(L, E, "-", label=f"exact sigma={sg:g}")
+        alpha = sharp_exponent(sg, [[un]])
+        line, = ax.loglog(L, E, "-", lw=1.8, label=rf"$\sigma = {sg:g}$ exact ($-\alpha = {-alpha:.3f}$)")
+        handles.append(line)
         mc = curves.get(("prop-3.1", "gaussian", 1, sg, un, case, "montecarlo"))
         if mc:
             ax.errorbar([r["L"] for r in mc], [r["value"] for r in mc], yerr=[Z95 * r["stderr"] for r in mc], fmt="o",
-                        ms=3, color=line.get_color())
+                        ms=4, capsize=2, color=line.get_color())
         slope = (math.log(E[-1]) - math.log(E[-2])) / (math.log(L[-1]) - math.log(L[-2]))
-        ax.loglog(L, E[-1] * (L / L[-1]) ** slope, ":", color=line.get_color(), lw=1)
+        fitted, = ax.loglog(L, E[-1] * (L / L[-1]) ** slope, ":", color=line.get_color(), lw=1.2,
+                            label=rf"$\sigma = {sg:g}$: $L^{{{slope:.3f}}}$ (local slope at $L = 10^{{{math.log10(L[-1]):.0f}}}$)")
+        handles.append(fitted)
         c = cst.get(("gaussian", 1, case, "exact"))
         if c and sg >= 1:
             Lb = L[L >= 2]
             ax.loglog(Lb, c["c1_smallest"] * sg**6 * np.log(Lb) / Lb ** (c["c2_largest"] / sg**2), "--",
-                      color=line.get_color(), lw=0.8)
-    ax.set_xlabel("L")
-    ax.set_ylabel("E ||T[mu_L] - T[mu]||^2")
-    ax.set_title("error vs L (d=1, U=V=1): exact (-), MC (o), fitted slope (:), paper form (--)")
-    ax.legend(fontsize=7)
+                      color=line.get_color(), lw=0.9)
+    handles += [Line2D([], [], color="grey", marker="o", ls="none", label="Monte Carlo, 95% interval"),
+                Line2D([], [], color="grey", ls="--", lw=0.9,
+                       label=r"paper form $c_1\sigma^6\ln L\,/\,L^{c_2/\sigma^2}$ (fitted $c_1, c_2$)")]
+    ax.set_xlabel("prompt length $L$")
+    ax.set_ylabel(r"$\mathbb{E}\,\|T[\hat\mu_L] - T[\mu]\|^2_{L^2(\nu)}$")
+    ax.set_title(r"Prop 3.1: the error of softmax attention on $L$ Gaussian tokens ($d = 1$, $U = V = 1$)", fontsize=10)
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
     paths.append(save(fig, out / "error_vs_L.png"))
-    fig, ax = plt.subplots(figsize=(7, 5))
+
+    fig, ax = plt.subplots(figsize=(9.5, 4.6))
+    handles = []
     for sg in sorted({f["sigma"] for f in fits}):
         sel = sorted([f for f in fits if f["kind"] == "local" and f["sigma"] == sg and f["d"] == 1 and f["case"] == "U=V=I"
                       and f["statement"] == "prop-3.1" and f["method"] in ("exact", "exact-far")], key=lambda f: f["L_max"])
         if not sel:
             continue
         Lm = [math.sqrt(f["L_min"] * f["L_max"]) for f in sel]
-        line, = ax.semilogx(Lm, [f["slope"] for f in sel], "o-", ms=3, label=f"sigma={sg:g}")
-        ax.axhline(sel[0]["predicted_exponent"], color=line.get_color(), ls="--", lw=0.8)
-    ax.set_xlabel("L")
-    ax.set_ylabel("local slope d ln E / d ln L")
-    ax.set_title("local slope converging to -alpha (dashed)")
-    ax.legend(fontsize=7)
+        line, = ax.semilogx(Lm, [f["slope"] for f in sel], "o-", ms=3,
+                            label=rf"$\sigma = {sg:g}$: local slope of the exact curve")
+        ax.axhline(sel[0]["predicted_exponent"], color=line.get_color(), ls="--", lw=0.9)
+        handles += [line, Line2D([], [], color=line.get_color(), ls="--", lw=0.9,
+                                 label=rf"$-\alpha({sg:g}) = {sel[0]['predicted_exponent']:.3f}$ (sharp)")]
+    ax.set_xlabel("prompt length $L$ (geometric middle of each pair of points)")
+    ax.set_ylabel(r"local slope $d\ln E/d\ln L$")
+    ax.set_title(r"The local slope converges to the sharp exponent $-\alpha(\sigma\|U\|)$ like $1/\ln L$", fontsize=10)
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
     paths.append(save(fig, out / "local_slope.png"))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     ss = np.linspace(0.3, 3.2, 200)
     c2 = sharp_exponent(1.0, [[1.0]])
     best_by = {}
@@ -689,19 +709,27 @@ def _figures(result: dict, out: Path) -> list[Path]:
                 if f["sigma"] not in best or f["L_max"] > best[f["sigma"]]["L_max"]:
                     best[f["sigma"]] = f
         best_by[method] = best
-    for ax, scale, ylab in ((axes[0], lambda x: 1.0, "exponent"), (axes[1], lambda x: x * x, "sigma^2 x exponent")):
-        ax.plot(ss, [scale(s) * sharp_exponent(s, [[1.0]]) for s in ss], "-", label="sharp alpha(sigma)")
-        ax.plot(ss, [scale(s) * c2 / s**2 for s in ss], "--", label=f"paper form c2/sigma^2, c2 = alpha(1) = {c2:.3f}")
-        ax.plot(ss, [scale(s) / s**2 for s in ss], ":", label="c2/sigma^2, c2 = 1 (= lim sigma^2 alpha)")
+    panels = ((axes[0], lambda x: 1.0, r"exponent of the decay in $L$", "the exponent"),
+              (axes[1], lambda x: x * x, r"$\sigma^2\times$ exponent", r"$\sigma^2\times$ the exponent: the paper's $c_2$ "
+                                                                           "would be flat"))
+    for ax, scale, ylab, title in panels:
+        ax.plot(ss, [scale(s) * sharp_exponent(s, [[1.0]]) for s in ss], "-", label=r"sharp $\alpha(\sigma)$")
+        ax.plot(ss, [scale(s) * c2 / s**2 for s in ss], "--",
+                label=rf"paper form $c_2/\sigma^2$, $c_2 = \alpha(1) = {c2:.3f}$")
+        ax.plot(ss, [scale(s) / s**2 for s in ss], ":", label=r"$c_2/\sigma^2$, $c_2 = 1 = \lim\,\sigma^2\alpha$")
         for (method, best), mk in zip(best_by.items(), ("o", "s")):
             if best:
-                ax.plot(list(best), [-scale(s) * f["slope"] for s, f in best.items()], mk, mfc="none",
-                        label=f"measured -slope ({method}, L={max(f['L_max'] for f in best.values()):.0e})")
-        ax.set_xlabel("sigma (||U|| = 1, d = 1)")
+                top = max(f["L_max"] for f in best.values())
+                ax.plot(list(best), [-scale(s) * f["slope"] for s, f in best.items()], mk, mfc="none", ms=7,
+                        label=f"measured −slope ({'exact curve' if method == 'exact' else 'exact, far'}, "
+                              f"L = 1e{math.log10(top):.0f})")
+        ax.set_xlabel(r"$\sigma$ ($\|U\| = 1$, $d = 1$)")
         ax.set_ylabel(ylab)
-    axes[0].set_ylim(0, 1.3)
-    axes[1].set_ylim(0, 1.3)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 1.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(r"The rate of Prop 3.1 is $L^{-\alpha(\sigma\|U\|)}$, not $L^{-c_2/\sigma^2}$", fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     paths.append(save(fig, out / "exponent_vs_sigma.png"))
     return paths
