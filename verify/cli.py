@@ -226,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     tex.add_argument("-o", "--output", required=True, help="output .tex file (its directory is created)")
     tex.add_argument("--pdf", action="store_true", help="also run pdflatex (when on PATH)")
     tex.add_argument("--seed", type=_seed, default=0, help="master seed of the evidence (default 0)")
-    tex.add_argument("--no-evidence", action="store_true", help="leave the evidence tables empty (faster)")
+    tex.add_argument("--no-evidence", action="store_true",
+                     help="run nothing: empty evidence tables, declared verdicts (faster)")
 
     st = sub.add_parser("selftest", help="measure sensitivity and specificity: mutant formulas, rewritings, seeds")
     st.add_argument("ids", nargs="*", metavar="ID", help="claim ids for the catalogue (default: all)")
@@ -346,8 +347,8 @@ def _cmd_latex(args) -> int:
         evidence = {}
         if not args.no_evidence:
             for k, st in enumerate(sts, 1):
-                progress(f"[{k - 1}/{len(sts)}] evidence of {st.id}")  # k - 1 done while st runs
-                evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
+                progress(f"[{k - 1}/{len(sts)}] derivations and evidence of {st.id}")  # k - 1 done while st runs
+                evidence[st.id] = run_statements([st], seed=args.seed)  # the verdict needs both
         for k, st in enumerate(sts, 1):
             progress(f"[{k - 1}/{len(sts)}] derivations of {st.id}")
             st.built_derivations()

@@ -64,7 +64,7 @@ _SPACES = {",": " ", ":": " ", ";": " ", ">": " ", "!": "", " ": " ", "quad": " 
            "hspace": " ", "vspace": "", "kern": "", "mkern": "", "hskip": " "}
 _TEXTUAL = {"text", "textrm", "textit", "textbf", "textsf", "texttt", "textup", "textnormal", "emph", "mbox",
             "mathrm", "mathit", "mathbf", "mathsf", "mathtt", "mathnormal", "boldsymbol", "bm", "operatorname",
-            "operatorname*", "mathcal", "mathscr", "mathfrak", "hbox", "fbox", "underline", "phantom_"}
+            "operatorname*", "mathcal", "mathscr", "mathfrak", "hbox", "fbox", "underline", "url", "nolinkurl"}
 _BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ"}
 _WORDS = {"log", "ln", "exp", "det", "tr", "min", "max", "lim", "sup", "inf", "arg", "sin", "cos", "tan", "tanh",
           "sinh", "cosh", "argmin", "argmax", "rank", "diag", "dim", "ker", "deg", "Pr", "sgn", "sign", "vec",
@@ -267,6 +267,8 @@ class _Math:
             body = self.arg()
             return "𝟙" if body == "1" else body
         if name in _TEXTUAL or name in ("mathcal", "mathscr", "mathfrak"):
+            if name in ("url", "nolinkurl"):
+                return self.raw_group()
             if name in ("text", "textrm", "textit", "textbf", "textsf", "texttt", "textup", "textnormal", "emph",
                         "mbox", "hbox", "fbox"):
                 return plain(self.raw_group(), math=False)
@@ -391,7 +393,7 @@ def plain_math(tex: str) -> str:
     return _tidy(_Math(str(tex)).run()).replace("\\", "")
 
 
-_TEXT_COMMANDS = re.compile(r"\\(textit|textbf|emph|texttt|textrm|textsf|mbox|text|underline)\{([^{}]*)\}")
+_TEXT_COMMANDS = re.compile(r"\\(textit|textbf|emph|texttt|textrm|textsf|mbox|text|underline|url)\{([^{}]*)\}")
 
 
 def plain(text, math: bool | None = None) -> str:
