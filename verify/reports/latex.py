@@ -69,7 +69,7 @@ _COMBINING = {"\u0307": r"\dot", "\u0308": r"\ddot", "\u0302": r"\hat", "\u0304"
 
 
 def _unicode_math(text: str) -> str:
-    """Runs of Unicode super/subscripts as ``$^{..}$``/``$_{..}$`` and combining accents as ``$\dot{x}$`` (a
+    r"""Runs of Unicode super/subscripts as ``$^{..}$``/``$_{..}$`` and combining accents as ``$\dot{x}$`` (a
     pre-pass of :func:`escape_text`; the remaining symbols go through its table)."""
     text = re.sub("[" + "".join(_SUPERS) + "]+", lambda m: "$^{" + "".join(_SUPERS[c] for c in m.group(0)) + "}$", text)
     text = re.sub("[" + "".join(_SUBS) + "]+", lambda m: "$_{" + "".join(_SUBS[c] for c in m.group(0)) + "}$", text)
