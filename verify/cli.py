@@ -1,7 +1,7 @@
 """The ``verify`` command line (also ``python -m verify``).
 
     verify list                                    statements with the paper's numbering and declared verdicts
-    verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence; exit 0/1
+    verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence, one verdict per statement; exit 0/1
     verify run [ID...] --mutants [--json]          every check on its planted mutants: each must go red
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
@@ -206,11 +206,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("list", help="statement ids with paper numbering and one-line descriptions")
+    sub.add_parser("list", help="statement ids with paper numbering, declared verdicts and one-line descriptions")
 
-    run = sub.add_parser("run", help="check derivations and run the evidence")
+    run = sub.add_parser("run", help="check derivations and run the evidence; end with one verdict per statement")
     run.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
-    run.add_argument("--json", action="store_true", help="print JSON records instead of the table")
+    run.add_argument("--json", action="store_true",
+                     help="print JSON records instead of the tables: one per evidence item, then one verdict per statement")
     run.add_argument("--seed", type=_seed, default=0, help="master seed (default 0)")
     run.add_argument("--slow", action="store_true", help="also run the slow checks")
     run.add_argument("--no-derivations", action="store_true", help="skip the symbolic derivations")
