@@ -116,14 +116,21 @@ def test_a_failing_check_shows_its_detail_and_fail():
 
 def test_verify_run_output_carries_no_tex_and_ends_with_verdicts(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
-    assert main(["run", "sharp-exponent", "train-finite", "icl-gradient", "--no-derivations", "-q"]) == 0
+    assert main(["run", "prop-3-1-literal", "linear-limit", "-q"]) == 0
     out = capsys.readouterr().out
     assert "$" not in out and "\\" not in out
     assert max(text_width(ln) for ln in out.splitlines()) <= 120
-    tail = out.split("Verdicts (arXiv 2512.11784")[1]
-    assert "Prop 3.1 (sharp) (sharp-exponent)" in tail and "CONTRADICTS THE PAPER" in tail
-    assert "evidence: the printed rate L^(−c₂/σ²)" in tail
-    assert "3 statements: 1 verified, 1 verified under hypotheses, 1 contradicts the paper." in " ".join(tail.split())
+    tail = " ".join(out.split("Verdicts (arXiv 2512.11784")[1].split())
+    assert "Props 3.1/3.4 at L = 1 (prop-3-1-literal) FALSIFIED AS WRITTEN" in tail
+    assert "Lemma 2.1 (remark) (linear-limit) VERIFIED UNDER HYPOTHESES" in tail
+    assert "2 statements: 1 verified under hypotheses, 1 falsified as written." in tail
+
+
+def test_a_contradiction_states_its_evidence():
+    st = statements(["sharp-exponent"])[0]
+    text = format_verdicts([st], [_rec(st.id, c.name) for c in st.checks], width=100)
+    assert "CONTRADICTS THE PAPER" in text and "evidence: the printed rate L^(−c₂/σ²)" in " ".join(text.split())
+    assert "$" not in text and "\\" not in text
 
 
 def test_verify_list_is_plain_and_fits(capsys, monkeypatch):
