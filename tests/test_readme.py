@@ -2,7 +2,7 @@
 written in a fresh directory; the outputs it shows are what the commands print today; and no output of the session
 (terminal, JSON, LaTeX, HTML, Markdown, CSV, figures' metadata) cites a document a reader does not have or a path of
 the machine that wrote it.  The commands that take minutes (the quick audit, the quick training, the report) run in
-the slow test (``--run-slow``)."""
+the slow test (``--verify-slow``)."""
 
 from __future__ import annotations
 
@@ -184,8 +184,8 @@ def test_the_command_of_the_session_is_installed():
 
 @pytest.mark.slow
 def test_the_whole_session_runs_and_no_output_cites_a_private_document_or_a_machine_path(tmp_path, request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("the quick audit, the quick training and the report take minutes: run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("the quick audit, the quick training and the report take minutes: run with --verify-slow")
     problems = _run_session(tmp_path, slow=True)
     assert (tmp_path / "out" / "report" / "report.html").exists() and (tmp_path / "out" / "audit" / "audit.json").exists()
     docs = ROOT / "docs"
