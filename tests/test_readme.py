@@ -155,7 +155,7 @@ def _run_session(tmp: Path, slow: bool) -> list[str]:
             code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
         else:
             code, stdout, stderr = _in_process(command, tmp)
-        expected = 1 if any(ln.startswith("REJECTED") for ln in shown) else 0
+        expected = 1 if any(ln.startswith("DIFFERENT") for ln in shown) else 3 if any(ln.startswith("UNDECIDED") for ln in shown) else 0
         assert code == expected, (command, code, stderr[-2000:])
         _shown_in_order(shown, stdout)
         problems += _forbidden_in(stdout + stderr, f"$ {command}", tmp)
