@@ -102,6 +102,7 @@ CASES = [
 # (TestEveryKind::test_bad_input_names_the_parameter) and in tests/test_derivation.py.
 AUTHORING = {
     "Statement": "verify.kernel.statement", "Mutant": "verify.kernel.statement", "Derivation": "verify.kernel.derivation",
+    "Finding": "verify.kernel.verdict",
     **{kind: "verify.kernel.evidence" for kind in ("agreement", "enclosure", "z_test", "rate", "rejection", "bound",
                                                     "trajectory")},
 }

@@ -46,10 +46,12 @@ Concentration, Props 3.1/3.4 (:mod:`verify.concentration`)
     sharp_exponent                alpha(sigma ||U||_op): the sharp rate L^-alpha
 
 Claims (``verify claim``)
-    check_claim            judge a candidate closed form of a registered claim: ACCEPTED or REJECTED
+    check_claim            decide a candidate closed form of a registered claim: EQUAL (proved), DIFFERENT
+                           (with a certified counterexample) or UNDECIDED
 
 Writing a statement (:mod:`verify.kernel`)
     Statement              a statement of the paper with its derivations and evidence
+    Finding                what its evidence is built to establish (the verdict it declares)
     Derivation             a machine-checked chain from the definition to the closed form
     Mutant                 a planted wrong subject a check must reject
     agreement, enclosure, z_test, rate, rejection, bound, trajectory
@@ -61,8 +63,8 @@ Writing a statement (:mod:`verify.kernel`)
 array([1., 1.])
 >>> [float(x) for x in verify.attention_quadrature(K, Q, V, [1.0, 0.0], np.eye(2), [0.0, 1.0], dps=30)]
 [1.0, 1.0]
->>> verify.check_claim("gaussian-limit", "V*(m + Gamma*K.T*Q*z)").accepted
-True
+>>> verify.check_claim("gaussian-limit", "V*(m + Gamma*K.T*Q*z)").verdict
+'EQUAL'
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ _HOMES = {
                                         "concentration_error_grad", "concentration_error_linear"),
     "verify.concentration.exponent": ("sharp_exponent",),
     "verify.kernel.statement": ("Statement", "Mutant"),
+    "verify.kernel.verdict": ("Finding",),
     "verify.kernel.derivation": ("Derivation",),
     "verify.kernel.evidence": ("agreement", "enclosure", "z_test", "rate", "rejection", "bound", "trajectory"),
 }
@@ -130,16 +133,29 @@ def _version() -> str:
 
 
 def check_claim(claim_id: str, formula: str, seed: int = 0, assume=()):
-    """Check a candidate closed form for the claim ``claim_id``; returns a ``Verdict``
-    (``.accepted``, ``.worst_error``).  ``assume`` (a name or names from the claim's ``assumptions``)
-    restricts the points to a hypothesis.  Unknown ids or hypotheses, unparsable or wrongly shaped
-    formulas raise ``ValueError``."""
+    """Decide a candidate closed form for the claim ``claim_id`` (a statement id, or ``<statement id>:<part>``).
+
+    Returns a :class:`verify.kernel.claim.Verdict`: ``.verdict`` is EQUAL (proved exactly against the statement's
+    closed form at random rational points, Schwartz-Zippel), DIFFERENT (``.decision.counterexample`` is an exact
+    point where an Arb enclosure of the difference excludes 0) or UNDECIDED; ``.rows`` compare the formula with the
+    definition at the claim's reference points.  ``assume`` (a name or names from the claim's ``assumptions``)
+    imposes a hypothesis.  Unknown ids or hypotheses, unparsable or wrongly shaped formulas raise ``ValueError``.
+
+    >>> v = check_claim("gaussian-limit", "V*Gamma*K.T*Q*z")
+    >>> v.verdict, v.decision.counterexample.dim, v.hints
+    ('DIFFERENT', 1, ('--assume centred',))
+    >>> check_claim("gaussian-limit", "V*Gamma*K.T*Q*z", assume="centred").verdict
+    'EQUAL'
+    """
     from verify._validation import seed_value
     from verify.kernel.claim import check_formula
-    from verify.kernel.registry import claim_specs
+    from verify.kernel.registry import find_claim
 
     seed = seed_value(seed, "seed")
-    specs = claim_specs()
-    if not isinstance(claim_id, str) or claim_id not in specs:
-        raise ValueError(f"claim_id: unknown {claim_id!r}; known: {', '.join(specs)}")
-    return check_formula(specs[claim_id], formula, seed=seed, assume=assume)
+    if not isinstance(claim_id, str):
+        raise ValueError(f"claim_id: expected a claim id, got {claim_id!r}")
+    try:
+        spec = find_claim(claim_id)
+    except ValueError as exc:
+        raise ValueError(f"claim_id: {exc}") from None
+    return check_formula(spec, formula, seed=seed, assume=assume)
