@@ -18,8 +18,10 @@ T[\mu] in closed form (tilted mean m_z and covariance C_z of \mu_z, :func:`tilte
 - ``Rademacher(d, \sigma)`` (\pm\sigma coins): m_z = \sigma \tanh(\sigma a) per coordinate, C_z = diag(\sigma^2 sech^2(\sigma a));
 - ``UniformCube(d, \sigma)`` on [-c, c]^d, c = \sigma\sqrt3: m_z = c \mathcal L(c a) per coordinate with the Langevin
   function \mathcal L(t) = \coth t - 1/t, C_z = diag(c^2 \mathcal L'(c a)), \mathcal L'(t) = 1/t^2 - 1/\sinh^2 t;
-- ``GaussianMixture`` (1/2)N(m, s^2 I) + (1/2)N(-m, s^2 I): the tilt is the mixture of the tilted components,
-  m_z = s^2 a + m \tanh<m, a>, C_z = s^2 I + m m^T sech^2<m, a>;
+- ``GaussianMixture`` (1/2)N(m, s^2 I) + (1/2)N(-m, s^2 I) (the symmetric pair): the tilt is the mixture of the
+  tilted components, m_z = s^2 a + m \tanh<m, a>, C_z = s^2 I + m m^T sech^2<m, a>; any other mixture
+  \sum_k \pi_k N(m_k, \Gamma_k): m_z = \sum_k w_k \mu_k, C_z = \sum_k w_k (\Gamma_k + \mu_k \mu_k^T) - m_z m_z^T with
+  \mu_k = m_k + \Gamma_k a, w_k \propto \pi_k e^{a^T m_k + a^T \Gamma_k a / 2};
 - ``Discrete`` (finitely many atoms): exact sums over the atoms.
 
 (The product laws factorise for *every* U: e^{z'^T a} = \prod_i e^{z'_i a_i}.)
@@ -195,11 +197,24 @@ def tilted_moments(measure, a, *, cov: bool = True):
         lan, dlan = _langevin(c * a)
         mean = c * lan
         C = (c * c * dlan)[..., None] * eye if cov else None
-    elif isinstance(measure, GaussianMixture):
+    elif isinstance(measure, GaussianMixture) and measure.symmetric:
         m, s2 = measure.center, measure.component_sd**2
         th = np.tanh(a @ m)
         mean = s2 * a + th[..., None] * m
         C = s2 * eye + (1.0 - th * th)[..., None, None] * np.outer(m, m) if cov else None
+    elif isinstance(measure, GaussianMixture):  # any components: the tilted components, reweighted by their MGFs
+        a2 = a.reshape(-1, d)
+        mk = measure.means[None] + np.einsum("kij,nj->nki", measure.covs, a2)  # (n, C, d): m_k + Gamma_k a
+        logits = (np.log(measure.weights) + a2 @ measure.means.T
+                  + 0.5 * np.einsum("ni,kij,nj->nk", a2, measure.covs, a2))
+        w = np.exp(logits - logits.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        mean2 = np.einsum("nk,nki->ni", w, mk)
+        mean = mean2.reshape(a.shape)
+        C = None
+        if cov:
+            second = np.einsum("nk,kij->nij", w, measure.covs) + np.einsum("nk,nki,nkj->nij", w, mk, mk)
+            C = (second - mean2[:, :, None] * mean2[:, None, :]).reshape(a.shape + (d,))
     else:  # Discrete: exact sums over the atoms
         x, w = measure.atoms()
         logits = a @ x.T + np.log(np.where(w > 0, w, 1e-300))
@@ -293,7 +308,7 @@ def _draw(measure, rng, P, c, d):
     if isinstance(measure, UniformCube):
         h = measure.half_width
         return rng.uniform(-h, h, size=(P, d, c))
-    if isinstance(measure, GaussianMixture):
+    if isinstance(measure, GaussianMixture) and measure.symmetric:
         sign = 2.0 * rng.integers(0, 2, size=(P, 1, c)) - 1.0
         return sign * measure.center[:, None] + measure.component_sd * rng.standard_normal((P, d, c))
     return np.swapaxes(measure.sample(P * c, rng).reshape(P, c, d), 1, 2)
