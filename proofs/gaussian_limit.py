@@ -27,7 +27,8 @@ from verify.kernel.derivation import Assumption, Derivation, by, equal_given, eq
 from verify.kernel.evidence import Mutant, agreement, enclosure, rejection, scaled, z_test
 from verify.kernel.verdict import Finding
 from verify.kernel.statement import Statement
-from verify.numerics.attention import gaussian_limit, softmax_attention, softmax_estimates
+from verify.numerics import attention
+from verify.numerics.attention import softmax_attention, softmax_estimates
 from verify.numerics.certified import attention_enclosure
 from verify.numerics.closed_form import evaluate_closed_form, float_closed_form
 from verify.numerics.measures import Discrete, Gaussian, Rademacher, is_gaussian_mean_of_log_density
@@ -286,7 +287,7 @@ FLOAT64 = agreement(
     mutants=[Mutant(k, WRONG_FORMS[k]) for k in FLOAT_SLIPS], adapter=_as_float)
 
 NUMPY_KERNEL = agreement(
-    "numpy-kernel", subject=lambda p: gaussian_limit(*_args(p)), reference=_as_closed_form(SOFTMAX_LIMIT),
+    "numpy-kernel", subject=lambda p: attention.gaussian_limit(*_args(p)), reference=_as_closed_form(SOFTMAX_LIMIT),
     points=_points(range(1, 9), 3, scale=0.5), digits=13, kind="float64",
     reference_name="the SymPy closed form at 40 digits",
     description="the float64 kernel verify.gaussian_limit (used by the studies and the public API) vs the statement's "
