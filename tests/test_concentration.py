@@ -51,7 +51,7 @@ def _exact_subject(center=1.0, cross=True, factor=1.0):
         v2 = float(np.sum(V * V))
         u = abs(float(U[0, 0])) if d == 1 else math.sqrt(float(np.trace(U @ U.T)) / d)
         c = center if not callable(center) else center(s)
-        return factor * gaussian_curve(s, u, v2 / d, v2 * (1 - 1 / d), d, p["Ls"], center=c, cross=cross)
+        return factor * gaussian_curve(s, u, v2, d, p["Ls"], center=c, cross=cross)
 
     return subject
 

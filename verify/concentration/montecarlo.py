@@ -540,8 +540,7 @@ def _exact_inputs(sigma, U, V):
                 raise ValueError("U: the exact method needs d <= 2 or U U^T = u^2 I (a multiple of an orthogonal "
                                  "matrix) for d >= 3")
             general = True
-    v2 = float(np.sum(V * V))
-    return s, u, v2 / d, v2 * (1.0 - 1.0 / d), d, general, U, V
+    return s, u, float(np.sum(V * V)), d, general, U, V
 
 
 def concentration_error_gaussian(sigma, U, V, L, *, accuracy="default", n_theta=16):
@@ -563,11 +562,11 @@ def concentration_error_gaussian(sigma, U, V, L, *, accuracy="default", n_theta=
     if accuracy not in ("default", "fine"):
         raise ValueError(f"accuracy: expected 'default' or 'fine', got {accuracy!r}")
     n_theta = positive_int(n_theta, "n_theta")
-    s, u, v2d, v2r, d, general, U, V = _exact_inputs(sigma, U, V)
+    s, u, v2, d, general, U, V = _exact_inputs(sigma, U, V)
     if general:
         out = gaussian_curve_2d(s, U, V, _Ls(L), n_theta=n_theta, accuracy=accuracy)
     else:
-        out = gaussian_curve(s, u, v2d, v2r, d, _Ls(L), accuracy=accuracy)
+        out = gaussian_curve(s, u, v2, d, _Ls(L), accuracy=accuracy)
     return float(out[0]) if np.ndim(L) == 0 else out
 
 
