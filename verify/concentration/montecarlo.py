@@ -325,11 +325,13 @@ def _scores(A, X):
     return S
 
 
-def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0):
+def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0, record=None):
     r"""Per-query squared errors (P*q,) and ESS (P*q,) of one block of P prompts with q queries each (errors
-    multiplied by the likelihood ratio \nu/\nu' when the queries are drawn from \nu' = N(0, s^2 I), s = query_scale)."""
+    multiplied by the likelihood ratio \nu/\nu' when the queries are drawn from \nu' = N(0, s^2 I), s = query_scale).
+    ``record``: a list to which the block's draws are appended (see :func:`concentration_error`)."""
     d = U.shape[0]
     Z = query_scale * rng.standard_normal((P, q, d))
+    drawn = [] if record is not None else None
     A = Z @ U.T  # tilt vectors a = U z
     mx = np.full((P, q), -np.inf)
     s0 = np.zeros((P, q))
@@ -342,6 +344,8 @@ def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0)
         c = min(chunk, L - done)
         X = _draw(measure, rng, P, c, d)  # (P, d, c)
         XT = np.swapaxes(X, 1, 2)  # (P, c, d) view
+        if drawn is not None:
+            drawn.append(XT.copy())
         S = _scores(A, X)  # (P, q, c): the scores z_l^T U z
         if quantity == "linear":
             slin += S @ XT
@@ -358,6 +362,8 @@ def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0)
                 sxx = sxx * f[..., None, None] + upd
             mx = new
         done += c
+    if record is not None:
+        record.append({"queries": Z.copy(), "tokens": np.concatenate(drawn, axis=1)})
     if quantity == "linear":
         second = measure.cov + np.outer(measure.mean, measure.mean)  # E_mu[x x^T]
         diff = (slin / L - A @ second.T) @ V.T
@@ -387,7 +393,8 @@ def _ratio(Z, s):
     return s**d * np.exp(-0.5 * np.sum(Z * Z, axis=-1) * (1.0 - 1.0 / s**2))
 
 
-def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks, quantity, query_scale=1.0):
+def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks, quantity, query_scale=1.0,
+              record=None):
     d = _dim(measure)
     U, V = _uv(U, V, d, K, Q)
     L = positive_int(L, "L")
@@ -399,12 +406,14 @@ def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks
         raise ValueError(f"query_scale: must be >= 1 (bounded likelihood ratio), got {query_scale}")
     if n_prompts % blocks or n_prompts < 2 * blocks:
         raise ValueError(f"n_prompts: expected a multiple of blocks={blocks} with >= 2 prompts per block, got {n_prompts}")
+    if record is not None and not isinstance(record, list):
+        raise TypeError(f"record: expected a list (the draws are appended to it) or None, got {type(record).__name__}")
     ss = _seed_sequence(seed)
     P = n_prompts // blocks
     c = _chunk_size(L, P, queries, d, chunk)
     errs, esss, means = [], [], []
     for b in range(blocks):
-        e, w = _block_errors(measure, U, V, L, P, queries, _block_rng(ss, b), c, quantity, query_scale)
+        e, w = _block_errors(measure, U, V, L, P, queries, _block_rng(ss, b), c, quantity, query_scale, record)
         errs.append(e)
         esss.append(w)
         means.append(e.mean())
@@ -421,7 +430,7 @@ def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks
 
 
 def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
-                        blocks=20, query_scale=1.0) -> ConcentrationEstimate:
+                        blocks=20, query_scale=1.0, record=None) -> ConcentrationEstimate:
     r"""Monte Carlo of Prop 3.1's left side  E \| T[\hat\mu_L] - T[\mu] \|^2_{L^2(\nu)},  \nu = N(0, I_d).
 
     ``measure``: a ``Gaussian`` (e.g. :func:`verify.numerics.measures.isotropic_gaussian`), ``Rademacher``, ``UniformCube``,
@@ -432,15 +441,18 @@ def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, ch
     the bits depend on (seed, n_prompts, blocks, queries, chunk).  ``query_scale`` s >= 1 draws the queries from
     N(0, s^2 I) and weights each by the bounded likelihood ratio s^d e^{-|z|^2 (1 - 1/s^2)/2} (unbiased importance
     sampling of the query tail, which carries the estimate at large L and large \sigma|U|; s = 1: plain \nu).
+    ``record``: a list to which each block appends its draws, ``{"queries": (P, queries, d), "tokens": (P, L, d)}``
+    (P = n_prompts / blocks; memory n_prompts x L x d floats): what an audit of the estimator recomputes the estimate
+    from by another route (statement ``prop-3-1-literal``, :mod:`verify.concentration.references`).
     Returns a :class:`ConcentrationEstimate`
     (``.mean``, ``.stderr`` from the block means, ``.ess``, ``.top1_share``, ``.n_prompts``).
     """
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     query_scale=query_scale, quantity="output")
+                     query_scale=query_scale, quantity="output", record=record)
 
 
 def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=None, Q=None, chunk=None,
-                             queries=1, blocks=20, query_scale=1.0) -> ConcentrationEstimate:
+                             queries=1, blocks=20, query_scale=1.0, record=None) -> ConcentrationEstimate:
     r"""Prop 3.4's left sides  E \| \nabla_W T[\hat\mu_L] - \nabla_W T[\mu] \|^2_{L^2(\nu)},  W = V or U, with the
     Frobenius norm of the Jacobian tensors of :func:`true_gradients`:
 
@@ -449,22 +461,22 @@ def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=No
 
     where \hat m_z, \hat C_z are the softmax-weighted mean and covariance of the prompt and m_z, C_z those of the
     tilted law (closed forms, :func:`tilted_moments`).  (The operator norm of H \mapsto H \delta is \|\delta\|: the
-    V-figure over d.)  Same arguments and estimate as :func:`concentration_error`.
+    V-figure over d.)  Same arguments (``record`` included) and estimate as :func:`concentration_error`.
     """
     if wrt not in ("V", "U"):
         raise ValueError(f"wrt: expected 'V' or 'U', got {wrt!r}")
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     query_scale=query_scale, quantity="grad_" + wrt)
+                     query_scale=query_scale, quantity="grad_" + wrt, record=record)
 
 
 def concentration_error_linear(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
-                               blocks=20, query_scale=1.0) -> ConcentrationEstimate:
+                               blocks=20, query_scale=1.0, record=None) -> ConcentrationEstimate:
     r"""Prop 3.1's error for linear attention instead of softmax:  E \| T_lin[\hat\mu_L] - T_lin[\mu] \|^2_{L^2(\nu)}  with
     T_lin[\hat\mu_L](z) = (1/L) \sum_l (z_l^T U z) V z_l  and  T_lin[\mu](z) = V E_\mu[x x^T] U z  (an average of L
     i.i.d. terms: the error is exactly  c/L, :func:`concentration_error_linear_gaussian`).  Same arguments as
     :func:`concentration_error`; the ESS fields hold L (uniform weights)."""
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     query_scale=query_scale, quantity="linear")
+                     query_scale=query_scale, quantity="linear", record=record)
 
 
 def concentration_error_linear_gaussian(sigma, U, V, L):

@@ -16,6 +16,15 @@ with none of the engine's machinery: the references of the checks that take the 
   assumed.  No L-fold Laplace transform, no pair count, no \chi_d radial law: an independent route to the exact
   reduction at L = 2, for any U.
 
+* **The Monte Carlo's arithmetic on its own draws** (:func:`estimate_from_draws`).  Given the queries and tokens
+  a run of :func:`verify.concentration.montecarlo.concentration_error` (or ``_grad``, ``_linear``) drew (its
+  ``record``), the estimate is recomputed naively: the whole prompt at once (no chunks, no running log-sum-exp),
+  T[\mu](z) and the tilted covariance from the definition by one-dimensional quadratures of the law
+  (:func:`tilted_moments_definition`: the whitened trapezoid rule per Gaussian component, Gauss-Legendre on the
+  cube, the two atoms of a coin), the gradients as explicit Jacobian tensors with their Frobenius norms, the
+  importance weight of the queries as a ratio of Gaussian densities; then the mean, the block-means standard
+  error, the ESS and the top-1% share.  Equal to rounding when the engine is right, whatever the draws.
+
 >>> F, G = two_token_moments([0.0, 1.0])
 >>> [round(float(x), 12) for x in F], round(float(G[0]), 12)
 ([0.5, 1.0728294599], 0.5)
@@ -28,8 +37,10 @@ import math
 import numpy as np
 
 from verify._validation import as_matrix, positive_float, positive_int
+from verify.numerics.measures import Gaussian, GaussianMixture, Rademacher, UniformCube
 
-__all__ = ["two_token_moments", "three_token_moments", "two_token_error"]
+__all__ = ["two_token_moments", "three_token_moments", "two_token_error", "tilted_moments_definition",
+           "estimate_from_draws", "law_moments"]
 
 _H_STEP, _H_HALF = 1.0 / 128.0, 12.0
 
@@ -118,3 +129,167 @@ def two_token_error(sigma, U, V, *, n_theta: int = 8, n_rho: int = 12, rho_max: 
     F, G = F.reshape(norm.size, rho.size), G.reshape(norm.size, rho.size)
     per = v2 * G + kappa[:, None] * (F - G)                                # (angles, radii), / sigma^2
     return float(s * s * (wt @ (per @ (wr * density))))
+
+
+# ------------------------------------------------------------------------------------------ tilted moments
+
+_G_STEP, _G_MARGIN, _GL_NODES = 0.125, 40.0, 64
+
+
+def _whitened(b: np.ndarray):
+    r"""Per row of slopes b (n, d): log \int e^{b_k g} \varphi(g) dg, the tilted mean and variance of g_k, by the
+    trapezoid rule (step 1/8 on [-(max|b| + 40), max|b| + 40]: below float64 rounding for these entire integrands)."""
+    half = float(np.abs(b).max(initial=0.0)) + _G_MARGIN
+    g = np.arange(-half, half + _G_STEP / 2, _G_STEP)
+    e = b[..., None] * g - g * g / 2                                   # (n, d, grid)
+    top = e.max(axis=-1, keepdims=True)
+    w = np.exp(e - top)
+    z0 = w.sum(axis=-1)
+    mean = (w @ g) / z0
+    second = (w @ (g * g)) / z0
+    lognorm = np.log(z0 * _G_STEP / math.sqrt(2 * math.pi)) + top[..., 0]
+    return lognorm, mean, second - mean * mean
+
+
+def _gaussian_component(mean, cov, A):
+    """Tilted mean (n, d), covariance (n, d, d) and log E e^{a^T X} (n,) of N(mean, cov) at the tilts A (n, d)."""
+    B = np.linalg.cholesky(np.asarray(cov, dtype=float))
+    b = A @ B
+    lognorm, gbar, var = _whitened(b)
+    m = np.asarray(mean, dtype=float)
+    return m + gbar @ B.T, np.einsum("ik,nk,jk->nij", B, var, B), A @ m + lognorm.sum(axis=1)
+
+
+def tilted_moments_definition(measure, A) -> tuple[np.ndarray, np.ndarray]:
+    r"""Mean (n, d) and covariance (n, d, d) of the tilted law d\mu_a \propto e^{a^T x} d\mu at each row a of ``A``,
+    from the definition of the law by one-dimensional quadratures (module docstring): a Gaussian or each component
+    of a mixture in its whitened coordinates (trapezoid), the cube coordinate by coordinate (64-node
+    Gauss-Legendre), the coins by their two atoms; a mixture reweights its tilted components by their integrated
+    normalisers.  Independent of the closed forms of :func:`verify.concentration.montecarlo.tilted_moments`.
+
+    >>> m, C = tilted_moments_definition(Rademacher(1, 2.0), [[0.5]])
+    >>> round(float(m[0, 0]) - 2 * math.tanh(1.0), 14), round(float(C[0, 0, 0]) - 4 / math.cosh(1.0) ** 2, 14)
+    (0.0, 0.0)
+    """
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    n, d = A.shape
+    if isinstance(measure, Gaussian):
+        mean, C, _ = _gaussian_component(measure.mean, measure.cov, A)
+        return mean, C
+    if isinstance(measure, GaussianMixture):
+        parts = [_gaussian_component(m, G, A) for m, G in zip(measure.means, measure.covs)]
+        logw = np.stack([math.log(p) + part[2] for p, part in zip(measure.weights, parts)], axis=1)
+        w = np.exp(logw - logw.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        mean = sum(w[:, k, None] * part[0] for k, part in enumerate(parts))
+        second = sum(w[:, k, None, None] * (part[1] + part[0][:, :, None] * part[0][:, None, :])
+                     for k, part in enumerate(parts))
+        return mean, second - mean[:, :, None] * mean[:, None, :]
+    if isinstance(measure, UniformCube):
+        t, wq = np.polynomial.legendre.leggauss(_GL_NODES)
+        x = measure.scale * math.sqrt(3.0) * t
+        e = A[..., None] * x                                           # (n, d, nodes)
+        w = wq * np.exp(e - e.max(axis=-1, keepdims=True))
+        mean = (w @ x) / w.sum(axis=-1)
+        var = (w @ (x * x)) / w.sum(axis=-1) - mean * mean
+        return mean, var[:, :, None] * np.eye(d)
+    if isinstance(measure, Rademacher):
+        x = np.array([-1.0, 1.0]) * measure.scale
+        e = A[..., None] * x
+        w = np.exp(e - e.max(axis=-1, keepdims=True))
+        mean = (w @ x) / w.sum(axis=-1)
+        var = (w @ (x * x)) / w.sum(axis=-1) - mean * mean
+        return mean, var[:, :, None] * np.eye(d)
+    raise TypeError(f"measure: expected a Gaussian, GaussianMixture, UniformCube or Rademacher, got "
+                    f"{type(measure).__name__}")
+
+
+# ------------------------------------------------------------------------------------------ the estimate, again
+
+
+def _query_weight(Z: np.ndarray, s: float) -> np.ndarray:
+    r"""\nu(z) / \nu'(z) for \nu = N(0, I), \nu' = N(0, s^2 I): the ratio of the two Gaussian densities."""
+    d = Z.shape[-1]
+    log_nu = -0.5 * np.sum(Z * Z, axis=-1) - 0.5 * d * math.log(2 * math.pi)
+    log_nu_s = -0.5 * np.sum(Z * Z, axis=-1) / (s * s) - 0.5 * d * math.log(2 * math.pi * s * s)
+    return np.exp(log_nu - log_nu_s)
+
+
+def _per_query(measure, U, V, Z, X, quantity):
+    """Squared errors (P, q) and ESS (P, q) of one block from its queries Z (P, q, d) and tokens X (P, L, d)."""
+    P, q, d = Z.shape
+    L = X.shape[1]
+    A = Z @ U.T                                                        # the tilts a = U z
+    S = np.einsum("pqd,pld->pql", A, X)                                # scores <x_l, U z>
+    W = np.exp(S - S.max(axis=2, keepdims=True))
+    W /= W.sum(axis=2, keepdims=True)                                  # softmax over the whole prompt
+    ess = 1.0 / np.sum(W * W, axis=2)
+    if quantity == "linear":
+        mean0, C0 = tilted_moments_definition(measure, np.zeros((1, d)))
+        second = C0[0] + np.outer(mean0[0], mean0[0])                  # E_mu[x x^T] by quadrature
+        lin = np.einsum("pql,pld->pqd", S, X) / L
+        diff = (lin - A @ second.T) @ V.T
+        return np.sum(diff * diff, axis=-1), np.full((P, q), float(L))
+    mean, C = tilted_moments_definition(measure, A.reshape(-1, d))
+    mean, C = mean.reshape(P, q, d), C.reshape(P, q, d, d)
+    mhat = np.einsum("pql,pld->pqd", W, X)
+    if quantity == "output":
+        diff = (mhat - mean) @ V.T
+        return np.sum(diff * diff, axis=-1), ess
+    eye = np.eye(d)
+    if quantity == "grad_V":                                           # (grad_V T)_{i,jk} = delta_ij m_k
+        D = np.einsum("ij,pqk->pqijk", eye, mhat) - np.einsum("ij,pqk->pqijk", eye, mean)
+        return np.sum(D * D, axis=(-3, -2, -1)), ess
+    Xc = X[:, None, :, :] - mhat[:, :, None, :]                        # grad_U: (grad_U T)_{i,ab} = (V C)_{ia} z_b
+    Chat = np.einsum("pql,pqla,pqlb->pqab", W, Xc, Xc)
+    D = np.einsum("ic,pqca,pqb->pqiab", V, Chat, Z) - np.einsum("ic,pqca,pqb->pqiab", V, C, Z)
+    return np.sum(D * D, axis=(-3, -2, -1)), ess
+
+
+def estimate_from_draws(measure, U, V, record: list, quantity: str, query_scale: float = 1.0) -> dict:
+    r"""The estimate of E\|T[\hat\mu_L] - T[\mu]\|^2_{L^2(\nu)} (``quantity`` "output", or the gradient errors
+    "grad_V", "grad_U", or "linear" attention) recomputed from a run's ``record`` (module docstring).  Returns
+    {mean, stderr, ess, ess_min, top1_share}, the fields of the engine's estimate."""
+    if quantity not in ("output", "grad_V", "grad_U", "linear"):
+        raise ValueError(f"quantity: expected output, grad_V, grad_U or linear, got {quantity!r}")
+    U, V = np.asarray(U, dtype=float), np.asarray(V, dtype=float)
+    errs, esss, means = [], [], []
+    for block in record:
+        e, w = _per_query(measure, U, V, block["queries"], block["tokens"], quantity)
+        if query_scale != 1.0:
+            e = e * _query_weight(block["queries"], float(query_scale))
+        errs.append(e.ravel())
+        esss.append(w.ravel())
+        means.append(e.mean())
+    allerr, allw = np.concatenate(errs), np.concatenate(esss)
+    k = max(1, math.ceil(allerr.size / 100))
+    top = np.sort(allerr)[-k:].sum()
+    return {"mean": float(allerr.mean()), "stderr": float(np.std(means, ddof=1) / math.sqrt(len(means))),
+            "ess": float(allw.mean()), "ess_min": float(allw.min()), "top1_share": float(top / allerr.sum())}
+
+
+def law_moments(measure) -> dict:
+    r"""Mean (d,), second moments E[x x^T] (d, d) and the coordinates' fourth moments E[x_i^4] (d,) of ``measure``,
+    by quadrature of its definition: the untilted law of :func:`tilted_moments_definition` (a = 0) for the first
+    two, and for the fourth the one-dimensional marginal of each coordinate (a Gaussian or a mixture of Gaussians:
+    the trapezoid rule against its density; the cube: Gauss-Legendre; the coins: the atoms).
+
+    >>> round(float(law_moments(UniformCube(1, 1.0))["fourth"][0]), 12)   # (sqrt 3)^4 / 5
+    1.8
+    """
+    d = measure.dim
+    mean, C = tilted_moments_definition(measure, np.zeros((1, d)))
+    mean, second = mean[0], C[0] + np.outer(mean[0], mean[0])
+    if isinstance(measure, (Gaussian, GaussianMixture)):
+        comps = ([(1.0, measure.mean, measure.cov)] if isinstance(measure, Gaussian)
+                 else list(zip(measure.weights, measure.means, measure.covs)))
+        g = np.arange(-_G_MARGIN, _G_MARGIN + _G_STEP / 2, _G_STEP)
+        phi = np.exp(-g * g / 2) * _G_STEP / math.sqrt(2 * math.pi)
+        fourth = sum(p * ((np.asarray(m, dtype=float)[:, None] + np.sqrt(np.diagonal(G))[:, None] * g) ** 4 @ phi)
+                     for p, m, G in comps)                              # x_i = m_i + sqrt(G_ii) g, g ~ N(0, 1)
+    elif isinstance(measure, UniformCube):
+        t, wq = np.polynomial.legendre.leggauss(_GL_NODES)
+        fourth = np.full(d, (wq @ (measure.scale * math.sqrt(3.0) * t) ** 4) / 2)
+    else:
+        fourth = np.full(d, float(measure.scale) ** 4)
+    return {"mean": mean, "second": second, "fourth": np.asarray(fourth, dtype=float)}
