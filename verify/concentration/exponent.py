@@ -44,7 +44,8 @@ import math
 
 import numpy as np
 
-from verify.concentration.exact import gaussian_curve, per_query_moments
+from verify.concentration import exact as _exact
+from verify.concentration.exact import per_query_moments
 from verify._validation import as_array
 
 __all__ = ["sharp_exponent", "alpha_of_s", "alpha_variational", "regime_exponent", "exact_error", "per_query_log_rate",
@@ -188,7 +189,7 @@ def exact_error(sigma: float, u: float, d: int, Ls, *, v_frob2: float | None = N
             F[i], G[i] = _moments(float(tau), Ls_)
         return F, G
 
-    return gaussian_curve(sigma, u, vf, d, Ls, panel=panel, n_rho=n_rho, moments=moments)
+    return _exact.gaussian_curve(sigma, u, vf, d, Ls, panel=panel, n_rho=n_rho, moments=moments)
 
 
 def local_slopes(Ls, values) -> np.ndarray:
