@@ -40,7 +40,7 @@ from verify.kernel.evidence import Mutant, agreement, bound, digits_between, z_t
 from verify.concentration import exact as exact_engine
 from verify.concentration import exponent as exponent_engine
 from verify.concentration.exponent import FAST_RADIAL, alpha_variational, local_slopes, per_query_log_rate
-from verify.concentration.references import three_token_moments, two_token_error, two_token_moments
+from verify.concentration.references import one_token_moments, three_token_moments, two_token_error, two_token_moments
 from verify.concentration.montecarlo import concentration_error
 from verify.numerics.measures import isotropic_gaussian
 
@@ -429,7 +429,7 @@ VARIATIONAL = bound(
 _U_ROT = np.array([[math.cos(0.7), -math.sin(0.7)], [math.sin(0.7), math.cos(0.7)]])
 _V_GENERIC = np.array([[1.0, 0.3], [-0.2, 0.6]])
 SMALL_L_POINTS = [
-    {"route": "per-query", "taus": (0.4, 1.3, 3.1), "label": "per-query F, G at L = 2, 3, tau = 0.4, 1.3, 3.1"},
+    {"route": "per-query", "taus": (0.4, 1.3, 3.1), "label": "per-query F, G at L = 1, 2, 3, tau = 0.4, 1.3, 3.1"},
     {"route": "curve", "sigma": 1.0, "u": 0.6, "U": 0.6 * _U_ROT, "V": _V_GENERIC,
      "label": "E(2) at d = 2, U = 0.6 R, V generic, sigma = 1"},
 ]
@@ -437,9 +437,9 @@ SMALL_L_POINTS = [
 
 def small_l_exact(point: dict):
     """The exact reduction (the subject: the engine of the exact curves) at the point: the per-query moments F, G at
-    L = 2, 3 for three tilts at once, or the curve E(L = 2) at d = 2 (the d > 1 term carries 40% of it here)."""
+    L = 1, 2, 3 for three tilts at once, or the curve E(L = 2) at d = 2 (the d > 1 term carries 40% of it here)."""
     if point["route"] == "per-query":
-        F, G = exact_engine.per_query_moments_many(list(point["taus"]), [2.0, 3.0])
+        F, G = exact_engine.per_query_moments_many(list(point["taus"]), [1.0, 2.0, 3.0])
         return [F, G]
     V = np.asarray(point["V"])
     return exponent_engine.exact_error(point["sigma"], point["u"], 2, [2.0], v_frob2=float(np.sum(V * V)),
@@ -451,9 +451,10 @@ def small_l_reference(point: dict):
     plane of the differences) from the definition, the query average in polar coordinates with the actual
     direction of U z at every angle (:mod:`verify.concentration.references`)."""
     if point["route"] == "per-query":
+        F1, G1 = one_token_moments(point["taus"])
         F2, G2 = two_token_moments(point["taus"])
         F3, G3 = three_token_moments(point["taus"])
-        return [np.stack([F2, F3], axis=1), np.stack([G2, G3], axis=1)]
+        return [np.stack([F1, F2, F3], axis=1), np.stack([G1, G2, G3], axis=1)]
     return [two_token_error(point["sigma"], point["U"], point["V"])]
 
 
@@ -461,7 +462,7 @@ def _planted_exact(**planted):
     """The exact reduction with a planted slip of its L-fold expectation (``cross=False``: no L(L-1) pair term)."""
     def subject(point):
         if point["route"] == "per-query":
-            return list(exact_engine.per_query_moments_many(list(point["taus"]), [2.0, 3.0], **planted))
+            return list(exact_engine.per_query_moments_many(list(point["taus"]), [1.0, 2.0, 3.0], **planted))
         V = np.asarray(point["V"])
         return exact_engine.gaussian_curve(point["sigma"], point["u"], float(np.sum(V * V)), 2, [2.0],
                                            panel=FAST_RADIAL["panel"], n_rho=FAST_RADIAL["n_rho"], **planted)
@@ -470,9 +471,9 @@ def _planted_exact(**planted):
 
 EXACT_SMALL_L = agreement(
     "exact-reduction-small-L", small_l_exact, small_l_reference, SMALL_L_POINTS, digits=5, kind="float64",
-    reference_name="two- and three-token integrals of the definition",
+    reference_name="one-, two- and three-token integrals of the definition",
     description="the exact reduction (L-fold Laplace transform, pair counts, radial average with the d > 1 term) vs "
-                "an independent route at L = 2, 3: per-query F, G (1-D / 2-D integrals over the token differences) "
+                "an independent route at L = 1, 2, 3: per-query F, G (1-D / 2-D integrals over the token differences) "
                 "and E(2) at d = 2 with U = 0.6 R and V generic (polar query rule, actual direction of U z)",
     mutants=[Mutant("no L(L-1) pair term", _planted_exact(cross=False)),
              Mutant("centre c tau = 1.1 tau", _planted_exact(center=1.1))])

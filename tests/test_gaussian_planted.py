@@ -152,6 +152,17 @@ def test_the_audit_monte_carlo_drawing_the_wrong_law_fails(monkeypatch, old, new
     red(lit.STATEMENT, lit.ENGINE_SAMPLER)
 
 
+def test_the_audit_linear_error_without_a_term_fails(monkeypatch):
+    plant(monkeypatch, montecarlo, "concentration_error_linear_gaussian", " + np.sum((V @ U) ** 2)", "")
+    red(lit.STATEMENT, lit.LINEAR_EXACT)
+
+
+def test_the_exact_reduction_at_one_token_with_a_slip_fails(monkeypatch):
+    plant(monkeypatch, exact, "per_query_moments_many", "F[:, one] = 1.0 + (center * taus[:, None]) ** 2",
+          "F[:, one] = 1.0 + 2 * (center * taus[:, None]) ** 2")
+    red(se.STATEMENT, se.EXACT_SMALL_L)
+
+
 # ------------------------------------------------------------------------------------------ attention-dynamics
 
 
