@@ -29,7 +29,7 @@ risk_claim_points, gradient_claim_points = PR.claim_points, PG.gradient_claim_po
 
 SPECS = claim_specs()
 RISK = SPECS["icl-risk-infinite"]
-NEW = ("icl-gradient-U11", "icl-gradient-b", "icl-minimizer-U11", "icl-bayes-risk")
+NEW = ("icl-gradient", "icl-gradient:b", "icl-minimizers", "icl-minimizers:bayes-risk")
 INVARIANT = "(1/2)*trace((b*Sigma*U11 - I)*Sigma*(b*Sigma*U11 - I).T)"
 
 
@@ -52,15 +52,17 @@ def test_terms_vanishing_at_small_d_are_rejected(capsys, formula):
     v = check_formula(RISK, formula)
     assert not v.accepted and v.worst_dim >= 4 and v.worst_error > 1e-3, v.detail
     code, out, _ = cli(capsys, RISK.id, formula)
-    assert code == 1 and out.startswith("REJECTED")
+    assert code == 1 and out.startswith("DIFFERENT")
 
 
 def test_the_tricks_really_vanish_at_d_le_3():
-    """The points at d <= 3 alone would accept them: points must reach d = 4 and 5."""
+    """The numeric comparison at d <= 3 alone would agree with them (points must reach d = 4 and 5); the exact
+    decision refutes them at a d where they do not vanish."""
     low = dataclasses.replace(RISK, id="icl-risk-low-d", points=lambda seed: tuple(
         p for p in risk_claim_points(seed) if p.dim <= 3))
     for f in TRICKS:
-        assert check_formula(low, f).accepted, f
+        v = check_formula(low, f, with_hints=False)
+        assert v.numeric_agrees and v.verdict == "DIFFERENT" and v.decision.counterexample.dim >= 4, f
 
 
 def test_points_cover_every_case():
@@ -100,7 +102,7 @@ def test_reduced_form_accepted_on_the_invariant_subspace_only(capsys):
     assert not check_formula(RISK, f).accepted
     assert cli(capsys, RISK.id, f, "invariant-subspace")[0] == 0
     code, out, _ = cli(capsys, RISK.id, f)
-    assert code == 1 and out.startswith("REJECTED")
+    assert code == 1 and out.startswith("DIFFERENT")
 
 
 def test_printed_noiseless_form_needs_both_hypotheses(capsys):
@@ -128,10 +130,10 @@ def test_catalogue_sizes():
 # ------------------------------------------------------------------ the gradient and minimizer claims
 
 PLANTED = {
-    "icl-gradient-U11": swap(SPECS["icl-gradient-U11"].example, "*Sigma*(b*U11.T", "*Sigma*(b*U11"),
-    "icl-gradient-b": SPECS["icl-gradient-b"].example + " + 1/10**15",
-    "icl-minimizer-U11": "(Sigma + I/10**6)**-1/b",
-    "icl-bayes-risk": "s**2/2 + b**2/10**10",
+    "icl-gradient": swap(SPECS["icl-gradient"].example, "*Sigma*(b*U11.T", "*Sigma*(b*U11"),
+    "icl-gradient:b": SPECS["icl-gradient:b"].example + " + 1/10**15",
+    "icl-minimizers": "(Sigma + I/10**6)**-1/b",
+    "icl-minimizers:bayes-risk": "s**2/2 + b**2/10**10",
 }
 
 
@@ -147,10 +149,10 @@ def test_new_claim_example_accepted_and_planted_wrong_rejected(capsys, cid):
 
 
 @pytest.mark.parametrize("cid, formula, hyp", [
-    ("icl-gradient-U11", "b**2*Sigma**2*U11*Sigma - b*Sigma**2", ("invariant-subspace",)),  # -dA/dt, paper Sec. 5
-    ("icl-gradient-b", "b*trace(U11.T*Sigma**2*U11*Sigma) - trace(U11.T*Sigma**2)", ("invariant-subspace",)),
-    ("icl-minimizer-U11", "trace(Sigma**-2)**(-1/4)*Sigma**-1", ("balanced",)),  # the paper's U_*
-    ("icl-bayes-risk", "0", ("noiseless",)),  # the paper's R* = 0
+    ("icl-gradient", "b**2*Sigma**2*U11*Sigma - b*Sigma**2", ("invariant-subspace",)),  # -dA/dt, paper Sec. 5
+    ("icl-gradient:b", "b*trace(U11.T*Sigma**2*U11*Sigma) - trace(U11.T*Sigma**2)", ("invariant-subspace",)),
+    ("icl-minimizers", "trace(Sigma**-2)**(-1/4)*Sigma**-1", ("balanced",)),  # the paper's U_*
+    ("icl-minimizers:bayes-risk", "0", ("noiseless",)),  # the paper's R* = 0
 ])
 def test_conditional_forms(capsys, cid, formula, hyp):
     assert (formula, hyp) in tuple(SPECS[cid].conditional_examples)
@@ -160,11 +162,13 @@ def test_conditional_forms(capsys, cid, formula, hyp):
 
 
 def test_the_reference_can_fail():
-    """A reference shifted by 1e-15 (relative) makes the true form REJECTED: the tolerance 1e-20 is meaningful."""
-    spec = SPECS["icl-gradient-U11"]
+    """A reference shifted by 1e-15 (relative) keeps the true form from acceptance: the tolerance 1e-20 is meaningful,
+    and a formula equal to the closed form that the definition contradicts puts the closed form itself in question."""
+    spec = SPECS["icl-gradient"]
     shifted = dataclasses.replace(spec, id="shifted", points=lambda seed: tuple(
         dataclasses.replace(p, reference=p.reference * (1 + mp.mpf(10) ** -15)) for p in spec.points(seed)))
-    assert not check_formula(shifted, spec.example).accepted
+    v = check_formula(shifted, spec.example)
+    assert not v.accepted and v.verdict == "UNDECIDED" and "closed form is in question" in v.detail
 
 
 # ------------------------------------------------------------------ the references against the toolkit's others

@@ -1,4 +1,4 @@
-"""``verify claim zfb-gamma`` / ``zfb-error``: the references are right (cross-checked against the engine and against a
+"""``verify claim zfb-minimizer`` / ``zfb-error``: the references are right (cross-checked against the engine and against a
 Monte Carlo of the trained LSA), independent of the closed form, and the claims can fail."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from verify.kernel.claim import check_formula
 from verify.icl.zfb import lsa_error_conditional_mc, lsa_trained_minimizer, zfb_error, zfb_gamma
 
 SPECS = claim_specs()
-GAMMA, ERROR = SPECS["zfb-gamma"], SPECS["zfb-error"]
+GAMMA, ERROR = SPECS["zfb-minimizer"], SPECS["zfb-linear"]
 
 
 def _float(M):
@@ -78,19 +78,21 @@ def test_conditional_forms_need_their_hypotheses(capsys):
     noiseless = ERROR.conditional_examples[0][0]
     assert check_formula(ERROR, noiseless, assume=("noiseless",)).accepted
     assert not check_formula(ERROR, noiseless).accepted
-    assert main(["claim", "zfb-error", "--formula", noiseless, "--assume", "noiseless"]) == 0
-    assert main(["claim", "zfb-error", "--formula", noiseless]) == 1
-    assert main(["claim", "zfb-error", "--formula", noiseless, "--assume", "centred"]) == 2
+    assert main(["claim", "zfb-linear", "--formula", noiseless, "--assume", "noiseless"]) == 0
+    assert main(["claim", "zfb-linear", "--formula", noiseless]) == 1
+    assert main(["claim", "zfb-linear", "--formula", noiseless, "--assume", "centred"]) == 2
     capsys.readouterr()
 
 
 def test_d5_points_are_needed():
-    """A term vanishing at d <= 4 is caught only because the points reach d = 5."""
+    """A term vanishing at d <= 4 is caught by the numeric line only because the points reach d = 5; the exact
+    decision refutes it at d = 5 whatever the reference points."""
     form = GAMMA.wrong_examples[-1]
     assert not check_formula(GAMMA, form).accepted
     low = dataclasses.replace(GAMMA, id="zfb-gamma-low", points=lambda seed: [p for p in ZM.gamma_claim_points(seed)
                                                                               if p.dim <= 4])
-    assert check_formula(low, form).accepted
+    v = check_formula(low, form, with_hints=False)
+    assert v.numeric_agrees and v.verdict == "DIFFERENT" and v.decision.counterexample.dim >= 5
 
 
 @pytest.mark.parametrize("spec", [GAMMA, ERROR], ids=lambda s: s.id)
@@ -108,8 +110,8 @@ def test_a_wrong_reference_rejects_the_true_form(spec, monkeypatch):
 
 
 def test_cli_exit_codes(capsys):
-    assert main(["claim", "zfb-gamma", "--formula", GAMMA.example]) == 0
-    assert main(["claim", "zfb-gamma", "--formula", "(1 + 2/N)*Lambda + trace(Lambda)/N*I"]) == 1
-    assert main(["claim", "zfb-gamma", "--formula", "Lambda/(N - N)"]) == 2
-    assert main(["claim", "zfb-error", "--formula", "trace(Lambda) + x"]) == 2
+    assert main(["claim", "zfb-minimizer", "--formula", GAMMA.example]) == 0
+    assert main(["claim", "zfb-minimizer", "--formula", "(1 + 2/N)*Lambda + trace(Lambda)/N*I"]) == 1
+    assert main(["claim", "zfb-minimizer", "--formula", "Lambda/(N - N)"]) == 2
+    assert main(["claim", "zfb-linear", "--formula", "trace(Lambda) + x"]) == 2
     capsys.readouterr()

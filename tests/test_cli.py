@@ -93,9 +93,9 @@ def test_python_m_verify_and_version(tmp_path):
 
 def test_claim_accepted_and_rejected(capsys):
     code, out, _ = run(capsys, "claim", "gaussian-limit", "--formula", "V*(m + Gamma*K.T*Q*z)")
-    assert code == 0 and out.startswith("ACCEPTED")
+    assert code == 0 and out.startswith("EQUAL (proved)")
     code, out, _ = run(capsys, "claim", "gaussian-limit", "--formula", "V*(Gamma + m*m.T)*K.T*Q*z")
-    assert code == 1 and out.startswith("REJECTED") and "worst relative discrepancy" in out
+    assert code == 1 and out.startswith("DIFFERENT") and "largest relative difference" in out
     code, out, _ = run(capsys, "claim", "linear-limit", "--formula", "V*(Gamma + m*m.T)*K.T*Q*z", "--json")
     assert code == 0 and json.loads(out)["accepted"] is True
 

@@ -1,6 +1,6 @@
 """The concentration engine of Props 3.1 / 3.4 (arXiv 2512.11784): Monte Carlo of Props 3.1 / 3.4, the exact Gaussian reduction, the tilted
 moments and gradients, validated against independent references; every comparison also shown failing on a planted
-mutant.  The full MC-vs-exact grid is opt-in (``--run-slow``)."""
+mutant.  The full MC-vs-exact grid is opt-in (``--verify-slow``)."""
 
 from __future__ import annotations
 
@@ -103,8 +103,8 @@ def test_exact_agrees_with_monte_carlo_fast_grid():
 
 @pytest.mark.slow
 def test_exact_agrees_with_monte_carlo_full_grid(request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("full grid: run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("full grid: run with --verify-slow")
     Ls = [10, 100, 1000, 10**4, 10**5]
     points = []
     for d in (1, 2):
@@ -127,8 +127,8 @@ def test_exact_agrees_with_monte_carlo_full_grid(request):
 
 @pytest.mark.slow
 def test_exact_d4_against_monte_carlo(request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("run with --verify-slow")
     O, _ = np.linalg.qr(np.random.default_rng(4).standard_normal((4, 4)))
     V = np.random.default_rng(5).standard_normal((4, 4))
     points = [{"label": "sigma=1 d=4 U=0.7 O", "sigma": 1.0, "d": 4, "U": 0.7 * O, "V": V,
@@ -192,8 +192,8 @@ def test_general_2d_path_reduces_to_the_radial_one():
 @pytest.mark.slow
 def test_exact_general_2d_against_monte_carlo(request):
     # U = diag(1, 0.5): not a multiple of an orthogonal matrix; the angular rule against brute-force MC
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("run with --verify-slow")
     points = [{"label": "sigma=1 d=2 U=diag(1,.5)", "sigma": 1.0, "d": 2, "U": np.diag([1.0, 0.5]), "V": V2,
                "Ls": [10, 100, 1000, 10**4], "prompts": [20000, 8000, 2000, 400], "queries": [1, 2, 8, 16],
                "query_scale": [1.0, 1.5, 1.5, 1.5]}]
@@ -222,8 +222,8 @@ def test_exact_refuses_unsupported_input():
 
 @pytest.mark.slow
 def test_method_error_to_1e12(request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("run with --verify-slow")
     err = gaussian_method_error(1.0, np.eye(1), np.eye(1), [10.0**k for k in range(2, 13)])
     print("method error", err)
     assert np.max(err) < 1e-8

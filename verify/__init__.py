@@ -94,6 +94,7 @@ __all__ = [*_HOME_OF, "check_claim"]
 def __getattr__(name: str):
     """A public name, imported from its module on first use (PEP 562); a subpackage (``verify.kernel``, ...) on
     first access; ``__version__`` from the metadata."""
+    value: object
     if name == "__version__":
         value = _version()
     elif name in _HOME_OF:

@@ -94,9 +94,12 @@ def _claims_help() -> str:
         for name, meaning in spec.assumptions.items():
             lines.append(f"    --assume {name}: {meaning}")
         lines.append(f"    example: verify claim {spec.id} --formula \"{spec.example}\"")
-    lines.append("\nA formula is accepted when it agrees with an independent reference (quadrature or an exact/certified "
-                 "evaluation of the definition) at every reference point to the claim's tolerance; --assume NAME keeps "
-                 "only the points satisfying that hypothesis.")
+    lines.append("\nA formula is compared exactly with the claim's closed form: EQUAL (proved; exit 0) by exact rational "
+                 "evaluation at random integer points, every d up to the formula's degree as a matrix polynomial, with "
+                 "the Schwartz-Zippel failure probability stated; DIFFERENT (exit 1) with a counterexample whose Arb "
+                 "enclosure excludes 0; UNDECIDED (exit 3) when neither concludes. The formula is also compared with "
+                 "the definition (quadrature) at the reference points: the second, independent line of evidence. "
+                 "--assume NAME imposes a hypothesis of the claim.")
     return "\n".join(lines)
 
 
@@ -239,6 +242,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--log", metavar="FILE", help="with --full: append each cell's result to FILE as it finishes; "
                     "cells already in FILE are not run again (resume)")
     st.add_argument("--json", action="store_true", help="print one JSON document (timings under 'seconds' keys)")
+    st.add_argument("--mutate", action="store_true",
+                    help="instead: generate mutants of each statement's closed form (IDs are statement ids), discard "
+                         "those proved equivalent, score the others on the statement's checks; survivors fail")
 
     aud = sub.add_parser("audit", help="measure Props 3.1/3.4: error curves to L = 1e12 (exact) and 1e60, fits, findings")
     aud.add_argument("--quick", action="store_true", help="a small subset (about a minute)")
@@ -282,14 +288,19 @@ def _parser() -> argparse.ArgumentParser:
     for sp in (run, tex, st, aud, tr, dy, rp):
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
 
-    claim = sub.add_parser("claim", help="check a candidate closed form", epilog_factory=_claims_help,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    claim.add_argument("claim_id", metavar="ID", help="claim id (see below)")
-    claim.add_argument("--formula", required=True, help="expression in the claim's symbols; one starting with - is passed as --formula=-EXPR")
-    claim.add_argument("--seed", type=_seed, default=0, help="seed of the reference points (default 0)")
-    claim.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    claim = sub.add_parser("claim", help="decide a candidate closed form: EQUAL (proved), DIFFERENT, UNDECIDED",
+                           epilog_factory=_claims_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    claim.add_argument("claim_id", metavar="ID", help="claim id: a statement id, or <statement id>:<part> (see below)")
+    claim.add_argument("--formula", required=True, help="expression in the claim's symbols (a leading - is fine)")
+    claim.add_argument("--seed", type=_seed, default=0, help="seed of the random points (default 0)")
+    claim.add_argument("--json", action="store_true", help="print the verdict as JSON (exact decision, counterexample, "
+                       "the table of reference points)")
     claim.add_argument("--assume", action="append", default=[], metavar="NAME",
-                       help="restrict the points to a hypothesis of the claim (repeatable; listed below per claim)")
+                       help="impose a hypothesis of the claim (repeatable; listed below per claim)")
+    claim.add_argument("--save-counterexample", metavar="FILE", default=None,
+                       help="on DIFFERENT, write the exact counterexample (JSON, rationals as p/q) to FILE")
+    claim.add_argument("--at", metavar="FILE", default=None,
+                       help="instead of deciding, evaluate formula - closed form at the point saved in FILE")
     return p
 
 
@@ -364,23 +375,50 @@ def _cmd_latex(args) -> int:
 
 
 def _cmd_claim(args) -> int:
-    from verify.kernel.claim import check_formula
-    from verify.kernel.registry import claim_specs
+    """EQUAL (exit 0), DIFFERENT (exit 1), UNDECIDED (exit 3); bad input exits 2."""
+    from verify.kernel.claim import check_formula, difference_at
+    from verify.kernel.decide import Counterexample
+    from verify.kernel.registry import find_claim
+    from verify.reports.claim import counterexample_document, format_verdict
 
-    specs = claim_specs()
-    if args.claim_id not in specs:
-        raise UsageError(f"claim id: unknown {args.claim_id!r}; known: {', '.join(specs)}")
+    with _bad_input():
+        spec = find_claim(args.claim_id)
+        saved = None
+        if args.at:
+            try:
+                saved = Counterexample.from_json(json.loads(Path(args.at).read_text()))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ValueError(f"--at: cannot read a counterexample from {args.at!r}: {exc}") from None
+        if args.save_counterexample:
+            target = Path(args.save_counterexample)
+            if target.is_dir() or not (target.parent if str(target.parent) else Path(".")).is_dir():
+                raise ValueError(f"--save-counterexample: {args.save_counterexample!r} is not a file in an existing directory")
+    if saved is not None:
+        with _bad_input():
+            found = difference_at(spec, args.formula, saved)
+        if args.json:
+            print(json.dumps({"claim": spec.id, "formula": args.formula, "at": args.at,
+                              "different": found is not None, "difference": found[0] if found else None,
+                              "bits": found[1] if found else None}))
+        elif found is None:
+            print(f"AGREES at the saved point: {spec.id}: {args.formula} (every enclosure of the difference contains 0)")
+        else:
+            print(f"DIFFERENT at the saved point: {spec.id}: {args.formula}\n  entry {tuple(found[2])} of formula - "
+                  f"closed form is {found[0]} (0 excluded, Arb at {found[1]} bits)")
+        return 1 if found is not None else 0
     with _bad_input(ValueError):  # the formula, an --assume name, or a formula the points cannot evaluate
-        verdict = check_formula(specs[args.claim_id], args.formula, seed=args.seed, assume=tuple(args.assume))
+        verdict = check_formula(spec, args.formula, seed=args.seed, assume=tuple(args.assume))
+    if args.save_counterexample and verdict.verdict == "DIFFERENT" and verdict.decision is not None:
+        Path(args.save_counterexample).write_text(json.dumps(counterexample_document(verdict), indent=1) + "\n")
     if args.json:
-        print(json.dumps(verdict.to_dict()))
+        from verify._provenance import provenance
+
+        print(json.dumps({**verdict.to_dict(), "provenance": provenance(args.seed)}))
     else:
-        word = "ACCEPTED" if verdict.accepted else "REJECTED"
-        print(f"{word}: {args.claim_id}: {args.formula}")
-        under = f" satisfying {', '.join(verdict.assumed)}" if verdict.assumed else ""
-        print(f"  worst relative discrepancy {verdict.worst_error:.3g} (at d={verdict.worst_dim}; "
-              f"tolerance {verdict.tolerance:.0e}) over {verdict.n_points} reference points{under}")
-    return 0 if verdict.accepted else 1
+        print(format_verdict(verdict, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
+        if args.save_counterexample and verdict.verdict == "DIFFERENT":
+            print(f"  saved the counterexample to {args.save_counterexample}; re-check a formula there with --at")
+    return {"EQUAL": 0, "DIFFERENT": 1}.get(verdict.verdict, 3)
 
 
 def _cmd_selftest(args) -> int:
@@ -388,7 +426,12 @@ def _cmd_selftest(args) -> int:
                         ("--scheduler", args.scheduler)):
         if value and not args.full:
             raise UsageError(f"{flag}: only with --full")
+    if args.mutate and args.full:
+        raise UsageError("--mutate: runs alone (not with --full)")
     from verify.studies import selftest
+
+    if args.mutate:
+        return _selftest_mutate(args, selftest)
 
     with _bad_input():
         selftest.catalogue(args.ids)  # unknown claim ids
@@ -404,8 +447,11 @@ def _cmd_selftest(args) -> int:
             sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
     if args.json:
+        from verify._provenance import provenance
+
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
-               "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0}
+               "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0,
+               "provenance": provenance(args.seed)}
         print(json.dumps(doc, default=str))
     else:
         print(f"claims: {summary['rejected']}/{summary['mutants']} wrong formulas rejected "
@@ -430,6 +476,34 @@ def _cmd_selftest(args) -> int:
                 if s.failures:
                     print(f"  FAIL {s.id}::{s.name} at seeds {list(s.failed_seeds)[:10]}")
         print(f"selftest {'passed' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f}s")
+    return 0 if ok else 1
+
+
+def _selftest_mutate(args, selftest) -> int:
+    from verify.kernel.registry import get_statement
+
+    with _bad_input():
+        for i in args.ids:
+            get_statement(i)
+    t0 = time.perf_counter()
+    with _progress(args, lines=False) as progress:
+        campaigns = selftest.run_mutation_campaigns(args.ids, seed=args.seed, progress=progress)
+    summary = selftest.summarise_campaigns(campaigns)
+    ok = summary["survived"] == 0
+    if args.json:
+        from verify._provenance import provenance
+
+        print(json.dumps({"summary": summary, "campaigns": campaigns, "ok": ok, "seconds": time.perf_counter() - t0,
+                          "provenance": provenance(args.seed)}, default=str))
+        return 0 if ok else 1
+    print(f"generated mutants of the closed forms: {summary['generated']} generated, {summary['equivalent']} proved "
+          f"equivalent, {summary['killed']} killed, {summary['survived']} survived")
+    for c in campaigns:
+        counts = f"{c['generated']} generated, {c['equivalent']} equivalent, {c['killed']} killed, {c['survived']} survived"
+        print(f"  {c['id']}: {counts}" + (f" ({c['note']})" if c["note"] else ""))
+    for s in summary["survivors"]:
+        print(f"  SURVIVED {s['statement']}: {s['mutant']}: {s['formula']} (green: {', '.join(s['green']) or 'no check'})")
+    print(f"selftest --mutate {'passed' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f}s")
     return 0 if ok else 1
 
 
@@ -539,9 +613,24 @@ def _cmd_report(args) -> int:
 COMMANDS["report"] = _cmd_report
 
 
+def _formula_values_joined(argv: list) -> list:
+    """``--formula -V*m`` reads as ``--formula=-V*m``: a formula may start with a minus sign, which argparse would
+    take for an option."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--formula" and i + 1 < len(argv):
+            out.append(f"--formula={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv=None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status.  Bad usage or bad
     input prints one line on stderr and returns 2; any other exception propagates with its traceback."""
+    argv = _formula_values_joined(list(sys.argv[1:] if argv is None else argv))
     try:
         args = _parser().parse_args(argv)
         with _bad_input():

@@ -13,7 +13,7 @@ or ``all``).  Each statement becomes a collector with
 A check is prepared once per session (its points, references and samples) and its evidence item and mutant items
 are scored against that one preparation.
 
-Options: ``--run-slow`` also runs the checks marked slow; ``--verify-seed N`` changes the master seed
+Options: ``--verify-slow`` also runs the checks marked slow; ``--verify-seed N`` changes the master seed
 (default 0); the figure of every check is printed (``-s`` shows it) and attached to the report.
 """
 
@@ -29,7 +29,7 @@ from verify._validation import seed_value
 
 def pytest_addoption(parser):
     group = parser.getgroup("softmax-verify")
-    group.addoption("--run-slow", action="store_true", default=False, help="also run statements' slow checks")
+    group.addoption("--verify-slow", action="store_true", default=False, help="also run statements' slow checks")
     group.addoption("--verify-seed", type=_seed, default=0, help="master seed of the evidence checks (default 0)")
 
 
@@ -43,7 +43,7 @@ def _seed(text: str) -> int:
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: heavy check, run with --run-slow")
+    config.addinivalue_line("markers", "verify_slow: a statement's heavy check, run with --verify-slow")
 
 
 def pytest_collect_file(file_path, parent):
@@ -83,14 +83,14 @@ class StatementCollector(pytest.Collector):
         for check in self.statement.checks:
             item = CheckItem.from_parent(self, name=f"evidence::{check.name}", check=check)
             if check.slow:
-                item.add_marker(pytest.mark.slow)
+                item.add_marker(pytest.mark.verify_slow)
             yield item
         for check in self.statement.checks:
             for i, m in enumerate(check.mutants):
                 item = MutantItem.from_parent(self, name=f"mutant::{check.name}::{_slug(m.name)}", check=check,
                                               mutant=m.name, last=i == len(check.mutants) - 1)
                 if check.slow:
-                    item.add_marker(pytest.mark.slow)
+                    item.add_marker(pytest.mark.verify_slow)
                 yield item
 
 
@@ -125,8 +125,8 @@ class CheckItem(_StatementItem):
         self.check = check
 
     def setup(self):
-        if self.check.slow and not self.config.getoption("--run-slow"):
-            pytest.skip("slow check (run with --run-slow)")
+        if self.check.slow and not self.config.getoption("--verify-slow"):
+            pytest.skip("slow check (run with --verify-slow)")
 
     def runtest(self):
         ev = run_check(self.parent.statement, self.check, self.config.getoption("--verify-seed"),
@@ -150,8 +150,8 @@ class MutantItem(_StatementItem):
         self.last = last
 
     def setup(self):
-        if self.check.slow and not self.config.getoption("--run-slow"):
-            pytest.skip("slow check (run with --run-slow)")
+        if self.check.slow and not self.config.getoption("--verify-slow"):
+            pytest.skip("slow check (run with --verify-slow)")
 
     def runtest(self):
         seed = self.config.getoption("--verify-seed")

@@ -446,6 +446,13 @@ def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, ch
     from by another route (statement ``prop-3-1-literal``, :mod:`verify.concentration.references`).
     Returns a :class:`ConcentrationEstimate`
     (``.mean``, ``.stderr`` from the block means, ``.ess``, ``.top1_share``, ``.n_prompts``).
+
+    >>> from verify.numerics.measures import isotropic_gaussian
+    >>> mu = isotropic_gaussian(1.0, 1)
+    >>> est = concentration_error(mu, [[1.0]], [[1.0]], 10, 2000, seed=0)
+    >>> exact = concentration_error_gaussian(1.0, [[1.0]], [[1.0]], 10)  # the same quantity without sampling
+    >>> abs(est.mean - exact) / est.stderr < 5
+    True
     """
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
                      query_scale=query_scale, quantity="output", record=record)
@@ -462,6 +469,12 @@ def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=No
     where \hat m_z, \hat C_z are the softmax-weighted mean and covariance of the prompt and m_z, C_z those of the
     tilted law (closed forms, :func:`tilted_moments`).  (The operator norm of H \mapsto H \delta is \|\delta\|: the
     V-figure over d.)  Same arguments (``record`` included) and estimate as :func:`concentration_error`.
+
+    >>> from verify.numerics.measures import isotropic_gaussian
+    >>> mu = isotropic_gaussian(1.0, 1)
+    >>> grad = concentration_error_grad(mu, [[1.0]], [[1.0]], 10, 200, seed=0, wrt="V")
+    >>> grad.mean == concentration_error(mu, [[1.0]], [[1.0]], 10, 200, seed=0).mean  # d = 1, V = 1: d |m_hat - m|^2
+    True
     """
     if wrt not in ("V", "U"):
         raise ValueError(f"wrt: expected 'V' or 'U', got {wrt!r}")
@@ -474,7 +487,14 @@ def concentration_error_linear(measure, U, V, L, n_prompts, seed, *, K=None, Q=N
     r"""Prop 3.1's error for linear attention instead of softmax:  E \| T_lin[\hat\mu_L] - T_lin[\mu] \|^2_{L^2(\nu)}  with
     T_lin[\hat\mu_L](z) = (1/L) \sum_l (z_l^T U z) V z_l  and  T_lin[\mu](z) = V E_\mu[x x^T] U z  (an average of L
     i.i.d. terms: the error is exactly  c/L, :func:`concentration_error_linear_gaussian`).  Same arguments as
-    :func:`concentration_error`; the ESS fields hold L (uniform weights)."""
+    :func:`concentration_error`; the ESS fields hold L (uniform weights).
+
+    >>> from verify.numerics.measures import isotropic_gaussian
+    >>> mu = isotropic_gaussian(1.0, 1)
+    >>> est = concentration_error_linear(mu, [[1.0]], [[1.0]], 10, 2000, seed=0)
+    >>> abs(est.mean - concentration_error_linear_gaussian(1.0, [[1.0]], [[1.0]], 10)) / est.stderr < 5  # c/L
+    True
+    """
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
                      query_scale=query_scale, quantity="linear", record=record)
 

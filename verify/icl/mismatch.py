@@ -40,7 +40,9 @@ __all__ = ["SIGMA_P", "SIGMA_Q", "SYM2", "GAMMA_P", "DEFINITION", "mismatch_clos
 
 DPS = 40
 SIGMA_P = MatrixSymbol("Sigma_p", d, d)
+"""The covariance Sigma_p of the prompt covariates x_i (a d x d matrix symbol)."""
 SIGMA_Q = MatrixSymbol("Sigma_q", d, d)
+"""The covariance Sigma_q of the query x_q (a d x d matrix symbol)."""
 SYM2 = (SIGMA_P, SIGMA_Q)
 A = MatrixSymbol("A", d, d)
 

@@ -75,6 +75,7 @@ C0, M_ = c0_of(U11, u, a), M_of(U11, u, a)
 Q_W = w.T * Sigma * w
 G_W = C0 + (M_ + Id) * w + b * u * Q_W
 CLOSED_FORM = closed_form_of(U11, u, a)
+"""R_inf(U, V) in closed form (a 1 x 1 matrix expression in U11, u, a, b, Sigma, s): see :func:`closed_form_of`."""
 
 E_VEC = C0 + b * trace(Sigma) * u
 SOS_FORM = HALF * (E_VEC.T * Sigma * E_VEC + 2 * trace(Sigma * Sigma) * b**2 * (u.T * Sigma * u)

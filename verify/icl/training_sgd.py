@@ -66,6 +66,7 @@ BATCH = 128
 ETA = 1e-3
 ALPHA = 0.3
 LS = (10, 20, 50, 100, 200, 500, 1000)
+"""The prompt lengths L of the SGD experiment (full mode)."""
 MODELS = ("softmax", "linear")
 RISK_AND_GRAD = {"softmax": softmax_risk_and_grad, "linear": linear_risk_and_grad}
 """The batch risk and gradient of each attention model (the batches are validated by the samplers)."""

@@ -12,15 +12,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import mpmath
 from mpmath import mp
 
 from verify.kernel.compare import all_finite, relative_error
-from verify.kernel.formula import Value, evaluate
+from verify.kernel.formula import Value, compile_formula, evaluate
 
-__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "check_formula", "select_points", "decide_claim", "hints"]
+__all__ = ["ClaimSpec", "ClaimPoint", "Verdict", "PointRow", "check_formula", "compare_with_definition", "difference_at", "select_points", "decide_claim", "hints"]
 
 
 @dataclass(frozen=True)
@@ -80,19 +80,58 @@ class ClaimSpec:
 
 
 @dataclass(frozen=True)
+class PointRow:
+    """One reference point of the numeric comparison: where, what the formula gives, what the definition gives."""
+
+    index: int
+    dim: int
+    cases: tuple
+    value: str
+    reference: str
+    difference: float
+
+    def to_dict(self) -> dict:
+        return {"point": self.index, "d": self.dim, "cases": list(self.cases), "formula": self.value,
+                "reference": self.reference, "relative_difference": self.difference}
+
+
+@dataclass(frozen=True)
 class Verdict:
+    """The verdict of ``verify claim``: ``verdict`` is EQUAL (proved), DIFFERENT (certified counterexample) or
+    UNDECIDED, from the exact comparison with the statement's closed form (:attr:`decision`); the numeric comparison
+    with the *definition* at the claim's reference points is the second, independent line of evidence (``rows``,
+    ``worst_error`` against ``tolerance``).  ``hints`` name the ``--assume`` options under which a DIFFERENT formula
+    is EQUAL.  ``accepted`` is ``verdict == "EQUAL"``."""
+
     claim_id: str
     formula: str
-    accepted: bool
+    verdict: str
     worst_error: float
     tolerance: float
     n_points: int
     worst_dim: int
     detail: str = ""
     assumed: tuple = ()
+    decision: Any = None
+    rows: tuple = ()
+    hints: tuple = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == "EQUAL"
+
+    @property
+    def numeric_agrees(self) -> bool:
+        return self.worst_error <= self.tolerance
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = {"claim": self.claim_id, "formula": self.formula, "verdict": self.verdict, "accepted": self.accepted,
+             "assumed": list(self.assumed), "detail": self.detail, "hints": list(self.hints),
+             "numeric": {"worst_relative_difference": self.worst_error, "tolerance": self.tolerance,
+                         "points": self.n_points, "worst_d": self.worst_dim, "agrees": self.numeric_agrees,
+                         "table": [r.to_dict() for r in self.rows]}}
+        d["exact"] = self.decision.to_dict() if self.decision is not None else None
+        return d
 
 
 def _as_column(v: Value, shape: tuple):
@@ -128,21 +167,19 @@ def select_points(spec: ClaimSpec, points: Sequence[ClaimPoint], assume=()) -> t
     return kept
 
 
-def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> Verdict:
-    """Evaluate ``formula`` at every reference point of ``spec``; accept when the worst error <= tolerance.
+def compare_with_definition(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> tuple:
+    """The numeric comparison of ``formula`` with the definition at the claim's reference points:
+    (rows, worst relative difference, its d, the points used, the hypotheses assumed).
 
-    ``assume`` (names from ``spec.assumptions``) restricts the points to those satisfying the hypotheses.
-
-    Parse, shape, division-by-zero and singular-inverse errors raise ``ValueError`` (the CLI exits 2), as
-    does a NaN or inf in any point's values or reference: NaN never counts as agreement.  A well-formed
-    wrong formula is a ``Verdict`` with ``accepted=False``.
-    """
+    Parse, shape, division-by-zero and singular-inverse errors raise ``ValueError`` (the CLI exits 2), as does a NaN
+    or inf in any point's values or reference: NaN never counts as agreement."""
+    compile_formula(formula, frozenset(spec.domains) if spec.domains else _symbols_of(spec, seed))  # syntax first
     pts = _cached_points(spec.id, spec.points, seed)
     if not pts:
         raise ValueError(f"claim {spec.id}: no reference points")
     assumed = tuple(sorted({assume} if isinstance(assume, str) else set(assume)))
     pts = select_points(spec, pts, assumed)
-    worst, worst_dim = None, 0
+    rows, worst, worst_dim = [], None, 0
     with mp.workdps(spec.dps):
         for i, pt in enumerate(pts):
             where = f"point {i + 1} (d={pt.dim})"
@@ -153,16 +190,59 @@ def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=()) -> Ve
                 raise ValueError(f"claim {spec.id}: the reference at {where} is NaN or inf; refusing to judge")
             try:
                 val = _as_column(evaluate(formula, pt.values), spec.expected_shape(pt.dim))
-                err = relative_error(val, pt.reference)
             except ValueError as exc:
-                raise ValueError(f"{exc} (at d={pt.dim})") from None
+                raise ValueError(f"{exc} (at the reference point {i + 1}, d={pt.dim})") from None
+            err = relative_error(val, pt.reference)
+            rows.append(PointRow(i + 1, pt.dim, tuple(sorted(pt.cases)), _short_value(val), _short_value(pt.reference),
+                                 float(err)))
             if worst is None or err > worst:
                 worst, worst_dim = err, pt.dim
-        worst_f = float(worst)
-    accepted = worst_f <= spec.tolerance
+    if worst is None:  # select_points never returns an empty selection
+        raise ValueError(f"claim {spec.id}: no reference point to compare with")
+    return tuple(rows), float(worst), worst_dim, pts, assumed
+
+
+def _symbols_of(spec: ClaimSpec, seed: int) -> frozenset:
+    pts = _cached_points(spec.id, spec.points, seed)
+    return frozenset(pts[0].values) if pts else frozenset()
+
+
+def _short_value(v) -> str:
+    """A value for the table: a scalar or the first entries of a vector/matrix, 6 significant digits."""
+    if isinstance(v, mpmath.matrix):
+        entries = [v[i, j] for i in range(v.rows) for j in range(v.cols)]
+        text = ", ".join(mpmath.nstr(e, 6) for e in entries[:3]) + (", ..." if len(entries) > 3 else "")
+        return f"[{text}]"
+    return mpmath.nstr(v, 6)
+
+
+def check_formula(spec: ClaimSpec, formula: str, seed: int = 0, assume=(), *, budget_seconds: float = 30.0,
+                  with_hints: bool = True) -> Verdict:
+    """The verdict of ``formula`` for ``spec``: the exact decision against the closed form (when the claim declares
+    its symbols' domains) and the numeric comparison with the definition at the reference points.
+
+    Without domains the verdict follows the numeric comparison alone (EQUAL only ever comes from a proof: a numeric
+    agreement is UNDECIDED).  ``ValueError`` for a formula that is not well formed or not of the claim's shape."""
+    rows, worst, worst_dim, pts, assumed = compare_with_definition(spec, formula, seed, assume)
     under = f" under {', '.join(assumed)}" if assumed else ""
-    return Verdict(spec.id, formula, accepted, worst_f, spec.tolerance, len(pts), worst_dim,
-                   f"worst relative discrepancy {worst_f:.3g} at d={worst_dim} over {len(pts)} points{under}", assumed)
+    numeric = (f"at {len(pts)} reference points{under} the definition differs from the formula by at most "
+               f"{worst:.3g} (relative; tolerance {spec.tolerance:.0e}), worst at d = {worst_dim}")
+    decision: Any = None
+    hint: tuple[str, ...] = ()
+    if spec.domains:
+        decision = decide_claim(spec, formula, seed, assumed, budget_seconds)
+        kind = decision.verdict
+        if kind == "EQUAL" and worst > spec.tolerance:  # the closed form and the definition disagree: never hide it
+            kind = "UNDECIDED"
+            numeric += "; the formula equals the closed form, yet the definition disagrees: the closed form is in question"
+        if kind != "EQUAL" and with_hints:
+            hint = tuple(h for h in hints(spec, formula, seed) if not assumed or h.split()[-1] not in assumed)
+        detail = f"{decision.detail}; {numeric}"
+    else:
+        kind = "DIFFERENT" if worst > spec.tolerance else "UNDECIDED"
+        detail = numeric + "; no exact decision (the claim declares no symbol domains)"
+    return Verdict(spec.id, formula, kind, worst, spec.tolerance, len(pts), worst_dim, detail, assumed, decision,
+                   rows, hint)
 
 
 def decide_claim(spec: ClaimSpec, formula: str, seed: int = 0, assume=(), budget_seconds: float = 30.0):
@@ -197,3 +277,20 @@ def hints(spec: ClaimSpec, formula: str, seed: int = 0, budget_seconds: float = 
         return single
     every = tuple(spec.hypotheses)
     return [" ".join(f"--assume {n}" for n in every)] if equal_under(every) else []
+
+
+def difference_at(spec: ClaimSpec, formula: str, counterexample) -> tuple | None:
+    """Re-evaluate ``formula`` - the claim's closed form at a saved exact point (a
+    :class:`verify.kernel.decide.Counterexample`, e.g. read back from ``--save-counterexample``), under the
+    hypotheses it was found with: (enclosure string, bits, entry) of an entry whose Arb enclosure excludes 0, or None
+    when the two agree there (every enclosure contains 0 up to the precision cap)."""
+    from verify.kernel.decide import _from_fraction_values, difference_enclosure
+
+    names = frozenset(spec.domains)
+    missing = sorted(names - set(counterexample.values) - {k for a in counterexample.assumed
+                                                            for k in spec.hypotheses.get(a, {})})
+    if missing:
+        raise ValueError(f"counterexample: no value for {', '.join(missing)} (is it a point of claim {spec.id}?)")
+    subs = {sym: compile_formula(text, names) for a in counterexample.assumed for sym, text in spec.hypotheses[a].items()}
+    return difference_enclosure(compile_formula(formula, names), compile_formula(spec.reference_formula, names),
+                                _from_fraction_values(counterexample.values), subs)

@@ -41,7 +41,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -188,10 +188,10 @@ def _node_degree(node, dim: int, domains, subs_deg) -> tuple[int, int]:
         return _inverse_degree(*_node_degree(node[1], dim, domains, subs_deg), dim)
     if tag == "pow":
         bn, bd = _node_degree(node[1], dim, domains, subs_deg)
-        k = _static_exponent(node[2])
-        if k is None or k.denominator != 1:
+        exponent = _static_exponent(node[2])
+        if exponent is None or exponent.denominator != 1:
             return (1, 1)  # an atom x^{1/q} raised to an integer power: bounded below by the atom count
-        k = int(k)
+        k = int(exponent)
         if k < 0:
             bn, bd = _inverse_degree(bn, bd, dim)
         return (abs(k) * bn, abs(k) * bd)
@@ -238,9 +238,9 @@ def _static_exponent(node) -> Fraction | None:
     return None
 
 
-def degree_bound(trees: Sequence, dim: int, domains: Mapping[str, str], subs: Mapping[str, object] = None) -> int:
+def degree_bound(trees: Sequence, dim: int, domains: Mapping[str, str], subs: Mapping[str, object] | None = None) -> int:
     """Total degree bound of the numerator of f - g for the trees (f, g) at dimension ``dim``: max(n_f + d_g, n_g + d_f)."""
-    subs_deg = {}
+    subs_deg: dict[str, tuple[int, int]] = {}
     for name, tree in (subs or {}).items():
         subs_deg[name] = _node_degree(tree, dim, domains, subs_deg)
     (nf, df), (ng, dg) = (_node_degree(t, dim, domains, subs_deg) for t in trees)
@@ -286,7 +286,7 @@ def _is_mat(x) -> bool:
 class _Exact:
     """Exact evaluation of a formula tree over python-flint rationals, with atoms for what is not rational."""
 
-    def __init__(self, values: Mapping[str, object], atom_value: Callable[[tuple], object]):
+    def __init__(self, values: dict[str, Any], atom_value: Callable[[tuple], object]):
         self.f = _flint()
         self.values = values
         self.atom_value = atom_value
@@ -466,7 +466,7 @@ def _shape(x) -> tuple:
 class _Ball(_Exact):
     """The same tree in Arb interval arithmetic at ``prec`` bits, with the true exp, log and roots."""
 
-    def __init__(self, values: Mapping[str, object], prec: int):
+    def __init__(self, values: Mapping[str, Any], prec: int):  # noqa: D107 - the base's attributes, lifted to balls
         self.f = _flint()
         self.prec = prec
         self.values = {k: self.lift(v) for k, v in values.items()}
@@ -620,8 +620,8 @@ def sample_point(domains: Mapping[str, str], dim: int, rng: np.random.Generator,
     return out
 
 
-def _to_fraction_values(values: Mapping[str, object]) -> dict:
-    out = {}
+def _to_fraction_values(values: Mapping[str, Any]) -> dict:
+    out: dict[str, Any] = {}
     for k, v in values.items():
         if _is_mat(v):
             out[k] = tuple(tuple(Fraction(int(v[i, j].p), int(v[i, j].q)) for j in range(v.ncols()))
@@ -631,7 +631,7 @@ def _to_fraction_values(values: Mapping[str, object]) -> dict:
     return out
 
 
-def _from_fraction_values(values: Mapping[str, object]) -> dict:
+def _from_fraction_values(values: Mapping[str, Any]) -> dict:
     flint = _flint()
     out = {}
     for k, v in values.items():

@@ -170,6 +170,14 @@ def bound(name: str, subject: Any, figure: Callable, points: Points, *, threshol
     needs that does not depend on the subject: a reference value, a sample) it is ``figure(point, prepared,
     subject)``, and the preparation is computed once for any number of subjects.  Every other kind is this loop
     with a figure of its own.  ``what`` names the figure in the detail line.
+
+    >>> import math
+    >>> from verify.numerics.montecarlo import stream
+    >>> chk = bound("|sin x| <= 1", subject=math.sin, figure=lambda p, subj: abs(subj(p["x"])),
+    ...             points=[{"x": x} for x in (0.5, 1.5, 3.0)], threshold=1.0,
+    ...             mutants=[Mutant("2 sin x", lambda x: 2 * math.sin(x))])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="2 sin x").passed
+    (True, False)
     """
 
     def score(prepared, subj):
@@ -191,7 +199,16 @@ def agreement(name: str, subject: Callable[[Point], Any], reference: Callable[[P
     """Agreeing digits (:func:`verify.kernel.compare.digits_between`) of ``subject(point)`` and an independent
     ``reference(point)``; passes when the worst point agrees to ``digits``.  The reference is prepared once per
     point.  With ``dps`` both are evaluated at that working precision (mpmath); the cap on the figure is the
-    precision (``dps``, or 16 for float64 references)."""
+    precision (``dps``, or 16 for float64 references).
+
+    >>> import math
+    >>> from verify.numerics.montecarlo import stream
+    >>> chk = agreement("sqrt", subject=lambda p: math.sqrt(p["x"]), reference=lambda p: math.exp(math.log(p["x"]) / 2),
+    ...                 points=[{"x": 2.0}, {"x": 3.0}], digits=14, kind="float64",
+    ...                 mutants=[Mutant("cube root", lambda p: p["x"] ** (1 / 3))])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="cube root").passed
+    (True, False)
+    """
     cap = float(dps) if dps else 16.0
 
     def reference_at(p, rng):
@@ -219,7 +236,15 @@ def enclosure(name: str, subject: Callable[[Point], Sequence], enclose: Callable
     definition's value; every ball must contain ``subject(point)`` (evaluated at ``dps`` digits and widened by
     its own rounding, 10^-(dps-5)), tested with Arb's ``contains``, *and* the balls must be narrow: the figure
     is the certified digits -log10(rad / max(1, |mid|)) of the widest ball, 0 when a ball misses the subject.
-    The balls are prepared once per point."""
+    The balls are prepared once per point.
+
+    >>> import math, flint
+    >>> from verify.numerics.montecarlo import stream
+    >>> chk = enclosure("pi", subject=lambda p: [math.pi], enclose=lambda p: [flint.arb.pi()], points=[{}], digits=15,
+    ...                 dps=15, mutants=[Mutant("22/7", lambda p: [22 / 7])])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="22/7").passed
+    (True, False)
+    """
 
     def score(prepared, subj):
         import flint
@@ -279,7 +304,18 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
     ``value(point, subject)`` gives the claimed value(s) when the subject is not itself a function of the point.
     With ``driven=True`` the simulation depends on the subject (e.g. a forward pass at weights the claim names):
     ``estimate(point, rng, subject)`` is run when each subject is scored, on the same random numbers (the
-    preparation keeps the generator's state), so the true subject and its mutants see the same draws."""
+    preparation keeps the generator's state), so the true subject and its mutants see the same draws.
+
+    >>> import math
+    >>> from verify.numerics.montecarlo import stream
+    >>> def mean_of_draws(p, rng):  # the definition, E X for X ~ N(mu, 1), by Monte Carlo
+    ...     x = rng.normal(p["mu"], 1.0, 10_000)
+    ...     return Estimate(float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), x.size)
+    >>> chk = z_test("mean", subject=lambda p: p["mu"], estimate=mean_of_draws, points=[{"mu": 0.5}],
+    ...              mutants=[Mutant("mu + 0.1", lambda p: p["mu"] + 0.1)])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="mu + 0.1").passed
+    (True, False)
+    """
     claimed = value if value is not None else (lambda p, subj: subj(p))
 
     def prepare(rng):
@@ -323,10 +359,11 @@ def z_test(name: str, subject: Any, estimate: Callable, points: Points, *, mutan
         detail = (f"z: {zs}; worst |z| {worst:.3g} at {where}; smallest detectable relative error "
                   f"{power:.2g} (|z| >= {z:g}); false-alarm rate per comparison {alarm:.2g}")
         if flagged:
-            return at_most(math.inf, z, "|z|", f"UNRELIABLE estimate at {'; '.join(flagged[:2])}; " + detail)
+            return Outcome(math.inf, z, "<=", "|z|", f"UNRELIABLE estimate at {'; '.join(flagged[:2])}; " + detail, alarm)
         if resolve is not None and not power <= resolve:
-            return at_most(math.inf, z, "|z|", f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail)
-        return at_most(worst, z, "|z|", detail)
+            return Outcome(math.inf, z, "<=", "|z|",
+                           f"UNDERPOWERED: cannot see a relative error of {resolve:g}; " + detail, alarm)
+        return Outcome(float(worst), float(z), "<=", "|z|", detail, alarm)
 
     return _make(name, kind, subject, mutants, prepare, score, description, slow, adapter, budget)
 
@@ -340,7 +377,20 @@ def rate(name: str, subject: Any, sample: Callable[[int, Any], Any], gap: Callab
     (finite-L quantity) - (subject's limit), which must be significantly positive and decay like L^{-p}.  The
     fitted exponent's confidence interval (:func:`verify.numerics.montecarlo.fit_rate`, widened when one power law
     does not fit) must lie below -``exponent``: figure = the upper end of the interval, passes when <= -exponent.
-    A wrong limit leaves a plateau (exponent near 0) or a gap that is not positive at some L, and fails."""
+    A wrong limit leaves a plateau (exponent near 0) or a gap that is not positive at some L, and fails.
+
+    >>> import math
+    >>> from verify.numerics.montecarlo import stream
+    >>> def sample(L, rng):  # 4000 means of L draws of N(1, 1)
+    ...     return rng.normal(1.0, 1.0, (4000, L)).mean(axis=1)
+    >>> def gap(L, means, limit):  # E (mean of L draws - limit)^2 = 1/L at the right limit
+    ...     e = (means - limit) ** 2
+    ...     return Estimate(float(e.mean()), float(e.std(ddof=1) / math.sqrt(e.size)), e.size)
+    >>> chk = rate("mean of L draws", subject=1.0, sample=sample, gap=gap, Ls=[10, 30, 100, 300], exponent=0.5,
+    ...            mutants=[Mutant("limit 1.1", 1.1)])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="limit 1.1").passed
+    (True, False)
+    """
     Ls = list(Ls)
 
     def prepare(rng):
@@ -368,7 +418,15 @@ def rejection(name: str, subject: Any, discrepancy: Callable[[Point, Any, Any], 
     """Negative control: the subject is a *wrong* form and ``discrepancy(point, prepared, subject)`` must reach
     ``threshold`` at every point (e.g. |z| >= 5, or a gap >= 0.1); ``prepared`` is what ``prepare(point, rng)``
     computed once for the point (an estimate of the definition, a reference trajectory; None without
-    ``prepare``).  Its mutant is a right form, which the control must not reject."""
+    ``prepare``).  Its mutant is a right form, which the control must not reject.
+
+    >>> from verify.numerics.montecarlo import stream
+    >>> chk = rejection("x^3 is not x^2", subject=lambda p: p["x"] ** 3, points=[{"x": 2.0}, {"x": 3.0}],
+    ...                 discrepancy=lambda p, prepared, subj: abs(subj(p) - p["x"] ** 2), threshold=1.0, unit="gap",
+    ...                 mutants=[Mutant("x^2 itself", lambda p: p["x"] ** 2)])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="x^2 itself").passed
+    (True, False)
+    """
 
     def figure(p, ref, subj):
         return discrepancy(p, ref, subj)
@@ -396,7 +454,18 @@ def trajectory(name: str, subject: Any, points: Points, *, figure: Callable[[Poi
       when each subject is scored.
 
     A trajectory's ``method`` and ``t`` (:class:`verify.numerics.ode.Trajectory`) go into the detail line.  A
-    diverged trajectory, or a NaN/inf figure, is the worst possible figure (never a pass)."""
+    diverged trajectory, or a NaN/inf figure, is the worst possible figure (never a pass).
+
+    >>> import numpy as np
+    >>> from verify.numerics.montecarlo import stream
+    >>> from verify.numerics.ode import integrate
+    >>> chk = trajectory("y' = -k y", subject=lambda k, t: np.exp(-k * t), points=[{"k": 0.5}, {"k": 2.0}],
+    ...                  reference=lambda p: integrate(lambda t, y: -p["k"] * y, [1.0], 3.0, rtol=1e-12, atol=1e-14),
+    ...                  figure=lambda p, tr, subj: float(np.max(np.abs(tr.y[:, 0] - subj(p["k"], tr.t)))),
+    ...                  threshold=1e-9, mutants=[Mutant("exp(-t)", lambda k, t: np.exp(-t))])
+    >>> chk.outcome(stream(0, "doc")).passed, chk.outcome(stream(0, "doc"), mutant="exp(-t)").passed
+    (True, False)
+    """
     if relation not in ("<=", ">="):
         raise ValueError(f"relation: expected '<=' or '>=', got {relation!r}")
     if (reference is None) == (driven is None):

@@ -377,6 +377,8 @@ FUNCTIONS = {"trace": _trace, "tr": _trace, "Trace": _trace, "sqrt": _sqrt,
 _ADDITIVE = (ast.Add, ast.Sub)
 _MULTIPLICATIVE = (ast.Mult, ast.Div, ast.MatMult)
 _ATTRIBUTES = {"T": "T", "I": "inv"}
+_METHODS = {"inv": "inv", "inverse": "inv", "transpose": "T"}
+"""Methods a formula may call on a matrix, without arguments (SymPy's spellings): X.inv(), X.inverse(), X.transpose()."""
 _DECIMAL = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?")
 
 _REFUSED_NODES = {
@@ -438,6 +440,11 @@ def _check_tree(tree: ast.Expression, names: frozenset) -> None:
     for node in nodes:
         if isinstance(node, ast.Call):
             f = node.func
+            if isinstance(f, ast.Attribute) and f.attr in _METHODS:  # SymPy's X.inv(), X.inverse(), X.transpose()
+                if node.args or node.keywords:
+                    raise _refuse(f"arguments to .{f.attr}()", node, " (it takes none)")
+                callees.add(id(f))
+                continue
             if not isinstance(f, ast.Name) or f.id not in FUNCTIONS:
                 what = f"'{f.id}'" if isinstance(f, ast.Name) else \
                     f"'.{f.attr}()'" if isinstance(f, ast.Attribute) else "an expression"
@@ -448,14 +455,17 @@ def _check_tree(tree: ast.Expression, names: frozenset) -> None:
                 raise _refuse(f"{f.id}() with {len(node.args)} arguments", node, " (exactly one is allowed)")
             callees.add(id(f))
         elif isinstance(node, ast.Attribute):
+            if id(node) in callees:
+                continue
             if node.attr not in _ATTRIBUTES:
                 raise _refuse(f"attribute '.{node.attr}'", node, " (only .T and .I are allowed)")
         elif isinstance(node, ast.Name):
             if id(node) not in callees and node.id not in names:
                 if node.id in FUNCTIONS:
                     raise _refuse(f"'{node.id}' without a call", node)
+                hint = " (a transpose is written X.T, e.g. K.T)" if node.id == "T" else ""
                 raise ValueError(f"formula: unknown symbol '{node.id}'{_where(node)}; known: "
-                                 f"{', '.join(sorted(names))}")
+                                 f"{', '.join(sorted(names))}{hint}")
         elif isinstance(node, ast.BinOp):
             if not isinstance(node.op, _ADDITIVE + _MULTIPLICATIVE + (ast.Pow,)):
                 raise _refuse(f"the operator {type(node.op).__name__}", node, " (allowed: + - * / ** ^ @)")
@@ -488,7 +498,8 @@ def _check_tree(tree: ast.Expression, names: frozenset) -> None:
         elif isinstance(node, ast.Attribute):
             stack.append((node.value, depth + 1))
         elif isinstance(node, ast.Call):
-            stack.append((node.args[0], depth + 1))
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else node.func
+            stack.append((node.args[0] if node.args else receiver, depth + 1))
 
 
 def _build(node, src: str):
@@ -503,6 +514,9 @@ def _build(node, src: str):
     if isinstance(node, ast.Attribute):
         return (_ATTRIBUTES[node.attr], _build(node.value, src))
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute):
+            return (_METHODS[node.func.attr], _build(node.func.value, src))
+        assert isinstance(node.func, ast.Name)  # the whitelist admits no other callee
         return ("fn", node.func.id, _build(node.args[0], src))
     if isinstance(node.op, ast.Pow):
         return ("pow", _build(node.left, src), _build(node.right, src))

@@ -292,8 +292,8 @@ def mutation_campaign(statement, seed: int = 0, *, slow: bool = False, budget_se
     from verify.kernel.decide import decide
     from verify.kernel.runner import Preparations, score_subject
 
-    out = {"id": statement.id, "generated": 0, "equivalent": 0, "killed": 0, "survived": 0, "undecided": 0,
-           "invalid": 0, "checks": [], "mutants": [], "note": ""}
+    out: dict = {"id": statement.id, "generated": 0, "equivalent": 0, "killed": 0, "survived": 0, "undecided": 0,
+                 "invalid": 0, "checks": [], "mutants": [], "note": ""}
     expr = statement.closed_form
     if expr is None:
         out["note"] = "no SymPy closed form declared"
@@ -310,7 +310,7 @@ def mutation_campaign(statement, seed: int = 0, *, slow: bool = False, budget_se
     mutants = closed_form_mutants(expr, limit=limit)
     out["generated"] = len(mutants)
     for k, (name, mutant) in enumerate(mutants, 1):
-        row = {"mutant": name, "formula": "", "decision": "", "status": "", "red": [], "green": []}
+        row: dict = {"mutant": name, "formula": "", "decision": "", "status": "", "red": [], "green": []}
         try:
             row["formula"] = to_formula(mutant, names)
             decision = decide(row["formula"], closed, domains, shape, seed=seed, budget_seconds=budget_seconds)

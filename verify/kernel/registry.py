@@ -15,7 +15,7 @@ from typing import Iterable
 
 from verify.kernel.statement import Statement
 
-__all__ = ["ENTRY_POINT_GROUP", "registry", "get_statement", "statements", "claim_specs", "reset_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "registry", "get_statement", "statements", "claim_specs", "find_claim", "reset_registry"]
 
 ENTRY_POINT_GROUP = "softmax_verify.statements"
 
@@ -58,8 +58,10 @@ def _discover() -> dict[str, Statement]:
 
 def reset_registry() -> None:
     """Forget the discovered statements (the next :func:`registry` call discovers them again)."""
-    global _REGISTRY
+    global _REGISTRY, _CLAIMS
     _REGISTRY = None
+    _CLAIMS = None
+    _ALIASES.clear()
 
 
 def registry() -> dict[str, Statement]:
@@ -79,9 +81,47 @@ def statements(ids: Iterable[str] | None = None) -> list[Statement]:
     return [get_statement(i) for i in ids]
 
 
+def _part(claim_id: str, statement_id: str) -> str:
+    """What distinguishes a statement's extra claim: its id past the words it shares with the statement's id."""
+    a, b = claim_id.split("-"), statement_id.split("-")
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return "-".join(a[k:]) or claim_id
+
+
+_CLAIMS: dict | None = None
+_ALIASES: dict = {}
+
+
 def claim_specs() -> dict:
-    """Every user-checkable claim (``verify claim``), by id."""
-    return {c.id: c for st in registry().values() for c in st.claims}
+    """Every user-checkable claim (``verify claim``), by id: a statement's first claim under the statement's id,
+    its other claims under ``<statement id>:<part>`` (e.g. ``icl-gradient:b``)."""
+    global _CLAIMS
+    if _CLAIMS is None:
+        import dataclasses
+
+        out = {}
+        for st in registry().values():
+            for k, spec in enumerate(st.claims):
+                cid = st.id if k == 0 else f"{st.id}:{_part(spec.id, st.id)}"
+                if cid in out:
+                    raise ValueError(f"claim id {cid!r} registered twice")
+                _ALIASES[spec.id] = cid
+                out[cid] = spec if spec.id == cid else dataclasses.replace(spec, id=cid)
+        _CLAIMS = out
+    return _CLAIMS
+
+
+def find_claim(claim_id: str):
+    """The claim ``claim_id`` (its id, or the name it was declared under); ``ValueError`` naming the known ids."""
+    if not isinstance(claim_id, str):
+        raise TypeError(f"claim id: expected a string, got {type(claim_id).__name__}")
+    specs = claim_specs()
+    cid = claim_id if claim_id in specs else _ALIASES.get(claim_id)
+    if cid is None:
+        raise ValueError(f"claim id: unknown {claim_id!r}; known: {', '.join(specs)}")
+    return specs[cid]
 
 
 def get_statement(statement_id: str) -> Statement:

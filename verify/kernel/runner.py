@@ -136,6 +136,7 @@ def run_check(statement: Statement, check: Check, seed: int = 0, mutant: str | N
         seconds=seconds,
         detail=out.detail,
         mutant=mutant or "",
+        false_alarm=out.false_alarm,
     )
 
 
@@ -156,7 +157,7 @@ def score_subject(statement: Statement, check: Check, seed: int, subject, *,
         except BudgetExceeded as exc:
             out = Outcome(math.inf, 0.0, "<=", "", f"scoring {exc}")
     return Evidence(statement.id, check.name, check.kind, out.passed, out.figure, out.threshold, out.relation,
-                    out.unit, time.perf_counter() - t0, out.detail, name)
+                    out.unit, time.perf_counter() - t0, out.detail, name, out.false_alarm)
 
 
 def _jobs(sts, slow: bool, derivations: bool, progress) -> tuple[list, dict]:

@@ -83,6 +83,9 @@ class Outcome:
     relation: str  # ">=" or "<="
     unit: str = ""
     detail: str = ""
+    false_alarm: float | None = None
+    """For a statistical check: the probability that a true statement fails this comparison (from the distribution
+    the statistic really has, e.g. Student-t for batch means); None for a deterministic check."""
 
     def __post_init__(self):
         if self.relation not in (">=", "<="):
@@ -108,7 +111,12 @@ def at_most(figure: float, threshold: float, unit: str = "", detail: str = "") -
 
 @dataclass(frozen=True)
 class Mutant:
-    """A planted wrong subject (closed form or quantity) that a check must reject."""
+    """A planted wrong subject (closed form or quantity) that a check must reject.
+
+    >>> wrong = Mutant("missing V m", lambda p: p["V"] * p["Gamma"] * p["z"], note="the linear-attention form at m = 0")
+    >>> wrong.name, wrong.subject({"V": 2.0, "Gamma": 3.0, "z": 1.0})
+    ('missing V m', 6.0)
+    """
 
     name: str
     subject: Any
@@ -127,7 +135,7 @@ class Check:
     not depend on the subject (points, references, samples, trajectories); ``score(prepared, subject)`` returns the
     :class:`Outcome` of one subject -- the true ``subject`` or a mutant's -- against it, drawing no randomness.
     ``kind`` is a registered kind (:func:`kinds`).  ``mutants`` are the wrong subjects the check must reject.
-    ``slow`` checks run only when asked for (``verify run --slow``, ``pytest --run-slow``).
+    ``slow`` checks run only when asked for (``verify run --slow``, ``pytest --verify-slow``).
     """
 
     name: str
@@ -202,6 +210,8 @@ class Evidence:
     detail: str = ""
     mutant: str = ""
     """Empty for a run on the true subject; otherwise the planted mutant (then ``passed`` means *not caught*)."""
+    false_alarm: float | None = None
+    """See :attr:`Outcome.false_alarm`."""
 
     @property
     def caught(self) -> bool:
@@ -212,6 +222,8 @@ class Evidence:
         d = asdict(self)
         if not self.mutant:
             del d["mutant"]
+        if self.false_alarm is None:
+            del d["false_alarm"]
         else:
             d["caught"] = self.caught
         for k in ("figure", "threshold"):
@@ -222,7 +234,13 @@ class Evidence:
 
 @dataclass
 class Statement:
-    """A statement of the paper (or of a result it leans on), with everything that checks it."""
+    """A statement of the paper (or of a result it leans on), with everything that checks it.
+
+    >>> st = Statement(id="example", number="Example", title="A statement with no evidence yet", summary="x = x",
+    ...                source="the documentation", statement_tex="x = x")
+    >>> st.status, st.checks, st.built_derivations()
+    ('verified', (), ())
+    """
 
     id: str
     number: str

@@ -33,6 +33,7 @@ VERDICTS = {
 """The vocabulary of verdicts and what each means."""
 
 DECLARABLE = tuple(k for k in VERDICTS if k != "not established")
+"""The verdicts a statement may declare in its :class:`Finding`: every verdict but "not established"."""
 
 
 @dataclass(frozen=True)

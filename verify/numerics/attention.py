@@ -74,6 +74,10 @@ def softmax_attention(tokens, z, K, Q, V) -> np.ndarray:
     """Finite-prompt softmax attention  \\sum_l softmax_l(z_l^T K^T Q z) V z_l.
 
     ``tokens`` is L x d; ``z`` is one query (d,) or a batch (n, d), giving (d,) or (n, d).
+
+    >>> I = np.eye(2)
+    >>> softmax_attention(np.array([[1.0, 0.0], [0.0, 1.0]]), [0.0, 0.0], I, I, I)  # z = 0: equal weights
+    array([0.5, 0.5])
     """
     t, q = _tokens_and_query(tokens, z)
     K, Q, V = _params(K, Q, V, t.shape[1])
@@ -84,7 +88,12 @@ def softmax_attention(tokens, z, K, Q, V) -> np.ndarray:
 
 
 def linear_attention(tokens, z, K, Q, V) -> np.ndarray:
-    """Normalised linear attention  (1/L) \\sum_l (z_l^T K^T Q z) V z_l  (same shapes as softmax)."""
+    """Normalised linear attention  (1/L) \\sum_l (z_l^T K^T Q z) V z_l  (same shapes as softmax).
+
+    >>> I = np.eye(2)
+    >>> linear_attention(np.array([[1.0, 0.0], [0.0, 1.0]]), [1.0, 0.0], I, I, I)  # scores 1 and 0, L = 2
+    array([0.5, 0. ])
+    """
     t, q = _tokens_and_query(tokens, z)
     K, Q, V = _params(K, Q, V, t.shape[1])
     U = K.T @ Q
@@ -96,13 +105,22 @@ def gaussian_limit(K, Q, V, mean, cov, z) -> np.ndarray:
     """Lemma 2.1 (Castin et al. 2025): T^{K,Q,V}[N(m, \\Gamma)](z) = V m + V \\Gamma K^T Q z.
 
     \\Gamma may be positive semi-definite.
+
+    >>> I = np.eye(2)
+    >>> gaussian_limit(I, I, I, [1.0, 0.0], I, [0.0, 1.0])  # V m + V Gamma K^T Q z = (1, 0) + (0, 1)
+    array([1., 1.])
     """
     K, Q, V, m, G, zz = attention_inputs(K, Q, V, mean, cov, z)
     return V @ m + V @ G @ K.T @ Q @ zz
 
 
 def linear_limit(K, Q, V, mean, cov, z) -> np.ndarray:
-    """Companion of Lemma 2.1: T_lin^{K,Q,V}[N(m, \\Gamma)](z) = V (\\Gamma + m m^T) K^T Q z."""
+    """Companion of Lemma 2.1: T_lin^{K,Q,V}[N(m, \\Gamma)](z) = V (\\Gamma + m m^T) K^T Q z.
+
+    >>> I = np.eye(2)
+    >>> linear_limit(I, I, I, [1.0, 0.0], I, [0.0, 1.0])  # (I + m m^T) z = (0, 1): the mean term V m is missing
+    array([0., 1.])
+    """
     K, Q, V, m, G, zz = attention_inputs(K, Q, V, mean, cov, z)
     return V @ (G + np.outer(m, m)) @ K.T @ Q @ zz
 

@@ -90,6 +90,11 @@ def attention_enclosure(K, Q, V, mean, cov, z, prec: int = 160) -> list:
     """Certified balls for the coordinates of T[N(m, \\Gamma)](z), computed at ``prec`` bits.
 
     Every ball contains the exact value of the definition for the given (float) inputs.
+
+    >>> I = np.eye(2)
+    >>> balls = attention_enclosure(I, I, I, [1.0, 0.0], I, [0.0, 1.0], prec=80)  # Lemma 2.1: exactly (1, 1)
+    >>> [b.contains(1) for b in balls], all(b.rad() < 1e-15 for b in balls)
+    ([True, True], True)
     """
     _require()
     K_np, Q_np, V_np, m_np, G_np, z_np = attention_inputs(K, Q, V, mean, cov, z)

@@ -57,6 +57,10 @@ class Gaussian:
     ``allow_singular=True`` admits a positive semi-definite \\Gamma (Lemma 2.1 holds for every PSD \\Gamma).
     ``root`` is a matrix B with B B^T = \\Gamma (Cholesky when \\Gamma is definite), so that
     X = m + B G with G ~ N(0, I) has law N(m, \\Gamma).
+
+    >>> g = Gaussian([1.0, 0.0], [[2.0, 0.5], [0.5, 1.0]])
+    >>> g.sample(4, seed=0).shape, g.cov.tolist()
+    ((4, 2), [[2.0, 0.5], [0.5, 1.0]])
     """
 
     mean: np.ndarray
@@ -111,6 +115,9 @@ class Rademacher(_CentredIsotropic):
 
     Used as the negative control of Lemma 2.1: its tilted mean is  scale * tanh(scale * a)  per coordinate,
     not affine in a.
+
+    >>> sorted(set(Rademacher(2, 0.5).sample(50, seed=0).ravel().tolist()))
+    [-0.5, 0.5]
     """
 
     dim: int
@@ -369,7 +376,12 @@ class GaussianMixture:
 
 @dataclass(frozen=True)
 class Empirical:
-    """The empirical measure (1/L) \\sum_l \\delta_{z_l} of a prompt ``tokens`` (an L x d array)."""
+    """The empirical measure (1/L) \\sum_l \\delta_{z_l} of a prompt ``tokens`` (an L x d array).
+
+    >>> mu = Empirical([[0.0, 1.0], [2.0, 3.0]])
+    >>> mu.size, mu.dim, mu.tokens.mean(axis=0).tolist()
+    (2, 2, [1.0, 2.0])
+    """
 
     tokens: np.ndarray
 

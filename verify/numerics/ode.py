@@ -73,8 +73,9 @@ class Trajectory:
 
 
 def _terminal(fn: Callable, direction: float = 0.0) -> Callable:
-    fn.terminal = True
-    fn.direction = direction
+    """``fn`` as a terminal solve_ivp event crossing zero in ``direction``."""
+    setattr(fn, "terminal", True)
+    setattr(fn, "direction", direction)
     return fn
 
 

@@ -4,10 +4,11 @@ r"""``verify selftest``: the toolkit's sensitivity and specificity, measured.
   planted wrong formulas (``ClaimSpec.wrong_examples``: transposes, dropped terms, 1/2 <-> 1 <-> 2, terms that
   vanish only at d <= 3 or only when m = 0, relative offsets down to 1e-12, ...) and of equivalent rewritings
   (``ClaimSpec.equivalents``: expanded, factored, cyclic traces, decimals, ...).  Each wrong formula must be
-  REJECTED and each rewriting ACCEPTED, through the API (:func:`verify.kernel.claim.check_formula`) and, when the
-  caller hands in the command line's entry point (``exit_code``, e.g. :func:`verify.cli.main`), through ``verify
-  claim`` as well (exit status 1 and 0).  Reported: the rejection rate, the acceptance rate and the smallest
-  discrepancy that was caught.
+  decided DIFFERENT (a certified counterexample) and each rewriting EQUAL (proved), through the API
+  (:func:`verify.kernel.claim.check_formula`) and, when the caller hands in the command line's entry point
+  (``exit_code``, e.g. :func:`verify.cli.main`), through ``verify claim`` as well (exit status 1 and 0); an UNDECIDED
+  verdict is a failure either way.  Reported: the rejection rate, the acceptance rate, the undecided count and the
+  smallest numeric discrepancy a rejected formula had.
 * **Seeds** (:func:`run_seed_sweep`, ``--full``): every statement's (non-slow) evidence over many distinct master
   seeds.  A true statement must pass at every seed.  Reported per check: failures and the seeds where they
   happened, the worst figure and its seed; overall (:func:`summarise_seeds`): the largest |z| of the Monte Carlo
@@ -35,14 +36,15 @@ from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
 from typing import Callable, Iterable, Sequence
 
-from verify.kernel.registry import claim_specs, get_statement, registry
+from verify.kernel.registry import claim_specs, find_claim, get_statement, registry
 from verify.kernel.runner import run_check
 from verify.kernel.claim import check_formula
 from verify.sweep import Backend, Cell, read_log, run_sweep
 from verify._validation import seed_value
 
 __all__ = ["ClaimRecord", "catalogue", "claim_argv", "run_claim_catalogue", "summarise_claims", "SeedSummary",
-           "run_seed_sweep", "sweep_checks", "summarise_seeds", "read_cell_log", "Z_FALSE_ALARM"]
+           "run_seed_sweep", "sweep_checks", "summarise_seeds", "read_cell_log", "Z_FALSE_ALARM",
+           "run_mutation_campaigns", "summarise_campaigns"]
 
 Z_FALSE_ALARM = 2 * (1 - NormalDist().cdf(5.0))
 """P(|Z| > 5) for a standard normal z: the false-alarm rate of one |z| <= 5 comparison (5.7e-7)."""
@@ -53,7 +55,7 @@ class ClaimRecord:
     claim: str
     formula: str
     expected: str  # "reject" or "accept"
-    accepted: bool | None  # None: the formula was refused as bad input
+    verdict: str  # "EQUAL", "DIFFERENT", "UNDECIDED" or "REFUSED" (bad input)
     worst_error: float
     cli_exit: int | None
     seconds: float
@@ -61,15 +63,20 @@ class ClaimRecord:
     assume: tuple = ()
 
     @property
+    def accepted(self) -> bool | None:
+        return None if self.verdict == "REFUSED" else self.verdict == "EQUAL"
+
+    @property
     def ok(self) -> bool:
         want_accept = self.expected == "accept"
-        api = self.accepted is want_accept
+        api = self.verdict == ("EQUAL" if want_accept else "DIFFERENT")
         cli = self.cli_exit is None or self.cli_exit == (0 if want_accept else 1)
         return api and cli
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ok"] = self.ok
+        d["accepted"] = self.accepted
         if isinstance(d["worst_error"], float) and not math.isfinite(d["worst_error"]):
             d["worst_error"] = str(d["worst_error"])
         return d
@@ -105,7 +112,7 @@ def catalogue(ids: Iterable[str] | None = None, sample: int | None = None) -> li
     rejected on the full set of points.  ``sample`` (the quick selftest of the default test run) keeps, per claim,
     the example, every conditional form and ``sample`` rewritings and wrong formulas spread over the lists."""
     specs = claim_specs()
-    ids = list(dict.fromkeys(ids)) if ids else list(specs)
+    ids = [find_claim(i).id for i in dict.fromkeys(ids)] if ids else list(specs)
     if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 0):
         raise ValueError(f"sample: expected a non-negative integer or None, got {sample!r}")
     out = []
@@ -127,17 +134,16 @@ def run_claim_catalogue(ids: Iterable[str] | None = None, seed: int = 0, progres
     returning its exit status, such as :func:`verify.cli.main` (the record's ``cli_exit``; None without it)."""
     if exit_code is not None and not callable(exit_code):
         raise TypeError(f"exit_code: expected a function of the command-line arguments, got {exit_code!r}")
-    specs = claim_specs()
     records = []
     for cid, formula, expected, assume in catalogue(ids, sample):
         t0 = time.perf_counter()
         try:
-            v = check_formula(specs[cid], formula, seed=seed, assume=assume)
-            accepted, err, detail = v.accepted, v.worst_error, v.detail
+            v = check_formula(find_claim(cid), formula, seed=seed, assume=assume, with_hints=False)
+            verdict, err, detail = v.verdict, v.worst_error, v.detail
         except ValueError as exc:
-            accepted, err, detail = None, math.inf, f"refused as bad input: {exc}"
+            verdict, err, detail = "REFUSED", math.inf, f"refused as bad input: {exc}"
         code = _quietly(exit_code, claim_argv(cid, formula, seed, assume)) if exit_code is not None else None
-        rec = ClaimRecord(cid, formula, expected, accepted, float(err), code, time.perf_counter() - t0, detail,
+        rec = ClaimRecord(cid, formula, expected, verdict, float(err), code, time.perf_counter() - t0, detail,
                           assume)
         records.append(rec)
         if progress:
@@ -151,6 +157,7 @@ def summarise_claims(records: list[ClaimRecord]) -> dict:
     right = [r for r in records if r.expected == "accept"]
     caught = [r for r in wrong if r.ok]
     smallest = min((r.worst_error for r in caught if r.accepted is False), default=math.nan)
+    undecided = sum(r.verdict == "UNDECIDED" for r in records)
     per_claim = {}
     for r in records:
         c = per_claim.setdefault(r.claim, {"mutants": 0, "rejected": 0, "rewritings": 0, "accepted": 0})
@@ -166,6 +173,7 @@ def summarise_claims(records: list[ClaimRecord]) -> dict:
         "rewritings": len(right), "accepted": sum(r.ok for r in right),
         "acceptance_rate": sum(r.ok for r in right) / len(right) if right else math.nan,
         "smallest_discrepancy_caught": smallest,
+        "undecided": undecided,
         "per_claim": per_claim,
         "failures": [r.to_dict() for r in records if not r.ok],
     }
@@ -195,6 +203,7 @@ class SeedSummary:
     seed_independent: bool
     seconds: float
     largest_finite: float = math.nan  # the largest finite figure over the seeds (a failure may report inf)
+    alarm: float | None = None  # the check's own false-alarm rate per comparison, from its statistic's distribution
 
     @property
     def is_z_test(self) -> bool:
@@ -203,8 +212,11 @@ class SeedSummary:
 
     @property
     def false_alarm_rate(self) -> float:
-        """For a |z| <= 5 check: the chance that a true statement fails one comparison at one seed (normal z)."""
-        return 2 * (1 - NormalDist().cdf(self.threshold)) if self.is_z_test else 0.0
+        """For a |z| <= z0 check: the chance that a true statement fails one comparison at one seed, from the
+        distribution its statistic has (Student-t with the estimate's degrees of freedom; normal when unknown)."""
+        if not self.is_z_test:
+            return 0.0
+        return self.alarm if self.alarm is not None else 2 * (1 - NormalDist().cdf(self.threshold))
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -227,6 +239,7 @@ class _CellResult:
     detail: str
     drawn: bool  # the check drew from its generator (or spawned from it)
     seconds: float
+    false_alarm: float | None = None
 
     def same_outcome(self, other: "_CellResult") -> bool:
         return (self.passed, repr(self.figure), self.detail) == (other.passed, repr(other.figure), other.detail)
@@ -248,7 +261,7 @@ def _cell(args) -> _CellResult:
 
     ev = run_check(st, replace(check, prepare=watched), seed)
     return _CellResult(bool(ev.passed), float(ev.figure), ev.unit, ev.relation, float(ev.threshold), ev.kind,
-                       ev.detail, used.get("drawn", True), ev.seconds)
+                       ev.detail, used.get("drawn", True), ev.seconds, ev.false_alarm)
 
 
 def _encode(r: _CellResult) -> dict:
@@ -340,9 +353,11 @@ def _seed_sweep(seeds, slow, ids, backend, progress, probe, log) -> list[SeedSum
                                                        (math.inf if first.relation == "<=" else -math.inf)))
         failed = tuple(s for s, r in rows if not r.passed)
         finite = max((r.figure for _, r in rows if math.isfinite(r.figure)), default=math.nan)
+        alarms = [r.false_alarm for _, r in ran if r.false_alarm is not None]
         out.append(SeedSummary(sid, name, first.kind, len(seeds), len(failed), failed, float(worst.figure), worst_seed,
                                first.unit, first.relation, float(first.threshold), len(ran),
-                               (sid, name) in independent, float(sum(r.seconds for _, r in ran)), float(finite)))
+                               (sid, name) in independent, float(sum(r.seconds for _, r in ran)), float(finite),
+                               max(alarms) if alarms else None))
     return out
 
 
@@ -350,7 +365,9 @@ def summarise_seeds(summaries: list[SeedSummary], seeds: int, excluded: Iterable
     """Failures, the largest |z| of the Monte Carlo z-tests (where and at which seed; ``inf`` when a check refused
     to judge, e.g. underpowered, so the largest finite |z| is given too), and the false alarms the
     |z| <= 5 thresholds imply: P(|Z| > 5) = 5.7e-7 per comparison, so over the sweep's z-test cells (each at least
-    one comparison) the expected number of false alarms is about cells x 5.7e-7."""
+    one comparison) the expected number of false alarms is about cells x 5.7e-7 for a normal z -- each check's rate
+    comes from its own statistic (Student-t with batches - 1 degrees of freedom for batch means: 1.3e-5 with 40
+    batches), and the expected number is the sum over checks of seeds x rate."""
     zs = [s for s in summaries if s.is_z_test]
     top = max(zs, key=lambda s: s.worst_figure, default=None)
     finite = [s for s in zs if math.isfinite(s.largest_finite)]
@@ -366,9 +383,33 @@ def summarise_seeds(summaries: list[SeedSummary], seeds: int, excluded: Iterable
         "largest_finite_abs_z": top_finite.largest_finite if top_finite else math.nan,
         "largest_finite_abs_z_at": f"{top_finite.id}::{top_finite.name}" if top_finite else "",
         "z_test_cells": z_cells,
-        "false_alarm_rate_per_comparison": Z_FALSE_ALARM,
-        "expected_false_alarms": z_cells * Z_FALSE_ALARM,
+        "false_alarm_rate_per_comparison": max((s.false_alarm_rate for s in zs), default=0.0),
+        "expected_false_alarms": sum(s.seeds * s.false_alarm_rate for s in zs),
+        "false_alarm_rate_per_check": {f"{s.id}::{s.name}": s.false_alarm_rate for s in zs},
         "seed_independent": [f"{s.id}::{s.name}" for s in summaries if s.seed_independent],
         "excluded_slow": [f"{sid}::{name}" for sid, name in excluded],
         "seconds": float(sum(s.seconds for s in summaries)),
     }
+
+
+# ------------------------------------------------------------------------------------------ generated mutants
+
+
+def run_mutation_campaigns(ids: Iterable[str] | None = None, seed: int = 0, progress=None,
+                           budget_seconds: float = 5.0) -> list[dict]:
+    """:func:`verify.kernel.mutate.mutation_campaign` for every statement named in ``ids`` (default: all): the
+    machine-generated mutants of each closed form, proved equivalent, killed by a check, or surviving."""
+    from verify.kernel.mutate import mutation_campaign
+
+    sts = [get_statement(i) for i in dict.fromkeys(ids)] if ids else list(registry().values())
+    return [mutation_campaign(st, seed, budget_seconds=budget_seconds, progress=progress) for st in sts]
+
+
+def summarise_campaigns(campaigns: list[dict]) -> dict:
+    """Totals over the statements, and every survivor with the checks that stayed green on it."""
+    keys = ("generated", "equivalent", "killed", "survived", "undecided")
+    totals = {k: sum(c[k] for c in campaigns) for k in keys}
+    survivors = [{"statement": c["id"], "mutant": m["mutant"], "formula": m["formula"], "green": m["green"]}
+                 for c in campaigns for m in c["mutants"] if m["status"] == "survived"]
+    uncovered = [{"statement": c["id"], "why": c["note"]} for c in campaigns if c["note"]]
+    return {**totals, "survivors": survivors, "not_covered": uncovered}

@@ -221,6 +221,7 @@ def run_infinite_part(*, quick: bool = False, seed: int = 0, progress: Callable[
 
 
 FINITE_LS = (10, 30, 100, 300, 1000)
+"""The prompt lengths L of the finite-L part (full mode)."""
 EPSILONS = (0.1, 0.01, 0.001)
 
 
