@@ -1,6 +1,6 @@
 """The machine-generated mutants of the Gaussian-family closed forms (``verify.kernel.mutate.mutation_campaign``):
 every mutant the exact decision does not prove equal to the closed form turns a check red.  The two statements whose
-evidence integrates ODEs or mixtures for each mutant (minutes) run with ``--run-slow``."""
+evidence integrates ODEs or mixtures for each mutant (minutes) run with ``--verify-slow``."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def test_every_generated_mutant_is_killed_or_proved_equivalent(name):
 
 @pytest.mark.parametrize("name", list(SLOW))
 def test_every_generated_mutant_is_killed_or_proved_equivalent_slow(name, request):
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("a few minutes: run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("a few minutes: run with --verify-slow")
     _campaign(*SLOW[name])
 
 

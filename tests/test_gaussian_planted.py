@@ -283,7 +283,7 @@ def test_the_public_gaussian_limit_with_a_planted_slip_fails(monkeypatch):
 
 def test_gaussian_limit_monte_carlo_false_alarms_over_seeds_0_to_200(request):
     """With 100 batch means the z-score is t_99: over seeds 0..200 (402 comparisons) its largest |z| was 2.93."""
-    if not request.config.getoption("--run-slow"):
-        pytest.skip("201 seeds: run with --run-slow")
+    if not request.config.getoption("--verify-slow"):
+        pytest.skip("201 seeds: run with --verify-slow")
     worst = max(run_check(gl.LEMMA, gl.MONTE_CARLO, seed).figure for seed in range(201))
     assert worst < 4.5, worst
