@@ -52,15 +52,18 @@ assert np.allclose(closed, quad, rtol=1e-10, atol=1e-12)
 
 # %% [markdown]
 # The same statement as `verify run gaussian-limit` checks it: its derivation (every step machine-checked by
-# SymPy) and every evidence item (agreement with quadrature, certified enclosures, Monte Carlo z-tests, ...).
+# SymPy) and every evidence item (agreement with quadrature, certified enclosures, Monte Carlo z-tests, ...),
+# ending in its verdict.
 
 # %%
 from verify.kernel.registry import statements
-from verify.reports.table import format_table
 from verify.kernel.runner import run_statements
+from verify.reports.table import format_table, format_verdicts
 
-records = run_statements(statements(["gaussian-limit"]), seed=0)
-print(format_table(records))
+lemma = statements(["gaussian-limit"])
+records = run_statements(lemma, seed=0)
+print(format_table(records, statements=lemma))  # each derivation with what it derives, each check with its figure
+print(format_verdicts(lemma, records))  # the verdict, computed from the records
 assert all(r.passed for r in records)
 
 # %% [markdown]

@@ -623,7 +623,9 @@ STATEMENT = Statement(
         r"tolerated local error $\sqrt n\,(\mathrm{atol} + \mathrm{rtol}\,|y|)$.",
         r"The balanced flow from the paper's initialisation reaches $(U_\star, V_\star)$ also for $\alpha$ outside "
         r"the printed interval $\alpha < \sqrt2/(d^{1/4}\|\Sigma\|_{op})$ and outside ZFB's condition "
-        r"$\alpha^2\|\Sigma\|_{op}\sqrt d < 2$. The audit's witness $d = 1$, $\Sigma = 1/4$, $\alpha = 4$ lies "
+        r"$\alpha^2\|\Sigma\|_{op}\sqrt d < 2$. The witness $d = 1$, $\Sigma = 1/4$, $\alpha = 4$ of the third-party "
+        r"audit of the paper (\url{github.com/MachineLearning-Nerd/icml26-repro-MvuCgK0Qns-softmax-linear-attention}) "
+        r"lies "
         r"\emph{inside} the printed interval ($4 < 4\sqrt2$) but outside ZFB's condition ($\alpha^2\Sigma = 4 > 2$); "
         r"it converges too (the flow is $\dot x = \Sigma^2 x(1 - \Sigma x^2)$).",
     ],

@@ -18,7 +18,8 @@ gap or a plateau.
 **Evidence.**  The points, slips and cases are below; the numerics they call live in verify.icl.training_finite
 (batch risk and gradient, finite-$L$ gradient descent, the Polyak-averaged end, $\mathcal R_L$ by
 verify.icl.risk.icl_risk_mc) and verify.icl.training (the $L = \infty$ reference).  The measured study (gaps along
-time, rates, $L(\varepsilon)$, the invariant subspace, the audit's 232-263x) is ``verify train --part finite``.
+time, rates, $L(\varepsilon)$, the invariant subspace, the third-party audit's 232-263x) is ``verify train --part
+finite``.
 """
 
 from __future__ import annotations
@@ -246,7 +247,9 @@ STATEMENT = Statement(
         r"horizon. Gradient noise diffuses the iterate along the flat Bayes family ($A \to cA$, $b \to b/c$) and off the "
         r"invariant subspace; the expected gradient keeps the subspace ($\mathcal R_L$ is even in $(u, a)$, the "
         r"symmetry $w \to -w$).",
-        r"The audit's 232-263x drop of the risk at the linear solution from $L = 16$ to $4096$ ($d = 4$) is normalised "
+        r"The 232-263x drop of the risk at the linear solution from $L = 16$ to $4096$ ($d = 4$) reported by the "
+        r"third-party audit of the paper (\url{github.com/MachineLearning-Nerd/icml26-repro-MvuCgK0Qns-softmax-linear-"
+        r"attention}) is normalised "
         r"linear attention at $(U_\star, V_\star)$ without label noise, whose excess risk is exactly proportional to "
         r"$1/L$ ($4096/16 = 256$); softmax attention at $(U_\star, V_\star)$ decays more slowly ($\approx L^{-0.77}$ at "
         r"d = 2). \texttt{verify train} reports both.",

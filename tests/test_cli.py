@@ -16,6 +16,9 @@ def run(capsys, *argv):
 def test_list(capsys):
     code, out, _ = run(capsys, "list")
     assert code == 0 and "gaussian-limit" in out and "Lemma 2.1" in out
+    first = {ln.split()[0]: ln for ln in out.splitlines() if not ln.startswith(" ")}
+    assert first["prop-3-1-literal"].endswith("falsified as written")  # the declared verdict kind
+    assert first["sharp-exponent"].endswith("contradicts the paper") and first["gaussian-limit"].endswith("verified")
 
 
 def test_run_json_records(capsys):
@@ -29,9 +32,13 @@ def test_run_json_records(capsys):
     assert abs(by_kind["montecarlo"]["figure"]) <= 5  # |z|
 
 
-def test_run_table(capsys):
+def test_run_table_ends_with_the_verdict_not_a_pass_count(capsys):
     code, out, err = run(capsys, "run", "linear-limit")
-    assert code == 0 and "passed, 0 failed" in out and "[1/" in err
+    assert code == 0 and "[1/" in err
+    table, verdicts = out.split("\nVerdicts (arXiv 2512.11784", 1)
+    assert table.startswith("linear-limit · Lemma 2.1 (remark)") and "⊢ " in table  # a derivation says what it derived
+    assert "VERIFIED UNDER HYPOTHESES" in verdicts and "hypothesis: it equals the softmax limit" in verdicts
+    assert verdicts.rstrip().endswith("derivations and checks passed.") and "passed, 0 failed" not in out
 
 
 def test_run_exit_1_when_a_check_fails(capsys, monkeypatch):

@@ -78,12 +78,19 @@ def test_duplicate_ids_run_once():
                                                                                              "linear-limit"]
 
 
-def test_tables_fit_100_columns():
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_tables_fit_the_width_and_cut_nothing(width):
+    """A table is as wide as asked (the terminal's width, never below 80) and wraps a long cell inside its column:
+    every word of the id, the name, the mutant and the detail is printed."""
     long = Evidence("a-statement-with-a-long-id", "an evidence name that goes on " * 4, "negative-control", False,
                     1.5e-7, 5.0, "<=", "relative error", 123.45, "detail " * 40, mutant="a mutant " * 8)
-    for text in (format_table([long] * 3, verbose=True), format_mutants([long] * 3)):
-        assert max(len(line) for line in text.splitlines()) <= 100, text
-    assert "~" in format_table([long])  # a cut cell says so
+    for text in (format_table([long] * 3, verbose=True, width=width), format_mutants([long] * 3, width=width)):
+        assert max(len(line) for line in text.splitlines()) <= width, text
+        assert "~" not in text and "a-statement-with-a-long-id" in text
+        words = " ".join(text.split())
+        assert words.count("goes on") >= 3 * 4 - 3  # wrapped, not cut (a line break may fall inside "goes on")
+    assert format_table([long], width=40).splitlines()[1].startswith("  evidence")  # never narrower than 80
+    assert max(len(line) for line in format_table([long], width=40).splitlines()) <= 80
 
 
 @pytest.mark.parametrize("bad, error", [

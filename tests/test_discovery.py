@@ -53,7 +53,9 @@ def test_the_readme_example_runs_as_a_third_party_statement(third_party, capsys)
     assert main(["list"]) == 0 and "example-second-moment" in capsys.readouterr().out
     assert main(["run", "example-second-moment", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
-    assert [(r["name"], r["passed"]) for r in records] == [("second moment", True), ("quadrature", True)]
+    assert [(r["name"], r["passed"]) for r in records] == [("second moment", True), ("quadrature", True),
+                                                           ("verdict", True)]
+    assert records[-1]["kind"] == "verdict" and records[-1]["verdict"] == "verified"
     assert main(["run", "example-second-moment", "--mutants", "--json"]) == 0
     (mut,) = json.loads(capsys.readouterr().out)
     assert mut["mutant"] == "m^2 - gamma" and mut["caught"] is True

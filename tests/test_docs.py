@@ -41,7 +41,7 @@ def _inputs_hash() -> str:
 
 
 def _slow_enabled(config) -> bool:
-    return any(config.getoption(name, default=False) for name in ("--verify-slow", "--run-slow"))
+    return any(config.getoption(name, default=False) for name in ("--verify-slow",))
 
 
 @pytest.fixture(scope="module")

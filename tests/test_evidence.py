@@ -288,7 +288,7 @@ def test_z_test_states_its_power_and_refuses_to_be_underpowered():
 
 
 def test_rate_sees_a_wrong_limit_as_a_plateau():
-    """The reviewer's defect: a criterion that a wrong limit also satisfies.  A limit 0.01 too high makes the
+    """A criterion that a wrong limit also satisfies is no check.  A limit 0.01 too high makes the
     gap plateau at 0.01: the fitted exponent is near 0 and the rate check fails."""
     check = _case_rate()
     prepared = check.prepare(stream(0, "p"))

@@ -1,6 +1,7 @@
-"""``verify report``: the self-contained HTML page (findings first, inline figures, every number linked to the
-check that produced it), its LaTeX appendix, checked in a real headless browser (Debian's chromium through
-playwright); and the progress display's contract (bars on stderr only, timing of derivation construction)."""
+"""``verify report``: the self-contained HTML page (the headline findings first, each with its verdict, figure and a
+link to its evidence; math as MathML; captioned inline figures; no absolute paths), its LaTeX appendix, checked in a
+real headless browser (Debian's chromium through playwright, screenshots kept beside the page); and the progress
+display's contract (bars on stderr only, timing of derivation construction)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from verify.reports.table import to_json
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-CHEAP = ["prop-3-1-literal", "sharp-exponent"]  # real statements whose evidence runs in about a second
+CHEAP = ["prop-3-1-literal", "sharp-exponent", "linear-limit"]  # real statements whose evidence runs in seconds
 
 
 def _png(path: Path) -> None:
@@ -90,34 +91,42 @@ def page(inputs, tmp_path_factory) -> Path:
     return written.page
 
 
-def test_page_is_self_contained_and_every_number_links_to_an_existing_anchor(page, inputs):
+def test_page_is_self_contained_leads_with_the_findings_and_links_only_to_what_exists(page, inputs):
     text = page.read_text()
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", text), "the page must not reach the network"
     assert "<script" not in text
     ids = set(re.findall(r'id="([^"]+)"', text))
-    targets = re.findall(r'<a class="num" href="#([^"]+)"', text)
-    assert len(targets) > 40
+    targets = re.findall(r'href="#([^"]+)"', text)
     assert set(targets) <= ids, sorted(set(targets) - ids)
-    # findings first, then the statements, the audit and the training
+    # the headline findings first, then the statements, the audit and the training
     order = [text.index(f'id="{a}"') for a in ("findings", "statements", "audit", "train")]
     assert order == sorted(order)
-    # every evidence record has its row, and its figure links to that row
+    heads = text.split('id="findings"', 1)[1].split("</section>", 1)[0]
+    for sid, word in (("prop-3-1-literal", "falsified as written"), ("sharp-exponent", "contradicts the paper"),
+                      ("linear-limit", "verified under hypotheses")):
+        item = next(li for li in heads.split("<li>") if f'href="#st-{sid}"' in li)
+        assert f'class="verdict v-{word.replace(" ", "-")}">{word}<' in item  # its verdict and one link to its evidence
+        assert item.count("href=") == 1
+    assert heads.index("falsified as written") < heads.index("contradicts the paper") < heads.index("under hypotheses")
+    # every evidence record has its row (or derivation item), under its statement
     recs = json.loads((inputs / "run.json").read_text())
     assert len(recs) >= 3
     for a in html_report._record_anchors(recs):
-        assert f'<tr id="{a}"' in text and f'href="#{a}"' in text
-    # the audit finding names a statement: its evidence links to that statement's records
-    assert '<a href="#st-prop-3-1-literal">prop-3-1-literal</a>' in text
-    assert text.count("data:image/png;base64,") == 3  # records figure, the audit PNG, the training PNG
-    assert 'id="train-run-0"' in text and 'id="train-fit-0"' in text and 'href="#train-fits"' in text
-
-
-def test_numbers_in_text_are_linked_not_altered():
-    s = "slope -0.607 [-0.615, -0.599] at L=1e+08; x_1 stays; 3/3"
-    out = html_report._link_numbers(s, "#fit-0")
-    assert re.sub(r"<[^>]+>", "", out) == s
-    assert re.findall(r">([^<]+)</a>", out) == ["-0.607", "-0.615", "-0.599", "1e+08", "3", "3"]
-    assert html_report._link_numbers("a < b & 2", "#x").startswith("a &lt; b &amp; ")
+        assert f'id="{a}"' in text
+    # math is MathML from the LaTeX source; no LaTeX reaches the reader
+    assert text.count("<math") > 10 and 'display="block"' in text
+    visible = re.sub(r"<math.*?</math>|<[^>]+>", " ", text, flags=re.S)
+    assert "\\mathcal" not in visible and "$" not in visible.replace("&#x00024;", "")
+    # numbers are text, not links (the "1" of "L = 1" among them); a finding links once to its evidence
+    assert 'class="num"' not in text and ">1</a>" not in text
+    finding = text.split('id="audit-l1-boundary-defect"', 1)[1].split("</li>", 1)[0]
+    assert finding.count("href=") == 1 and 'href="#st-prop-3-1-literal"' in finding
+    # figures say what they show; the audit PNG, the training PNG and the records figure are inline
+    assert text.count("data:image/png;base64,") == 3
+    assert "audit figure error_vs_L.png" not in text and "The error of Prop 3.1" in text
+    assert 'id="train-run-0"' in text and 'id="train-fit-0"' in text
+    # no absolute path of the machine that built it
+    assert str(inputs) not in text and str(page.parent) not in text
 
 
 def test_bad_input_names_the_parameter(tmp_path, capsys):
@@ -188,8 +197,9 @@ def _dump(path: Path, doc) -> Path:
 # ----------------------------------------------------------------------------------------------------------
 # the browser
 
-def _browse(url: str, screenshot: Path | None = None) -> dict:
-    """Open ``url`` in headless chromium: console errors, page errors, failed requests, and what is on the page."""
+def _browse(url: str, screenshot: Path | None = None, statement: str | None = None) -> dict:
+    """Open ``url`` in headless chromium: console errors, page errors, failed requests, and what is on the page;
+    ``screenshot`` keeps the top of the page, and with ``statement`` a second one of that statement's section."""
     from playwright.sync_api import sync_playwright
 
     seen = {"console_errors": [], "page_errors": [], "failed_requests": []}
@@ -206,8 +216,14 @@ def _browse(url: str, screenshot: Path | None = None) -> dict:
             seen["images"] = pg.eval_on_selector_all("figure img", "els => els.map(e => e.naturalWidth)")
             seen["first_section"] = pg.eval_on_selector("body", "b => b.querySelector('section, h2').id || "
                                                                 "b.querySelector('section, h2').parentElement.id")
+            seen["math_widths"] = pg.eval_on_selector_all("math", "els => els.map(e => e.getBoundingClientRect().width)")
+            seen["visible_text"] = pg.inner_text("body")
             if screenshot is not None:
                 pg.screenshot(path=str(screenshot), full_page=False)
+            if statement is not None and screenshot is not None:
+                section = pg.locator(f"#st-{statement}")
+                section.scroll_into_view_if_needed()
+                section.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-{statement}.png")))
         finally:
             browser.close()
     return seen
@@ -221,11 +237,14 @@ needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 def test_page_renders_in_headless_chromium(page):
     pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
     shot = page.parent / "report.png"
-    seen = _browse(page.as_uri(), shot)
+    seen = _browse(page.as_uri(), shot, statement="prop-3-1-literal")
     assert seen["console_errors"] == [] and seen["page_errors"] == [] and seen["failed_requests"] == []
     assert seen["findings_visible"] and seen["first_section"] == "findings" and seen["findings_items"] >= 3
     assert len(seen["images"]) >= 3 and all(w > 100 for w in seen["images"]), seen["images"]
-    assert shot.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000 and (page.parent / "report-prop-3-1-literal.png").stat().st_size > 10_000
+    # the browser lays the MathML out itself (no script): every formula takes room, and no TeX source shows
+    assert len(seen["math_widths"]) > 10 and min(seen["math_widths"]) > 0, seen["math_widths"][:10]
+    assert "\\" not in seen["visible_text"] and "$" not in seen["visible_text"]
 
 
 @needs_chromium
@@ -282,7 +301,9 @@ def test_run_json_stdout_stays_json_with_the_bar_on(capsys, monkeypatch):
     cap = capsys.readouterr()
     records = json.loads(cap.out)
     assert records and [r["id"] for r in records] == ["linear-limit"] * len(records)
-    assert "%|" in cap.err and f"/{len(records)} [" in cap.err  # the bar, at k of n records
+    evidence = [r for r in records if r["kind"] != "verdict"]
+    assert len(evidence) == len(records) - 1 and records[-1]["verdict"] == "verified under hypotheses"
+    assert "%|" in cap.err and f"/{len(evidence)} [" in cap.err  # the bar, at k of n records
     assert main(["run", "linear-limit", "--no-derivations", "--json", "--quiet"]) == 0
     cap = capsys.readouterr()
     assert cap.err == "" and json.loads(cap.out)

@@ -195,3 +195,40 @@ def test_latex_all_statements_compile_without_overfull_boxes(capsys, tmp_path):
     widths = overfull_boxes((tmp_path / "all.log").read_text())
     too_wide = [w for w in widths if w > MAX_OVERFULL_PT]
     assert not too_wide, f"{len(too_wide)} overfull boxes, worst {max(too_wide):.1f}pt"
+
+
+# -- the appendix reads like one ------------------------------------------------------------------------
+
+def test_the_appendix_has_a_title_a_contents_a_verdict_table_and_proper_matrices(tmp_path):
+    """The title names the toolkit and the paper it checks (the paper's authors are not its authors), a table of
+    contents and a summary of verdicts come first; a pmatrix keeps its column separators; a transformation step is
+    a map (longmapsto), not an implication between expressions; the verdict is computed from the records."""
+    from verify.kernel.registry import statements
+    from verify.kernel.runner import run_statements
+
+    sts = statements(["zfb-linear", "prop-3-1-literal", "gaussian-limit"])
+    lit = sts[1]
+    tex = document(sts, {lit.id: run_statements([lit], seed=0)})
+    assert r"\author{softmax-verify" in tex and r"\author{Boursier" not in tex
+    assert "arXiv 2512.11784v2" in tex.split(r"\begin{document}")[0]
+    assert tex.index(r"\tableofcontents") < tex.index("Summary of verdicts") < tex.index(r"\section{")
+    for body in re.findall(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}", tex, re.S):
+        assert "&" in body, body
+    rows = [ln for ln in tex.splitlines() if ln.lstrip().startswith(("&", r"\settowidth")) or r"\svfit{\linewidth-" in ln]
+    assert not [ln for ln in rows if r"{}\Rightarrow" in ln], "a step between expressions is set as an implication"
+    assert r"{}\longmapsto" in tex  # the maps steps of the explicit Lemma 2.1 chains
+    summary = tex.split("Summary of verdicts", 1)[1].split(r"\section{", 1)[0]
+    assert r"\textbf{falsified as written}" in summary  # computed from the records run for it
+    assert r"verified$^*$" in summary and "declared verdict" in summary  # the others were not run
+    assert r"\textit{Witness:}" in tex and "passed in this run" in tex
+
+
+@needs_pdflatex
+def test_the_table_of_contents_is_filled(tmp_path):
+    from verify.kernel.registry import statements
+
+    target = tmp_path / "toc.tex"
+    target.write_text(document(statements(["prop-3-1-literal", "linear-limit"])))
+    result = compile_pdf(target, max_overfull=MAX_OVERFULL_PT)
+    assert result.pdf == target.with_suffix(".pdf") and result.pdf.exists()
+    assert "No file toc.toc" not in (tmp_path / "toc.log").read_text()  # the second run read the contents

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", autouse=True)
 def _only_with_the_slow_tests(request):  # module scope: decided before the wheel is built
-    if not any(request.config.getoption(name, default=False) for name in ("--verify-slow", "--run-slow")):
+    if not any(request.config.getoption(name, default=False) for name in ("--verify-slow",)):
         pytest.skip("builds and installs the wheel in a fresh environment (about a minute): run with the slow tests")
 
 

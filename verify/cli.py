@@ -1,7 +1,7 @@
 """The ``verify`` command line (also ``python -m verify``).
 
-    verify list                                    statements with the paper's numbering
-    verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence; exit 0/1
+    verify list                                    statements with the paper's numbering and declared verdicts
+    verify run [ID...] [--json] [--seed N] [--slow] [--workers N | --scheduler ADDR] [--log FILE]  check derivations and run evidence, one verdict per statement; exit 0/1
     verify run [ID...] --mutants [--json]          every check on its planted mutants: each must go red
     verify latex [ID...] -o FILE.tex [--pdf]       a standalone LaTeX document (and PDF)
     verify claim ID --formula "EXPR"               check your own closed form; ACCEPTED / REJECTED
@@ -209,11 +209,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("list", help="statement ids with paper numbering and one-line descriptions")
+    sub.add_parser("list", help="statement ids with paper numbering, declared verdicts and one-line descriptions")
 
-    run = sub.add_parser("run", help="check derivations and run the evidence")
+    run = sub.add_parser("run", help="check derivations and run the evidence; end with one verdict per statement")
     run.add_argument("ids", nargs="*", metavar="ID", help="statement ids (default: all)")
-    run.add_argument("--json", action="store_true", help="print JSON records instead of the table")
+    run.add_argument("--json", action="store_true",
+                     help="print JSON records instead of the tables: one per evidence item, then one verdict per statement")
     run.add_argument("--seed", type=_seed, default=0, help="master seed (default 0)")
     run.add_argument("--slow", action="store_true", help="also run the slow checks")
     run.add_argument("--no-derivations", action="store_true", help="skip the symbolic derivations")
@@ -229,7 +230,8 @@ def _parser() -> argparse.ArgumentParser:
     tex.add_argument("-o", "--output", required=True, help="output .tex file (its directory is created)")
     tex.add_argument("--pdf", action="store_true", help="also run pdflatex (when on PATH)")
     tex.add_argument("--seed", type=_seed, default=0, help="master seed of the evidence (default 0)")
-    tex.add_argument("--no-evidence", action="store_true", help="leave the evidence tables empty (faster)")
+    tex.add_argument("--no-evidence", action="store_true",
+                     help="run nothing: empty evidence tables, declared verdicts (faster)")
 
     st = sub.add_parser("selftest", help="measure sensitivity and specificity: mutant formulas, rewritings, seeds")
     st.add_argument("ids", nargs="*", metavar="ID", help="claim ids for the catalogue (default: all)")
@@ -285,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--quick", action="store_true", help="run the absent audit and training quick")
     rp.add_argument("--seed", type=_seed, default=0, help="master seed of what is run (default 0)")
     rp.add_argument("--no-pdf", action="store_true", help="write appendix.tex only (no pdflatex)")
-    for sp in (run, tex, st, aud, tr, dy, rp):
+    for sp in (run, tex, st, aud, tr, dy, mx, rp):
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
 
     claim = sub.add_parser("claim", help="decide a candidate closed form: EQUAL (proved), DIFFERENT, UNDECIDED",
@@ -306,12 +308,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_list(args) -> int:
     from verify.kernel.registry import statements
+    from verify.reports.table import format_list
 
-    sts = statements()
-    width = max(len(s.id) for s in sts)
-    num = max(len(s.number) for s in sts)
-    for s in sts:
-        print(f"{s.id.ljust(width)}  {s.number.ljust(num)}  {s.summary}  [{s.status}]")
+    print(format_list(statements()))
     return 0
 
 
@@ -320,7 +319,7 @@ def _cmd_run(args) -> int:
         raise UsageError("--mutants: runs in-process (no --workers, --scheduler or --log)")
     from verify.kernel.registry import statements
     from verify.kernel.runner import run_mutants, run_statements
-    from verify.reports.table import format_mutants, format_table, to_json
+    from verify.reports.table import format_mutants, format_table, format_verdicts, to_json
 
     with _progress(args, lines=not args.json) as progress:
         if progress.bar:  # a status on the bar only: the log lines stay "[k/n] ..." records
@@ -335,7 +334,12 @@ def _cmd_run(args) -> int:
     if args.mutants:
         print(to_json(records) if args.json else format_mutants(records))
         return 0 if all(r.caught for r in records) else 1
-    print(to_json(records) if args.json else format_table(records, verbose=args.verbose))
+    if args.json:
+        print(to_json(records, statements=sts))
+    else:
+        print(format_table(records, verbose=args.verbose, statements=sts))
+        print()
+        print(format_verdicts(sts, records))
     return 0 if all(r.passed for r in records) else 1
 
 
@@ -355,8 +359,8 @@ def _cmd_latex(args) -> int:
         evidence = {}
         if not args.no_evidence:
             for k, st in enumerate(sts, 1):
-                progress(f"[{k - 1}/{len(sts)}] evidence of {st.id}")  # k - 1 done while st runs
-                evidence[st.id] = run_statements([st], seed=args.seed, derivations=False)
+                progress(f"[{k - 1}/{len(sts)}] derivations and evidence of {st.id}")  # k - 1 done while st runs
+                evidence[st.id] = run_statements([st], seed=args.seed)  # the verdict needs both
         for k, st in enumerate(sts, 1):
             progress(f"[{k - 1}/{len(sts)}] derivations of {st.id}")
             st.built_derivations()
@@ -587,7 +591,8 @@ def _cmd_report(args) -> int:
             from verify.reports.table import to_json
 
             progress("statements: loading")
-            (out / "run.json").write_text(to_json(run_statements(statements(), seed=args.seed, progress=progress)))
+            sts = statements()
+            (out / "run.json").write_text(to_json(run_statements(sts, seed=args.seed, progress=progress), statements=sts))
             ran.append("records")
         for name, module, run, write in _REPORT_STUDIES:
             if getattr(inputs, name) is None:
@@ -642,6 +647,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (verify list | head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -222,10 +222,10 @@ class Evidence:
         d = asdict(self)
         if not self.mutant:
             del d["mutant"]
-        if self.false_alarm is None:
-            del d["false_alarm"]
         else:
             d["caught"] = self.caught
+        if self.false_alarm is None:
+            del d["false_alarm"]
         for k in ("figure", "threshold"):
             if isinstance(d[k], float) and math.isinf(d[k]):
                 d[k] = "inf" if d[k] > 0 else "-inf"

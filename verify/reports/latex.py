@@ -19,12 +19,15 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy as sp
 
 from verify.kernel.statement import Evidence, Statement
+from verify.kernel.verdict import VERDICTS, Finding, verdict
+from verify.reports.plain import derived_tex, relation_tex
 from verify.reports.texwidth import break_math, inline_pieces, math_width, tex_tokens
 
 __all__ = [
@@ -44,10 +47,39 @@ __all__ = [
 # plain text
 
 _UNICODE = {
-    "Γ": r"$\Gamma$", "Σ": r"$\Sigma$", "μ": r"$\mu$", "ν": r"$\nu$", "σ": r"$\sigma$", "∞": r"$\infty$",
-    "≤": r"$\le$", "≥": r"$\ge$", "→": r"$\to$", "∇": r"$\nabla$", "ε": r"$\varepsilon$", "≠": r"$\neq$",
-    "±": r"$\pm$", "–": "--", "—": "---", "×": r"$\times$", "²": r"$^2$", "√": r"$\surd$", "’": "'",
+    "Γ": r"$\Gamma$", "Σ": r"$\Sigma$", "Λ": r"$\Lambda$", "Δ": r"$\Delta$", "Θ": r"$\Theta$", "Φ": r"$\Phi$",
+    "Ψ": r"$\Psi$", "Ω": r"$\Omega$", "Π": r"$\Pi$", "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$",
+    "δ": r"$\delta$", "ε": r"$\varepsilon$", "ϵ": r"$\epsilon$", "ζ": r"$\zeta$", "η": r"$\eta$", "θ": r"$\theta$",
+    "κ": r"$\kappa$", "λ": r"$\lambda$", "μ": r"$\mu$", "ν": r"$\nu$", "ξ": r"$\xi$", "π": r"$\pi$", "ρ": r"$\rho$",
+    "σ": r"$\sigma$", "τ": r"$\tau$", "φ": r"$\varphi$", "ϕ": r"$\phi$", "χ": r"$\chi$", "ψ": r"$\psi$",
+    "ω": r"$\omega$", "ℓ": r"$\ell$", "∞": r"$\infty$", "≤": r"$\le$", "≥": r"$\ge$", "→": r"$\to$", "↦": r"$\mapsto$",
+    "⇒": r"$\Rightarrow$", "⟺": r"$\Leftrightarrow$", "∇": r"$\nabla$", "∂": r"$\partial$", "≠": r"$\neq$",
+    "≈": r"$\approx$", "≃": r"$\simeq$", "∼": r"$\sim$", "∝": r"$\propto$", "±": r"$\pm$", "∓": r"$\mp$",
+    "×": r"$\times$", "·": r"$\cdot$", "⊗": r"$\otimes$", "∈": r"$\in$", "∑": r"$\sum$", "∫": r"$\int$",
+    "√": r"$\surd$", "‖": r"$\|$", "⟨": r"$\langle$", "⟩": r"$\rangle$", "ᵀ": r"$^\top$", "⋆": r"$\star$",
+    "∗": r"$\ast$", "−": r"$-$", "…": r"\ldots{}", "½": r"$\tfrac12$", "¼": r"$\tfrac14$", "¾": r"$\tfrac34$",
+    "⅓": r"$\tfrac13$", "⅔": r"$\tfrac23$", "ℝ": r"$\mathbb R$", "∀": r"$\forall$", "∃": r"$\exists$",
+    "–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''", "′": r"$'$", "✓": r"$\checkmark$",
+    "²": r"$^2$", "³": r"$^3$", "¹": r"$^1$",
 }
+_SUPERS = {**dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵃᵇᶜᵈᵉᶠᵍʰʲᵏˡᵐᵒᵖʳˢᵗᵘᵛʷˣʸᶻ", "0123456789+-=()niabcdefghjklmoprstuvwxyz")),
+           "ᵅ": "\\alpha "}
+_SUBS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789+-=()aehijklmnoprstuvx"))
+_COMBINING = {"\u0307": r"\dot", "\u0308": r"\ddot", "\u0302": r"\hat", "\u0304": r"\bar", "\u0303": r"\tilde"}
+
+
+def _unicode_math(text: str) -> str:
+    r"""Runs of Unicode super/subscripts as ``$^{..}$``/``$_{..}$`` and combining accents as ``$\dot{x}$`` (a
+    pre-pass of :func:`escape_text`; the remaining symbols go through its table)."""
+    text = re.sub("[" + "".join(_SUPERS) + "]+", lambda m: "$^{" + "".join(_SUPERS[c] for c in m.group(0)) + "}$", text)
+    text = re.sub("[" + "".join(_SUBS) + "]+", lambda m: "$_{" + "".join(_SUBS[c] for c in m.group(0)) + "}$", text)
+    text = "".join(unicodedata.normalize("NFD", c) if unicodedata.normalize("NFD", c)[1:2] in _COMBINING else c
+                   for c in text)  # a precomposed ṁ is m and a combining dot
+    greek = {k: v.strip("$") for k, v in _UNICODE.items() if v.startswith("$\\") and k.isalpha()}
+    return re.sub("(.)([" + "".join(_COMBINING) + "])",
+                  lambda m: "$" + _COMBINING[m.group(2)] + "{" + greek.get(m.group(1), m.group(1)) + "}$", text)
+
+
 _PLAIN_CHARS = {"<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
 
 
@@ -59,6 +91,11 @@ def escape_text(text: str) -> str:
     """
     if text.count("$") % 2:  # an unbalanced $ would swallow the rest of the document: all are literal
         text = text.replace("$", "\uFFFF")
+    if "$" not in text:  # plain text: an exponent written L^(-a) is set as one
+        text = re.sub(r"\^\(((?:[^()$]|\([^()$]*\))*)\)",
+                      lambda m: "$^{" + escape_text(m.group(1)).replace("$", "") + "}$", text)
+    if any(ord(c) > 127 for c in text):
+        text = _unicode_math(text)
     out, in_math = [], False
     for ch in text:
         if ch == "\uFFFF":
@@ -84,7 +121,7 @@ def escape_text(text: str) -> str:
             out.append("?")  # pdflatex's utf8 covers accented letters, not arbitrary symbols
         else:
             out.append(ch)
-    return "".join(out)
+    return re.sub(r"(?<!\\)\$\$", "", "".join(out))  # $a$$b$ is one formula: $ab$
 
 
 _GREEK_NAMES = ("alpha beta gamma Gamma delta Delta epsilon varepsilon zeta eta theta Theta kappa lambda Lambda "
@@ -209,7 +246,7 @@ def derivation_tex(derivation) -> str:
             if lhs_tex is None and i == 0:
                 lhs_tex = getattr(derivation, "start_tex", None)
             blocks.append([_tex(s.lhs, lhs_tex), []])
-        blocks[-1][1].append((getattr(s.relation, "symbol", "=") or "=", _tex(s.rhs, s.rhs_tex), tex_text(s.why)))
+        blocks[-1][1].append((relation_tex(getattr(s.relation, "symbol", "=")), _tex(s.rhs, s.rhs_tex), tex_text(s.why)))
     if not blocks:
         start = _tex(getattr(derivation, "start", None), getattr(derivation, "start_tex", None))
         blocks.append([start, []])
@@ -289,11 +326,20 @@ def _split_rows(tex: str) -> list[str]:
 
 
 def _unwrap(tex: str) -> str:
-    r"""The body of a display that is one ``gathered``/``aligned``/``split`` block (alignment marks dropped)."""
+    r"""The body of a display that is one ``gathered``/``aligned``/``split`` block (its own alignment marks dropped;
+    a ``pmatrix`` inside keeps its ``&``).
+
+    >>> _unwrap(r"\begin{gathered}a &= \begin{pmatrix}1 & 0\\ 0 & 1\end{pmatrix}\end{gathered}")
+    'a  = \\begin{pmatrix}1 & 0\\\\ 0 & 1\\end{pmatrix}'
+    """
     m = re.fullmatch(r"\s*\\begin\{(gathered|aligned|split|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}\s*", tex, re.S)
     if not m or r"\begin{" + m.group(1) + "}" in m.group(2):
         return tex
-    return re.sub(r"(?<!\\)&", " ", m.group(2))
+    out, depth = [], 0  # drop the block's own alignment marks, never those of a matrix inside it
+    for t in tex_tokens(m.group(2)):
+        depth += (t == r"\begin") - (t == r"\end")
+        out.append(" " if t == "&" and depth == 0 else t)
+    return "".join(out)
 
 
 def display_tex(tex: str, line_em: float = _LINE_EM_NORMAL) -> str:
@@ -313,8 +359,11 @@ def _figure(ev: Evidence) -> str:
 
 
 def _evidence_table(records: list) -> str:
+    """The checks of a run (the derivations are set out above the table, so their records are not repeated)."""
     rows = []
     for ev in records:
+        if ev.kind == "symbolic":
+            continue
         thr = ("$\\ge$ " if ev.relation == ">=" else "$\\le$ ") + escape_text(f"{ev.threshold:g}")
         verdict = "pass" if ev.passed else r"\textbf{FAIL}"
         mutant = getattr(ev, "mutant", "")
@@ -336,9 +385,41 @@ def _math_or_text(tex: str) -> str:
     return inline_pieces(tex)
 
 
+_FORM_LABEL = {"verified under hypotheses": "Hypothesis", "sharpened": "Sharper form",
+               "contradicts the paper": "Evidence", "falsified as written": "Witness"}
+
+
+def _finding(st) -> Finding:
+    return getattr(st, "finding", None) or Finding()
+
+
+def _verdict_of(st: Statement, records: list):
+    """The run's verdict (:func:`verify.kernel.verdict.verdict`) when evidence was run, else None."""
+    recs = [r for r in records if not getattr(r, "mutant", "")]
+    return verdict(_finding(st), recs) if recs else None
+
+
+def _verdict_paragraph(st: Statement, records: list) -> str:
+    v = _verdict_of(st, records)
+    finding = _finding(st)
+    kind = v.kind if v is not None else finding.kind
+    head = (f"\\noindent\\textbf{{Verdict: {escape_text(kind)}}}"
+            + ("" if v is not None else " (declared; no evidence was run for this document)") + ". ")
+    summary = finding.summary.rstrip(".")
+    body = escape_text(summary[:1].upper() + summary[1:]) + "." if summary else ""
+    if v is not None and not v.established:
+        body += " Failed: " + escape_text(", ".join(v.failed)) + "."
+    elif finding.form:
+        body += f" \\textit{{{_FORM_LABEL.get(kind, 'Form')}:}} " + escape_text(finding.form.rstrip(".")) + "."
+    if v is not None:
+        body += f" ({v.passed} of {v.total} derivations and checks passed in this run.)"
+    return head + body
+
+
 def _statement_section(st: Statement, records: list) -> str:
-    parts = [f"\\section{{{tex_text(st.number)}: {tex_text(st.title)}}}",
-             f"\\noindent\\textit{{Source.}} {tex_text(st.source)}. \\textit{{Status.}} {tex_text(st.status)}.",
+    parts = [f"\\section{{{tex_text(st.number)}: {tex_text(st.title)}}}\\label{{st:{st.id}}}",
+             _verdict_paragraph(st, records) + "\n",
+             f"\\noindent\\textit{{Source.}} {tex_text(st.source)}.",
              "\\paragraph{Statement.}", display_tex(st.statement_tex)]
     if st.hypotheses_tex:
         parts.append("\\paragraph{Hypotheses.}\n\\begin{itemize}\\raggedright")
@@ -357,7 +438,10 @@ def _statement_section(st: Statement, records: list) -> str:
         for d in derivs:
             parts.append(f"\\subsubsection*{{{tex_text(d.name)}}}")
             if d.brief:
-                parts.append(f"The same chain with explicit entries; all {len(d.steps)} steps checked by SymPy.")
+                n = len(d.steps)
+                parts.append(f"The same chain with explicit entries; {'its step is' if n == 1 else f'all {n} steps are'} "
+                             "checked by SymPy. It derives")
+                parts.append(display_tex(derived_tex(d)))
             else:
                 parts.append(derivation_tex(d))
     parts.append("\\paragraph{Evidence.}\\mbox{}\\par\\nobreak")
@@ -373,7 +457,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
 \usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
-\usepackage{graphicx,calc,array,tabularx}
+\usepackage{graphicx,calc,array,tabularx,url}
 \allowdisplaybreaks
 \setlength{\emergencystretch}{3em}
 \newsavebox{\svbox}
@@ -392,17 +476,56 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+def _summary_table(sts: list[Statement], evidence: dict) -> str:
+    """One row per statement: its number, title and verdict (computed from the run's evidence when there is some,
+    else the declared kind, marked so)."""
+    rows = []
+    for st in sts:
+        v = _verdict_of(st, evidence.get(st.id, []))
+        kind = escape_text(v.kind) if v is not None else escape_text(_finding(st).kind) + "$^*$"
+        if v is not None and v.kind in ("falsified as written", "contradicts the paper", "not established"):
+            kind = f"\\textbf{{{kind}}}"
+        rows.append(f"{tex_text(st.number)} & {tex_text(st.title)} (\\ref{{st:{st.id}}}) & {kind} \\\\")
+    declared = "" if all(evidence.get(st.id) for st in sts) else (
+        "\n\\noindent{\\footnotesize $^*$ declared verdict: this document was written without running the "
+        "evidence.}\n")
+    meaning = "\n".join(f"  \\item[\\textit{{{escape_text(k)}}}] {escape_text(m)}." for k, m in VERDICTS.items())
+    return ("\\section*{Summary of verdicts}\n\\addcontentsline{toc}{section}{Summary of verdicts}\n"
+            "{\\small\\noindent\n\\begin{tabularx}{\\linewidth}{>{\\raggedright\\arraybackslash}p{0.24\\linewidth} "
+            ">{\\raggedright\\arraybackslash}X >{\\raggedright\\arraybackslash}p{0.2\\linewidth}}\n\\hline\n"
+            "statement & what it says (section) & verdict \\\\\n\\hline\n" + "\n".join(rows)
+            + "\n\\hline\n\\end{tabularx}\n}\n" + declared
+            + "\n\\paragraph{The verdicts.} Each statement declares the outcome its evidence is built to establish; "
+            "the verdict is that outcome when every derivation step and every check of the run passed, and "
+            "\\textit{not established} otherwise.\n\\begin{description}\\small\n" + meaning + "\n\\end{description}\n")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("softmax-verify")
+    except Exception:  # a source tree without metadata
+        return ""
+
+
 def document(sts: list[Statement], evidence: dict[str, list[Evidence]] | None = None) -> str:
-    """The whole ``.tex`` source for ``sts`` with their evidence records (by statement id)."""
+    """The whole ``.tex`` source for ``sts`` with their evidence records (by statement id): a title naming the
+    toolkit and the paper it checks, a table of contents, the summary of verdicts, then one section per
+    statement."""
     evidence = evidence or {}
     body = "\n".join(_statement_section(st, evidence.get(st.id, [])) for st in sts)
+    version = _version()
     return (
         PREAMBLE
-        + "\\title{softmax-verify: machine-checked statements}\n"
-        "\\author{Boursier \\& Boyer\\\\ \\emph{Softmax as Linear Attention in the Large-Prompt Regime} "
-        "(arXiv 2512.11784)}\n"
-        "\\date{}\n\\begin{document}\n\\maketitle\n"
-        f"{body}"
+        + "\\title{Machine-checked statements of \\emph{Softmax as Linear Attention in the Large-Prompt Regime: "
+        "a Measure-based Perspective}\\\\ {\\large (Boursier \\& Boyer, arXiv 2512.11784v2) and of the results it "
+        "leans on}}\n"
+        f"\\author{{softmax-verify{' ' + escape_text(version) if version else ''}}}\n"
+        "\\date{Every derivation step is checked by SymPy; every evidence item is computed independently of the "
+        "closed form it checks.}\n\\begin{document}\n\\maketitle\n\\tableofcontents\n"
+        + _summary_table(sts, evidence)
+        + f"{body}"
         "\\end{document}\n"
     )
 
@@ -449,7 +572,8 @@ class CompileResult:
 
 
 def compile_pdf(tex_path: str | Path, timeout: float = 120.0, max_overfull: float | None = None) -> CompileResult:
-    """Run pdflatex (once: no references) on ``tex_path``; the PDF and the log are written beside it.
+    """Run pdflatex on ``tex_path`` (twice when it has a table of contents or references); the PDF and the log of
+    the last run are written beside it.
 
     With ``max_overfull`` set, a box wider than that raises :class:`OverfullBoxes` (a ``RuntimeError``) after the
     PDF is written.  Raises ``FileNotFoundError`` when pdflatex is not on PATH and ``RuntimeError`` with the log
@@ -458,12 +582,16 @@ def compile_pdf(tex_path: str | Path, timeout: float = 120.0, max_overfull: floa
     exe = shutil.which("pdflatex")
     if exe is None:
         raise FileNotFoundError("pdflatex: not found on PATH (Debian: apt-get install texlive-latex-base)")
-    tex_path = Path(tex_path).resolve()
+    given = Path(tex_path)  # the paths reported are the ones the caller gave (relative stays relative)
+    tex_path = given.resolve()
     log_path = tex_path.with_suffix(".log")
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}",
-                               str(tex_path)], capture_output=True, text=True, timeout=timeout,
-                              errors="replace")
+        for _ in range(2 if "\\tableofcontents" in tex_path.read_text() or "\\ref{" in tex_path.read_text() else 1):
+            proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}",
+                                   str(tex_path)], capture_output=True, text=True, timeout=timeout,
+                                  errors="replace")
+            if proc.returncode != 0:
+                break
         pdf = Path(tmp) / (tex_path.stem + ".pdf")
         log = Path(tmp) / (tex_path.stem + ".log")
         log_text = log.read_text(errors="replace") if log.exists() else proc.stdout
@@ -473,8 +601,9 @@ def compile_pdf(tex_path: str | Path, timeout: float = 120.0, max_overfull: floa
             raise RuntimeError(f"pdflatex failed on {tex_path.name}:\n{tail}")
         target = tex_path.with_suffix(".pdf")
         shutil.copy(pdf, target)
-    result = CompileResult(target, log_path, overfull_boxes(log_text), scaled_rows(log_text))
+    result = CompileResult(given.with_suffix(".pdf"), given.with_suffix(".log"), overfull_boxes(log_text),
+                           scaled_rows(log_text))
     too_wide = [w for w in result.overfull if max_overfull is not None and w > max_overfull]
     if too_wide:
-        raise OverfullBoxes(too_wide, max_overfull, target)
+        raise OverfullBoxes(too_wide, max_overfull, result.pdf)
     return result

@@ -47,8 +47,8 @@ from verify.numerics.measures import Rademacher, UniformCube, isotropic_gaussian
 from verify.studies.figures import output_dir, pyplot, save
 from verify.sweep import Backend, Cell, run_sweep
 
-__all__ = ["run", "ok", "summary", "write", "GRID", "local_fits", "paper_constants", "findings", "run_audit",
-           "write_report"]
+__all__ = ["run", "ok", "summary", "write", "GRID", "local_fits", "paper_constants", "findings", "headlines",
+           "run_audit", "write_report"]
 
 Z95 = NormalDist().inv_cdf(0.975)
 SIGMAS = (0.5, 1.0, 1.5, 2.0, 3.0)
@@ -496,24 +496,106 @@ def findings(result: dict, seed: int = 0) -> list[dict]:
 # ------------------------------------------------------------------------------------------ report
 
 
+def _num(v, digits: int = 3) -> str:
+    """A number at the precision it carries, with a real minus sign (``-0.607`` -> ``−0.607``)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return f"{v:.{digits}f}".replace("-", "−")
+
+
+def _L(v) -> str:
+    """A prompt length: ``1e8``, ``1e60``, ``1000``."""
+    v = float(v)
+    if v < 1e4:
+        return f"{v:g}"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}" if mantissa != "1" else f"1e{int(exponent)}"
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    import shutil
+    import textwrap
+
+    width = max(80, shutil.get_terminal_size((100, 24)).columns)
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
+
+
+def headlines(result: dict) -> list[tuple[str, str]]:
+    """The audit's headline findings, each (one sentence, the id of the finding that carries the evidence), from
+    the measurements, fits and constants of ``result``."""
+    fits, constants = result["fits"], result["constants"]
+    out = [("Props 3.1 and 3.4 as displayed fail at L = 1: for d = 1, μ = ν = N(0, 1), K = 0, Q = V = M = σ = 1 the "
+            "left side is 1 and the right side c₁σ⁶ ln 1 = 0 (repaired statement: L ≥ 2).", "L1-boundary-defect")]
+    far = {}
+    for f in fits:
+        if f["method"] == "exact-far" and f["kind"] == "local" and f["L_max"] > far.get(f["sigma"], {}).get("L_max", 0):
+            far[f["sigma"]] = f
+    if far:
+        parts = "; ".join(f"σ = {s:g}: {_num(f['slope'], 4)} at L = {_L(f['L_max'])} against −α = "
+                          f"{_num(f['predicted_exponent'], 4)}" for s, f in sorted(far.items()))
+        out.append(("The rate of Prop 3.1 for Gaussian prompts is L^(−α(σ‖U‖)), α(s) = (√(1 + 4/s²) − 1)/2 (1 for "
+                    f"s² ≤ ½), not L^(−c₂/σ²): the exact local slope converges to −α like 1/ln L ({parts}).",
+                    "exponent-sigma-dependence"))
+    for c in constants:
+        if c["method"] == "exact" and c["case"] == "U=V=I":
+            out.append((f"The largest σ-free c₂ is α(‖U‖) = {_num(c['c2_sharp'], 4)} (d = {c['d']}, U = V = I); "
+                        f"with it the bound holds at every measured L ≥ 2 with c₁ = {_num(c['c1_at_sharp_c2'], 4)}"
+                        f" ({'holds' if c['holds_for_L_ge_2'] else 'FAILS'} on the grid).", f"largest-c2-d{c['d']}"))
+            break
+    lin = _last_local(fits, statement="prop-3.1-linear", method="montecarlo")
+    if lin:
+        out.append(("Linear attention has no σ-dependent rate: its error is exactly σ⁴(‖U‖²‖V‖² + ‖VU‖²)/L "
+                    f"(Monte Carlo local slope {_num(lin['slope'])} [{_num(lin['ci_low'])}, {_num(lin['ci_high'])}] "
+                    f"at L = {_L(lin['L_max'])}).", "linear-attention-rate"))
+    zs = _montecarlo_vs_exact(result)
+    small = [t for t in zs if t[3][4] <= MC_TRUSTED_L]
+    if small:
+        worst = max(small, key=lambda t: abs(t[0]))
+        out.append((f"Brute-force Monte Carlo agrees with the exact reduction where its error bars hold (L ≤ "
+                    f"{_L(MC_TRUSTED_L)}: {len(small)} points, largest |z| {abs(worst[0]):.2f}).", "montecarlo-vs-exact"))
+    return out
+
+
 def summary(result: dict) -> str:
-    """The terminal summary: counts, the findings, then the settled fits against the sharp exponent, the constants
-    and the consistency checks."""
+    """The terminal summary: what was run, the headline findings, the settled slopes against the sharp exponent, the
+    paper-form constants, the consistency checks, then every finding in full."""
     m = result["meta"]
-    lines = [f"audit: {len(result['measurements'])} measurements, {len(result['fits'])} fits, "
-             f"{len(result['findings'])} findings in {m['seconds']} s (seed {m['seed']}{', quick' if m['quick'] else ''})"]
-    for f in result["findings"]:
-        lines.append(f"- {f['id']}: {f['summary']}")
+    quick = bool(m.get("quick"))
+    lines = [f"verify audit: Props 3.1/3.4 of arXiv 2512.11784 measured — {len(result['measurements'])} measurements, "
+             f"{len(result['fits'])} fits in {m['seconds']} s (seed {m['seed']}{', quick mode' if quick else ''})"]
+    if quick:
+        g = GRID["quick"]
+        lines += _wrapped(f"quick mode: shorter curves (exact to L = {_L(g['exact_Ls'][-1])} and "
+                          f"{_L(g['far_Ls'][-1])}, Monte Carlo to L = {_L(g['mc_Ls'][-1])}) and fewer σ, d and prompts: "
+                          "slopes at such L are pre-asymptotic and Monte Carlo rates noisy; rerun without --quick for "
+                          "the full audit.", "  ", "  ")
+    lines += ["", "Headline findings"]
+    for k, (text, fid) in enumerate(headlines(result), 1):
+        lines += _wrapped(f"{text} [{fid}]", f"  {k}. ", "     ")
+    lines += ["", "Local slope at the largest L against the sharp exponent −α (prop-3.1, settled fits)",
+              f"  {'method':<10} {'measure':<10} {'d':>2} {'σ':>4} {'‖U‖':>5} {'slope':>8} {'95% CI':>20} "
+              f"{'at L':>6} {'−α':>8}  note"]
     for f in result["fits"]:
         if f["kind"] != "local" and f["statement"] == "prop-3.1":
-            lines.append(f"  {f['method']:<10} {f['measure']:<10} d={f['d']} sigma={f['sigma']:<4g} u={f['u_norm']:.3g}: "
-                         f"slope {f['slope']:.4f} [{f['ci_low']:.4f}, {f['ci_high']:.4f}] at L={f['L_max']:.0e}, "
-                         f"-alpha {f['predicted_exponent']:.4f}{' (pre-asymptotic)' if f['pre_asymptotic'] else ''}")
-    for c in result["constants"]:
-        lines.append(f"  constants {c['method']} {c['measure']} d={c['d']} {c['case']}: c2 <= {c['c2_largest']:.4f} "
-                     f"(sharp {c['c2_sharp']:.4f}), c1 >= {c['c1_smallest']:.4g}; holds for L >= 2: {c['holds_for_L_ge_2']}")
-    for name, held in result.get("checks", {}).items():
-        lines.append(f"  check {name}: {'held' if held else 'FAILED'}")
+            ci = f"[{_num(f['ci_low'])}, {_num(f['ci_high'])}]"
+            note = "pre-asymptotic" if f["pre_asymptotic"] else ("" if f["kind"] == "settled" else f["kind"])
+            lines.append(f"  {f['method']:<10} {f['measure']:<10} {f['d']:>2} {f['sigma']:>4g} {f['u_norm']:>5.3g} "
+                         f"{_num(f['slope']):>8} {ci:>20} {_L(f['L_max']):>6} {_num(f['predicted_exponent']):>8}"
+                         f"  {note}".rstrip())
+    if result["constants"]:
+        lines += ["", "Paper-form constants c₁σ⁶ ln L / L^(c₂/σ²) (σ ≥ 1, every measured L ≥ 2)",
+                  f"  {'method':<10} {'measure':<10} {'d':>2} {'case':<10} {'largest c₂':>10} {'sharp c₂':>9} "
+                  f"{'c₁ ≥':>8} {'holds':>6}"]
+        for c in result["constants"]:
+            lines.append(f"  {c['method']:<10} {c['measure']:<10} {c['d']:>2} {c['case']:<10} "
+                         f"{_num(c['c2_largest'], 4):>10} {_num(c['c2_sharp'], 4):>9} {c['c1_smallest']:>8.4g} "
+                         f"{'yes' if c['holds_for_L_ge_2'] else 'NO':>6}")
+    checks = result.get("checks", {})
+    lines += ["", "Consistency checks: " + ", ".join(f"{name} {'held' if held else 'FAILED'}"
+                                                    for name, held in checks.items())]
+    lines += ["", "All findings"]
+    for f in result["findings"]:
+        lines += _wrapped(f"{f['id']}: {f['summary']}", "  - ", "    ")
     return "\n".join(lines)
 
 
@@ -555,48 +637,68 @@ write_report = write
 
 
 def _figures(result: dict, out: Path) -> list[Path]:
+    """error_vs_L.png, local_slope.png and exponent_vs_sigma.png: every line named in a legend beside the data,
+    fitted slopes with their exponent, titles saying what is shown."""
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
     rows, fits, paths = result["measurements"], result["fits"], []
     curves = _curves(rows)
     cst = {(c["measure"], c["d"], c["case"], c["method"]): c for c in result["constants"]}
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(9.5, 5))
+    handles = []
     for (st, meas, d, sg, un, case, method), rs in sorted(curves.items(), key=lambda kv: kv[0][3]):
         if st != "prop-3.1" or d != 1 or case != "U=V=I" or meas != "gaussian" or method != "exact":
             continue
         L = np.array([r["L"] for r in rs])
         E = np.array([r["value"] for r in rs])
-        line, = ax.loglog(L, E, "-", label=f"exact sigma={sg:g}")
+        alpha = sharp_exponent(sg, [[un]])
+        line, = ax.loglog(L, E, "-", lw=1.8, label=rf"$\sigma = {sg:g}$ exact ($-\alpha = {-alpha:.3f}$)")
+        handles.append(line)
         mc = curves.get(("prop-3.1", "gaussian", 1, sg, un, case, "montecarlo"))
         if mc:
             ax.errorbar([r["L"] for r in mc], [r["value"] for r in mc], yerr=[Z95 * r["stderr"] for r in mc], fmt="o",
-                        ms=3, color=line.get_color())
+                        ms=4, capsize=2, color=line.get_color())
         slope = (math.log(E[-1]) - math.log(E[-2])) / (math.log(L[-1]) - math.log(L[-2]))
-        ax.loglog(L, E[-1] * (L / L[-1]) ** slope, ":", color=line.get_color(), lw=1)
+        fitted, = ax.loglog(L, E[-1] * (L / L[-1]) ** slope, ":", color=line.get_color(), lw=1.2,
+                            label=rf"$\sigma = {sg:g}$: $L^{{{slope:.3f}}}$ (local slope at $L = 10^{{{math.log10(L[-1]):.0f}}}$)")
+        handles.append(fitted)
         c = cst.get(("gaussian", 1, case, "exact"))
         if c and sg >= 1:
             Lb = L[L >= 2]
             ax.loglog(Lb, c["c1_smallest"] * sg**6 * np.log(Lb) / Lb ** (c["c2_largest"] / sg**2), "--",
-                      color=line.get_color(), lw=0.8)
-    ax.set_xlabel("L")
-    ax.set_ylabel("E ||T[mu_L] - T[mu]||^2")
-    ax.set_title("error vs L (d=1, U=V=1): exact (-), MC (o), fitted slope (:), paper form (--)")
-    ax.legend(fontsize=7)
+                      color=line.get_color(), lw=0.9)
+    handles += [Line2D([], [], color="grey", marker="o", ls="none", label="Monte Carlo, 95% interval"),
+                Line2D([], [], color="grey", ls="--", lw=0.9,
+                       label=r"paper form $c_1\sigma^6\ln L\,/\,L^{c_2/\sigma^2}$ (fitted $c_1, c_2$)")]
+    ax.set_xlabel("prompt length $L$")
+    ax.set_ylabel(r"$\mathbb{E}\,\|T[\hat\mu_L] - T[\mu]\|^2_{L^2(\nu)}$")
+    ax.set_title(r"Prop 3.1: the error of softmax attention on $L$ Gaussian tokens ($d = 1$, $U = V = 1$)", fontsize=10)
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
     paths.append(save(fig, out / "error_vs_L.png"))
-    fig, ax = plt.subplots(figsize=(7, 5))
+
+    fig, ax = plt.subplots(figsize=(9.5, 4.6))
+    handles = []
     for sg in sorted({f["sigma"] for f in fits}):
         sel = sorted([f for f in fits if f["kind"] == "local" and f["sigma"] == sg and f["d"] == 1 and f["case"] == "U=V=I"
                       and f["statement"] == "prop-3.1" and f["method"] in ("exact", "exact-far")], key=lambda f: f["L_max"])
         if not sel:
             continue
         Lm = [math.sqrt(f["L_min"] * f["L_max"]) for f in sel]
-        line, = ax.semilogx(Lm, [f["slope"] for f in sel], "o-", ms=3, label=f"sigma={sg:g}")
-        ax.axhline(sel[0]["predicted_exponent"], color=line.get_color(), ls="--", lw=0.8)
-    ax.set_xlabel("L")
-    ax.set_ylabel("local slope d ln E / d ln L")
-    ax.set_title("local slope converging to -alpha (dashed)")
-    ax.legend(fontsize=7)
+        line, = ax.semilogx(Lm, [f["slope"] for f in sel], "o-", ms=3,
+                            label=rf"$\sigma = {sg:g}$: local slope of the exact curve")
+        ax.axhline(sel[0]["predicted_exponent"], color=line.get_color(), ls="--", lw=0.9)
+        handles += [line, Line2D([], [], color=line.get_color(), ls="--", lw=0.9,
+                                 label=rf"$-\alpha({sg:g}) = {sel[0]['predicted_exponent']:.3f}$ (sharp)")]
+    ax.set_xlabel("prompt length $L$ (geometric middle of each pair of points)")
+    ax.set_ylabel(r"local slope $d\ln E/d\ln L$")
+    ax.set_title(r"The local slope converges to the sharp exponent $-\alpha(\sigma\|U\|)$ like $1/\ln L$", fontsize=10)
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
     paths.append(save(fig, out / "local_slope.png"))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     ss = np.linspace(0.3, 3.2, 200)
     c2 = sharp_exponent(1.0, [[1.0]])
     best_by = {}
@@ -607,19 +709,27 @@ def _figures(result: dict, out: Path) -> list[Path]:
                 if f["sigma"] not in best or f["L_max"] > best[f["sigma"]]["L_max"]:
                     best[f["sigma"]] = f
         best_by[method] = best
-    for ax, scale, ylab in ((axes[0], lambda x: 1.0, "exponent"), (axes[1], lambda x: x * x, "sigma^2 x exponent")):
-        ax.plot(ss, [scale(s) * sharp_exponent(s, [[1.0]]) for s in ss], "-", label="sharp alpha(sigma)")
-        ax.plot(ss, [scale(s) * c2 / s**2 for s in ss], "--", label=f"paper form c2/sigma^2, c2 = alpha(1) = {c2:.3f}")
-        ax.plot(ss, [scale(s) / s**2 for s in ss], ":", label="c2/sigma^2, c2 = 1 (= lim sigma^2 alpha)")
+    panels = ((axes[0], lambda x: 1.0, r"exponent of the decay in $L$", "the exponent"),
+              (axes[1], lambda x: x * x, r"$\sigma^2\times$ exponent", r"$\sigma^2\times$ the exponent: the paper's $c_2$ "
+                                                                           "would be flat"))
+    for ax, scale, ylab, title in panels:
+        ax.plot(ss, [scale(s) * sharp_exponent(s, [[1.0]]) for s in ss], "-", label=r"sharp $\alpha(\sigma)$")
+        ax.plot(ss, [scale(s) * c2 / s**2 for s in ss], "--",
+                label=rf"paper form $c_2/\sigma^2$, $c_2 = \alpha(1) = {c2:.3f}$")
+        ax.plot(ss, [scale(s) / s**2 for s in ss], ":", label=r"$c_2/\sigma^2$, $c_2 = 1 = \lim\,\sigma^2\alpha$")
         for (method, best), mk in zip(best_by.items(), ("o", "s")):
             if best:
-                ax.plot(list(best), [-scale(s) * f["slope"] for s, f in best.items()], mk, mfc="none",
-                        label=f"measured -slope ({method}, L={max(f['L_max'] for f in best.values()):.0e})")
-        ax.set_xlabel("sigma (||U|| = 1, d = 1)")
+                top = max(f["L_max"] for f in best.values())
+                ax.plot(list(best), [-scale(s) * f["slope"] for s, f in best.items()], mk, mfc="none", ms=7,
+                        label=f"measured −slope ({'exact curve' if method == 'exact' else 'exact, far'}, "
+                              f"L = 1e{math.log10(top):.0f})")
+        ax.set_xlabel(r"$\sigma$ ($\|U\| = 1$, $d = 1$)")
         ax.set_ylabel(ylab)
-    axes[0].set_ylim(0, 1.3)
-    axes[1].set_ylim(0, 1.3)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 1.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(r"The rate of Prop 3.1 is $L^{-\alpha(\sigma\|U\|)}$, not $L^{-c_2/\sigma^2}$", fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     paths.append(save(fig, out / "exponent_vs_sigma.png"))
     return paths

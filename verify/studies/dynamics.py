@@ -150,9 +150,10 @@ def ok(result: dict) -> bool:
 
 
 def summary(result: dict) -> str:
-    lines = ["verify dynamics: Gaussian-preserving attention dynamics (moment ODEs vs particles)"]
+    """The study's verdict line, then its findings."""
+    lines = [f"verify dynamics: {'ok' if ok(result) else 'FAILED'} — Gaussian-preserving attention dynamics (moment "
+             "ODEs against particles)"]
     lines += [textwrap.fill(f, 100, initial_indent="  - ", subsequent_indent="    ") for f in result["findings"]]
-    lines.append(f"verify dynamics: {'ok' if ok(result) else 'FAILED'}")
     return "\n".join(lines)
 
 
@@ -163,23 +164,34 @@ def write(result: dict, directory) -> list[Path]:
     paths = [out / "dynamics.json"]
     paths[0].write_text(json.dumps(result, indent=1, default=float))
     conv = result["convergence"]
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
     Ns = [r["N"] for r in conv]
-    for key, lab in (("cov_err", "E|Γ_N(t) − Γ(t)|_F"), ("mean_err", "E|m_N(t) − m(t)|")):
-        ax.errorbar(Ns, [r[key] for r in conv], yerr=[1.96 * r[key + "_se"] for r in conv], marker="o", capsize=3, label=lab)
-    ax.plot(Ns, conv[0]["cov_err"] * (np.array(Ns) / Ns[0]) ** -0.5, "k--", lw=0.8, label="N^-1/2")
-    ax.set(xscale="log", yscale="log", xlabel="particles N", title="particles → moment ODE (t = 0.4, 95% CI)")
-    ax.legend(fontsize=7)
+    for key, lab in (("cov_err", r"$\mathbb{E}\|\Gamma_N(t) - \Gamma(t)\|_F$"), ("mean_err", r"$\mathbb{E}|m_N(t) - m(t)|$")):
+        bars = ax.errorbar(Ns, [r[key] for r in conv], yerr=[1.96 * r[key + "_se"] for r in conv], fmt="o", capsize=3,
+                           label=lab + " (95%)")
+        slope = _slope(Ns, [r[key] for r in conv])
+        c = math.exp(np.mean(np.log([r[key] for r in conv])) - slope * np.mean(np.log(Ns)))
+        ax.plot(Ns, c * np.array(Ns, dtype=float) ** slope, ":", color=bars[0].get_color(),
+                label=f"fit $N^{{{slope:.2f}}}$")
+    ax.plot(Ns, conv[0]["cov_err"] * (np.array(Ns) / Ns[0]) ** -0.5, "k--", lw=0.8, label=r"$N^{-1/2}$ (Monte Carlo rate)")
+    ax.set(xscale="log", yscale="log", xlabel="particles $N$", ylabel="error at $t = 0.4$")
+    ax.set_title("N particles follow the moment ODEs of the Gaussian dynamics (d = 2)", fontsize=10)
+    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
     paths.append(save(fig, out / "convergence_in_N.png", dpi=120))
-    for key, title, logx in (("blowup", "blow-up: V = A = I", False), ("collapse", "collapse: V = −I, A = I", True)):
+    titles = {"blowup": "V = A = I: the covariance ODE blows up at t*, N particles cannot",
+              "collapse": "V = −I, A = I: the tokens collapse, tr Γ(t) ~ 1/t"}
+    for key, logx in (("blowup", False), ("collapse", True)):
         c = result[key]
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        ax.plot(c["t"], c["ode_trace"], "k-", lw=2, label="moment ODE")
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        ax.plot(c["t"], c["ode_trace"], "k-", lw=2, label="moment ODE: tr Γ(t)")
         for N, v in c["particles"].items():
-            ax.plot(c["t"], v, marker=".", lw=0.8, label=f"particles N={N}")
+            ax.plot(c["t"], v, marker=".", lw=0.8, label=f"{N} particles: tr Γ_N(t)")
         if key == "blowup":
-            ax.axvline(result["t_star"], color="r", ls=":", label="t* = 1/(2λ_max Γ0)")
-        ax.set(yscale="log", xscale="log" if logx else "linear", xlabel="t", ylabel="tr Γ(t)", title=title)
-        ax.legend(fontsize=7)
+            ax.axvline(result["t_star"], color="r", ls=":", label=f"t* = 1/(2λ_max(Γ₀)) = {result['t_star']:.4f}")
+        ax.set(yscale="log", xscale="log" if logx else "linear", xlabel="t", ylabel="tr Γ(t)")
+        ax.set_title(titles[key], fontsize=10)
+        ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        fig.tight_layout()
         paths.append(save(fig, out / f"{key}.png", dpi=120))
     return paths

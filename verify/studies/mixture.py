@@ -111,17 +111,18 @@ def ok(result: dict) -> bool:
 
 
 def summary(result: dict) -> str:
-    """The study as a text table."""
-    lines = ["delta  |T - affine| max  |T - affine| rms  |T - linear| max  slope   closed form vs definition",
-             "-----  ----------------  ----------------  ----------------  ------  ------------------------"]
-    for r in result["rows"]:
-        lines.append(f"{r['delta']:<5.2f}  {r['affine_gap_max']:<16.3e}  {r['affine_gap_rms']:<16.3e}  "
-                     f"{r['linear_gap_max']:<16.3e}  {r['slope']:<6.3f}  {r['closed_form_vs_quadrature_digits']:.1f} digits")
+    """The study's findings first, then the table per separation."""
     s = result["setting"]
-    lines.append(f"d = 1, K = Q = V = 1, mu = (N(-delta, s^2) + N(delta, s^2))/2, s = {s['sd']:g}, "
-                 f"z in [{s['z_range'][0]:g}, {s['z_range'][1]:g}]")
-    lines.append(f"{s['formula']}; last column: closed form vs quadrature")
-    lines.append(f"verify mixture: {'ok' if ok(result) else 'FAILED'}")
+    lines = [f"verify mixture: {'ok' if ok(result) else 'FAILED'} — softmax attention on a two-component Gaussian "
+             "mixture is not affine in the query", ""]
+    lines += [f"  - {f}" for f in result.get("findings", [])] + [""]
+    lines += ["  delta  max |T − affine|  rms |T − affine|  max |T − linear|  slope   closed form vs definition",
+              "  -----  ----------------  ----------------  ----------------  ------  ------------------------"]
+    for r in result["rows"]:
+        lines.append(f"  {r['delta']:<5.2f}  {r['affine_gap_max']:<16.3g}  {r['affine_gap_rms']:<16.3g}  "
+                     f"{r['linear_gap_max']:<16.3g}  {r['slope']:<6.3f}  {r['closed_form_vs_quadrature_digits']:.1f} digits")
+    lines.append(f"  d = 1, K = Q = V = 1, μ = (N(−δ, s²) + N(δ, s²))/2, s = {s['sd']:g}, "
+                 f"z in [{s['z_range'][0]:g}, {s['z_range'][1]:g}]; {s['formula']}")
     return "\n".join(lines)
 
 
@@ -132,21 +133,30 @@ def write(result: dict, directory) -> list[Path]:
     plt = pyplot()
     s = result["setting"]
     zs = np.linspace(s["z_range"][0], s["z_range"][1], s["grid"])
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
+    from matplotlib.lines import Line2D
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 5))
     shown = [r for r in result["rows"] if r["delta"] in (0.5, 1.5, 3.0)] or result["rows"][-1:]
+    handles = []
     for r, colour in zip(shown, ("tab:blue", "tab:orange", "tab:green")):
         T = _limit_on_grid(symmetric_pair(r["delta"], s["sd"]), zs)
-        ax.plot(zs, T, color=colour, label=f"softmax, δ={r['delta']:g}")
-        ax.plot(zs, r["intercept"] + r["slope"] * zs, color=colour, ls="--", lw=1, label="best affine fit")
-        ax.plot(zs, (s["sd"] ** 2 + r["delta"] ** 2) * zs, color=colour, ls=":", lw=1, label="linear attention")
-    ax.set(xlabel="z", ylabel="T[μ](z)", ylim=(-4, 4), title="μ = ½N(-δ, s²) + ½N(δ, s²), s = %g, K = Q = V = 1" % s["sd"])
-    ax.legend(fontsize=7, ncol=1)
+        ax.plot(zs, T, color=colour)
+        ax.plot(zs, r["intercept"] + r["slope"] * zs, color=colour, ls="--", lw=1)
+        ax.plot(zs, (s["sd"] ** 2 + r["delta"] ** 2) * zs, color=colour, ls=":", lw=1)
+        handles.append(Line2D([], [], color=colour, label=f"δ = {r['delta']:g}"))
+    handles += [Line2D([], [], color="grey", label="softmax attention T[μ](z)"),
+                Line2D([], [], color="grey", ls="--", lw=1, label="its best affine fit"),
+                Line2D([], [], color="grey", ls=":", lw=1, label="linear attention (s² + δ²) z")]
+    ax.set(xlabel="query z", ylabel="T[μ](z)", ylim=(-4, 4))
+    ax.set_title(f"T on μ = ½N(−δ, s²) + ½N(δ, s²), s = {s['sd']:g}, K = Q = V = 1", fontsize=10)
+    ax.legend(handles=handles, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
     deltas = [r["delta"] for r in result["rows"]]
-    bx.plot(deltas, [r["affine_gap_max"] for r in result["rows"]], "o-", label="max |T - best affine|")
-    bx.plot(deltas, [r["affine_gap_rms"] for r in result["rows"]], "s-", label="rms |T - best affine|")
-    bx.set(xlabel="separation δ", ylabel=f"gap on z ∈ [{s['z_range'][0]:g}, {s['z_range'][1]:g}]",
-           title="departure from affinity")
-    bx.legend(fontsize=8)
+    bx.plot(deltas, [r["affine_gap_max"] for r in result["rows"]], "o-", label="max |T − best affine fit|")
+    bx.plot(deltas, [r["affine_gap_rms"] for r in result["rows"]], "s-", label="rms |T − best affine fit|")
+    bx.set(xlabel="separation δ", ylabel=f"gap on z ∈ [{s['z_range'][0]:g}, {s['z_range'][1]:g}]")
+    bx.set_title("softmax attention on a mixture departs from any affine map as δ grows", fontsize=10)
+    bx.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
     png = save(fig, out / "mixture.png", dpi=120)
     js = out / "mixture.json"
     js.write_text(json.dumps(result, indent=1))
