@@ -25,7 +25,8 @@ import sympy as sp
 from mpmath import mp
 
 from verify.gaussian.mixture import (balanced_mixture_point, combined_tilted_mean, mixture_attention_enclosure,
-                                     mixture_attention_quadrature, mixture_limit)
+                                     mixture_attention_quadrature)
+from verify.gaussian import mixture as mixture_engine
 from verify.kernel.catalogue import claim_formula, symbols_help
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.compare import relative_error
@@ -250,23 +251,44 @@ def _points(dims, per_dim: int):
     return lambda rng: [_mixture_point(dim, rng) for dim in dims for _ in range(per_dim)]
 
 
+QUADRATURE_DIMS = (1, 2, 3, 4, 5)
+"""Dimensions of the quadrature points: to d = 5, above the degree 4 of a trace polynomial vanishing at d <= 3."""
+
+
+def _balanced_points(dims, per_dim: int):
+    """Random two-component points whose components both carry tilted mass >= 0.05 (whitened tilt <= 3), so a wrong
+    term of either component shows (:func:`verify.gaussian.mixture.balanced_mixture_point`)."""
+
+    def make(rng):
+        out = []
+        for dim in dims:
+            for _ in range(per_dim):
+                K_, Q_, V_, mu, z_, _ = balanced_mixture_point(dim, rng, max_tilt=3.0, min_mass=0.05, dps=15)
+                out.append({"K": K_, "Q": Q_, "V": V_, "z": z_, "mu": mu, "dim": dim})
+        return out
+
+    return make
+
+
 def _args(p: dict) -> tuple:
     return p["K"], p["Q"], p["V"], p["mu"], p["z"]
 
 
 QUADRATURE = agreement(
     "quadrature", subject=_as_closed_form(TRUE_FORM), reference=lambda p: mixture_attention_quadrature(*_args(p), dps=DPS),
-    points=_points((1, 2), 3), digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
+    points=_balanced_points(QUADRATURE_DIMS, 2), digits=DIGITS_REQUIRED, dps=DPS, kind="quadrature",
     reference_name="40-digit tensor Gauss-Hermite of the definition",
-    description="40-digit tensor Gauss-Hermite of the definition (per component) vs the closed form, 3 random 2-component mixtures for d = 1, 2",
-    mutants=[Mutant(k, _as_closed_form(v)) for k, v in WRONG_FORMS.items()])
+    description="40-digit tensor Gauss-Hermite of the definition (per component) vs the closed form, 2 random "
+                "2-component mixtures (both components with tilted mass >= 0.05) for each d = 1..5",
+    mutants=[Mutant(k, _as_closed_form(v)) for k, v in WRONG_FORMS.items()], adapter=_as_closed_form)
 
 CERTIFIED = enclosure(
     "certified", subject=_as_closed_form(TRUE_FORM, 80), enclose=lambda p: mixture_attention_enclosure(*_args(p), prec=200),
     points=_points((1,), 4), digits=25, dps=80,
     description="d = 1: Arb balls of the definition (certified integrals + tail bounds per component) contain the closed form, radius <= 1e-25",
     mutants=[Mutant(k, _as_closed_form(WRONG_FORMS[k], 80)) for k in ("weights without 1/2 a^T Gamma a", "untilted means m_k")]
-    + [Mutant("1e-30 relative offset", scaled(_as_closed_form(TRUE_FORM, 80), "1.000000000000000000000000000001"))])
+    + [Mutant("1e-30 relative offset", scaled(_as_closed_form(TRUE_FORM, 80), "1.000000000000000000000000000001"))],
+    adapter=lambda expr: _as_closed_form(expr, 80))
 
 # Monte Carlo: fixed points with two well-separated components, both carrying tilted mass (T visibly non-affine)
 MC_D1 = {"K": np.eye(1), "Q": np.eye(1), "V": np.eye(1), "z": np.array([0.4]), "dim": 1, "label": "d=1 separated",
@@ -291,11 +313,11 @@ MONTE_CARLO = z_test(
     "monte-carlo", subject=_as_closed_form(TRUE_FORM, 20), estimate=_softmax_estimates(8000, 200), points=[MC_D1], resolve=0.01,
     description="finite-prompt softmax attention (L = 8000, 200 prompts in 40 batch means) on a fixed d = 1 mixture "
                 "(tilted masses 0.19/0.81) vs the closed form; must resolve a 1% error",
-    mutants=_mc_mutants())
+    mutants=_mc_mutants(), adapter=lambda expr: _as_closed_form(expr, 20))
 
 MONTE_CARLO_D2 = z_test(
     "monte-carlo-d2", subject=_as_closed_form(TRUE_FORM, 20), estimate=_softmax_estimates(10000, 400), points=[MC_D2], resolve=0.01,
-    slow=True, mutants=_mc_mutants(),
+    slow=True, mutants=_mc_mutants(), adapter=lambda expr: _as_closed_form(expr, 20),
     description="finite-prompt softmax attention (L = 1e4, 400 prompts in 40 batch means) on a fixed d = 2 mixture "
                 "(tilted masses 0.77/0.23) vs the closed form; must resolve a 1% error")
 
@@ -309,11 +331,12 @@ NOT_MOMENT_MATCHED = rejection(
     mutants=[Mutant("the mixture closed form", _as_closed_form(TRUE_FORM, 20))])
 
 NUMPY_KERNEL = agreement(
-    "numpy-kernel", subject=lambda p: mixture_limit(*_args(p)), reference=_as_closed_form(TRUE_FORM),
-    points=_points((1, 2, 3), 3), digits=13, kind="float64", reference_name="the SymPy closed form at 40 digits",
+    "numpy-kernel", subject=lambda p: mixture_engine.mixture_limit(*_args(p)), reference=_as_closed_form(TRUE_FORM),
+    points=_points(QUADRATURE_DIMS, 2), digits=13, kind="float64", reference_name="the SymPy closed form at 40 digits",
     description="the float64 kernel verify.gaussian.mixture.mixture_limit (log-sum-exp, used by verify mixture) vs the "
-                "statement's SymPy closed form, 3 random 2-component mixtures for d = 1, 2, 3",
-    mutants=[Mutant(f"kernel with {k}", _as_float(WRONG_FORMS[k])) for k in ("untilted means m_k", "K for K^T")])
+                "statement's SymPy closed form, 2 random 2-component mixtures for each d = 1..5",
+    mutants=[Mutant(f"kernel with {k}", _as_float(WRONG_FORMS[k]))
+             for k in ("untilted means m_k", "K for K^T", "weights without 1/2 a^T Gamma a")])
 
 # ------------------------------------------------------------------------------- user claims
 
@@ -409,6 +432,9 @@ MIXTURE = Statement(
     derivations=derivations,
     checks=[QUADRATURE, CERTIFIED, MONTE_CARLO, MONTE_CARLO_D2, NOT_MOMENT_MATCHED, NUMPY_KERNEL],
     claims=[MIXTURE_CLAIM],
+    closed_form=TRUE_FORM, formula_names={s.name: CLAIM_NAMES[s].name for s in (*PIS, *MS, *GS)},
+    domains={"K": "matrix", "Q": "matrix", "V": "matrix", "z": "vector", **{s.name: "positive" for s in PIS},
+             **{s.name: "vector" for s in MS}, **{s.name: "spd" for s in GS}},
     finding=Finding(kind="verified", summary="attention on a Gaussian mixture is the softmax-weighted combination V Σ w_k(z)(m_k + Γ_k Kᵀ Q z) of its components' affine maps; it is not affine in z"),
     notes_tex=[
         r"With $C = 1$ this is Lemma 2.1.  With a shared covariance the quadratic terms cancel in $w_k$, which become a "

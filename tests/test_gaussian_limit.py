@@ -40,7 +40,8 @@ def test_every_check_passes_and_catches_each_mutant(statement, check):
 def test_check_names_and_kinds_unchanged():
     assert [(c.name, c.kind) for c in gl.LEMMA.checks] == [
         ("quadrature", "quadrature"), ("certified", "certified"), ("monte-carlo", "montecarlo"),
-        ("float64", "float64"), ("rademacher-rejected", "negative-control"), ("numpy-kernel", "float64")]
+        ("float64", "float64"), ("rademacher-rejected", "negative-control"), ("numpy-kernel", "float64"),
+        ("references", "float64")]
     assert [(c.name, c.kind) for c in ll.COMPANION.checks] == [
         ("quadrature", "quadrature"), ("differs-when-uncentred", "negative-control"), ("numpy-kernel", "float64")]
 

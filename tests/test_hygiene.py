@@ -109,10 +109,7 @@ AUTHORING = {
 
 # Refusals that name the parameter but with the wrong exception type, or that do not name it: known defects of the
 # callable (not of this test), each an expected failure until fixed; strict, so a fix turns it red here.
-TYPE_DEFECTS = {
-    ("GaussianMixture", "fraction"): "float(fraction) raises an unnamed TypeError; a bool is a ValueError",
-    ("attention_enclosure", "prec"): "a prec of the wrong type is a ValueError, not a TypeError",
-}
+TYPE_DEFECTS: dict = {}
 # Values that are legitimate for a parameter although the fuzz tries them as bad
 LEGITIMATE = {("GaussianMixture", "direction", "None")}  # the default direction (1, ..., 1)/sqrt(d)
 

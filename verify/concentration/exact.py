@@ -294,17 +294,28 @@ def _chi_logpdf(rho, d):
         return (d - 1) * np.log(rho) - 0.5 * rho**2 - ((d / 2 - 1) * math.log(2.0) + math.lgamma(d / 2))
 
 
-def gaussian_curve(sigma, u, v2_over_d, v2_rest, d, Ls, *, accuracy="default", center=1.0, cross=True):
+def gaussian_curve(sigma, u, v_frob2, d, Ls, *, accuracy="default", center=1.0, cross=True,
+                   panel=None, n_rho=None, moments=None):
     r"""E(L) = \sigma^2 E_\rho[ (\|V\|_F^2/d) F(\sigma|u|\rho, L) + \|V\|_F^2 (1 - 1/d) G(\sigma|u|\rho, L) ],
-    \rho ~ \chi_d (validated inputs; see :func:`verify.concentration.montecarlo.concentration_error_gaussian`).
-    ``v2_over_d`` = \|V\|_F^2/d, ``v2_rest`` = \|V\|_F^2 (1 - 1/d)."""
-    s = SETTINGS[accuracy]
+    \rho ~ \chi_d (validated inputs; see :func:`verify.concentration.montecarlo.concentration_error_gaussian`),
+    ``v_frob2`` = \|V\|_F^2: the direction \hat a of the tilt is uniform on the sphere, so E\|V\hat a\|^2 =
+    \|V\|_F^2/d carries F and the rest, \|V\|_F^2 (1 - 1/d), carries G (the d > 1 term).  The radial rule is that of ``accuracy``
+    unless ``panel`` / ``n_rho`` are given; ``moments(taus, Ls)`` returns F, G (default
+    :func:`per_query_moments_many`): the one radial average of the exact curves (also of
+    :func:`verify.concentration.exponent.exact_error`)."""
+    v2_over_d, v2_rest = v_frob2 / d, v_frob2 * (1.0 - 1.0 / d)
+    s = dict(SETTINGS[accuracy])
+    s["panel"] = s["panel"] if panel is None else float(panel)
+    s["n_rho"] = s["n_rho"] if n_rho is None else int(n_rho)
     Ls = np.asarray(Ls, dtype=float)
     scale = sigma * abs(u)
     if scale == 0.0:
         return sigma**2 * (v2_over_d + v2_rest) / Ls
     rho, wr = _radial_nodes(scale, d, Ls, s)
-    F, G = per_query_moments_many(scale * rho, Ls, accuracy=accuracy, center=center, cross=cross)
+    if moments is None:
+        F, G = per_query_moments_many(scale * rho, Ls, accuracy=accuracy, center=center, cross=cross)
+    else:
+        F, G = moments(scale * rho, Ls)
     total = wr @ (v2_over_d * F + (v2_rest * G if v2_rest else 0.0))
     return sigma**2 * total
 
@@ -360,8 +371,8 @@ ho|U\omega_	heta|, L) ] d	heta
     return sigma**2 * total
 
 
-def method_error(sigma, u, v2_over_d, v2_rest, d, Ls):
+def method_error(sigma, u, v_frob2, d, Ls):
     """Relative difference between the 'default' and 'fine' settings, per L (the stated method error)."""
-    a = gaussian_curve(sigma, u, v2_over_d, v2_rest, d, Ls, accuracy="default")
-    b = gaussian_curve(sigma, u, v2_over_d, v2_rest, d, Ls, accuracy="fine")
+    a = gaussian_curve(sigma, u, v_frob2, d, Ls, accuracy="default")
+    b = gaussian_curve(sigma, u, v_frob2, d, Ls, accuracy="fine")
     return np.abs(a - b) / np.abs(b)

@@ -44,10 +44,11 @@ import math
 
 import numpy as np
 
+from verify.concentration import exact as _exact
 from verify.concentration.exact import per_query_moments
 from verify._validation import as_array
 
-__all__ = ["sharp_exponent", "alpha_of_s", "regime_exponent", "exact_error", "per_query_log_rate",
+__all__ = ["sharp_exponent", "alpha_of_s", "alpha_variational", "regime_exponent", "exact_error", "per_query_log_rate",
            "local_slopes", "slope_limit", "CLT_MARGIN", "FAST_RADIAL"]
 
 CLT_MARGIN = 25.0
@@ -114,6 +115,29 @@ def regime_exponent(c: float) -> float:
     return 0.0
 
 
+def alpha_variational(s: float) -> float:
+    r"""\alpha(s) = -\max_{c >= 0} [e(c) - c/(2 s^2)] by numerical maximisation (no closed form): e(c) is
+    :func:`regime_exponent` (the per-query Laplace exponent at \tau^2 = c\ell) and -c/(2s^2) the Gaussian tail of
+    \tau^2/\ell = \sigma^2|Uz|^2/\ell along the top singular direction of U.  On [0, 2/3] f is linear (an end point),
+    on [2/3, 2] bounded Brent (``scipy.optimize.minimize_scalar``, xatol 1e-12), on [2, \infty) decreasing (c = 2).
+
+    >>> round(alpha_variational(1.0), 10), alpha_variational(0.5)
+    (0.6180339887, 1.0)
+    """
+    from scipy.optimize import minimize_scalar
+
+    s = float(s)
+    if not math.isfinite(s) or s <= 0:
+        raise ValueError(f"s: expected a finite number > 0, got {s!r}")
+    tail = 1.0 / (2.0 * s * s)
+    f = lambda c: regime_exponent(c) - c * tail  # noqa: E731
+    candidates = [f(0.0), f(2.0 / 3.0), f(2.0)]
+    mid = minimize_scalar(lambda c: -f(c), bounds=(2.0 / 3.0, 2.0), method="bounded",
+                          options={"xatol": 1e-12, "maxiter": 500})
+    candidates.append(f(float(mid.x)))
+    return -max(candidates)
+
+
 def _moments(tau: float, Ls: np.ndarray):
     """F, G of ``per_query_moments`` with the CLT expansion where the engine's x-range is too short."""
     try:
@@ -158,22 +182,14 @@ def exact_error(sigma: float, u: float, d: int, Ls, *, v_frob2: float | None = N
     if Ls.size == 0 or (Ls < 1).any() or not np.isfinite(Ls).all():
         raise ValueError("Ls: expected finite prompt lengths >= 1")
     vf = float(d if v_frob2 is None else v_frob2)
-    scale = sigma * u
-    if scale == 0.0:
-        return sigma**2 * vf / Ls
-    rho_max = math.sqrt(2 * (math.log(Ls.max()) + 32.0) + 2 * math.log(1 + scale**2) + 4 * d) + 1.0
-    n_pan = int(math.ceil(rho_max / panel))
-    t, w = np.polynomial.legendre.leggauss(n_rho)
-    edges = np.linspace(0.0, n_pan * panel, n_pan + 1)
-    half = 0.5 * np.diff(edges)
-    rho = (((edges[:-1] + edges[1:]) / 2)[:, None] + half[:, None] * t[None, :]).ravel()
-    logpdf = (d - 1) * np.log(rho) - 0.5 * rho**2 - ((d / 2 - 1) * math.log(2.0) + math.lgamma(d / 2))
-    wr = (half[:, None] * w[None, :]).ravel() * np.exp(logpdf)
-    total = np.zeros(Ls.shape)
-    for r, wt in zip(rho, wr):
-        F, G = _moments(scale * r, Ls)
-        total += wt * ((vf / d) * F + (vf * (1 - 1 / d) * G if d > 1 else 0.0))
-    return sigma**2 * total
+
+    def moments(taus, Ls_):
+        F, G = np.empty((taus.size, Ls_.size)), np.empty((taus.size, Ls_.size))
+        for i, tau in enumerate(taus):
+            F[i], G[i] = _moments(float(tau), Ls_)
+        return F, G
+
+    return _exact.gaussian_curve(sigma, u, vf, d, Ls, panel=panel, n_rho=n_rho, moments=moments)
 
 
 def local_slopes(Ls, values) -> np.ndarray:

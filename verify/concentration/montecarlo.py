@@ -18,8 +18,10 @@ T[\mu] in closed form (tilted mean m_z and covariance C_z of \mu_z, :func:`tilte
 - ``Rademacher(d, \sigma)`` (\pm\sigma coins): m_z = \sigma \tanh(\sigma a) per coordinate, C_z = diag(\sigma^2 sech^2(\sigma a));
 - ``UniformCube(d, \sigma)`` on [-c, c]^d, c = \sigma\sqrt3: m_z = c \mathcal L(c a) per coordinate with the Langevin
   function \mathcal L(t) = \coth t - 1/t, C_z = diag(c^2 \mathcal L'(c a)), \mathcal L'(t) = 1/t^2 - 1/\sinh^2 t;
-- ``GaussianMixture`` (1/2)N(m, s^2 I) + (1/2)N(-m, s^2 I): the tilt is the mixture of the tilted components,
-  m_z = s^2 a + m \tanh<m, a>, C_z = s^2 I + m m^T sech^2<m, a>;
+- ``GaussianMixture`` (1/2)N(m, s^2 I) + (1/2)N(-m, s^2 I) (the symmetric pair): the tilt is the mixture of the
+  tilted components, m_z = s^2 a + m \tanh<m, a>, C_z = s^2 I + m m^T sech^2<m, a>; any other mixture
+  \sum_k \pi_k N(m_k, \Gamma_k): m_z = \sum_k w_k \mu_k, C_z = \sum_k w_k (\Gamma_k + \mu_k \mu_k^T) - m_z m_z^T with
+  \mu_k = m_k + \Gamma_k a, w_k \propto \pi_k e^{a^T m_k + a^T \Gamma_k a / 2};
 - ``Discrete`` (finitely many atoms): exact sums over the atoms.
 
 (The product laws factorise for *every* U: e^{z'^T a} = \prod_i e^{z'_i a_i}.)
@@ -195,11 +197,24 @@ def tilted_moments(measure, a, *, cov: bool = True):
         lan, dlan = _langevin(c * a)
         mean = c * lan
         C = (c * c * dlan)[..., None] * eye if cov else None
-    elif isinstance(measure, GaussianMixture):
+    elif isinstance(measure, GaussianMixture) and measure.symmetric:
         m, s2 = measure.center, measure.component_sd**2
         th = np.tanh(a @ m)
         mean = s2 * a + th[..., None] * m
         C = s2 * eye + (1.0 - th * th)[..., None, None] * np.outer(m, m) if cov else None
+    elif isinstance(measure, GaussianMixture):  # any components: the tilted components, reweighted by their MGFs
+        a2 = a.reshape(-1, d)
+        mk = measure.means[None] + np.einsum("kij,nj->nki", measure.covs, a2)  # (n, C, d): m_k + Gamma_k a
+        logits = (np.log(measure.weights) + a2 @ measure.means.T
+                  + 0.5 * np.einsum("ni,kij,nj->nk", a2, measure.covs, a2))
+        w = np.exp(logits - logits.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        mean2 = np.einsum("nk,nki->ni", w, mk)
+        mean = mean2.reshape(a.shape)
+        C = None
+        if cov:
+            second = np.einsum("nk,kij->nij", w, measure.covs) + np.einsum("nk,nki,nkj->nij", w, mk, mk)
+            C = (second - mean2[:, :, None] * mean2[:, None, :]).reshape(a.shape + (d,))
     else:  # Discrete: exact sums over the atoms
         x, w = measure.atoms()
         logits = a @ x.T + np.log(np.where(w > 0, w, 1e-300))
@@ -293,7 +308,7 @@ def _draw(measure, rng, P, c, d):
     if isinstance(measure, UniformCube):
         h = measure.half_width
         return rng.uniform(-h, h, size=(P, d, c))
-    if isinstance(measure, GaussianMixture):
+    if isinstance(measure, GaussianMixture) and measure.symmetric:
         sign = 2.0 * rng.integers(0, 2, size=(P, 1, c)) - 1.0
         return sign * measure.center[:, None] + measure.component_sd * rng.standard_normal((P, d, c))
     return np.swapaxes(measure.sample(P * c, rng).reshape(P, c, d), 1, 2)
@@ -310,11 +325,13 @@ def _scores(A, X):
     return S
 
 
-def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0):
+def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0, record=None):
     r"""Per-query squared errors (P*q,) and ESS (P*q,) of one block of P prompts with q queries each (errors
-    multiplied by the likelihood ratio \nu/\nu' when the queries are drawn from \nu' = N(0, s^2 I), s = query_scale)."""
+    multiplied by the likelihood ratio \nu/\nu' when the queries are drawn from \nu' = N(0, s^2 I), s = query_scale).
+    ``record``: a list to which the block's draws are appended (see :func:`concentration_error`)."""
     d = U.shape[0]
     Z = query_scale * rng.standard_normal((P, q, d))
+    drawn = [] if record is not None else None
     A = Z @ U.T  # tilt vectors a = U z
     mx = np.full((P, q), -np.inf)
     s0 = np.zeros((P, q))
@@ -327,6 +344,8 @@ def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0)
         c = min(chunk, L - done)
         X = _draw(measure, rng, P, c, d)  # (P, d, c)
         XT = np.swapaxes(X, 1, 2)  # (P, c, d) view
+        if drawn is not None:
+            drawn.append(XT.copy())
         S = _scores(A, X)  # (P, q, c): the scores z_l^T U z
         if quantity == "linear":
             slin += S @ XT
@@ -343,6 +362,8 @@ def _block_errors(measure, U, V, L, P, q, rng, chunk, quantity, query_scale=1.0)
                 sxx = sxx * f[..., None, None] + upd
             mx = new
         done += c
+    if record is not None:
+        record.append({"queries": Z.copy(), "tokens": np.concatenate(drawn, axis=1)})
     if quantity == "linear":
         second = measure.cov + np.outer(measure.mean, measure.mean)  # E_mu[x x^T]
         diff = (slin / L - A @ second.T) @ V.T
@@ -372,7 +393,8 @@ def _ratio(Z, s):
     return s**d * np.exp(-0.5 * np.sum(Z * Z, axis=-1) * (1.0 - 1.0 / s**2))
 
 
-def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks, quantity, query_scale=1.0):
+def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks, quantity, query_scale=1.0,
+              record=None):
     d = _dim(measure)
     U, V = _uv(U, V, d, K, Q)
     L = positive_int(L, "L")
@@ -384,12 +406,14 @@ def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks
         raise ValueError(f"query_scale: must be >= 1 (bounded likelihood ratio), got {query_scale}")
     if n_prompts % blocks or n_prompts < 2 * blocks:
         raise ValueError(f"n_prompts: expected a multiple of blocks={blocks} with >= 2 prompts per block, got {n_prompts}")
+    if record is not None and not isinstance(record, list):
+        raise TypeError(f"record: expected a list (the draws are appended to it) or None, got {type(record).__name__}")
     ss = _seed_sequence(seed)
     P = n_prompts // blocks
     c = _chunk_size(L, P, queries, d, chunk)
     errs, esss, means = [], [], []
     for b in range(blocks):
-        e, w = _block_errors(measure, U, V, L, P, queries, _block_rng(ss, b), c, quantity, query_scale)
+        e, w = _block_errors(measure, U, V, L, P, queries, _block_rng(ss, b), c, quantity, query_scale, record)
         errs.append(e)
         esss.append(w)
         means.append(e.mean())
@@ -406,7 +430,7 @@ def _estimate(measure, U, V, L, n_prompts, seed, *, K, Q, chunk, queries, blocks
 
 
 def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
-                        blocks=20, query_scale=1.0) -> ConcentrationEstimate:
+                        blocks=20, query_scale=1.0, record=None) -> ConcentrationEstimate:
     r"""Monte Carlo of Prop 3.1's left side  E \| T[\hat\mu_L] - T[\mu] \|^2_{L^2(\nu)},  \nu = N(0, I_d).
 
     ``measure``: a ``Gaussian`` (e.g. :func:`verify.numerics.measures.isotropic_gaussian`), ``Rademacher``, ``UniformCube``,
@@ -417,6 +441,9 @@ def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, ch
     the bits depend on (seed, n_prompts, blocks, queries, chunk).  ``query_scale`` s >= 1 draws the queries from
     N(0, s^2 I) and weights each by the bounded likelihood ratio s^d e^{-|z|^2 (1 - 1/s^2)/2} (unbiased importance
     sampling of the query tail, which carries the estimate at large L and large \sigma|U|; s = 1: plain \nu).
+    ``record``: a list to which each block appends its draws, ``{"queries": (P, queries, d), "tokens": (P, L, d)}``
+    (P = n_prompts / blocks; memory n_prompts x L x d floats): what an audit of the estimator recomputes the estimate
+    from by another route (statement ``prop-3-1-literal``, :mod:`verify.concentration.references`).
     Returns a :class:`ConcentrationEstimate`
     (``.mean``, ``.stderr`` from the block means, ``.ess``, ``.top1_share``, ``.n_prompts``).
 
@@ -428,11 +455,11 @@ def concentration_error(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, ch
     True
     """
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     query_scale=query_scale, quantity="output")
+                     query_scale=query_scale, quantity="output", record=record)
 
 
 def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=None, Q=None, chunk=None,
-                             queries=1, blocks=20, query_scale=1.0) -> ConcentrationEstimate:
+                             queries=1, blocks=20, query_scale=1.0, record=None) -> ConcentrationEstimate:
     r"""Prop 3.4's left sides  E \| \nabla_W T[\hat\mu_L] - \nabla_W T[\mu] \|^2_{L^2(\nu)},  W = V or U, with the
     Frobenius norm of the Jacobian tensors of :func:`true_gradients`:
 
@@ -441,7 +468,7 @@ def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=No
 
     where \hat m_z, \hat C_z are the softmax-weighted mean and covariance of the prompt and m_z, C_z those of the
     tilted law (closed forms, :func:`tilted_moments`).  (The operator norm of H \mapsto H \delta is \|\delta\|: the
-    V-figure over d.)  Same arguments and estimate as :func:`concentration_error`.
+    V-figure over d.)  Same arguments (``record`` included) and estimate as :func:`concentration_error`.
 
     >>> from verify.numerics.measures import isotropic_gaussian
     >>> mu = isotropic_gaussian(1.0, 1)
@@ -452,11 +479,11 @@ def concentration_error_grad(measure, U, V, L, n_prompts, seed, wrt="V", *, K=No
     if wrt not in ("V", "U"):
         raise ValueError(f"wrt: expected 'V' or 'U', got {wrt!r}")
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     query_scale=query_scale, quantity="grad_" + wrt)
+                     query_scale=query_scale, quantity="grad_" + wrt, record=record)
 
 
 def concentration_error_linear(measure, U, V, L, n_prompts, seed, *, K=None, Q=None, chunk=None, queries=1,
-                               blocks=20, query_scale=1.0) -> ConcentrationEstimate:
+                               blocks=20, query_scale=1.0, record=None) -> ConcentrationEstimate:
     r"""Prop 3.1's error for linear attention instead of softmax:  E \| T_lin[\hat\mu_L] - T_lin[\mu] \|^2_{L^2(\nu)}  with
     T_lin[\hat\mu_L](z) = (1/L) \sum_l (z_l^T U z) V z_l  and  T_lin[\mu](z) = V E_\mu[x x^T] U z  (an average of L
     i.i.d. terms: the error is exactly  c/L, :func:`concentration_error_linear_gaussian`).  Same arguments as
@@ -469,7 +496,7 @@ def concentration_error_linear(measure, U, V, L, n_prompts, seed, *, K=None, Q=N
     True
     """
     return _estimate(measure, U, V, L, n_prompts, seed, K=K, Q=Q, chunk=chunk, queries=queries, blocks=blocks,
-                     query_scale=query_scale, quantity="linear")
+                     query_scale=query_scale, quantity="linear", record=record)
 
 
 def concentration_error_linear_gaussian(sigma, U, V, L):
@@ -545,8 +572,7 @@ def _exact_inputs(sigma, U, V):
                 raise ValueError("U: the exact method needs d <= 2 or U U^T = u^2 I (a multiple of an orthogonal "
                                  "matrix) for d >= 3")
             general = True
-    v2 = float(np.sum(V * V))
-    return s, u, v2 / d, v2 * (1.0 - 1.0 / d), d, general, U, V
+    return s, u, float(np.sum(V * V)), d, general, U, V
 
 
 def concentration_error_gaussian(sigma, U, V, L, *, accuracy="default", n_theta=16):
@@ -568,11 +594,11 @@ def concentration_error_gaussian(sigma, U, V, L, *, accuracy="default", n_theta=
     if accuracy not in ("default", "fine"):
         raise ValueError(f"accuracy: expected 'default' or 'fine', got {accuracy!r}")
     n_theta = positive_int(n_theta, "n_theta")
-    s, u, v2d, v2r, d, general, U, V = _exact_inputs(sigma, U, V)
+    s, u, v2, d, general, U, V = _exact_inputs(sigma, U, V)
     if general:
         out = gaussian_curve_2d(s, U, V, _Ls(L), n_theta=n_theta, accuracy=accuracy)
     else:
-        out = gaussian_curve(s, u, v2d, v2r, d, _Ls(L), accuracy=accuracy)
+        out = gaussian_curve(s, u, v2, d, _Ls(L), accuracy=accuracy)
     return float(out[0]) if np.ndim(L) == 0 else out
 
 

@@ -176,7 +176,9 @@ def mixture_attention_enclosure(K, Q, V, mu, z, prec: int = 200) -> list:
     mu = _mixture(mu)
     if mu.dim != 1:
         raise ValueError(f"mu: the certified enclosure is for d = 1, got d = {mu.dim}")
-    if not isinstance(prec, int) or isinstance(prec, bool) or prec < 53:
+    if not isinstance(prec, int) or isinstance(prec, bool):
+        raise TypeError(f"prec: expected an int number of bits (>= 53), got {type(prec).__name__}")
+    if prec < 53:
         raise ValueError(f"prec: expected an int >= 53 bits, got {prec!r}")
     K, Q, V, zz = _kqv(K, Q, V, z, 1)
     with ctx.workprec(prec + 20):

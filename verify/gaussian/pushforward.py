@@ -91,10 +91,12 @@ def pushforward_moment_estimates(Y) -> list[Estimate]:
     return out
 
 
-def nested_moments(K, Q, V, m, G, nodes: int = 12) -> tuple[np.ndarray, np.ndarray]:
+def nested_moments(K, Q, V, m, G, nodes: int = 12, *, cross: bool = False) -> tuple:
     r"""E[Y] and Cov(Y) for Y = T[\mu](X), X ~ N(m, \Gamma): Gauss-Hermite (``nodes`` per coordinate, tensor grid)
     over X, with T[\mu] at every node from :func:`definition_field` (exact for a polynomial field of degree
-    < ``nodes``; the reference never assumes the field is affine)."""
+    < ``nodes``; the reference never assumes the field is affine).  With ``cross=True`` also
+    C = E[(Y - EY)(X - m)^T], the drift of the covariance under the attention dynamics (the weak form with
+    \varphi = (x - m)(x - m)^T gives \dot\Gamma = C + C^T, and \varphi = x gives \dot m = E Y)."""
     m = as_vector(m, "m")
     d = m.size
     G = covariance(G, "G", d, allow_singular=True)
@@ -103,9 +105,12 @@ def nested_moments(K, Q, V, m, G, nodes: int = 12) -> tuple[np.ndarray, np.ndarr
     grids = np.meshgrid(*([x] * d), indexing="ij")
     Z = np.stack([g.ravel() for g in grids], axis=1)
     W = np.prod(np.stack([g.ravel() for g in np.meshgrid(*([w] * d), indexing="ij")], axis=1), axis=1)
-    Y = definition_field(K, Q, V, m, G, m + Z @ covariance_root(G).T)
+    X = Z @ covariance_root(G).T
+    Y = definition_field(K, Q, V, m, G, m + X)
     mean = W @ Y
     C = Y - mean
+    if cross:
+        return mean, (C * W[:, None]).T @ C, (C * W[:, None]).T @ X
     return mean, (C * W[:, None]).T @ C
 
 

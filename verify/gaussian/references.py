@@ -34,7 +34,7 @@ from verify.numerics.strategies import attention_point
 from verify._validation import attention_inputs, positive_int
 
 __all__ = ["attention_factorised", "softmax_reference", "linear_reference", "parameter_points", "points_coverage",
-           "DIMS", "QUADRATURE_MAX_DIM", "GENERIC_PER_DIM", "CENTRED_PER_DIM", "MAX_NODES_1D", "MAX_TILT"]
+           "pair_law_attention", "hermite_rule_attention", "DIMS", "QUADRATURE_MAX_DIM", "GENERIC_PER_DIM", "CENTRED_PER_DIM", "MAX_NODES_1D", "MAX_TILT"]
 
 DIMS = (1, 2, 3, 4, 5)
 """Dimensions of the claim points."""
@@ -111,6 +111,46 @@ def attention_factorised(K, Q, V, mean, cov, z, dps: int = 40) -> list:
         vals = [out[i] for i in range(d)]
     with mp.workdps(dps):
         return [+t for t in vals]
+
+
+def pair_law_attention(K, Q, V, mean, root, z, c: float) -> np.ndarray:
+    r"""Softmax attention, exactly, on the non-Gaussian law of z' = m + B g with g_k i.i.d. of the unit-variance
+    symmetric pair (N(-c, 1 - c^2) + N(c, 1 - c^2))/2, 0 < c < 1 (``root`` = B, lower triangular):
+
+        T(z) = V (m + B ar g),   ar g_k = (1 - c^2) b_k + c 	anh(c b_k),   b = B^T K^T Q z
+
+    (the tilt of a symmetric Gaussian pair, coordinate by coordinate).  Not affine in z: the second route on which
+    the float64 reference of Lemma 2.1 (:func:`verify.numerics.quadrature.attention_quadrature_float` with that law)
+    is shown to integrate the law it is given.
+
+    >>> pair_law_attention([[1.0]], [[1.0]], [[1.0]], [0.0], [[1.0]], [2.0], 0.6).round(12).tolist()
+    [1.780192764207]
+    """
+    Kn, Qn, Vn, mn, Bn, zn = (np.asarray(x, dtype=float) for x in (K, Q, V, mean, root, z))
+    if not 0.0 < float(c) < 1.0:
+        raise ValueError(f"c: expected a number in (0, 1), got {c!r}")
+    b = Bn.T @ (Kn.T @ (Qn @ zn))
+    return Vn @ (mn + Bn @ ((1.0 - c * c) * b + c * np.tanh(c * b)))
+
+
+def hermite_rule_attention(K, Q, V, mean, cov, z, n: int) -> np.ndarray:
+    r"""The n-node tensor Gauss-Hermite rule of softmax attention on N(m, \Gamma) in float64, from numpy's nodes
+    (:func:`numpy.polynomial.hermite_e.hermegauss`): with z' = m + B g (B the Cholesky root) and b = B^T K^T Q z the
+    rule's sums are products of 1-D sums, so its value is V (m + B ar g), ar g_k = \sum_i w_i x_i e^{b_k x_i} /
+    \sum_i w_i e^{b_k x_i}.  For small n it is visibly not the limit (the rule's error), which makes it the second
+    route that shows :func:`verify.numerics.quadrature.attention_quadrature` with ``n`` nodes computes the rule of
+    the definition (statement ``gaussian-limit``, check ``references``).
+
+    >>> hermite_rule_attention([[1.0]], [[1.0]], [[1.0]], [0.0], [[1.0]], [1.0], 2).round(12).tolist()
+    [0.761594155956]
+    """
+    Kn, Qn, Vn, mn, Gn, zn = attention_inputs(K, Q, V, mean, cov, z)
+    x, w = np.polynomial.hermite_e.hermegauss(positive_int(n, "n"))
+    B = np.linalg.cholesky(Gn)
+    b = B.T @ (Kn.T @ (Qn @ zn))
+    e = b[:, None] * x[None, :]
+    t = w[None, :] * np.exp(e - e.max(axis=1, keepdims=True))
+    return Vn @ (mn + B @ ((t @ x) / t.sum(axis=1)))
 
 
 def softmax_reference(p: dict, dps: int = 40) -> list:

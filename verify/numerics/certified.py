@@ -98,7 +98,9 @@ def attention_enclosure(K, Q, V, mean, cov, z, prec: int = 160) -> list:
     """
     _require()
     K_np, Q_np, V_np, m_np, G_np, z_np = attention_inputs(K, Q, V, mean, cov, z)
-    if not isinstance(prec, int) or isinstance(prec, bool) or prec < 53:
+    if not isinstance(prec, int) or isinstance(prec, bool):
+        raise TypeError(f"prec: expected an int number of bits (>= 53), got {type(prec).__name__}")
+    if prec < 53:
         raise ValueError(f"prec: expected an int >= 53 bits, got {prec!r}")
     d = m_np.shape[0]
     with ctx.workprec(prec + 20):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verify._validation import as_array, as_matrix, as_vector, covariance, positive_float, positive_int
+from verify._validation import as_array, as_matrix, as_vector, covariance, positive_float, positive_int, real
 
 __all__ = ["Gaussian", "Rademacher", "Discrete", "Empirical", "as_generator", "covariance_root",
            "gaussian_mean_of_log_density", "is_gaussian_mean_of_log_density", "UniformCube", "GaussianMixture",
@@ -285,14 +285,14 @@ class GaussianMixture:
     def _symmetric_pair(self, dim, scale=1.0, fraction=0.5, direction=None):
         d = positive_int(dim, "dim")
         s = positive_float(scale, "scale")
-        f = float(fraction) if not isinstance(fraction, bool) else -1.0
+        f = real(fraction, "fraction")  # a bool, None, a string or a complex number is a TypeError naming it
         if not 0.0 <= f < 1.0:
             raise ValueError(f"fraction: expected a number in [0, 1), got {fraction!r}")
         e = np.ones(d) if direction is None else as_vector(direction, "direction", d)
         if not np.linalg.norm(e) > 0:
             raise ValueError("direction: expected a non-zero vector")
         e = tuple(float(x) for x in e / np.linalg.norm(e))
-        self._set(scale=s, fraction=fraction, direction=e, symmetric=True)
+        self._set(scale=s, fraction=f, direction=e, symmetric=True)
         m, sd = self.center, self.component_sd
         self._set(weights=np.array([0.5, 0.5]), means=np.stack([m, -m]), covs=np.stack([sd * sd * np.eye(d)] * 2),
                   roots=(sd * np.eye(d),) * 2)

@@ -402,7 +402,7 @@ def _grid_sums(tables: list[list[int]], xs: list[int]) -> tuple[list[int], int]:
     return num, den
 
 
-def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np.ndarray:
+def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125, *, log_density=None) -> np.ndarray:
     """Measure attention for \\mu = N(m, \\Gamma) from its definition, in float64, for any dimension.
 
     In whitened coordinates g = B^{-1}(z' - m) the tilted weight e^{b^T g} \\prod_j \\varphi(g_j)
@@ -416,9 +416,22 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
     float64 rounding at step = 1/8, for any slope b_k), exponents shifted by their maximum so that
     steep tilts neither overflow nor underflow; then T[\\mu](z) \\approx V (m + B \\bar g).
 
+    ``log_density`` (a vectorised function of g, up to a constant; default the standard normal  -g^2/2) replaces the
+    law of each whitened coordinate: the tokens are then z' = m + B g with g_k i.i.d. of that law (B B^T = ``cov``),
+    a non-Gaussian measure on which the same machinery integrates the same definition.  It is how this reference is
+    shown to integrate the law it is given and not Lemma 2.1's affine form (statement ``gaussian-limit``, check
+    ``references``): for g_k ~ (N(-c, 1 - c^2) + N(c, 1 - c^2))/2 the tilted mean is (1 - c^2) b_k + c \\tanh(c b_k).
+
     >>> attention_quadrature_float([[1.0]], [[2.0]], [[3.0]], [0.5], [[0.25]], [1.0]).round(12).tolist()
     [3.0]
+    >>> pair = lambda g: np.logaddexp(-(g - 0.6) ** 2 / 1.28, -(g + 0.6) ** 2 / 1.28)   # c = 0.6, 1 - c^2 = 0.64
+    >>> got = attention_quadrature_float([[1.0]], [[1.0]], [[1.0]], [0.0], [[1.0]], [2.0], log_density=pair)
+    >>> bool(abs(got[0] - (0.64 * 2 + 0.6 * np.tanh(1.2))) < 1e-13)
+    True
     """
+    if log_density is not None and not callable(log_density):
+        raise TypeError(f"log_density: expected a function of g (or None: the standard normal), got "
+                        f"{type(log_density).__name__}")
     if isinstance(step, bool) or not isinstance(step, (int, float)):
         raise TypeError(f"step: expected a real spacing in (0, 0.25], got {type(step).__name__} {step!r}")
     if not 0 < step <= 0.25:
@@ -439,7 +452,9 @@ def attention_quadrature_float(K, Q, V, mean, cov, z, step: float = 0.125) -> np
     for k, bk in enumerate(b):
         half = abs(bk) + 40.0
         x = np.arange(-half, half + step / 2, step)
-        expo = bk * x - x * x / 2
+        expo = bk * x + (-x * x / 2 if log_density is None else np.asarray(log_density(x), dtype=float))
+        if expo.shape != x.shape or not np.isfinite(expo.max()):
+            raise ValueError("log_density: expected finite values of the same shape as its argument")
         w = np.exp(expo - expo.max())
         gbar[k] = (w @ x) / w.sum()
     out = V_np @ (m_np + root @ gbar)
