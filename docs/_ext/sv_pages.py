@@ -106,6 +106,11 @@ def latex_text_html(tex: str) -> str:
                 i = s.index(f"\\{name}{{")
                 inner, end = _group(s, i + len(name) + 1)
                 s = s[:i] + f"<{tag}>{inner}</{tag}>" + s[end:]
+        while "\\url{" in s:
+            i = s.index("\\url{")
+            target, end = _group(s, i + len("\\url"))
+            href = target if "://" in target else "https://" + target
+            s = s[:i] + f'<a href="{href}">{target}</a>' + s[end:]
         for a, b in _LATEX_TEXT:
             s = s.replace(a, b)
         left = re.findall(r"\\[A-Za-z]+", s)
