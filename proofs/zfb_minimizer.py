@@ -155,7 +155,7 @@ def derivations() -> list[Derivation]:
 
 LAMBDAS = [toeplitz_sigma(3, 0.5), np.diag([1.0, 0.25]), np.array([[0.3]])]
 GAMMA_FORM = gamma_form(N)
-"""The statement's closed form \Gamma = (1 + 1/N)\Lambda + tr(\Lambda)/N I_d (general d, SymPy)."""
+r"""The statement's closed form \Gamma = (1 + 1/N)\Lambda + tr(\Lambda)/N I_d (general d, SymPy)."""
 
 
 def _claimed(gamma):

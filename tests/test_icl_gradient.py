@@ -9,9 +9,8 @@ import pytest
 import sympy as sp
 
 import proofs.icl_gradient as P
+from proofs.icl_gradient import GRADIENT_SLIPS, LIMIT_SLIPS
 from verify.icl.gradient import (
-    GRADIENT_SLIPS,
-    LIMIT_SLIPS,
     balance,
     icl_active_vector,
     icl_from_active_vector,

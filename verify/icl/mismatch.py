@@ -36,6 +36,7 @@ from verify.symbolic import explicit_at, trace
 
 __all__ = ["SIGMA_P", "SIGMA_Q", "SYM2", "GAMMA_P", "DEFINITION", "mismatch_closed_form_of", "CLOSED_MISMATCH",
            "INVARIANT_MISMATCH", "TAU2", "TAU", "mismatch_point", "invariant_mismatch_point", "mismatch_value", "mismatch_quadrature",
+           "mismatch_gradient_differences",
            "DPS"]
 
 DPS = 40
@@ -162,6 +163,26 @@ def mismatch_quadrature(point: dict, dps: int = DPS) -> mpmath.mpf:
             r = mp.matrix([row[0, j] - wv[j] for j in range(k)])
             total += wt * ((r.T * Sq * r)[0] + s2) / 2
         return +total
+
+
+def mismatch_gradient_differences(point: dict, dps: int = DPS) -> tuple[np.ndarray, np.ndarray]:
+    r"""(\partial R/\partial U, \partial R/\partial V) of the DEFINITION at an exact point: central differences with step
+    1 of :func:`mismatch_quadrature` in every entry of U and V.  p_\infty is linear in each entry, so R_\infty is a
+    quadratic in each single entry and the central difference is exact (to the working precision): neither a closed
+    form nor a derivative formula is used.  Float64 arrays ((d+1) x (d+1) each)."""
+    out = []
+    for key in ("U", "V"):
+        X = sp.Matrix(point[key])
+        G = np.zeros(X.shape)
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                E = sp.zeros(*X.shape)
+                E[i, j] = 1
+                up = mismatch_quadrature({**point, key: sp.ImmutableMatrix(X + E)}, dps)
+                down = mismatch_quadrature({**point, key: sp.ImmutableMatrix(X - E)}, dps)
+                G[i, j] = float((up - down) / 2)
+        out.append(G)
+    return out[0], out[1]
 
 
 def toeplitz(dim: int, rho) -> sp.ImmutableMatrix:
