@@ -24,9 +24,16 @@ R_\infty = 1/2[e^T\Sigma e + \kappa b^2 u^T\Sigma u + tr(M^T\Sigma M) + s^2] and
 to the invariant subspace; differentiate ||A||_F^2 - b^2 along the flow.  The risk's closed form is the
 statement icl-risk-infinite.
 
-**Evidence.**  The numpy gradient (verify.icl.gradient) is checked against the SymPy gradient below at exact points
-and against independent references: Richardson differences of R_\infty, 40-digit differences of the quadrature of
-its definition (d = 1) and the definition differentiated under the integral (d = 2, 3; verify.icl.references).
+**Closed form.**  The four blocks are written once, in SymPy, for every d (verify.icl.symbols.GRAD_U11, ...), and the
+statement's closed form is the directional derivative  tr(\nabla_{U_{11}}^T H) + h^T\nabla_u + k^T\nabla_a + \beta\partial_b
+(linear in the direction (H, h, k, \beta)): the subject of the differences check, read as a gradient by its
+coefficients, and the source of the generated mutants.
+
+**Evidence.**  The closed form, evaluated exactly, against independent references: Richardson differences of
+R_\infty, 40-digit differences of the quadrature of its definition (d = 1) and the definition differentiated under
+the integral (d = 2, 3; verify.icl.references), itself checked against exact differences of the definition's
+quadrature in the mismatched-covariance model (which no closed form here covers).  The numpy gradient
+(verify.icl.gradient) is checked against the SymPy blocks at exact points.
 Flows are integrated by verify.numerics.ode (DOP853 with stated rtol/atol; RK4 on a graded mesh).
 """
 

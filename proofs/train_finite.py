@@ -15,6 +15,11 @@ gradient descent on $\mathcal R_\infty$), whose end risk $\mathcal R_L(\bar\thet
 risk is positive and decays like a power of $L$.  A wrong limit (shifted, or the untrained risk) leaves a negative
 gap or a plateau.
 
+**The engine as a subject.**  The numbers of the finite-L findings come from engine functions, each checked here
+against a reference that shares none of its arithmetic: the batch risk's value, three descent steps (both parameter
+updates, the descent's own prompt draws, the recorded batch risk), the prompt sampler's law, the R_L estimators and
+the L = \infty reference limit.
+
 **Evidence.**  The points, slips and cases are below; the numerics they call live in verify.icl.training_finite
 (batch risk and gradient, finite-$L$ gradient descent, the Polyak-averaged end, $\mathcal R_L$ by
 verify.icl.risk.icl_risk_mc) and verify.icl.training (the $L = \infty$ reference).  The measured study (gaps along
@@ -194,14 +199,16 @@ def engine(function: str):
 
 
 def step_points(rng) -> list[dict]:
-    r"""Descent runs compared step by step: softmax d = 2 (L = 12, B = 6) and d = 3 (L = 8, B = 4), linear d = 2
-    (L = 10, B = 5); generic starts off the invariant subspace (u, a != 0: the query row of V moves), label noise 0.3,
-    \eta = 0.05, 3 steps, Toeplitz(0.5) \Sigma."""
+    r"""Descent runs compared step by step: softmax d = 2 (L = 12, B = 6) and d = 3 (L = 8, B = 4), entries of the
+    start N(0, 0.5^2), \eta = 0.05; linear d = 2 (L = 10, B = 5), entries N(0, 0.25^2), \eta = 0.01 (unnormalised
+    scores: a larger step diverges); generic starts off the invariant subspace (u, a != 0: the query row of V
+    moves), label noise 0.3, 3 steps, Toeplitz(0.5) \Sigma."""
     out = []
-    for d, L, B, att in ((2, 12, 6, "softmax"), (3, 8, 4, "softmax"), (2, 10, 5, "linear")):
+    for d, L, B, att, scale, eta in ((2, 12, 6, "softmax", 0.5, 0.05), (3, 8, 4, "softmax", 0.5, 0.05),
+                                     (2, 10, 5, "linear", 0.25, 0.01)):
         out.append({"label": f"{att} d={d}, L={L}, B={B}", "Sigma": toeplitz_sigma(d, 0.5), "L": L, "B": B,
-                    "attention": att, "U0": 0.5 * rng.standard_normal((d + 1, d + 1)),
-                    "V0": 0.5 * rng.standard_normal((d + 1, d + 1)), "seed": int(rng.integers(2**31)), "eta": 0.05,
+                    "attention": att, "U0": scale * rng.standard_normal((d + 1, d + 1)),
+                    "V0": scale * rng.standard_normal((d + 1, d + 1)), "seed": int(rng.integers(2**31)), "eta": eta,
                     "n_steps": 3, "noise": 0.3})
     return out
 

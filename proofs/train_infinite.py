@@ -25,8 +25,10 @@ $\alpha > 0$ with $P \succeq 0$, $P \ne 0$ (so $\mathrm{tr}(P\Sigma^2) > 0$ and 
 **Evidence.**  The kind ``trajectory`` (an error-controlled trajectory, a figure along it).  The flows are those of
 verify.icl.training: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form
 gradient of verify.icl.gradient (statement icl-gradient).  References never call the subject: the limit, the Bayes
-risk, the escape rate and the interval are compared with trajectories prepared once per seed; a planted gradient,
-update or exponent drives its own trajectory.
+risk, the escape rate and the interval are compared with trajectories prepared once per seed, which stop on their own
+convergence (the gradient's size), never on a distance to the point under test; a planted gradient, update or exponent
+drives its own trajectory.  The limit is a SymPy closed form (U_\star = tr(\Sigma^{-2})^{-1/4}\Sigma^{-1}); the numpy Bayes
+point and the hand-written batched field of the \alpha sweep are themselves subjects.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ import math
 import numpy as np
 import sympy as sp
 
-from verify.icl.gradient import icl_risk_gradient, invariant_field
-from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
+from verify.icl.gradient import icl_risk_gradient
+from verify.icl.risk import icl_risk_infinite, invariant_point, toeplitz_sigma
 from verify.icl.training import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,

@@ -493,12 +493,12 @@ ERROR_SLIPS = {
 }
 """Planted wrong closed forms (SymPy, written once: mutants of the exact checks and entries of the claim catalogue)."""
 
-ERROR_DIMS = (1, 2, 3, 4, 5, 6)
+ERROR_DIMS = (1, 2, 3, 4, 5)
 
 
 def error_points(rng) -> list[dict]:
     r"""Exact points of the error's checks: generic \Lambda = R R^T + I/4 (:func:`verify.icl.zfb_references.rational_lambda`)
-    at d = 1..6 (the form's matrix degree is 5: an error vanishing for small d, e.g. a multiple of e_4(\Lambda), is
+    at d = 1..5 (the form's matrix degree: an error vanishing for small d, e.g. a multiple of e_4(\Lambda), is
     seen), N, M in 1..40; per d one point with prompt and target noise (s^2 on both sides of 1/2) and M != N, and one
     noiseless with M = N (d even) or with prompt noise only (d odd)."""
     out = []
@@ -570,13 +570,13 @@ CHECKS = [
               description="the closed form, evaluated exactly, vs E(ŷ_q - y_q)^2 of the predictor at the minimizer of the "
                           "population loss found without Γ, from the definition (Gaussian moments read off the MGF, the "
                           "prompt average by pair counting; exact fractions: verify.icl.zfb_references.error_reference); "
-                          "d = 1..6, N, M in 1..40, noise on and off: sees 1% of the prompt-noise term and terms that vanish "
+                          "d = 1..5, N, M in 1..40, noise on and off: sees 1% of the prompt-noise term and terms that vanish "
                           "only for d <= 3",
               mutants=[Mutant(k, v) for k, v in ERROR_SLIPS.items()]),
     agreement("numeric-error-forms-vs-closed-form", numeric_error_forms, _closed_twice, error_points, digits=12,
               kind="float64", reference_name="the SymPy closed form evaluated exactly",
               description="the numpy error forms (verify.icl.zfb.zfb_error, the public API's; and the numeric checks' "
-                          "ZFBClaim.error_at) vs the statement's SymPy closed form in exact arithmetic, d = 1..6",
+                          "ZFBClaim.error_at) vs the statement's SymPy closed form in exact arithmetic, d = 1..5",
               mutants=[Mutant("zfb_error: prompt noise 1% too large",
                               lambda p: numeric_error_forms(p, zfb=_zfb_error_with("prompt_noise", 1.01))),
                        Mutant("zfb_error: + e_4(Lambda)/N", lambda p: numeric_error_forms(p, zfb=_zfb_error_with("bias", add=_e4_float))),

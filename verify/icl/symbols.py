@@ -126,7 +126,8 @@ def directional_blocks(U, V, Sigma_, noise, expr=None) -> tuple:
     """A general-d form linear in the direction (H, h, k, beta) (default :data:`GRADIENT_FORM`, or a planted slip of
     it) at (U, V, Sigma, s), exactly (floats taken at their exact dyadic values): its coefficients read as the gradient
     (gU, gV), two (d+1) x (d+1) float arrays zero on the free entries.  A form that is not linear in the direction
-    reads as its derivative at the zero direction."""
+    (a constant term, a square or an inverse of a direction) is no directional derivative: NaN arrays, which never
+    agree with anything."""
     import numpy as np
 
     expr = GRADIENT_FORM if expr is None else expr
@@ -140,15 +141,17 @@ def directional_blocks(U, V, Sigma_, noise, expr=None) -> tuple:
     gens = list(H_) + list(h_) + list(k_) + [DIR_B]
     form = explicit_at(expr, d, k, SYM, values, expand=False)
     try:
-        poly = sp.Poly(form, *gens)
-        linear = {m.index(1): c for m, c in poly.terms() if sum(m) == 1 and max(m) == 1}
-    except sp.PolynomialError:  # not polynomial in the direction (e.g. H^-1): its derivative at 0, NaN if none
-        zero = {x: 0 for x in gens}
-        linear = {i: sp.diff(form, x).xreplace(zero) for i, x in enumerate(gens)}
+        terms = sp.Poly(form, *gens).terms()
+    except sp.PolynomialError:  # not polynomial in the direction (e.g. H^-1)
+        terms = None
+    if terms is None or any(sum(m) != 1 and c != 0 for m, c in terms):
+        # not a linear form in the direction (a constant, a square, an inverse of it): no gradient reads off it
+        nan = np.full((k + 1, k + 1), np.nan)
+        return nan, nan.copy()
+    linear = {m.index(1): c for m, c in terms}
 
     def coefficient(x):
-        c = sp.sympify(linear.get(gens.index(x), 0))
-        return float(c) if c.is_finite else float("nan")
+        return float(linear.get(gens.index(x), 0))
 
     gU, gV = np.zeros((k + 1, k + 1)), np.zeros((k + 1, k + 1))
     gU[:k, :k] = [[coefficient(H_[i, j]) for j in range(k)] for i in range(k)]

@@ -54,6 +54,7 @@ from verify._validation import (
 )
 from verify.icl.gradient import icl_active_vector, icl_from_active_vector
 from verify.icl.prompts import MAX_BATCH_TOKENS, sample_prompts, sample_with_roots, step_generator
+from verify.icl.references import gradient_definition, risk_definition_gh
 from verify.icl.risk import bayes_point, icl_risk_infinite, icl_risk_mc
 from verify.icl.training import balanced_init, dimension, final_point, gradient_descent
 from verify.numerics.montecarlo import Estimate
@@ -412,10 +413,7 @@ def limit_risk_reference(case: dict) -> float:
     number of steps of the case) on R_\infty with the gradient of the DEFINITION differentiated under the integral
     (:func:`verify.icl.references.gradient_definition`) and R_\infty at the end by the definition's Gauss-Hermite
     rule (:func:`verify.icl.references.risk_definition_gh`): no closed form of R_\infty or of its gradient."""
-    from verify.icl.references import gradient_definition, risk_definition_gh
-
     S = covariance(case["Sigma"], "Sigma")
-    d = S.shape[0]
     U, V = balanced_init(S, case["alpha"])
     eta, noise = positive_float(case["eta"], "eta"), nonnegative_float(case["noise"], "noise")
     for _ in range(positive_int(case["n_steps"], "n_steps")):

@@ -590,16 +590,26 @@ def error_symbols():
 
 def form_at(expr, Lam, values: dict | None = None):
     r"""A general-d form of this module (e.g. :func:`error_form`, :func:`gamma_form`) at an explicit \Lambda (SymPy
-    matrix: numbers or symbols) and scalar ``values`` {symbol or name: value}."""
+    matrix: numbers or symbols) and scalar ``values`` {symbol or name: value}.  Each distinct inverse in the form is
+    evaluated and inverted once (a symbolic \Lambda makes every inversion costly)."""
     import sympy as sp
 
     from verify.symbolic import explicit_at
 
     d, L, _ = _general_symbols()
     Lam = sp.ImmutableMatrix(Lam)
-    names = {str(k) if not isinstance(k, str) else k: v for k, v in (values or {}).items()}
-    scalars = {x: sp.sympify(names[x.name]) for x in sp.sympify(expr).free_symbols if x.name in names}
-    return explicit_at(expr, d, Lam.shape[0], values={L: Lam, **scalars}, expand=False)
+    k = Lam.shape[0]
+    names = {str(key) if not isinstance(key, str) else key: v for key, v in (values or {}).items()}
+    expr = sp.sympify(expr)
+    scalars = {x: sp.sympify(names[x.name]) for x in expr.free_symbols if x.name in names}
+    inverses, placeholders = {}, {}
+    for j, inv in enumerate(sorted(expr.atoms(sp.Inverse), key=sp.default_sort_key)):
+        arg = explicit_at(inv.arg, d, k, values={L: Lam, **scalars}, expand=False)
+        arg = arg if isinstance(arg, sp.MatrixBase) else sp.Matrix([[arg]])
+        P = sp.MatrixSymbol(f"_inverse_{j}", d, d)
+        placeholders[inv] = P
+        inverses[P] = sp.ImmutableMatrix(arg.inv() if k > 1 else sp.Matrix([[1 / arg[0, 0]]]))
+    return explicit_at(expr.xreplace(placeholders), d, k, values={L: Lam, **inverses, **scalars}, expand=False)
 
 
 def gamma_sym(Lam, n):
