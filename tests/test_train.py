@@ -225,3 +225,14 @@ def test_train_parts_are_sweep_cells_logged_and_resumed(monkeypatch, tmp_path):
     assert first["runs"]["infinite"]["runs"][0]["value"] == 3.5 and first["findings"] == ["[infinite] seed 3"]
     study.run(quick=True, seed=4, parts=("infinite",), log=log)  # another seed is another cell
     assert calls == [3, 4] and len(log.read_text().splitlines()) == 2
+
+
+def test_every_generated_mutant_of_the_bayes_point_is_killed_or_proved_equivalent():
+    """train-infinite's closed form U_* = tr(Sigma^-2)^(-1/4) Sigma^-1, mutated by machine: the limit check kills every
+    mutant the exact decision does not prove equal (Sigma^T for Sigma is one)."""
+    from verify.kernel.mutate import mutation_campaign
+    from verify.kernel.registry import get_statement
+
+    report = mutation_campaign(get_statement("train-infinite"))
+    assert report["generated"] >= 10 and report["survived"] == 0, [m for m in report["mutants"] if m["status"] == "survived"]
+    assert report["equivalent"] >= 1 and report["killed"] + report["equivalent"] == report["generated"]
