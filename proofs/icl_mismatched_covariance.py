@@ -289,7 +289,7 @@ CHECKS = [
                        Mutant("dropped quartic term", risk_of(NO_QUARTIC)),
                        Mutant("1.01 x R_inf", scaled(CLOSED, sp.Rational(101, 100)))]),
     agreement("invariant-subspace-vs-definition", risk_of(INVARIANT_MISMATCH), _reference, _invariant_points, digits=30,
-              dps=DPS, reference_name="40-digit Gauss-Hermite of the definition",
+              dps=DPS, reference_name="40-digit Gauss-Hermite of the definition", adapter=risk_of,
               description=r"$\tfrac12\mathrm{tr}((bA^\top\Sigma_p - I)^\top\Sigma_q(bA^\top\Sigma_p - I)) + s^2/2$ vs the definition at "
                           r"$U = \mathrm{diag}(A, 0)$, $V = b\,e e^\top$, $d = 2, 3$",
               mutants=[Mutant("matched invariant form (Sigma_q = Sigma_p)",

@@ -598,11 +598,13 @@ CHECKS = [
                           "loss found without Γ (verify.icl.zfb.lsa_trained_minimizer), arbitrary labels"),
     bound("large-N", CLAIM, large_n_slope, [{"Lambda": LAMBDA_T3, "label": "d=3 Toeplitz"}, {"Lambda": LAMBDA_D2, "label": "d=2"}],
           threshold=-0.9, relation="<=", unit="slope", kind="float64", what="fitted log-log slope of the O(1/N) remainders",
+          adapter=lambda expr: CLAIM.replace(form=expr),
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "rate d tr(Lambda)", "W_KQ with Gamma not inverted"),
           description="W_*(N) = (U_*, V_*) + D_1/N + O(N^-2) with D_1 the derivative in 1/N of the Γ-free trained minimizer "
                       "(complex step), and N·err(N, N) = (d+1)trΛ + O(1/N): both remainders, fitted over N = 1e2..1e5, "
                       "must decay like 1/N (slope <= -0.9); a wrong constant leaves a plateau (slope ~ 0)"),
     agreement("bb-risk-link", subject=lambda p: CLAIM.error_at(p["Lambda"], p["N"], math.inf),
+              adapter=lambda expr: (lambda p: CLAIM.replace(form=expr).error_at(p["Lambda"], p["N"], math.inf)),
               reference=lambda p: 2 * icl_risk_infinite(*lsa_trained_minimizer(p["Lambda"], p["N"]), p["Lambda"]),
               points=_bb_points(), digits=12, kind="float64", reference_name="2 R_∞ at the Γ-free trained minimizer",
               mutants=[Mutant(n, (lambda c: lambda p: c.error_at(p["Lambda"], p["N"], math.inf))(WRONG[n]))
