@@ -46,7 +46,7 @@ from verify.numerics.measures import as_generator
 from verify.numerics.montecarlo import mean_estimate
 
 __all__ = ["MAX_BATCH_TOKENS", "MODES", "sample_prompts", "authors_prompts", "sample_with_roots", "sampler",
-           "mode_covariances", "step_generator", "MOMENT_NAMES", "moment_estimates", "moment_values"]
+           "mode_covariances", "step_generator", "moment_names", "moment_estimates", "moment_values"]
 
 MAX_BATCH_TOKENS = 1 << 26
 """Largest B * L of one batch (about 0.5 GB per float64 working array): a guard against a typo."""
@@ -141,14 +141,16 @@ def step_generator(seed, L, tag: str, k: int) -> np.random.Generator:
 # ------------------------------------------------------------------------------------------ the law of a batch
 
 
-def _moment_names(d: int) -> list[str]:
+def moment_names(d: int) -> list[str]:
+    """The names of the estimates of :func:`moment_estimates` in dimension ``d``, in order.
+
+    >>> moment_names(1)
+    ['E z_0z_0', 'E zq_0zq_0', 'E y^2', 'E y_q^2', 'E y y_q x^T Sigma^-1 x_q']
+    """
+    d = positive_int(d, "d")
     pairs = [(i, j) for i in range(d) for j in range(i, d)]
     return ([f"E z_{i}z_{j}" for i, j in pairs] + [f"E zq_{i}zq_{j}" for i, j in pairs]
             + ["E y^2", "E y_q^2", "E y y_q x^T Sigma^-1 x_q"])
-
-
-MOMENT_NAMES = _moment_names
-"""The names of :func:`moment_estimates` for a dimension d (a function of d)."""
 
 
 def moment_estimates(X, Y, Xq, Yq, Sigma) -> list:
@@ -161,8 +163,15 @@ def moment_estimates(X, Y, Xq, Yq, Sigma) -> list:
     * E[y_l y_q x_l^T\Sigma^{-1}x_q]: w_scale^2 tr\Sigma (the labels of the prompt and of the query share one w).
 
     Each estimate is the mean over prompts of the prompt's average (prompts are independent; tokens share w), with
-    its standard error (:func:`verify.numerics.montecarlo.mean_estimate`).  :func:`moment_values` gives the values
-    the model implies."""
+    its standard error (:func:`verify.numerics.montecarlo.mean_estimate`), in the order of :func:`moment_names`;
+    :func:`moment_values` gives the values the model implies.
+
+    >>> from verify.icl.risk import toeplitz_sigma
+    >>> S = toeplitz_sigma(2, 0.5)
+    >>> est = moment_estimates(*sample_prompts(S, 4, 20000, 0, noise=0.5), S)
+    >>> max(abs(e.z(v)) for e, v in zip(est, moment_values(S, noise=0.5))) < 5
+    True
+    """
     X, Y, Xq, Yq = (np.asarray(a, dtype=float) for a in (X, Y, Xq, Yq))
     S = covariance(Sigma, "Sigma", X.shape[-1])
     C = np.linalg.cholesky(S)
