@@ -31,14 +31,13 @@ if __name__ == "__main__":  # allow `python bench/bench_icl_mc.py` from the repo
 
 from verify.icl.risk import (  # noqa: E402
     bayes_point,
-    fit_rate,
     icl_risk_gap_mc,
     icl_risk_infinite,
     icl_risk_infinite_mc,
     icl_risk_mc,
     toeplitz_sigma,
 )
-from verify.numerics.montecarlo import Estimate, mean_estimate  # noqa: E402
+from verify.numerics.montecarlo import Estimate, fit_rate, mean_estimate  # noqa: E402
 
 
 def naive_icl_risk_mc(U, V, Sigma, L, n_prompts, seed, noise=0.0, chunk_prompts=64) -> Estimate:

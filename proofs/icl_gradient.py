@@ -24,9 +24,16 @@ R_\infty = 1/2[e^T\Sigma e + \kappa b^2 u^T\Sigma u + tr(M^T\Sigma M) + s^2] and
 to the invariant subspace; differentiate ||A||_F^2 - b^2 along the flow.  The risk's closed form is the
 statement icl-risk-infinite.
 
-**Evidence.**  The numpy gradient (verify.icl.gradient) is checked against the SymPy gradient below at exact points
-and against independent references: Richardson differences of R_\infty, 40-digit differences of the quadrature of
-its definition (d = 1) and the definition differentiated under the integral (d = 2, 3; verify.icl.references).
+**Closed form.**  The four blocks are written once, in SymPy, for every d (verify.icl.symbols.GRAD_U11, ...), and the
+statement's closed form is the directional derivative  tr(\nabla_{U_{11}}^T H) + h^T\nabla_u + k^T\nabla_a + \beta\partial_b
+(linear in the direction (H, h, k, \beta)): the subject of the differences check, read as a gradient by its
+coefficients, and the source of the generated mutants.
+
+**Evidence.**  The closed form, evaluated exactly, against independent references: Richardson differences of
+R_\infty, 40-digit differences of the quadrature of its definition (d = 1) and the definition differentiated under
+the integral (d = 2, 3; verify.icl.references), itself checked against exact differences of the definition's
+quadrature in the mismatched-covariance model (which no closed form here covers).  The numpy gradient
+(verify.icl.gradient) is checked against the SymPy blocks at exact points.
 Flows are integrated by verify.numerics.ode (DOP853 with stated rtol/atol; RK4 on a graded mesh).
 """
 
@@ -39,8 +46,6 @@ import sympy as sp
 from mpmath import mp
 
 from verify.icl.gradient import (
-    GRADIENT_SLIPS,
-    LIMIT_SLIPS,
     balance,
     flow_trajectory,
     icl_risk_gradient,
@@ -53,11 +58,13 @@ from verify.icl.references import (
     REF_DPS, CLAIM_DIMS, claim_grid, claim_values, float_point, gradient_definition, icl_risk_gradient_quadrature_fd,
     random_point, task_moments,
 )
-from verify.icl.risk import bayes_point, invariant_point, toeplitz_sigma
+from verify.icl.mismatch import float_matrix, mismatch_gradient_differences, mismatch_point
+from verify.icl.risk import _c0_and_M, _sigma, _uv, bayes_point, invariant_point, toeplitz_sigma
 from verify.icl.symbols import (
-    cayley_hamilton3, icl_blocks_explicit, icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form, swap,
-    swap_symbols, vanishing_at_small_d,
+    icl_blocks_explicit, icl_symbols, risk_infinite_from_blocks, s, sum_of_squares_form, swap, swap_symbols,
 )
+from verify.kernel.catalogue import cayley_hamilton_3, vanishing_up_to
+from verify.kernel.mutate import to_formula
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.compare import relative_error
 from verify.kernel.derivation import Derivation, maps, polynomial_equal, polynomial_gradient
@@ -65,24 +72,20 @@ from verify.kernel.evidence import agreement, bound, rejection
 from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
 from verify.numerics.strategies import random_covariance, random_matrix
-from verify.symbolic import symbolic_matrix
+from verify.symbolic import explicit_at, symbolic_matrix
+from verify.icl import symbols as sy
 
 # ------------------------------------------------------------------------------ the closed forms (SymPy)
 
 
 def gradient_blocks(U11, u, a, b, Sigma):
-    r"""The closed-form gradient blocks ($\nabla_{U_{11}}, \nabla_u, \nabla_a, \partial_b$) as SymPy objects."""
-    d = Sigma.shape[0]
-    T = Sigma.trace()
-    kappa = 2 * (Sigma * Sigma).trace()
-    c0 = U11.T * Sigma * a + b * s**2 * u
-    M = b * U11.T * Sigma + u * a.T * Sigma - sp.eye(d)
-    e = c0 + b * T * u
-    gU11 = Sigma * a * e.T * Sigma + b * Sigma * M.T * Sigma
-    gu = b * (s**2 + T) * Sigma * e + kappa * b**2 * Sigma * u + Sigma * M * Sigma * a
-    ga = Sigma * U11 * Sigma * e + Sigma * M.T * Sigma * u
-    gb = (s**2 + T) * (u.T * Sigma * e)[0] + kappa * b * (u.T * Sigma * u)[0] + (M.T * Sigma * U11.T * Sigma).trace()
-    return gU11, gu, ga, gb
+    r"""The closed-form gradient blocks ($\nabla_{U_{11}}, \nabla_u, \nabla_a, \partial_b$) at explicit blocks: the
+    general-d forms :data:`verify.icl.symbols.GRAD_U11`, ``GRAD_U``, ``GRAD_A``, ``GRAD_B`` evaluated there."""
+    k = Sigma.shape[0]
+    values = {sy.U11: U11, sy.u: u, sy.a: a, sy.b: b, sy.Sigma: Sigma}
+    out = [explicit_at(g, sy.d, k, sy.SYM, values, expand=False) for g in (sy.GRAD_U11, sy.GRAD_U, sy.GRAD_A, sy.GRAD_B)]
+    as_matrix = lambda x, shape: x if isinstance(x, sp.MatrixBase) else sp.Matrix(*shape, [x])  # noqa: E731
+    return as_matrix(out[0], (k, k)), as_matrix(out[1], (k, 1)), as_matrix(out[2], (k, 1)), out[3]
 
 
 def assemble(gU11, gu, ga, gb, d: int):
@@ -277,13 +280,56 @@ def kernel_of(formula):
     return lambda p: formula(*float_point(p))
 
 
-_GRAD = gradient_of(icl_risk_gradient)
-_GRAD_MUTANTS = [
-    Mutant(r"$\nabla_{U_{11}}$ transposed", gradient_of(GRADIENT_SLIPS["transposed"])),
-    Mutant(r"$\kappa b^2\Sigma u$ dropped from $\nabla_u$", gradient_of(GRADIENT_SLIPS["dropped"])),
-    Mutant(r"$2\nabla_a$", gradient_of(GRADIENT_SLIPS["factor2"])),
-    Mutant(r"$M$ for $M^\top$ in $\nabla_{U_{11}}$", gradient_of(GRADIENT_SLIPS["M"])),
-]
+def form_gradient(expr):
+    """The subject: a general-d SymPy form linear in the direction (the closed form :data:`GRADIENT_FORM`, or a
+    slip of it) read as the gradient (gU, gV) at a point (:func:`verify.icl.symbols.directional_blocks`)."""
+    return lambda p: sy.directional_blocks(p["U"], p["V"], p["Sigma"], p["noise"], expr)
+
+
+GRADIENT_FORM = sy.GRADIENT_FORM
+r"""The statement's closed form: the directional derivative tr(\nabla_{U_{11}}^T H) + h^T\nabla_u + k^T\nabla_a + \beta\partial_b."""
+_KAPPA_TERM = 2 * sy.trace(sy.Sigma * sy.Sigma) * sy.b**2 * sy.Sigma * sy.u
+_M_NOT_T = sy.Sigma * sy.a * sy.E_VEC.T * sy.Sigma + sy.b * sy.Sigma * sy.M_ * sy.Sigma
+FORM_SLIPS = {
+    r"$\nabla_{U_{11}}$ transposed": GRADIENT_FORM.xreplace({sy.DIR_U11: sy.DIR_U11.T}),
+    r"$\kappa b^2\Sigma u$ dropped from $\nabla_u$": GRADIENT_FORM - sy.DIR_U.T * _KAPPA_TERM,
+    r"$2\nabla_a$": GRADIENT_FORM + sy.DIR_A.T * sy.GRAD_A,
+    r"$M$ for $M^\top$ in $\nabla_{U_{11}}$": GRADIENT_FORM + sy.trace((_M_NOT_T - sy.GRAD_U11).T * sy.DIR_U11) * sy.I1,
+}
+"""Planted wrong gradients, written once in SymPy (the mutants of the checks whose subject is the closed form)."""
+
+
+def _slip(variant: str):
+    """A planted slip of the numpy kernel :func:`verify.icl.gradient.icl_risk_gradient` (same signature)."""
+    def grad(U, V, Sigma, noise=0.0):
+        S = _sigma(Sigma)
+        d = S.shape[0]
+        U, V = _uv(U, V, d)
+        gU, gV = icl_risk_gradient(U, V, S, noise)
+        U11, u, a, b = U[:d, :d], U[d, :d], V[d, :d], V[d, d]
+        c0, M = _c0_and_M(U11, u, a, b, S, noise**2)
+        e = c0 + b * np.trace(S) * u
+        if variant == "transposed":
+            gU[:d, :d] = gU[:d, :d].T
+        elif variant == "dropped":
+            gU[d, :d] -= 2.0 * np.trace(S @ S) * b * b * S @ u
+        elif variant == "factor2":
+            gV[d, :d] *= 2.0
+        elif variant == "M":
+            gU[:d, :d] = np.outer(S @ a, S @ e) + b * S @ M @ S
+        elif variant == "U11T":
+            gV[d, :d] = S @ U11.T @ S @ e + S @ M.T @ S @ u
+        return gU, gV
+
+    return grad
+
+
+GRADIENT_SLIPS = {name: _slip(name) for name in ("transposed", "dropped", "factor2", "M", "U11T")}
+r"""Planted slips of the numpy gradient kernel: \nabla_{U11} transposed, \kappa b^2\Sigma u dropped from \nabla_u,
+2\nabla_a, M for M^T in \nabla_{U11}, U11^T for U11 in \nabla_a."""
+
+_GRAD = form_gradient(GRADIENT_FORM)
+_GRAD_MUTANTS = [Mutant(name, form) for name, form in FORM_SLIPS.items()]
 _KERNEL_MUTANTS = [
     Mutant(r"$\nabla_{U_{11}}$ transposed", kernel_of(GRADIENT_SLIPS["transposed"])),
     Mutant(r"$\kappa b^2\Sigma u$ dropped from $\nabla_u$", kernel_of(GRADIENT_SLIPS["dropped"])),
@@ -291,6 +337,19 @@ _KERNEL_MUTANTS = [
     Mutant(r"$M$ for $M^\top$ in $\nabla_{U_{11}}$", kernel_of(GRADIENT_SLIPS["M"])),
     Mutant(r"$U_{11}^\top$ for $U_{11}$ in $\nabla_a$", kernel_of(GRADIENT_SLIPS["U11T"])),
 ]
+
+
+def mismatched_points(rng) -> list[dict]:
+    r"""Exact points of the mismatched model (prompt covariance \Sigma_p, query covariance \Sigma_q drawn
+    independently, general U, V, s > 0), d = 1, 2."""
+    return [dict(mismatch_point(k, rng), dim=k, label=f"d={k}, Sigma_q != Sigma_p") for k in (1, 2)]
+
+
+def definition_gradient_mismatched(p: dict) -> tuple:
+    """The reference :func:`verify.icl.references.gradient_definition` at a mismatched point (query covariance
+    Sigma_q): float64, the definition differentiated under the integral."""
+    return gradient_definition(float_matrix(p["U"]), float_matrix(p["V"]), float_matrix(p["Sigma_p"]), float(p["s"]),
+                               query_cov=float_matrix(p["Sigma_q"]))
 
 
 # ------------------------------------------------------------------------------ evidence: the flow and its conserved quantity
@@ -416,6 +475,22 @@ def balanced_limit_distance(p: dict, limit) -> float:
     return float(max(np.abs(U - Us).max() / np.abs(Us).max(), abs(V[d, d] - Vs[d, d]) / abs(Vs[d, d])))
 
 
+def _limit_slip(power_U: float, power_V: float):
+    """A planted slip of :func:`verify.icl.risk.bayes_point` (same signature):
+    U_* = tr(Sigma^-2)^power_U diag(Sigma^-1, 0), V_* = tr(Sigma^-2)^power_V e e^T."""
+    def limit(Sigma):
+        S = _sigma(Sigma)
+        Si = np.linalg.inv(S)
+        Si = (Si + Si.T) / 2
+        t = np.trace(Si @ Si)
+        return invariant_point(Si * t**power_U, t**power_V, S.shape[0])
+
+    return limit
+
+
+LIMIT_SLIPS = {"U+1/4": _limit_slip(0.25, 0.25), "swapped": _limit_slip(0.25, -0.25), "no trace": _limit_slip(0.0, 0.0)}
+"""Planted wrong limit points: U_* with tr(Sigma^-2)^{+1/4}; the exponents of U_*, V_* swapped; no trace factor."""
+
 _LIMIT_MUTANTS = [
     Mutant(r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$", LIMIT_SLIPS["U+1/4"]),
     Mutant(r"exponents of $U_\star$, $V_\star$ swapped", LIMIT_SLIPS["swapped"]),
@@ -424,7 +499,8 @@ _LIMIT_MUTANTS = [
 _CONSERVED = (paper_flow_np, balance)
 
 CHECKS = [
-    agreement("gradient-vs-fd", _GRAD, gradient_reference, lambda rng: gradient_points(rng), digits=11, kind="float64",
+    agreement("gradient-vs-fd", _GRAD, gradient_reference, lambda rng: gradient_points(rng, per_dim=1), digits=11,
+              kind="float64", adapter=form_gradient,
               mutants=_GRAD_MUTANTS, reference_name="differences of $\\mathcal R_\\infty$ (of its definition at d = 1..3)",
               description=r"closed-form gradient vs Richardson differences of $\mathcal R_\infty$ (d = 1..6), 40-digit "
                           r"differences of the quadrature of its definition (d = 1) and the definition differentiated "
@@ -434,11 +510,24 @@ CHECKS = [
               mutants=_KERNEL_MUTANTS, reference_name="the SymPy gradient blocks evaluated exactly",
               description=r"the numpy gradient kernel (verify.icl.gradient) vs the statement's SymPy blocks evaluated "
                           r"in exact arithmetic at rational points, d = 1..5 (general $U$, $V$, $s > 0$)"),
+    agreement("definition-gradient-second-route", definition_gradient_mismatched, mismatch_gradient_differences,
+              mismatched_points, digits=12, kind="float64",
+              reference_name="exact central differences of the 40-digit quadrature of the definition",
+              description=r"the reference 'definition differentiated under the integral' (verify.icl.references."
+                          r"gradient_definition) against central differences (exact: the risk is quadratic in each entry) "
+                          r"of the 40-digit Gauss-Hermite of the definition, in the model with query covariance "
+                          r"$\Sigma_q \ne \Sigma_p$ (Sec. 7; d = 1, 2), which no closed form of this statement covers: a "
+                          r"reference that silently returned the closed form would fail here",
+              mutants=[Mutant("the reference returns the closed-form gradient (query covariance ignored)",
+                              lambda p: icl_risk_gradient(float_matrix(p["U"]), float_matrix(p["V"]),
+                                                          float_matrix(p["Sigma_p"]), float(p["s"]))),
+                       Mutant("the reference without the label noise",
+                              lambda p: definition_gradient_mismatched(dict(p, s=0)))]),
     rejection("wrong-gradient-rejected", gradient_of(GRADIENT_SLIPS["transposed"]), relative_gap,
               lambda rng: gradient_points(rng, dims=range(2, 7), per_dim=1, quadrature_dims=()),
               prepare=lambda p, rng: gradient_reference(p),
               threshold=1e-6, unit="min rel. error", what="relative error of the transposed gradient",
-              mutants=[Mutant("the closed-form gradient", _GRAD)],
+              mutants=[Mutant("the closed-form gradient (numpy kernel)", gradient_of(icl_risk_gradient))],
               description=r"the same comparison rejects $\nabla_{U_{11}}$ transposed (d = 2..6)"),
     rejection("transposed-flow-rejected", FLOW_SLIPS["transposed"], flow_discrepancy, flow_points,
               prepare=lambda p, rng: flow_reference(p), threshold=1e-6, unit="rel. difference",
@@ -487,16 +576,16 @@ def common_mutants(formula: str, scalar: bool) -> tuple:
     """Wrong forms every gradient claim must reject: blocks a <-> u swapped, a factor 1/2, a term vanishing only at
     d <= 3, the Cayley-Hamilton polynomial of a 3x3 Sigma (its trace for a scalar claim), the noise b s^2 u dropped
     from e = c0 + b tr(Sigma) u, the cross term b tr(Sigma) u dropped, a relative offset 1e-12."""
-    ch = cayley_hamilton3("Sigma")
+    ch = cayley_hamilton_3("Sigma")
     return (swap_symbols(formula, "a", "u"), f"(1/2)*({formula})",
-            f"{formula} + {vanishing_at_small_d('trace(Sigma)' if scalar else 'Sigma')}",
+            f"{formula} + {vanishing_up_to(3, 'Sigma')}*{'trace(Sigma)' if scalar else 'Sigma'}",
             f"{formula} + {'trace(' + ch + ')' if scalar else ch}", swap(formula, " + b*s**2*u", ""),
             swap(formula, " + b*trace(Sigma)*u", ""), f"(1 + 1e-12)*({formula})")
 
 
 GRAD_U11_WRONG = common_mutants(GRAD_U11, scalar=False) + (
-    f"Sigma*{_E}*a.T*Sigma + b*Sigma*{_M}*Sigma",  # the gradient transposed
-    f"Sigma*a*{_E}.T*Sigma + b*Sigma*{_M}*Sigma",  # M for M^T
+    to_formula(sy.GRAD_U11.T, {"U_11": "U11"}),  # the gradient transposed
+    to_formula(_M_NOT_T, {"U_11": "U11"}),  # M for M^T (the slip of FORM_SLIPS)
     swap(GRAD_U11, "U11.T", "U11"),  # U11 for U11^T
     swap(GRAD_U11, "b*Sigma*(", "2*b*Sigma*("),  # factor 2
     swap(GRAD_U11, "Sigma*a*", "Sigma**2*a*"),  # Sigma -> Sigma^2
@@ -609,6 +698,10 @@ STATEMENT = Statement(
     derivations=derivations,
     checks=CHECKS,
     claims=CLAIMS,
+    closed_form=GRADIENT_FORM,
+    domains={"U_11": "matrix", "u": "vector", "a": "vector", "b": "scalar", "s": "scalar", "Sigma": "spd", "I": "identity",
+             "H": "matrix", "h": "vector", "k": "vector", "beta": "scalar"},
+    formula_names={"U_11": "U11"},
     notes_tex=[
         r"The paper's printed flow $\dot A = b\Sigma^2 - b^2\Sigma^2A\Sigma$, $\dot b = \mathrm{tr}(A^\top\Sigma^2) - "
         r"b\,\mathrm{tr}(A^\top\Sigma^2A\Sigma)$ agrees exactly with $-\nabla\mathcal R_\infty$ on the invariant "

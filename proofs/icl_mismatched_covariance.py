@@ -32,8 +32,9 @@ from verify.kernel.derivation import Derivation, maps, relation
 from verify.kernel.evidence import agreement, bound, scaled
 from verify.icl.mismatch import (
     CLOSED_MISMATCH, DEFINITION, DPS, INVARIANT_DEFINITION, INVARIANT_MISMATCH, SIGMA_P, SIGMA_Q, SYM2, A,
-    TAU2, invariant_mismatch_point, mismatch_closed_form_of, mismatch_point, mismatch_quadrature, mismatch_value, toeplitz,
+    TAU, invariant_mismatch_point, mismatch_closed_form_of, mismatch_point, mismatch_quadrature, mismatch_value, toeplitz,
 )
+from verify.icl.references import definition_quadrature
 from verify.icl.symbols import HALF, I1, Id, U11, a, b, d, eps, s, u, w, x
 from verify.symbolic import (
     explicit_expectation_equal, gaussian_mean, matexpr_equal, matrix_expectation_equal, quadratic_form_mean,
@@ -70,29 +71,45 @@ C0 = U11.T * Sp * a + b * s**2 * u
 M_ = b * U11.T * Sp + u * a.T * Sp - Id
 Q_W = w.T * Sp * w
 G_W = C0 + (M_ + Id) * w + b * u * Q_W
+CLOSED_TAU = mismatch_closed_form_of(SIGMA_P, SIGMA_Q, tau2=TAU**2)
+"""The statement's closed form for w ~ N(0, tau2 I): tau2 on the cross and tr(M^T Sigma_q M) terms, tau2^2 on the quartic."""
+G_W_TAU = C0 + TAU * (M_ + Id) * w + TAU**2 * b * u * Q_W
+
+
+TASK_DEFINITION = DEFINITION.xreplace({w: TAU * w})
+"""The definition with w ~ N(0, tau2 I) written as w = tau z, z ~ N(0, I) (z named w again)."""
+CHANGE_OF_VARIABLES = maps(r"$w = \tau z$, $z \sim \mathcal N(0, I_d)$", lambda e: e.xreplace({w: TAU * w}))
+DEFINITION_TAU_TEX = DEFINITION_TEX.replace(r"\mathbb E_w", r"\mathbb E_{w \sim \mathcal N(0, \tau^2 I)}")
+CLOSED_TAU_TEX = (r"\tfrac12\Big[c_0^\top\Sigma_q c_0 + 2b\tau^2\,\mathrm{tr}(\Sigma_p)\,c_0^\top\Sigma_q u"
+                  r" + b^2\tau^4(u^\top\Sigma_q u)\big((\mathrm{tr}\,\Sigma_p)^2 + 2\,\mathrm{tr}(\Sigma_p^2)\big)"
+                  r" + \tau^2\mathrm{tr}(M^\top\Sigma_q M) + s^2\Big]")
 
 
 def derivation_general() -> Derivation:
-    """Definition -> block product -> mean over x_q ~ N(0, Sigma_q) -> Isserlis over w -> closed form, every d."""
-    D = Derivation(r"$\mathcal R_\infty$ with $\Sigma_p \ne \Sigma_q$ from its definition, every $d$", DEFINITION,
-                   start_tex=DEFINITION_TEX, conclusion=CLOSED_MISMATCH, conclusion_tex=CLOSED_TEX, conclusion_check=GENERAL)
-    D.step(HALF * (x.T * G_W - w.T * x - eps * I1) ** 2,
-           r"block product with $\Gamma_w$ (built from $\Sigma_p$): $p_\infty = x_q^\top g(w)$, $g(w) = c_0 + (M+I)w + b\,u\,w^\top\Sigma_p w$",
+    """Definition (w ~ N(0, tau2 I)) -> w = tau z -> block product -> mean over x_q ~ N(0, Sigma_q) -> Isserlis over
+    z -> closed form, every d; tau2 = 1 is the statement's model, the authors' code has tau2 = 1/d."""
+    D = Derivation(r"$\mathcal R_\infty$ with $\Sigma_p \ne \Sigma_q$ and $w \sim \mathcal N(0, \tau^2 I)$ from its definition, every $d$",
+                   DEFINITION, start_tex=DEFINITION_TAU_TEX, conclusion=CLOSED_TAU, conclusion_tex=CLOSED_TAU_TEX,
+                   conclusion_check=GENERAL)
+    D.step(TASK_DEFINITION, r"$w \sim \mathcal N(0, \tau^2 I)$ is $\tau z$ with $z \sim \mathcal N(0, I)$ (named $w$ again)",
+           check=CHANGE_OF_VARIABLES, label="task-scale")
+    D.step(HALF * (x.T * G_W_TAU - TAU * w.T * x - eps * I1) ** 2,
+           r"block product with $\Gamma_{\tau w}$ (built from $\Sigma_p$): $p_\infty = x_q^\top g(\tau w)$, $g(w) = c_0 + (M+I)w + b\,u\,w^\top\Sigma_p w$",
            check=GENERAL, label="block-product")
-    h = C0 + M_ * w + b * u * Q_W
+    h = C0 + TAU * M_ * w + TAU**2 * b * u * Q_W
     D.step(HALF * (h.T * Sq * h + s**2 * I1),
            r"Isserlis over the query: $\mathbb E\,x_qx_q^\top = \Sigma_q$ (not $\Sigma_p$), $\mathbb E\,\varepsilon_q^2 = s^2$",
            check=E_QUERY, label="expect-query",
-           rhs_tex=r"\tfrac12\,\mathbb E_w\big[(g(w)-w)^\top\Sigma_q(g(w)-w) + s^2\big]")
-    moments = HALF * (C0.T * Sq * C0 + 2 * (C0.T * Sq * M_ * gaussian_mean(d))
-                      + 2 * b * quadratic_form_mean(Sp) * (C0.T * Sq * u)
-                      + quadratic_form_mean(M_.T * Sq * M_) * I1
-                      + 2 * b * quadratic_times_linear_mean(Sp, M_.T * Sq * u) * I1
-                      + b**2 * (u.T * Sq * u) * quadratic_form_product_mean(Sp, Sp) + s**2 * I1)
+           rhs_tex=r"\tfrac12\,\mathbb E_w\big[(g(\tau w)-\tau w)^\top\Sigma_q(g(\tau w)-\tau w) + s^2\big]")
+    moments = HALF * (C0.T * Sq * C0 + 2 * TAU * (C0.T * Sq * M_ * gaussian_mean(d))
+                      + 2 * TAU**2 * b * quadratic_form_mean(Sp) * (C0.T * Sq * u)
+                      + TAU**2 * quadratic_form_mean(M_.T * Sq * M_) * I1
+                      + 2 * TAU**3 * b * quadratic_times_linear_mean(Sp, M_.T * Sq * u) * I1
+                      + TAU**4 * b**2 * (u.T * Sq * u) * quadratic_form_product_mean(Sp, Sp) + s**2 * I1)
     D.step(moments, r"Isserlis over $w$: $\mathbb E\,w^\top Bw = \mathrm{tr}B$, odd moments vanish, "
                     r"$\mathbb E(w^\top\Sigma_pw)^2 = (\mathrm{tr}\Sigma_p)^2 + 2\mathrm{tr}\Sigma_p^2$",
            check=E_TASK, label="expect-task")
-    D.step(CLOSED_MISMATCH, r"collect ($\Sigma_p^\top = \Sigma_p$)", check=GENERAL, label="closed-form", rhs_tex=CLOSED_TEX)
+    D.step(CLOSED_TAU, r"collect ($\Sigma_p^\top = \Sigma_p$)", check=GENERAL, label="closed-form", rhs_tex=CLOSED_TAU_TEX)
     return D
 
 
@@ -200,17 +217,40 @@ def _invariant_points(rng):
     return out
 
 
+TAU2_VALUES = (sp.Rational(1, 4), sp.Rational(9, 4), sp.Rational(4, 9), sp.Rational(16, 9), sp.Rational(9, 16))
+"""Task variances of the points (squares of rationals, on both sides of 1; never 1, where a tau-dependence vanishes)."""
+
+
 def _tau_points(rng):
-    """General points with task variance tau2 = 1/(d + 1) (not 1: the tau2 = 1 mutant must differ), d = 1, 2."""
-    return [{**mismatch_point(k, rng), "tau2": sp.Rational(1, k + 1)} for k in (1, 2, 2)]
+    """General points with task variance tau2 != 1 (:data:`TAU2_VALUES`), d = 1..5 (d = 3 noiseless): a term that
+    vanishes at tau2 = 1 or only for small d (e.g. e_3 or e_4 of a covariance) is seen."""
+    return [{**mismatch_point(k, rng, noise=(k != 3)), "tau2": t, "dim": k} for k, t in zip((1, 2, 3, 4, 5), TAU2_VALUES)]
 
 
-CLOSED_TAU = mismatch_closed_form_of(SIGMA_P, SIGMA_Q, tau2=TAU2)
-TAU_UNIFORM = CLOSED_TAU + HALF * b**2 * (TAU2 - TAU2**2) * (u.T * SIGMA_Q * u) * (trace(SIGMA_P) ** 2 + 2 * trace(SIGMA_P * SIGMA_P))
+QUARTIC_PAIRS = (u.T * SIGMA_Q * u) * trace(SIGMA_P * SIGMA_P)
+VANISHING_AT_TAU_1 = CLOSED_TAU + HALF * b**2 * (TAU**2 - 1) * QUARTIC_PAIRS  # a slip that tau2 = 1 cannot see
+_T1, _T2, _T3 = trace(SIGMA_P), trace(SIGMA_P * SIGMA_P), trace(SIGMA_P * SIGMA_P * SIGMA_P)
+E3_SIGMA_P = (_T1**3 - 3 * _T1 * _T2 + 2 * _T3) / 6
+"""e_3(Sigma_p) by Newton's identities: zero for d <= 2."""
+VANISHING_AT_SMALL_D = CLOSED_TAU + TAU**2 * E3_SIGMA_P * (u.T * SIGMA_Q * u)  # a slip that d <= 2 cannot see
+TAU_UNIFORM = CLOSED_TAU + HALF * b**2 * (TAU**2 - TAU**4) * (u.T * SIGMA_Q * u) * (trace(SIGMA_P) ** 2 + 2 * trace(SIGMA_P * SIGMA_P))
 
 
 def _reference(p):
     return mismatch_quadrature(p, DPS)
+
+
+def _route_points(rng):
+    return [mismatch_point(k, rng, noise=noise) for k in (1, 2) for noise in (True, False)]
+
+
+def _matched(p):
+    """The point with the query covariance set to the prompt covariance (the model of icl-risk-infinite)."""
+    return dict(p, Sigma_q=p["Sigma_p"])
+
+
+def _matched_icl(p):
+    return {"U": p["U"], "V": p["V"], "Sigma": p["Sigma_p"], "s": p["s"]}
 
 
 def _at_minimizer(p, minimizer):
@@ -240,7 +280,7 @@ def _intended_risk(expr):
 INTENDED = _intended_risk(lambda S, s2: ((S.inv() - sp.eye(S.shape[0])) * S * (S.inv() - sp.eye(S.shape[0]))).trace() / 2 + s2 / 2)
 
 CHECKS = [
-    agreement("closed-form-vs-definition", CLOSED, _reference, _general_points, digits=30, dps=DPS,
+    agreement("closed-form-vs-definition", CLOSED, _reference, _general_points, digits=30, dps=DPS, adapter=risk_of,
               reference_name="40-digit Gauss-Hermite of the definition",
               description=r"general closed form vs 40-digit Gauss-Hermite of the definition ($\Gamma_w$ from $\Sigma_p$ per node, "
                           r"query by its second moments under $\Sigma_q$), $d = 1, 2$, 3 points each, $\Sigma_p \ne \Sigma_q$",
@@ -249,7 +289,7 @@ CHECKS = [
                        Mutant("dropped quartic term", risk_of(NO_QUARTIC)),
                        Mutant("1.01 x R_inf", scaled(CLOSED, sp.Rational(101, 100)))]),
     agreement("invariant-subspace-vs-definition", risk_of(INVARIANT_MISMATCH), _reference, _invariant_points, digits=30,
-              dps=DPS, reference_name="40-digit Gauss-Hermite of the definition",
+              dps=DPS, reference_name="40-digit Gauss-Hermite of the definition", adapter=risk_of,
               description=r"$\tfrac12\mathrm{tr}((bA^\top\Sigma_p - I)^\top\Sigma_q(bA^\top\Sigma_p - I)) + s^2/2$ vs the definition at "
                           r"$U = \mathrm{diag}(A, 0)$, $V = b\,e e^\top$, $d = 2, 3$",
               mutants=[Mutant("matched invariant form (Sigma_q = Sigma_p)",
@@ -262,11 +302,21 @@ CHECKS = [
           mutants=[Mutant("A = Sigma_q^{-1}/b", lambda Sp_, Sq_: Sq_.inv()),
                    Mutant("A = (Sigma_q Sigma_p)^{-1}/b", lambda Sp_, Sq_: (Sq_ * Sp_).inv())]),
     agreement("task-variance-vs-definition", risk_of(CLOSED_TAU), _reference, _tau_points, digits=30, dps=DPS,
+              adapter=risk_of,
               reference_name="40-digit Gauss-Hermite of the definition with w ~ N(0, tau2 I)",
-              description=r"extension to $w \sim \mathcal N(0, \tau^2 I)$ (the authors' $\tau^2 = 1/d$): $\tau^2$ on the cross and "
-                          r"$\mathrm{tr}(M^\top\Sigma_qM)$ terms, $\tau^4$ on the quartic term; $d = 1, 2$, general $(U, V)$",
+              description=r"the closed form for $w \sim \mathcal N(0, \tau^2 I)$ (the authors' $\tau^2 = 1/d$): $\tau^2$ on the "
+                          r"cross and $\mathrm{tr}(M^\top\Sigma_qM)$ terms, $\tau^4$ on the quartic term; $d = 1..5$, "
+                          r"$\tau^2 \in \{1/4, 4/9, 9/16, 16/9, 9/4\}$ (never 1), general $(U, V)$",
               mutants=[Mutant("tau2 = 1 (the statement's form)", CLOSED),
-                       Mutant("tau2 instead of tau2^2 on the quartic term", risk_of(TAU_UNIFORM))]),
+                       Mutant("tau2 instead of tau2^2 on the quartic term", TAU_UNIFORM),
+                       Mutant("+ (tau2 - 1) b^2 u^T Sigma_q u tr(Sigma_p^2) (zero at tau2 = 1)", VANISHING_AT_TAU_1),
+                       Mutant("+ tau2 e_3(Sigma_p) u^T Sigma_q u (zero for d <= 2)", VANISHING_AT_SMALL_D)]),
+    agreement("reference-routes-agree", lambda p: _reference(_matched(p)), lambda p: definition_quadrature(_matched_icl(p)),
+              _route_points, digits=30, dps=DPS, reference_name="the full Gauss-Hermite rule of the matched model",
+              description=r"the reference (rule over $w$, query by its second moments under $\Sigma_q$) at $\Sigma_q = \Sigma_p$ "
+                          r"against the full rule over $(w, x_q, \varepsilon_q)$ of icl-risk-infinite (separate code), $d = 1, 2$",
+              mutants=[Mutant("the reference with the query under Sigma_p^2",
+                              lambda p: _reference(dict(_matched(p), Sigma_q=p["Sigma_p"] * p["Sigma_p"])))]),
     agreement("authors-limit-in-intended-model", INTENDED, _intended_reference, _authors_points, digits=30, dps=DPS,
               reference_name="40-digit Gauss-Hermite of the intended-model definition",
               description=r"risk of $A = \Sigma^{-2}/b$ in the intended model: $\tfrac12\mathrm{tr}((\Sigma^{-1}-I)\Sigma(\Sigma^{-1}-I)) + s^2/2$, "
@@ -292,11 +342,16 @@ STATEMENT = Statement(
                     r"\Sigma_p, \Sigma_q \succ 0", r"\varepsilon \sim \mathcal N(0, s^2)"],
     derivations=derivations,
     checks=CHECKS,
+    closed_form=CLOSED_TAU,
+    domains={"U_11": "matrix", "u": "vector", "a": "vector", "b": "scalar", "s": "scalar", "tau": "positive",
+             "Sigma_p": "spd", "Sigma_q": "spd", "I": "identity"},
+    formula_names={"U_11": "U11"},
     notes_tex=[r"With $\Sigma_p = \Sigma^2$, $\Sigma_q = I$ the limit $A = \Sigma^{-2}/b$ has risk $s^2/2$ in the authors' "
                r"model but $\tfrac12(\mathrm{tr}\Sigma^{-1} + \mathrm{tr}\Sigma) - d + s^2/2$ in the intended one; for "
                r"$\Sigma_{ij} = 0.5^{|i-j|}$, $d = 5$: excess $\tfrac12(23/3 + 5) - 5 = 4/3$.",
                r"With $w \sim \mathcal N(0, \tau^2 I)$ (the authors use $\tau^2 = 1/d$) the cross and $\mathrm{tr}(M^\top\Sigma_qM)$ "
-               r"terms carry $\tau^2$, the quartic $\tau^4$ (check task-variance-vs-definition; no derivation): on the "
+               r"terms carry $\tau^2$, the quartic $\tau^4$ (the general derivation, $w = \tau z$; check task-variance-vs-definition "
+               r"at $\tau^2 \ne 1$, $d = 1..5$): on the "
                r"invariant subspace the excess scales by $\tau^2$, the minimizer is unchanged, and the $d = 5$ excess is $4/15$."],
     order=7.5,
 )

@@ -40,9 +40,10 @@ from verify.icl.references import (
 from verify.icl.risk import icl_risk_infinite
 from verify.icl.symbols import (
     A, C0, CLOSED_FORM, DEFINITION_INTEGRAND, E_LAST, G_W, GAMMA_W, HALF, I1, INVARIANT_FORM, M_, Q_W, QUERY, SYM,
-    U11, Id, Sigma, a, b, cayley_hamilton3, closed_form_of, closed_form_value, d, eps, s, swap, swap_symbols, u,
-    vanishing_at_small_d, w, x,
+    U11, Id, Sigma, a, b, closed_form_of, closed_form_value, d, eps, s, swap, swap_symbols, u, w, x,
 )
+from verify.kernel.catalogue import cayley_hamilton_3, vanishing_up_to
+from verify.kernel.mutate import to_formula
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Derivation, relation
 from verify.kernel.evidence import agreement, rate, rejection, scaled, z_test
@@ -210,6 +211,15 @@ NO_NOISE_CORNER = CLOSED_FORM.xreplace({C0: U11.T * Sigma * a})  # c0 without th
 NO_CROSS_NO_QUARTIC = CLOSED_FORM - HALF * (2 * b * T * (C0.T * Sigma * u)
                                             + b**2 * (u.T * Sigma * u) * (T**2 + 2 * trace(Sigma * Sigma)))
 NO_TARGET_NOISE = CLOSED_FORM - HALF * s**2 * I1
+U11_NOT_TRANSPOSED = closed_form_of(U11.T, u, a)  # U11 where the statement has U11^T
+FORMULA_NAMES = {"U_11": "U11"}
+"""SymPy names that the claim grammar spells differently."""
+
+
+def claim_formula(expr) -> str:
+    """A SymPy form of R_inf (the closed form or a planted slip of it) in the claim grammar: each wrong form is
+    written once, in SymPy, and is both a check's mutant and an entry of the claim's catalogue."""
+    return to_formula(expr, FORMULA_NAMES)
 
 
 def _kernel_points(rng):
@@ -218,8 +228,35 @@ def _kernel_points(rng):
 
 
 def _quadrature_points(rng):
+    """d = 1 and 2, three points each (the first of each d noiseless, s = 0), then d = 3, 4, 5 (d = 4 noiseless):
+    an error that vanishes only for small d (e.g. a multiple of e_4(Sigma), zero for d <= 3) is seen at d >= 4."""
+    return _small_points(rng) + [random_point(k, rng, noise=(k != 4)) for k in (3, 4, 5)]
+
+
+def _small_points(rng):
     """d = 1 and 2, three points each; the first of each d is noiseless (s = 0)."""
     return [random_point(k, rng, noise=(j != 0)) for k in (1, 2) for j in range(3)]
+
+
+def definition_reference(p, dps: int = DPS):
+    """R_inf at an exact point from its definition: the full 3-node Gauss-Hermite rule over (w, x_q, eps_q) for
+    d <= 2 (:func:`verify.icl.references.definition_quadrature`); for d >= 3 the same rule over w with the query by
+    its second moments (:func:`verify.icl.references.task_moments`, 3^d nodes instead of 3^(2d+1))."""
+    if p["dim"] <= FULL_QUADRATURE_MAX_DIM:
+        return definition_quadrature(p, dps)
+    with mp.workdps(dps):
+        return +task_moments(p["U"], p["V"], p["Sigma"], p["s"], dps=dps)["risk"]
+
+
+def _route_points(rng):
+    """d = 1, 2: general points, noisy and noiseless, where both routes of the definition are cheap."""
+    return [random_point(k, rng, noise=noise) for k in (1, 2) for noise in (True, False)]
+
+
+def _second_route(p):
+    """The definition's risk by the w-rule with the query by its second moments (task_moments)."""
+    with mp.workdps(DPS):
+        return +task_moments(p["U"], p["V"], p["Sigma"], p["s"], dps=DPS)["risk"]
 
 
 def _mc_points(rng):
@@ -277,29 +314,33 @@ CLOSED = risk_of(CLOSED_FORM)
 FLOAT_CLOSED = float_risk_of(CLOSED_FORM)
 
 CHECKS = [
-    agreement("quadrature-vs-definition", CLOSED, definition_quadrature, _quadrature_points, digits=DIGITS_REQUIRED,
-              dps=DPS, reference_name="40-digit Gauss-Hermite of the definition",
+    agreement("quadrature-vs-definition", CLOSED, definition_reference, _quadrature_points, digits=DIGITS_REQUIRED,
+              dps=DPS, adapter=risk_of, reference_name="40-digit Gauss-Hermite of the definition",
               description="closed form vs 40-digit Gauss-Hermite (3 nodes per coordinate: exact) of the definition over "
-                          "$(w, x_q, \\varepsilon_q)$, $d = 1, 2$, 3 points each (general $U$, $V$; $s = 0$ and $s > 0$)",
+                          "$(w, x_q, \\varepsilon_q)$, $d = 1, 2$, 3 points each, and over $w$ with the query by its "
+                          "second moments at $d = 3, 4, 5$ (general $U$, $V$, non-commuting $\\Sigma$; $s = 0$ and $s > 0$)",
               mutants=[Mutant("1.01 x R_inf", scaled(CLOSED, 1.01)),
                        Mutant("one quartic pairing: (tr S)^2 + tr S^2", risk_of(ONE_PAIRING)),
                        Mutant("c0 without b s^2 u", risk_of(NO_NOISE_CORNER)),
                        Mutant("no target noise s^2/2", risk_of(NO_TARGET_NOISE)),
-                       Mutant("U11 for U11^T", risk_of(closed_form_of(U11.T, u, a)))]),
+                       Mutant("U11 for U11^T", risk_of(U11_NOT_TRANSPOSED))]),
     z_test("monte-carlo-infinite-L", FLOAT_CLOSED,
            lambda p, rng: risk_definition_mc(*float_point(p), n_pairs=MC_PAIRS, seed=rng, rel_stderr=MC_REL_STDERR), _mc_points, resolve=0.01,
+           adapter=float_risk_of,
            description=f"Monte Carlo of the definition at $L = \\infty$, $d = 2, 3$: >= {MC_PAIRS} antithetic task pairs "
                        f"(relative standard error <= {MC_REL_STDERR}), "
                        "Gauss-Hermite over the query, control variates $w_iw_j - \\delta_{ij}$; must see a 1% error",
            mutants=[Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01)),
                     Mutant("no cross and quartic terms", float_risk_of(NO_CROSS_NO_QUARTIC))]),
     rate("finite-L-gap", FLOAT_CLOSED, _gap_sample(GAP_PROMPTS.get), _gap, GAP_LS, exponent=GAP_EXPONENT,
+         adapter=float_risk_of,
          description="$R_L - \\mathcal R_\\infty$(closed form), $L = 10..300$: paired Monte Carlo of $R_L - R_\\infty$ "
                      "plus the exact definition-minus-closed-form; fitted exponent's CI below $-1/2$",
          mutants=[Mutant("p_inf 5% toward y_q: 0.9025 R_inf", scaled(FLOAT_CLOSED, 0.9025)),
                   Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01))]),
     rate("finite-L-gap-sweep", FLOAT_CLOSED,
-         _gap_sample(lambda L: 5 * GAP_PROMPTS.get(L, 30000 if L < 1000 else 20000 if L < 3000 else 8000)), _gap, SWEEP_LS, exponent=GAP_EXPONENT, slow=True, description="as finite-L-gap, 7 values of $L$, 5x prompts",
+         _gap_sample(lambda L: 5 * GAP_PROMPTS.get(L, 30000 if L < 1000 else 20000 if L < 3000 else 8000)), _gap, SWEEP_LS,
+         exponent=GAP_EXPONENT, slow=True, adapter=float_risk_of, description="as finite-L-gap, 7 values of $L$, 5x prompts",
          mutants=[Mutant("p_inf 5% toward y_q: 0.9025 R_inf", scaled(FLOAT_CLOSED, 0.9025)),
                   Mutant("1.01 x R_inf", scaled(FLOAT_CLOSED, 1.01))]),
     agreement("numpy-kernel-vs-closed-form", kernel, float_risk_of(CLOSED_FORM), _kernel_points, digits=13,
@@ -310,9 +351,16 @@ CHECKS = [
               mutants=[Mutant("1.01 x R_inf", scaled(float_risk_of(CLOSED_FORM), 1.01)),
                        Mutant("one quartic pairing: (tr S)^2 + tr S^2", float_risk_of(ONE_PAIRING)),
                        Mutant("c0 without b s^2 u", float_risk_of(NO_NOISE_CORNER)),
-                       Mutant("U11 for U11^T", float_risk_of(closed_form_of(U11.T, u, a)))]),
-    rejection("invariant-formula-rejected", risk_of(INVARIANT_FORM), _relative_gap, _quadrature_points,
-              prepare=lambda p, rng: definition_quadrature(p), threshold=1e-6, unit="relative error",
+                       Mutant("U11 for U11^T", float_risk_of(U11_NOT_TRANSPOSED))]),
+    agreement("definition-routes-agree", _second_route, definition_quadrature, _route_points, digits=DIGITS_REQUIRED,
+              dps=DPS, reference_name="the full 40-digit Gauss-Hermite rule over $(w, x_q, \\varepsilon_q)$",
+              description="the reference at $d \\ge 3$ (the rule over $w$, the query by its second moments, "
+                          "verify.icl.references.task_moments) against the full rule over $(w, x_q, \\varepsilon_q)$, "
+                          "$d = 1, 2$, $s = 0$ and $s > 0$: two routes of the definition, neither sees a closed form",
+              mutants=[Mutant("the second route without label noise", lambda p: _second_route(dict(p, s=0))),
+                       Mutant("1.01 x the second route", scaled(_second_route, 1.01))]),
+    rejection("invariant-formula-rejected", risk_of(INVARIANT_FORM), _relative_gap, _small_points,
+              prepare=lambda p, rng: definition_reference(p), threshold=1e-6, unit="relative error",
               what="relative error of the invariant-subspace formula (A = U11) against the quadrature of the definition",
               description="the invariant-subspace-only formula is rejected off the subspace: relative error >= $10^{-6}$ at "
                           "every point (the 40-digit reference and the claim tolerance $10^{-20}$ are far below)",
@@ -354,10 +402,10 @@ CLAIM_EQUIVALENTS = (
 CLAIM_WRONG = (
     INVARIANT_CLAIM + " + s**2/2",  # the invariant-subspace form, off the subspace
     swap(CLAIM_EXAMPLE, "(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "trace(Sigma)**2"),  # E q^2 = (tr S)^2 only
-    swap(CLAIM_EXAMPLE, "(trace(Sigma)**2 + 2*trace(Sigma*Sigma))", "(trace(Sigma)**2 + trace(Sigma*Sigma))"),  # one pairing
-    swap(CLAIM_EXAMPLE, " + s**2)", ")"),  # forgot the label noise s^2/2 of the target
-    swap(CLAIM_EXAMPLE, "U11.T", "U11"),  # U11 for U11^T
-    swap(CLAIM_EXAMPLE, _C0, "(U11.T*Sigma*a)"),  # forgot b s^2 u (the noise in the corner of Gamma_w)
+    claim_formula(ONE_PAIRING),  # one quartic pairing
+    claim_formula(NO_TARGET_NOISE),  # forgot the label noise s^2/2 of the target
+    claim_formula(U11_NOT_TRANSPOSED),  # U11 for U11^T
+    claim_formula(NO_NOISE_CORNER),  # forgot b s^2 u (the noise in the corner of Gamma_w)
     swap(CLAIM_EXAMPLE, f" + 2*b*trace(Sigma)*{_C0}.T*Sigma*u", ""),  # dropped cross term
     swap(CLAIM_EXAMPLE, " + " + _QUARTIC, ""),  # dropped quartic term
     CLAIM_EXAMPLE[len("(1/2)*"):],  # 1/2 -> 1
@@ -366,8 +414,8 @@ CLAIM_WRONG = (
     swap(CLAIM_EXAMPLE, " + s**2)", " + s**2) + s**2/2"),  # target noise s^2 instead of s^2/2
     swap_symbols(CLAIM_EXAMPLE, "a", "u"),  # blocks a <-> u swapped
     swap(CLAIM_EXAMPLE, f"{_M}.T*Sigma*{_M}", f"{_M}.T*Sigma**-1*{_M}"),  # Sigma inverted
-    CLAIM_EXAMPLE + " + " + vanishing_at_small_d("trace(Sigma)"),  # vanishes at d <= 3 only
-    CLAIM_EXAMPLE + f" + trace({cayley_hamilton3('Sigma')})",  # Cayley-Hamilton of a 3x3 Sigma
+    CLAIM_EXAMPLE + f" + {vanishing_up_to(3, 'Sigma')}*trace(Sigma)",  # vanishes at d <= 3 only
+    CLAIM_EXAMPLE + f" + trace({cayley_hamilton_3('Sigma')})",  # Cayley-Hamilton of a 3x3 Sigma
     swap(CLAIM_EXAMPLE, "b*U11.T*Sigma", "b*Sigma*U11.T"),  # true only when Sigma and U11 commute (Sigma = cI, both diagonal)
     swap(CLAIM_EXAMPLE, "Sigma*(b*U11", "(trace(Sigma)/trace(I))*(b*U11"),  # isotropic Sigma only
     f"(1 + 1e-12)*({CLAIM_EXAMPLE})",  # relative offset 1e-12 (decimals are exact rationals)
@@ -454,6 +502,7 @@ STATEMENT = Statement(
     derivations=derivations,
     checks=CHECKS,
     claims=[CLAIM],
+    closed_form=CLOSED_FORM, domains=CLAIM.domains, formula_names=FORMULA_NAMES,
     notes_tex=[
         r"Only $U_{11}$, $u = U_{d+1,1:d}^\top$, $a = V_{d+1,1:d}^\top$ and $b = V_{d+1,d+1}$ enter; the last column of $U$ "
         r"and the first $d$ rows of $V$ do not.",

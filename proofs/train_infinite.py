@@ -25,8 +25,10 @@ $\alpha > 0$ with $P \succeq 0$, $P \ne 0$ (so $\mathrm{tr}(P\Sigma^2) > 0$ and 
 **Evidence.**  The kind ``trajectory`` (an error-controlled trajectory, a figure along it).  The flows are those of
 verify.icl.training: DOP853 (LSODA for the long, stiff runs to the limit) with stated rtol/atol on the closed-form
 gradient of verify.icl.gradient (statement icl-gradient).  References never call the subject: the limit, the Bayes
-risk, the escape rate and the interval are compared with trajectories prepared once per seed; a planted gradient,
-update or exponent drives its own trajectory.
+risk, the escape rate and the interval are compared with trajectories prepared once per seed, which stop on their own
+convergence (the gradient's size), never on a distance to the point under test; a planted gradient, update or exponent
+drives its own trajectory.  The limit is a SymPy closed form (U_\star = tr(\Sigma^{-2})^{-1/4}\Sigma^{-1}); the numpy Bayes
+point and the hand-written batched field of the \alpha sweep are themselves subjects.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ import math
 import numpy as np
 import sympy as sp
 
-from verify.icl.gradient import GRADIENT_SLIPS, LIMIT_SLIPS, icl_risk_gradient
-from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
+from verify.icl.gradient import icl_risk_gradient
+from verify.icl.risk import icl_risk_infinite, invariant_point, toeplitz_sigma
 from verify.icl.training import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
@@ -57,10 +59,14 @@ from verify.icl.training import (
     scaled_sigma,
     zfb_bound,
 )
+import verify.icl.gradient as _gradient_module
+import verify.icl.risk as _risk_module
+from verify.kernel.compare import relative_error
 from verify.kernel.derivation import Derivation
-from verify.kernel.evidence import trajectory
+from verify.kernel.evidence import agreement, bound, trajectory
 from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
+from verify.numerics.closed_form import float_closed_form
 from verify.numerics.ode import Trajectory
 from verify.numerics.strategies import random_covariance
 from verify.symbolic import symbolic_matrix
@@ -75,6 +81,28 @@ def invariant_flow(A, b, Sigma):
     Adot = b * S2 - b**2 * S2 * A * Sigma
     bdot = (A.T * S2).trace() - b * (A.T * S2 * A * Sigma).trace()
     return sp.Matrix(list(Adot) + [bdot])
+
+
+_d = sp.Symbol("d", integer=True, positive=True)
+SIGMA = sp.MatrixSymbol("Sigma", _d, _d)
+U_STAR = sp.Trace(SIGMA.I**2) ** sp.Rational(-1, 4) * SIGMA.I
+r"""The statement's closed form: the U_{11} block of the limit, U_\star = tr(\Sigma^{-2})^{-1/4}\Sigma^{-1} (general d)."""
+B_STAR = sp.Trace(SIGMA.I**2) ** sp.Rational(1, 4)
+r"""b_\star = tr(\Sigma^{-2})^{1/4}, so that V_\star = b_\star e_{d+1}e_{d+1}^T and ||U_\star||_F = b_\star (balanced)."""
+
+
+def limit_of(expr, b_expr=B_STAR):
+    r"""A SymPy form of U_{11} (the closed form :data:`U_STAR`, or a slip of it) as a limit point \Sigma -> (U, V)
+    (V_{d+1,d+1} from ``b_expr``), evaluated in float64 (:func:`verify.numerics.closed_form.float_closed_form`)."""
+    fu, fb = float_closed_form(expr, (SIGMA,)), float_closed_form(b_expr, (SIGMA,))
+
+    def limit(Sigma):
+        S = np.asarray(Sigma, dtype=float)
+        k = S.shape[0]
+        return invariant_point(np.asarray(fu({"Sigma": S}), dtype=float).reshape(k, k),
+                               float(np.ravel(fb({"Sigma": S}))[0]), k)
+
+    return limit
 
 
 def derivation_scaling(d: int, exponent=sp.Rational(1, 2)) -> Derivation:
@@ -147,13 +175,20 @@ def noisy_points(rng) -> list[dict]:
             for lab, S, a in cases]
 
 
+STOP_GRADIENT = 3e-11
+r"""The reference flows stop on their own convergence, max|\nabla R_\infty| <= 3e-11, never on a distance to a
+claimed limit (the subject): at the points of the checks that leaves a relative distance to (U_\star, V_\star) below
+5e-10 (seeds 0..20) and |R_\infty - s^2/2| below 1e-19."""
+
+
 def converged_path(p: dict) -> Trajectory:
-    r"""The flow of a convergence point to 1e-9 of (U_\star, V_\star) (LSODA, default tolerances, t <= 1e5).
-    LSODA (Adams, switching to BDF where the problem turns stiff): near (U_\star, V_\star) the Hessian's spread
-    (condition number of \Sigma up to ~15 at the random points) costs DOP853 up to 80k gradient calls; LSODA
-    arrives at the same point (distance 1e-9, same Bayes risk) in ~2500."""
+    r"""The flow of a convergence point until max|\nabla R_\infty| <= :data:`STOP_GRADIENT` (LSODA, default tolerances,
+    t <= 1e5).  LSODA (Adams, switching to BDF where the problem turns stiff): near (U_\star, V_\star) the Hessian's
+    spread (condition number of \Sigma up to ~15 at the random points) costs DOP853 up to 80k gradient calls; LSODA
+    arrives at the same point in ~2500.  The stopping rule reads the field that drives the flow, not the Bayes point
+    the checks compare the end with."""
     return gradient_flow(*balanced_init(p["Sigma"], p["alpha"], p["P"]), p["Sigma"], 1e5, noise=p["noise"],
-                         stop_distance=1e-9, method="LSODA")
+                         stop_gradient=STOP_GRADIENT, method="LSODA")
 
 
 def limit_gap(p: dict, path: Trajectory, limit) -> float:
@@ -217,9 +252,9 @@ def observed_order(p: dict, study: Trajectory, subject=None) -> float:
     return gd_order(study.data)
 
 
-def _sweep(Sigma, alphas) -> Trajectory:
-    """:func:`verify.icl.training.alpha_sweep` of ``alphas`` at \\Sigma: its cells in ``data``."""
-    cells = alpha_sweep(Sigma, alphas)
+def _sweep(Sigma, alphas, P=None) -> Trajectory:
+    """:func:`verify.icl.training.alpha_sweep` of ``alphas`` at \\Sigma from the direction P: its cells in ``data``."""
+    cells = alpha_sweep(Sigma, alphas, P)
     return Trajectory(t=np.array([0.0, cells[0]["t_end"]]), y=np.empty((2, 0)), data=cells,
                       method=f"DOP853 rtol={DEFAULT_RTOL:g} atol={DEFAULT_ATOL:g}, alpha in {alphas}")
 
@@ -227,14 +262,16 @@ def _sweep(Sigma, alphas) -> Trajectory:
 AUDIT_ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 4.0, 10.0, 100.0)
 
 
-def audit_points(rng=None) -> list[dict]:
+def audit_points(rng) -> list[dict]:
     r"""Cells of the interval audit: the witness row d = 1, ||\Sigma|| = 1/4 (\alpha = 4 in it), d = 2 with
-    ||\Sigma||_op = 1/4 and d = 5 with ||\Sigma||_op = 4 (\alpha in :data:`AUDIT_ALPHAS`; P = I/\sqrt d)."""
-    return [{"label": f"d={d}, ||Sigma||={n:g}", "d": d, "norm": n} for d, n in ((1, 0.25), (2, 0.25), (5, 4.0))]
+    ||\Sigma||_op = 1/4 and d = 5 with ||\Sigma||_op = 4 (\alpha in :data:`AUDIT_ALPHAS`); the direction P random
+    (:func:`verify.icl.training.random_direction`), so A(t) does not commute with \Sigma along the flow."""
+    return [{"label": f"d={d}, ||Sigma||={n:g}", "d": d, "norm": n, "P": random_direction(d, rng)}
+            for d, n in ((1, 0.25), (2, 0.25), (5, 4.0))]
 
 
 def audit_run(p: dict) -> Trajectory:
-    return _sweep(scaled_sigma(p["d"], p["norm"]), AUDIT_ALPHAS)
+    return _sweep(scaled_sigma(p["d"], p["norm"]), AUDIT_ALPHAS, p["P"])
 
 
 def prediction_misses(p: dict, run: Trajectory, predicts) -> float:
@@ -258,14 +295,16 @@ def inside_zfb(d, norm, alpha) -> bool:
 ESCAPE_ALPHAS = (1e-6, 1e-5)
 
 
-def escape_points(rng=None) -> list[dict]:
-    r"""\Sigma for the escape-time law: isotropic d = 5 (||\Sigma|| = 1/4), Toeplitz d = 5 (||\Sigma|| = 4), d = 2."""
-    return [{"label": "isotropic d=5, 0.25 I", "Sigma": 0.25 * np.eye(5)}, {"label": "Toeplitz d=5, ||Sigma||=4",
-             "Sigma": scaled_sigma(5, 4.0)}, {"label": "Toeplitz d=2, ||Sigma||=1", "Sigma": scaled_sigma(2, 1.0)}]
+def escape_points(rng) -> list[dict]:
+    r"""\Sigma for the escape-time law: isotropic d = 5 (||\Sigma|| = 1/4), Toeplitz d = 5 (||\Sigma|| = 4), d = 2;
+    the direction P random (not commuting with \Sigma), the same for both \alpha of a row."""
+    cases = [("isotropic d=5, 0.25 I", 0.25 * np.eye(5)), ("Toeplitz d=5, ||Sigma||=4", scaled_sigma(5, 4.0)),
+             ("Toeplitz d=2, ||Sigma||=1", scaled_sigma(2, 1.0))]
+    return [{"label": lab, "Sigma": S, "P": random_direction(S.shape[0], rng)} for lab, S in cases]
 
 
 def escape_run(p: dict) -> Trajectory:
-    return _sweep(p["Sigma"], ESCAPE_ALPHAS)
+    return _sweep(p["Sigma"], ESCAPE_ALPHAS, p["P"])
 
 
 def escape_error(p: dict, run: Trajectory, rate) -> float:
@@ -314,17 +353,126 @@ def _wrong_rate(kind: str):
     return lambda S: float(np.trace(S @ S))
 
 
-_LIMIT_MUTANTS = [Mutant(r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$", LIMIT_SLIPS["U+1/4"]),
-                  Mutant(r"exponents of $U_\star$, $V_\star$ swapped", LIMIT_SLIPS["swapped"])]
+def _transposed_gradient(U, V, Sigma, noise=0.0):
+    """A planted slip of the gradient: the U11 block of verify.icl.gradient.icl_risk_gradient transposed."""
+    gU, gV = icl_risk_gradient(U, V, Sigma, noise)
+    d = gU.shape[0] - 1
+    gU[:d, :d] = gU[:d, :d].T.copy()
+    return gU, gV
+
+
+def _limit_slip(power_U: float, power_V: float):
+    """A planted limit point: U = tr(Sigma^-2)^power_U diag(Sigma^-1, 0), V = tr(Sigma^-2)^power_V e e^T."""
+    def limit(Sigma):
+        S = np.asarray(Sigma, dtype=float)
+        Si = np.linalg.inv(S)
+        Si = (Si + Si.T) / 2
+        t = np.trace(Si @ Si)
+        return invariant_point(Si * t**power_U, t**power_V, S.shape[0])
+
+    return limit
+
+
+_LIMIT_MUTANTS = [Mutant(r"$U_\star$ with $\mathrm{tr}(\Sigma^{-2})^{+1/4}$", _limit_slip(0.25, 0.25)),
+                  Mutant(r"exponents of $U_\star$, $V_\star$ swapped", _limit_slip(0.25, -0.25))]
+# ------------------------------------------------------------------------------ the hand-written batched field
+
+
+def field_points(rng) -> list[dict]:
+    r"""States where the batched invariant-subspace field is compared with the gradient: random non-diagonal \Sigma at
+    d = 2, 3, 5, three cells each, A non-symmetric Gaussian (it commutes neither with \Sigma nor with \Sigma^2),
+    b = \pm[0.3, 1.5]."""
+    out = []
+    for d in (2, 3, 5):
+        S = random_covariance(d, rng)
+        cells = [(rng.standard_normal((d, d)), float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 1.5))) for _ in range(3)]
+        out.append({"label": f"d={d}, 3 cells", "dim": d, "Sigma": S, "cells": cells})
+    return out
+
+
+def field_error(p: dict, field) -> float:
+    r"""Relative error (:func:`verify.kernel.compare.relative_error`) of field(\Sigma, m)(0, y) for the m cells of a
+    point against -\nabla R_\infty at U = diag(A, 0), V = b e e^T (:func:`verify.icl.gradient.icl_risk_gradient`:
+    the U_{11} block and the b entry), cell by cell."""
+    S, d, cells = p["Sigma"], p["dim"], p["cells"]
+    y = np.concatenate([np.concatenate([A.ravel(), [b]]) for A, b in cells])
+    got = np.asarray(field(S, len(cells))(0.0, y), dtype=float)
+    ref = []
+    for A, b in cells:
+        gU, gV = icl_risk_gradient(*invariant_point(A, b, d), S)
+        ref.append(np.concatenate([-gU[:d, :d].ravel(), [-gV[d, d]]]))
+    return float(relative_error(got, np.concatenate(ref)))
+
+
+def engine_field(Sigma, m: int = 1):
+    """The engine's batched field (:func:`verify.icl.gradient.invariant_field`, looked up when called)."""
+    return _gradient_module.invariant_field(Sigma, m)
+
+
+def _reordered_field(order: str):
+    r"""A planted batched field with the product \Sigma^2 A \Sigma reordered (``order`` "A S^3" or "S A S^2"): equal to
+    the true field wherever A commutes with \Sigma (e.g. from P = I/\sqrt d), wrong elsewhere."""
+    def field(Sigma, m: int = 1):
+        S = np.asarray(Sigma, dtype=float)
+        d, S2 = S.shape[0], S @ S
+        k = d * d + 1
+
+        def rhs(t, y):
+            Y = y.reshape(m, k)
+            A, b = Y[:, :-1].reshape(m, d, d), Y[:, -1]
+            X = A @ (S2 @ S) if order == "A S^3" else S @ A @ S2
+            out = np.empty_like(Y)
+            out[:, :-1] = (b[:, None, None] * S2 - (b * b)[:, None, None] * X).reshape(m, d * d)
+            out[:, -1] = np.einsum("mij,ij->m", A, S2) - b * np.einsum("mij,mij->m", A, X)
+            return out.ravel()
+
+        return rhs
+
+    return field
+
+
+# ------------------------------------------------------------------------------ the Bayes point in numpy
+
+
+def bayes_points(rng) -> list[dict]:
+    r"""Random non-diagonal \Sigma at d = 1..6 (d >= 4 sees terms that vanish for small d)."""
+    return [{"label": f"d={d}", "dim": d, "Sigma": random_covariance(d, rng)} for d in (1, 2, 3, 4, 5, 6)]
+
+
+def engine_bayes_point(Sigma):
+    """The engine's (U_*, V_*) (:func:`verify.icl.risk.bayes_point`, looked up when called)."""
+    return _risk_module.bayes_point(Sigma)
+
+
+def _limit_pair(limit):
+    return lambda p: list(limit(p["Sigma"]))
+
+
 _NEG, _DOUBLE, _DOUBLE_V = _scaled_gradient(-1.0, -1.0), _scaled_gradient(2.0, 2.0), _scaled_gradient(1.0, 2.0)
 
 CHECKS = [
-    trajectory("flow-reaches-bayes-point", bayes_point, convergence_points, reference=converged_path, figure=limit_gap,
+    trajectory("flow-reaches-bayes-point", limit_of(U_STAR), convergence_points, reference=converged_path,
+               figure=limit_gap, adapter=limit_of,
                threshold=2e-9, unit="rel. distance", what=r"relative distance of the end to $(U_\star, V_\star)$",
                mutants=_LIMIT_MUTANTS,
                description=r"LSODA (rtol 1e-10, atol 1e-12) on the closed-form $\nabla\mathcal R_\infty$ in all $(d+1)^2$ "
                            r"active entries, from $\alpha = 0.5$, random $\Theta$: isotropic d = 2, Toeplitz(0.5) d = 5 "
-                           r"($s^2 = 0.1$); stops at distance 1e-9, which must be to $(U_\star, V_\star)$"),
+                           r"($s^2 = 0.1$); the flow stops on its own convergence ($\max|\nabla\mathcal R_\infty| \le 3\cdot10^{-11}$), "
+                           r"and its end must be $(U_\star, V_\star)$, the SymPy closed form evaluated"),
+    agreement("numpy-bayes-point-vs-closed-form", _limit_pair(engine_bayes_point), _limit_pair(limit_of(U_STAR)),
+              bayes_points, digits=13, kind="float64", reference_name="the SymPy closed form in float64",
+              mutants=[Mutant(m.name, _limit_pair(m.subject)) for m in _LIMIT_MUTANTS],
+              description=r"the numpy $(U_\star, V_\star)$ (verify.icl.risk.bayes_point: the studies', the public API's) vs "
+                          r"$U_\star = \mathrm{tr}(\Sigma^{-2})^{-1/4}\mathrm{diag}(\Sigma^{-1}, 0)$, "
+                          r"$V_\star = \mathrm{tr}(\Sigma^{-2})^{1/4}e e^\top$ evaluated from SymPy, random $\Sigma$, d = 1..6"),
+    bound("batched-field-vs-gradient", engine_field, field_error, field_points, threshold=1e-12, unit="rel. error",
+          what=r"relative error of the batched field against $-\nabla\mathcal R_\infty$",
+          mutants=[Mutant(r"$\Sigma^2A\Sigma \to A\Sigma^3$", _reordered_field("A S^3")),
+                   Mutant(r"$\Sigma^2A\Sigma \to \Sigma A\Sigma^2$", _reordered_field("S A S^2"))],
+          description=r"the hand-written batched invariant-subspace field (verify.icl.gradient.invariant_field, which "
+                      r"drives the $\alpha$ sweep and the balanced flows) vs $-\nabla\mathcal R_\infty$ "
+                      r"(verify.icl.gradient.icl_risk_gradient, checked against the SymPy gradient by icl-gradient) at "
+                      r"states A that commute neither with $\Sigma$ nor with $\Sigma^2$, 3 cells at once, d = 2, 3, 5"),
     trajectory("risk-to-bayes-risk", lambda s: s * s / 2, noisy_points, reference=converged_path, figure=risk_gap,
                threshold=1e-12, unit="abs. error", what=r"$|\mathcal R_\infty(\mathrm{end}) - \mathcal R^\star|$",
                mutants=[Mutant(r"Bayes risk $s^2$", lambda s: s * s), Mutant(r"Bayes risk 0", lambda s: 0.0)],
@@ -333,14 +481,14 @@ CHECKS = [
     trajectory("balance-conserved", icl_risk_gradient, short_points, driven=field_path, figure=drift_ratio, threshold=1.0,
                unit="drift / allowed", what=r"drift of $\|U\|_F^2 - \|V\|_F^2$ in units of the tolerated drift",
                mutants=[Mutant(r"$2\nabla_V$", _DOUBLE_V),
-                        Mutant(r"$\nabla_{U_{11}}$ transposed", GRADIENT_SLIPS["transposed"])],
+                        Mutant(r"$\nabla_{U_{11}}$ transposed", _transposed_gradient)],
                description=r"balanced d = 2 and a generic start off the invariant subspace (d = 3, s = 0.3), "
                            r"$t \le 2$: drift within $\sum_k 2\|y_k\|\sqrt n(\mathrm{atol} + \mathrm{rtol}|y_k|)$"),
     trajectory("energy-identity", icl_risk_gradient, short_points, driven=field_path, figure=energy_defect, threshold=1e-8,
                unit="rel. defect", what=r"$|\Delta\mathcal R + \int\|G\|^2| / |\Delta\mathcal R|$",
                mutants=[Mutant(r"$-\nabla\mathcal R_\infty$ (wrong sign)", _NEG),
                         Mutant(r"$2\nabla\mathcal R_\infty$", _DOUBLE),
-                        Mutant(r"$\nabla_{U_{11}}$ transposed", GRADIENT_SLIPS["transposed"])],
+                        Mutant(r"$\nabla_{U_{11}}$ transposed", _transposed_gradient)],
                description=r"$\mathcal R_\infty(\theta(T)) - \mathcal R_\infty(\theta(0)) = -\int_0^T\|G\|^2dt$ along the flow of $G$, "
                            r"$\mathcal R_\infty$ by its closed form, $\int$ integrated with the state (same tolerance)"),
     trajectory("gd-first-order", 1.0, gd_points, driven=gd_study, figure=observed_order, threshold=0.9, relation=">=",
@@ -386,6 +534,7 @@ STATEMENT = Statement(
     ],
     derivations=derivations,
     checks=CHECKS,
+    closed_form=U_STAR, domains={"Sigma": "spd"},
     notes_tex=[
         r"The printed interval $\alpha < \sqrt2/(d^{1/4}\|\Sigma\|_{op})$ and ZFB's $\alpha^2\|\Sigma\|_{op}\sqrt d < 2$ agree only "
         r"at $\|\Sigma\|_{op} = 1$. Scale covariance shows the natural invariant is $\alpha^2\|\Sigma\|_{op}$ (ZFB's form; the "

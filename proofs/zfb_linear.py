@@ -25,6 +25,7 @@ derived from the fourth moments (d = 1, 2, 3, symbolic M) and cross-checked at s
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -35,11 +36,12 @@ import numpy as np
 import sympy as sp
 
 from verify.kernel.catalogue import vanishing_up_to
+from verify.kernel.mutate import to_formula
 from verify.icl import zfb_references as zr
 from verify.icl.risk import bayes_point, icl_risk_infinite, toeplitz_sigma
 from verify.icl.zfb import (
-    error_general_sym, error_sym, gamma_sym, lsa_error_conditional_mc, lsa_trained_minimizer, minimizer_from_gamma,
-    trained_first_order, zfb_gamma,
+    error_form, error_general_sym, error_sym, error_symbols, form_at, gamma_form, gamma_sym, lsa_error_conditional_mc,
+    lsa_trained_minimizer, minimizer_from_gamma, trained_first_order, zfb_error, zfb_error_parts, zfb_gamma,
 )
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Assumption, Derivation, by, equal_given, maps
@@ -278,6 +280,28 @@ def error_from_gamma(Lambda, G_N, G_M, M, noise_std=0.0, target_noise_std=0.0) -
                  + noise_std**2 * np.trace(GiL @ GiL) * inv_m + target_noise_std**2)
 
 
+N_, M_, S_, T_ = error_symbols()
+ERROR_FORM = error_form()
+"""The statement's closed form of E(y_hat - y_q)^2 (general d, SymPy): the conclusion of the derivations above,
+which evaluate it at explicit entries (verify.icl.zfb.error_sym)."""
+
+
+def _exact(x) -> sp.Rational:
+    """A float, Fraction or SymPy number as an exact rational (a float is its exact dyadic value)."""
+    if isinstance(x, Fraction):
+        return sp.Rational(x.numerator, x.denominator)
+    return sp.Rational(x) if isinstance(x, (sp.Basic, int)) else sp.Rational(float(x))
+
+
+def error_value(expr, Lambda, N, M, s=0, t=0) -> sp.Basic:
+    r"""A general-d SymPy form in \Lambda, N, M, s, t (:data:`ERROR_FORM` or a planted slip of it) at a point, exactly
+    (\Lambda rows of floats or fractions, every float taken at its exact value; M = inf allowed)."""
+    rows = np.asarray(Lambda, dtype=object).tolist() if not isinstance(Lambda, list) else Lambda
+    Lam = sp.ImmutableMatrix([[_exact(x) for x in row] for row in rows])
+    m = sp.oo if isinstance(M, float) and math.isinf(M) else _exact(M)
+    return form_at(expr, Lam, {N_: _exact(N), M_: m, S_: _exact(s), T_: _exact(t)})
+
+
 def _rate_constant(Lambda) -> float:
     L = np.asarray(Lambda, dtype=float)
     return (L.shape[0] + 1) * float(np.trace(L))
@@ -294,11 +318,16 @@ class ZFBClaim:
     error: Callable = error_from_gamma
     rate_constant: Callable = _rate_constant
     predictor_scale: float = 1.0
+    form: object = None
+    """A SymPy error form (general d, :func:`verify.icl.zfb.error_form`'s symbols) that replaces ``error`` when given:
+    how a closed form, or a generated mutant of it, becomes this subject."""
 
     def minimizer(self, Lambda, N):
         return self.weights(self.gamma(Lambda, N))
 
     def error_at(self, Lambda, N, M, s=0.0, t=0.0) -> float:
+        if self.form is not None:
+            return float(error_value(self.form, Lambda, N, M, s, t))
         return float(self.error(Lambda, self.gamma(Lambda, N), self.gamma(Lambda, M), M, s, t))
 
     def predict(self, X, y, x_q, Lambda, N):
@@ -428,7 +457,8 @@ def _mc_check(name, configs, n_prompts, mutants, description, slow=False):
     """A z-test whose simulation depends on the subject: the forward pass runs at W_*(claimed Gamma) and is compared
     with the claimed error, so a wrong Gamma changes both sides and is caught where they no longer match."""
     return z_test(name, subject=CLAIM, estimate=_mc(n_prompts), points=configs, value=_value, driven=True,
-                  mutants=_mutants(*mutants), resolve=0.01, description=description, slow=slow)
+                  mutants=_mutants(*mutants), resolve=0.01, description=description, slow=slow,
+                  adapter=lambda expr: CLAIM.replace(form=expr))
 
 
 CONFIG_EQ = _cfg(LAMBDA_T3, 5, 5)
@@ -447,10 +477,111 @@ def _bb_points():
             for Lam in (LAMBDA_T3, LAMBDA_D2, np.array([[0.3]])) for N_ in (1, 4, 50)]
 
 
+# ------------------------------------------------------------------------------------------ the closed form, exactly
+
+_L = next(iter(ERROR_FORM.atoms(sp.MatrixSymbol)))  # Lambda
+_GI = gamma_form(N_).I
+PROMPT_NOISE_TERM = S_**2 * sp.Trace(_GI * _L * _GI * _L) / M_
+_T = [None] + [sp.Trace(_L**k) if k > 1 else sp.Trace(_L) for k in range(1, 5)]
+E4_LAMBDA = (_T[1]**4 - 6 * _T[1]**2 * _T[2] + 3 * _T[2]**2 + 8 * _T[1] * _T[3] - 6 * _T[4]) / 24
+"""e_4(Lambda) by Newton's identities: zero for d <= 3."""
+ERROR_SLIPS = {
+    "prompt-noise term 1% too large": ERROR_FORM + PROMPT_NOISE_TERM / 100,
+    "+ e_4(Lambda)/N (zero for d <= 3)": ERROR_FORM + E4_LAMBDA / N_,
+    "prompt-noise term without 1/M": ERROR_FORM + PROMPT_NOISE_TERM * (M_ - 1),
+    "target noise t^2/M": ERROR_FORM - T_**2 + T_**2 / M_,
+}
+"""Planted wrong closed forms (SymPy, written once: mutants of the exact checks and entries of the claim catalogue)."""
+
+ERROR_DIMS = (1, 2, 3, 4, 5)
+
+
+def error_points(rng) -> list[dict]:
+    r"""Exact points of the error's checks: generic \Lambda = R R^T + I/4 (:func:`verify.icl.zfb_references.rational_lambda`)
+    at d = 1..5 (the form's matrix degree: an error vanishing for small d, e.g. a multiple of e_4(\Lambda), is
+    seen), N, M in 1..40; per d one point with prompt and target noise (s^2 on both sides of 1/2) and M != N, and one
+    noiseless with M = N (d even) or with prompt noise only (d odd)."""
+    out = []
+    for k in ERROR_DIMS:
+        Lam = zr.rational_lambda(k, rng)
+        m4 = zr.fourth_moments(Lam)  # memoised moments, shared by the two points of this Lambda
+        n = int(rng.integers(1, 41))
+        m = int(rng.choice([j for j in range(1, 41) if j != n]))
+        s_ = zr.small_rational(0.5 + 0.5 * rng.random()) if k % 2 else zr.small_rational(0.2 + 0.4 * rng.random())
+        t_ = zr.small_rational(0.3 + rng.random())
+        out.append({"Lambda": Lam, "N": n, "M": m, "s": s_, "t": t_, "dim": k, "m4": m4,
+                    "label": f"d={k}, N={n}, M={m}, s={s_}, t={t_}"})
+        quiet = k % 2 == 0
+        s2 = Fraction(0) if quiet else zr.small_rational(0.8 + rng.random())
+        m2 = n if quiet else m
+        out.append({"Lambda": Lam, "N": n, "M": m2, "s": s2, "t": Fraction(0), "dim": k, "m4": m4,
+                    "label": f"d={k}, N={n}, M={m2}, s={s2}, t=0"})
+    return out
+
+
+def exact_error_of(expr):
+    """The subject: ``expr`` (a SymPy error form) exactly at a point, as an mpf at the working precision."""
+    def value(p):
+        v = sp.Rational(error_value(expr, p["Lambda"], p["N"], p["M"], p["s"], p["t"]))
+        return zr.to_mpmath(Fraction(int(v.p), int(v.q)))
+    return value
+
+
+def _error_reference(p):
+    return zr.to_mpmath(zr.error_reference(p["Lambda"], p["N"], p["M"], p["s"], p["t"], p["m4"]))
+
+
+def _float_lambda(p) -> np.ndarray:
+    return np.array([[float(x) for x in row] for row in p["Lambda"]])
+
+
+def numeric_error_forms(p, zfb=zfb_error, claim=None) -> list[float]:
+    """The two numpy forms of the error at a point: the engine's :func:`verify.icl.zfb.zfb_error` (public API and
+    studies) and the numeric checks' :meth:`ZFBClaim.error_at`."""
+    L, args = _float_lambda(p), (p["N"], p["M"], float(p["s"]), float(p["t"]))
+    return [zfb(L, *args), (claim or CLAIM).error_at(L, *args)]
+
+
+def _closed_twice(p) -> list[float]:
+    v = float(error_value(ERROR_FORM, p["Lambda"], p["N"], p["M"], p["s"], p["t"]))
+    return [v, v]
+
+
+def _zfb_error_with(part: str, factor: float = 1.0, add=None):
+    """A planted numpy error: :func:`verify.icl.zfb.zfb_error_parts` with one part scaled, or a term added."""
+    def err(L, N, M, s=0.0, t=0.0):
+        parts = zfb_error_parts(L, N, M, s, t)
+        parts[part] *= factor
+        return float(sum(parts.values())) + (add(L, N) if add else 0.0)
+    return err
+
+
+def _e4_float(L, N) -> float:
+    ev = np.linalg.eigvalsh(np.asarray(L, float))
+    return float(sum(np.prod(c) for c in itertools.combinations(ev, 4))) / N
+
+
 REJECTED = ("drop tr(Lambda) tr(Gamma^-2 Lambda^2)/M", "Gamma = Lambda at finite N", "prompt noise without 1/M",
             "Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I")
 
 CHECKS = [
+    agreement("error-vs-definition", exact_error_of(ERROR_FORM), _error_reference, error_points, digits=30, dps=40,
+              kind="quadrature", adapter=exact_error_of, reference_name="the exact error of the Γ-free minimizer",
+              description="the closed form, evaluated exactly, vs E(ŷ_q - y_q)^2 of the predictor at the minimizer of the "
+                          "population loss found without Γ, from the definition (Gaussian moments read off the MGF, the "
+                          "prompt average by pair counting; exact fractions: verify.icl.zfb_references.error_reference); "
+                          "d = 1..5, N, M in 1..40, noise on and off: sees 1% of the prompt-noise term and terms that vanish "
+                          "only for d <= 3",
+              mutants=[Mutant(k, v) for k, v in ERROR_SLIPS.items()]),
+    agreement("numeric-error-forms-vs-closed-form", numeric_error_forms, _closed_twice, error_points, digits=12,
+              kind="float64", reference_name="the SymPy closed form evaluated exactly",
+              description="the numpy error forms (verify.icl.zfb.zfb_error, the public API's; and the numeric checks' "
+                          "ZFBClaim.error_at) vs the statement's SymPy closed form in exact arithmetic, d = 1..5",
+              mutants=[Mutant("zfb_error: prompt noise 1% too large",
+                              lambda p: numeric_error_forms(p, zfb=_zfb_error_with("prompt_noise", 1.01))),
+                       Mutant("zfb_error: + e_4(Lambda)/N", lambda p: numeric_error_forms(p, zfb=_zfb_error_with("bias", add=_e4_float))),
+                       Mutant("ZFBClaim.error: prompt noise without 1/M",
+                              lambda p: numeric_error_forms(p, claim=WRONG["prompt noise without 1/M"]))]),
     _mc_check("mc-lsa-forward-M-eq-N", [CONFIG_EQ], 300_000, GAMMA_MUTANTS + ("error 1% too large",),
               "LSA forward pass (eq. 3.3) at W_*(claimed Γ) vs the claimed error, noiseless, d=3 Toeplitz 0.5, N=M=5; "
               "mean over (w, x_q) by exact cubature, over x_{1:M} by Monte Carlo; must resolve 1%"),
@@ -467,11 +598,13 @@ CHECKS = [
                           "loss found without Γ (verify.icl.zfb.lsa_trained_minimizer), arbitrary labels"),
     bound("large-N", CLAIM, large_n_slope, [{"Lambda": LAMBDA_T3, "label": "d=3 Toeplitz"}, {"Lambda": LAMBDA_D2, "label": "d=2"}],
           threshold=-0.9, relation="<=", unit="slope", kind="float64", what="fitted log-log slope of the O(1/N) remainders",
+          adapter=lambda expr: CLAIM.replace(form=expr),
           mutants=_mutants("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I", "rate d tr(Lambda)", "W_KQ with Gamma not inverted"),
           description="W_*(N) = (U_*, V_*) + D_1/N + O(N^-2) with D_1 the derivative in 1/N of the Γ-free trained minimizer "
                       "(complex step), and N·err(N, N) = (d+1)trΛ + O(1/N): both remainders, fitted over N = 1e2..1e5, "
                       "must decay like 1/N (slope <= -0.9); a wrong constant leaves a plateau (slope ~ 0)"),
     agreement("bb-risk-link", subject=lambda p: CLAIM.error_at(p["Lambda"], p["N"], math.inf),
+              adapter=lambda expr: (lambda p: CLAIM.replace(form=expr).error_at(p["Lambda"], p["N"], math.inf)),
               reference=lambda p: 2 * icl_risk_infinite(*lsa_trained_minimizer(p["Lambda"], p["N"]), p["Lambda"]),
               points=_bb_points(), digits=12, kind="float64", reference_name="2 R_∞ at the Γ-free trained minimizer",
               mutants=[Mutant(n, (lambda c: lambda p: c.error_at(p["Lambda"], p["N"], math.inf))(WRONG[n]))
@@ -557,13 +690,15 @@ ERROR_CLAIM = ClaimSpec(
     wrong_examples=(_ERR.replace(_G, "((1 + 2/N)*Lambda + trace(Lambda)/N*I)"),           # 2/N for 1/N in Gamma
                     _ERR.replace(_GI, "Lambda**-1"),                                        # Gamma = Lambda
                     _ERR.replace(_GM, "((1 + 1/M)*Lambda)"),                                # tr(Lambda)/M term dropped
-                    _ERR.replace("*Lambda)/M + t", "*Lambda) + t"),                         # noise without 1/M
+                    to_formula(ERROR_SLIPS["prompt-noise term without 1/M"]),               # noise without 1/M
+                    to_formula(ERROR_SLIPS["prompt-noise term 1% too large"]),              # noise 1% too large
+                    to_formula(ERROR_SLIPS["+ e_4(Lambda)/N (zero for d <= 3)"]),           # 0 at d <= 3 (e_4)
                     _ERR.replace("- 2*trace", "- trace"),                                   # 2 -> 1
                     _ERR.replace(_GI, _G),                                                  # Gamma not inverted
                     _ERR.replace(_GM, "((1 + 1/M)*Lambda + trace(Lambda**2)/M*I)"),         # tr <-> tr(Lambda^2)
                     _ERR.replace("s**2*", "s*").replace("t**2", "t"),                       # std for variance
                     _ERR.replace("s**2", "S2").replace("t**2", "s**2").replace("S2", "t**2"),  # s <-> t
-                    _ERR.replace("+ t**2", "+ t**2/M"),                                     # target noise / M
+                    to_formula(ERROR_SLIPS["target noise t^2/M"]),                          # target noise / M
                     f"(1 + 1e-12)*({_ERR})",                                                # relative offset 1e-12
                     f"{_ERR} + {vanishing_up_to(3, 'Lambda')}*trace(Lambda)/N",            # 0 at d <= 3
                     f"{_ERR} + {vanishing_up_to(4, 'Lambda')}*t**2"),                       # 0 at d <= 4
@@ -634,5 +769,6 @@ STATEMENT = Statement(
     checks=CHECKS,
     claims=[ERROR_CLAIM],
     notes_tex=NOTES,
+    closed_form=ERROR_FORM, domains=ERROR_CLAIM.domains,
     order=7.0,
 )

@@ -8,6 +8,8 @@ of gradient flow is W_*.  Numerically, W_*(\Gamma) is compared with the minimize
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import sympy as sp
 
@@ -16,12 +18,13 @@ import mpmath
 from verify.kernel.catalogue import cayley_hamilton_3, vanishing_up_to
 from verify.icl import zfb_references as zr
 from verify.icl.risk import toeplitz_sigma
-from verify.icl.zfb import error_sym, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma
+from verify.icl.zfb import error_sym, form_at, gamma_form, gamma_sym, lsa_trained_minimizer, minimizer_from_gamma, zfb_gamma
 from verify.kernel.claim import ClaimPoint, ClaimSpec
 from verify.kernel.derivation import Derivation, maps
 from verify.kernel.evidence import agreement
 from verify.kernel.verdict import Finding
 from verify.kernel.statement import Mutant, Statement
+from verify.numerics.strategies import random_covariance
 from verify.symbolic import symbolic_matrix, symbolic_vector
 from verify.symbolic.gaussian_mgf import GaussianBlock, PromptAverage, mgf_expectation, symmetric_symbols
 
@@ -151,10 +154,34 @@ def derivations() -> list[Derivation]:
 
 
 LAMBDAS = [toeplitz_sigma(3, 0.5), np.diag([1.0, 0.25]), np.array([[0.3]])]
+GAMMA_FORM = gamma_form(N)
+r"""The statement's closed form \Gamma = (1 + 1/N)\Lambda + tr(\Lambda)/N I_d (general d, SymPy)."""
 
 
 def _claimed(gamma):
     return lambda p: list(minimizer_from_gamma(gamma(p["Lambda"], p["N"])))
+
+
+def gamma_of(expr):
+    r"""A general-d SymPy form of \Gamma (the closed form or a slip of it) as a numpy function (\Lambda, N) -> \Gamma,
+    evaluated exactly at the float values (their exact dyadic rationals), then rounded."""
+    def gamma(Lam, n):
+        Lm = sp.ImmutableMatrix([[sp.Rational(float(x)) for x in row] for row in np.asarray(Lam, dtype=float)])
+        G = form_at(expr, Lm, {N: sp.Integer(int(n))})
+        return np.array(sp.Matrix(G).tolist() if isinstance(G, sp.MatrixBase) else [[G]], dtype=float)
+    return gamma
+
+
+def minimizer_points(rng) -> list[dict]:
+    r"""\Lambda at d = 1, 2, 3 (the fixed ones) and random non-diagonal \Lambda at d = 4, 5, 6 (terms vanishing for small
+    d, e.g. e_4(\Lambda), are seen), each at N = 1, 3, 10, 1000."""
+    extra = [random_covariance(k, rng, floor=0.3) for k in (4, 5, 6)]
+    return [{"Lambda": L, "N": n, "label": f"d={L.shape[0]}, N={n}"} for L in LAMBDAS + extra for n in (1, 3, 10, 1000)]
+
+
+def _gamma_points(rng) -> list[dict]:
+    return [{"Lambda": random_covariance(k, rng, floor=0.3), "N": n, "label": f"d={k}, N={n}"}
+            for k in (1, 2, 3, 4, 5, 6) for n in (1, 7)]
 
 
 # ------------------------------------------------------------------------------------------ user claims (verify claim)
@@ -164,6 +191,11 @@ def _claimed(gamma):
 
 CLAIM_DPS = 40
 CLAIM_DIMS = (1, 2, 3, 4, 5)
+
+
+def _e4(L) -> float:
+    ev = np.linalg.eigvalsh(np.asarray(L, dtype=float))
+    return float(sum(np.prod(c) for c in itertools.combinations(ev, 4)))
 
 
 def gamma_claim_points(seed: int) -> list:
@@ -225,14 +257,26 @@ STATEMENT = Statement(
     checks=[
         agreement("trained-minimizer", subject=_claimed(zfb_gamma),
                   reference=lambda p: list(lsa_trained_minimizer(p["Lambda"], p["N"])),
-                  points=[{"Lambda": L, "N": n, "label": f"d={L.shape[0]}, N={n}"} for L in LAMBDAS for n in (1, 3, 10, 1000)],
+                  points=minimizer_points, adapter=lambda expr: _claimed(gamma_of(expr)),
                   digits=12, kind="float64", reference_name="the Γ-free minimizer of the exact population loss",
                   mutants=[Mutant("Gamma = (1 + 2/N)Lambda + tr(Lambda)/N I",
                                   _claimed(lambda L, n: (1 + 2 / n) * L + np.trace(L) / n * np.eye(L.shape[0]))),
                            Mutant("Gamma = Lambda at finite N", _claimed(lambda L, n: L))],
                   description="W_*(Γ) vs the minimizer of the LSA population loss on u12 = u21 = 0 computed from Isserlis "
-                              "moments of the prompt (no Γ), balanced as gradient flow from ZFB's initialisation"),
+                              "moments of the prompt (no Γ), balanced as gradient flow from ZFB's initialisation; d = 1..6, "
+                              "N = 1, 3, 10, 1000"),
+        agreement("numpy-gamma-vs-closed-form", subject=lambda p: zfb_gamma(p["Lambda"], p["N"]),
+                  reference=lambda p: gamma_of(GAMMA_FORM)(p["Lambda"], p["N"]),
+                  points=_gamma_points, digits=13, kind="float64", reference_name="the SymPy closed form evaluated exactly",
+                  mutants=[Mutant("zfb_gamma with tr(Lambda)/N -> tr(Lambda)/(N + 1)",
+                                  lambda p: zfb_gamma(p["Lambda"], p["N"]) - np.trace(p["Lambda"]) / (p["N"] * (p["N"] + 1))
+                                  * np.eye(p["Lambda"].shape[0])),
+                           Mutant("zfb_gamma with + e_4(Lambda)/N I", lambda p: zfb_gamma(p["Lambda"], p["N"])
+                                  + _e4(p["Lambda"]) / p["N"] * np.eye(p["Lambda"].shape[0]))],
+                  description="the numpy Γ (verify.icl.zfb.zfb_gamma: the public API's, and every ZFB check's) vs the "
+                              "statement's SymPy closed form in exact arithmetic, d = 1..6"),
     ],
+    closed_form=GAMMA_FORM, domains=GAMMA_CLAIM.domains,
     claims=[GAMMA_CLAIM],
     order=7.1,
 )

@@ -23,7 +23,13 @@ from verify.icl.references import (
     CLAIM_DIMS as DIMS, claim_grid, definition_quadrature, gradient_definition, minimizer_U11, random_point,
     risk_definition_gh, task_moments,
 )
-from verify.icl.symbols import cayley_hamilton3, swap, swap_symbols, vanishing_at_small_d
+from verify.icl.symbols import swap, swap_symbols
+from verify.kernel.catalogue import cayley_hamilton_3 as cayley_hamilton3, vanishing_up_to
+
+
+def vanishing_at_small_d(term: str) -> str:
+    """A term that is 0 at d = 1, 2, 3 and not above."""
+    return f"{vanishing_up_to(3, 'Sigma')}*({term})"
 
 risk_claim_points, gradient_claim_points = PR.claim_points, PG.gradient_claim_points
 

@@ -16,9 +16,7 @@ import pytest
 
 from verify.icl.risk import (
     PROMPTS_PER_BLOCK,
-    RateFit,
     bayes_point,
-    fit_rate,
     gamma_w,
     icl_prediction_infinite,
     icl_risk_gap_mc,
@@ -28,7 +26,7 @@ from verify.icl.risk import (
     invariant_point,
     toeplitz_sigma,
 )
-from verify.numerics.montecarlo import DEFAULT_Z, Estimate
+from verify.numerics.montecarlo import DEFAULT_Z, Estimate, RateFit, fit_rate
 
 Z = DEFAULT_Z
 

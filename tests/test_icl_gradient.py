@@ -9,9 +9,8 @@ import pytest
 import sympy as sp
 
 import proofs.icl_gradient as P
+from proofs.icl_gradient import GRADIENT_SLIPS, LIMIT_SLIPS
 from verify.icl.gradient import (
-    GRADIENT_SLIPS,
-    LIMIT_SLIPS,
     balance,
     icl_active_vector,
     icl_from_active_vector,
@@ -29,7 +28,7 @@ from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toe
 from verify.kernel.compare import relative_error
 from verify.kernel.derivation import equal, polynomial_equal, polynomial_gradient
 from verify.kernel.registry import get_statement
-from verify.kernel.runner import run_check
+from verify.kernel.runner import Preparations, run_check
 from verify.numerics.differences import central_difference, hessian_fd
 from verify.numerics.ode import rk4
 from verify.numerics.strategies import random_covariance
@@ -288,6 +287,10 @@ def _check(name):
     return st, st.check_named(name)
 
 
+_STORE = Preparations()
+"""Preparations shared by the tests of this module (each check prepared once per seed, as the plugin does)."""
+
+
 @pytest.mark.parametrize("seed", [5, 8, 16, 20, 27, 28])
 def test_balance_conserved_passes_across_seeds(seed):
     st, chk = _check("balance-conserved")
@@ -305,8 +308,8 @@ def test_balance_conserved_passes_across_seeds(seed):
 ])
 def test_named_mutants_are_caught(check, mutant):
     st, chk = _check(check)
-    assert run_check(st, chk, 0).passed
-    assert not run_check(st, chk, 0, mutant=mutant).passed
+    assert run_check(st, chk, 0, preparations=_STORE).passed
+    assert not run_check(st, chk, 0, mutant=mutant, preparations=_STORE).passed
 
 
 @pytest.mark.parametrize("check", ["wrong-gradient-rejected", "transposed-flow-rejected", "sum-not-conserved"])

@@ -17,7 +17,7 @@ from mpmath import mp
 import proofs.icl_risk_infinite as P
 from verify.icl.symbols import PREDICTION
 from verify.kernel.registry import get_statement
-from verify.kernel.runner import run_check
+from verify.kernel.runner import Preparations, run_check
 from verify.kernel.derivation import Derivation
 from verify.kernel.compare import digits_between as agreeing_digits
 from verify.kernel.claim import check_formula
@@ -182,8 +182,12 @@ def test_gap_point_has_requested_score_scale():
 STATEMENT = get_statement("icl-risk-infinite")
 
 
+_STORE = Preparations()
+"""Preparations shared by the tests of this module (each check prepared once per seed, as the plugin does)."""
+
+
 def _run(check, mutant=None, seed=0):
-    return run_check(STATEMENT, STATEMENT.check_named(check), seed, mutant=mutant)
+    return run_check(STATEMENT, STATEMENT.check_named(check), seed, mutant=mutant, preparations=_STORE)
 
 
 def test_finite_L_gap_sees_a_p_inf_shift():

@@ -71,8 +71,9 @@ def test_every_alpha_converges_and_the_escape_law():
     cells = train.alpha_sweep(train.scaled_sigma(2, 4.0), [1e-3, 1.0, 100.0])
     assert all(c["converged"] for c in cells)
     assert cells[0]["t_reach"] > cells[1]["t_reach"]  # tiny alpha: slow escape from the saddle at 0
-    run = evidence.escape_run({"Sigma": train.scaled_sigma(2, 1.0)})
-    assert evidence.escape_error({"Sigma": train.scaled_sigma(2, 1.0)}, run, train.escape_rate) < 1e-3
+    row = {"Sigma": train.scaled_sigma(2, 1.0), "P": train.random_direction(2, 0)}
+    run = evidence.escape_run(row)
+    assert evidence.escape_error(row, run, train.escape_rate) < 1e-3
 
 
 # ------------------------------------------------------------------------------ mutants go red
@@ -100,6 +101,47 @@ def test_planted_slips_are_caught():
     assert train.bayes_distance(U, V, np.eye(2)) < 2e-9
     wrong = lambda S: invariant_point(np.linalg.inv(S), 1.0, S.shape[0])  # noqa: E731  no trace factor
     assert train.bayes_distance(U, V, np.eye(2), wrong) > 0.1
+
+
+def test_a_wrong_bayes_point_in_the_engine_is_red_and_the_run_finishes(monkeypatch):
+    """(U_*, V_*) planted without its trace factor in verify.icl.risk: the reference flows stop on their own
+    convergence (never on a distance to the point under test), so every check finishes well within its budget, and the
+    numpy Bayes point's check goes red; the limit check, whose subject is the SymPy closed form, stays right."""
+    import time
+
+    import verify.icl.risk as risk
+    from verify.kernel.registry import get_statement
+    from verify.kernel.runner import run_check
+
+    def wrong(S):
+        S = np.asarray(S, dtype=float)
+        return invariant_point(np.linalg.inv(S), 1.0, S.shape[0])
+
+    monkeypatch.setattr(risk, "bayes_point", wrong)
+    monkeypatch.setattr(train, "bayes_point", wrong)
+    st = get_statement("train-infinite")
+    t0 = time.perf_counter()
+    records = {c.name: run_check(st, c, 0) for c in st.checks if not c.slow}
+    assert time.perf_counter() - t0 < 120
+    assert all(r.seconds < st.check_named(n).budget for n, r in records.items())
+    assert not records["numpy-bayes-point-vs-closed-form"].passed, records["numpy-bayes-point-vs-closed-form"]
+    assert records["flow-reaches-bayes-point"].passed and records["risk-to-bayes-risk"].passed
+
+
+@pytest.mark.parametrize("order", ["A S^3", "S A S^2"])
+def test_a_reordered_batched_field_in_the_engine_is_red(monkeypatch, order):
+    """The alpha sweep's batched field with Sigma^2 A Sigma reordered (planted in the one definition, which the sweep
+    and the balanced flows import): the field's check, at states that do not commute with Sigma, goes red."""
+    import verify.icl.gradient as gradient
+    from verify.kernel.registry import get_statement
+    from verify.kernel.runner import run_check
+
+    planted = evidence._reordered_field(order)
+    monkeypatch.setattr(gradient, "invariant_field", planted)
+    monkeypatch.setattr(train, "invariant_field", planted)
+    st = get_statement("train-infinite")
+    ev = run_check(st, st.check_named("batched-field-vs-gradient"), 0)
+    assert not ev.passed and ev.figure > 1e-3, ev
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -183,3 +225,14 @@ def test_train_parts_are_sweep_cells_logged_and_resumed(monkeypatch, tmp_path):
     assert first["runs"]["infinite"]["runs"][0]["value"] == 3.5 and first["findings"] == ["[infinite] seed 3"]
     study.run(quick=True, seed=4, parts=("infinite",), log=log)  # another seed is another cell
     assert calls == [3, 4] and len(log.read_text().splitlines()) == 2
+
+
+def test_every_generated_mutant_of_the_bayes_point_is_killed_or_proved_equivalent():
+    """train-infinite's closed form U_* = tr(Sigma^-2)^(-1/4) Sigma^-1, mutated by machine: the limit check kills every
+    mutant the exact decision does not prove equal (Sigma^T for Sigma is one)."""
+    from verify.kernel.mutate import mutation_campaign
+    from verify.kernel.registry import get_statement
+
+    report = mutation_campaign(get_statement("train-infinite"))
+    assert report["generated"] >= 10 and report["survived"] == 0, [m for m in report["mutants"] if m["status"] == "survived"]
+    assert report["equivalent"] >= 1 and report["killed"] + report["equivalent"] == report["generated"]

@@ -205,3 +205,77 @@ def test_the_convergence_checks_describe_their_own_cases():
         assert f"batches of {case['batch']} prompts" in text and f"{case['n_steps']} steps" in text, name
         assert f"{case['runs']} runs per" in text and ", ".join(map(str, case["Ls"])) in text, name
     assert f"batch {mod.WIDE_CASE['batch']}" in checks["finite-L-approaches-L-inf-wide"].description
+
+
+# ------------------------------------------------------------------------------ planted engine errors turn train-finite red
+
+
+def _plant_and_run(monkeypatch, module, name, value, check):
+    from verify.kernel.registry import get_statement
+    from verify.kernel.runner import run_check
+
+    monkeypatch.setattr(module, name, value)
+    st = get_statement("train-finite")
+    return run_check(st, st.check_named(check), 0)
+
+
+def test_the_L_inf_reference_limit_times_10_is_red(monkeypatch):
+    import verify.icl.training_finite as engine
+
+    orig = engine.limit_risk
+    ev = _plant_and_run(monkeypatch, engine, "limit_risk", lambda case: 10 * orig(case), "L-inf-reference-vs-definition")
+    assert not ev.passed and ev.figure < 2, ev
+
+
+def test_the_L_inf_reference_run_for_half_its_steps_is_red(monkeypatch):
+    import verify.icl.training_finite as engine
+
+    orig = engine.limit_risk
+    ev = _plant_and_run(monkeypatch, engine, "limit_risk", lambda case: orig(dict(case, n_steps=case["n_steps"] // 2)),
+                        "L-inf-reference-vs-definition")
+    assert not ev.passed and ev.figure < 3, ev
+
+
+def test_the_V_update_transposed_is_red(monkeypatch):
+    """The query row of V never trained: invisible from the balanced start (the expected gradient keeps a = 0), red
+    from the generic starts of the step check."""
+    import verify.icl.training_finite as engine
+
+    def transposed(dU, dV, d):
+        return np.concatenate([dU[:d, :d].ravel(), dU[d, :d], dV.T[d, :d], [dV[d, d]]])
+
+    ev = _plant_and_run(monkeypatch, engine, "active_update", transposed, "descent-steps-vs-definition")
+    assert not ev.passed and ev.figure > 1e-3, ev
+
+
+def test_prompts_with_covariance_CtC_are_red(monkeypatch):
+    """C^T C instead of Sigma, planted in the descent's own draws and in the public sampler."""
+    import verify.icl.prompts as prompts
+    import verify.icl.training_finite as engine
+
+    orig = prompts.sample_with_roots
+    ev = _plant_and_run(monkeypatch, engine, "sample_with_roots",
+                        lambda pr, qr, *a: orig(pr.T, None if qr is None else qr.T, *a), "descent-steps-vs-definition")
+    assert not ev.passed and ev.figure > 1e-3, ev
+
+    def sampler(Sigma, L, batch, rng, noise=0.0, w_scale=1.0):
+        C = np.linalg.cholesky(np.asarray(Sigma, dtype=float))
+        return orig(C, C, L, batch, np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng,
+                    float(noise), float(w_scale))
+
+    ev = _plant_and_run(monkeypatch, prompts, "sample_prompts", sampler, "prompt-sampler-law")
+    assert not ev.passed and ev.figure > 20, ev
+
+
+def test_the_batch_risk_without_its_half_is_red(monkeypatch):
+    import verify.icl.training_finite as engine
+
+    core = engine._softmax_core
+
+    def slipped(*args):
+        r, dU, dV = core(*args)
+        return 2 * r, dU, dV
+
+    for check in ("batch-risk-vs-definition", "descent-steps-vs-definition"):
+        ev = _plant_and_run(monkeypatch, engine, "_softmax_core", slipped, check)
+        assert not ev.passed and ev.figure > 0.5, (check, ev)

@@ -51,7 +51,7 @@ from typing import Callable
 
 import numpy as np
 
-from verify.icl.risk import _c0_and_M, _sigma, _uv, icl_risk_infinite, invariant_point
+from verify.icl.risk import _c0_and_M, _sigma, _uv, icl_risk_infinite
 from verify.numerics.differences import central_difference, hessian_fd
 from verify.numerics.ode import Trajectory, integrate, rk4
 from verify._validation import as_array, as_matrix, nonnegative_float, positive_int, real
@@ -68,11 +68,10 @@ __all__ = [
     "invariant_flow",
     "invariant_state",
     "invariant_flow_endpoints",
+    "invariant_field",
     "flow_trajectory",
     "balance",
     "sum_of_squares",
-    "GRADIENT_SLIPS",
-    "LIMIT_SLIPS",
 ]
 
 
@@ -297,19 +296,35 @@ def invariant_flow_endpoints(A0s, b0s, Sigma, t_end, n_steps, grading=1.0) -> tu
     b0s = as_array(b0s, "b0s", ndim=1)
     if b0s.shape != (n,):
         raise ValueError(f"b0s: expected shape ({n},), got {b0s.shape}")
-    S2 = S @ S
-
-    def rhs(t, y):
-        Y = y.reshape(n, d * d + 1)
-        A, b = Y[:, :-1].reshape(n, d, d), Y[:, -1]
-        S2AS = S2 @ A @ S
-        Adot = b[:, None, None] * S2 - (b * b)[:, None, None] * S2AS
-        bdot = np.einsum("kij,ij->k", A, S2) - b * np.einsum("kij,kij->k", A, S2AS)
-        return np.concatenate([Adot.reshape(n, -1), bdot[:, None]], axis=1).reshape(-1)
+    rhs = invariant_field(S, n)
 
     y0 = np.concatenate([A0s.reshape(n, -1), b0s[:, None]], axis=1).reshape(-1)
     Y = rk4(rhs, y0, t_end, n_steps, record_every=n_steps, grading=grading).final.reshape(n, d * d + 1)
     return Y[:, :-1].reshape(n, d, d), Y[:, -1]
+
+
+def invariant_field(Sigma, m: int = 1) -> Callable[[float, np.ndarray], np.ndarray]:
+    r"""The invariant-subspace field for m cells at once, y = (vec A_1, b_1, ..., vec A_m, b_m):
+    \dot A = b\Sigma^2 - b^2\Sigma^2A\Sigma, \dot b = <A, \Sigma^2> - b <A, \Sigma^2A\Sigma>  (= -\nabla R_\infty there,
+    statement icl-gradient).  The one hand-written batched field of the package (the \alpha sweep, the balanced flows
+    of :func:`invariant_flow_endpoints`): the statement train-infinite checks it against :func:`icl_risk_gradient` at
+    states that do not commute with \Sigma."""
+    S = _sigma(Sigma)
+    m = positive_int(m, "m")
+    d = S.shape[0]
+    S2 = S @ S
+    k = d * d + 1
+
+    def rhs(t, y):
+        Y = y.reshape(m, k)
+        A, b = Y[:, :-1].reshape(m, d, d), Y[:, -1]
+        X = S2 @ A @ S
+        out = np.empty_like(Y)
+        out[:, :-1] = (b[:, None, None] * S2 - (b * b)[:, None, None] * X).reshape(m, d * d)
+        out[:, -1] = np.einsum("mij,ij->m", A, S2) - b * np.einsum("mij,mij->m", A, X)
+        return out.ravel()
+
+    return rhs
 
 
 def flow_trajectory(flow: Callable, A0, b0, Sigma, t_end: float, rtol: float = 1e-13, atol: float = 1e-15) -> Trajectory:
@@ -347,61 +362,3 @@ def balance(Y) -> np.ndarray:
 def sum_of_squares(Y) -> np.ndarray:
     """||A||_F^2 + b^2 for rows y = (vec A, b) (not conserved)."""
     return (Y[:, :-1] ** 2).sum(1) + Y[:, -1] ** 2
-
-
-# ------------------------------------------------------------------------------ planted slips
-# Wrong gradients and wrong limit points with the signatures of icl_risk_gradient and verify.icl.risk.bayes_point:
-# the mutants of the statements icl-gradient and train-infinite (each proof wraps them in its Mutants).
-
-
-def _slip(variant: str):
-    def grad(U, V, Sigma, noise=0.0):
-        S = _sigma(Sigma)
-        d = S.shape[0]
-        U, V = _uv(U, V, d)
-        gU, gV = icl_risk_gradient(U, V, S, noise)
-        U11, u, a, b = U[:d, :d], U[d, :d], V[d, :d], V[d, d]
-        c0, M = _c0_and_M(U11, u, a, b, S, noise**2)
-        e = c0 + b * np.trace(S) * u
-        if variant == "transposed":
-            gU[:d, :d] = gU[:d, :d].T
-        elif variant == "dropped":
-            gU[d, :d] -= 2.0 * np.trace(S @ S) * b * b * S @ u
-        elif variant == "factor2":
-            gV[d, :d] *= 2.0
-        elif variant == "M":
-            gU[:d, :d] = np.outer(S @ a, S @ e) + b * S @ M @ S
-        elif variant == "U11T":
-            gV[d, :d] = S @ U11.T @ S @ e + S @ M.T @ S @ u
-        return gU, gV
-
-    return grad
-
-
-GRADIENT_SLIPS = {
-    "transposed": _slip("transposed"),   # \nabla_{U11} transposed
-    "dropped": _slip("dropped"),         # \kappa b^2 \Sigma u dropped from \nabla_u
-    "factor2": _slip("factor2"),         # 2 \nabla_a
-    "M": _slip("M"),                     # M for M^T in \nabla_{U11}
-    "U11T": _slip("U11T"),               # U11^T for U11 in \nabla_a
-}
-"""Planted slips of :func:`icl_risk_gradient` (same signature)."""
-
-
-def _limit_slip(power_U: float, power_V: float):
-    def limit(Sigma):
-        S = _sigma(Sigma)
-        Si = np.linalg.inv(S)
-        Si = (Si + Si.T) / 2
-        t = np.trace(Si @ Si)
-        return invariant_point(Si * t**power_U, t**power_V, S.shape[0])
-
-    return limit
-
-
-LIMIT_SLIPS = {
-    "U+1/4": _limit_slip(0.25, 0.25),   # U_\star = tr(\Sigma^{-2})^{+1/4} diag(\Sigma^{-1}, 0)
-    "swapped": _limit_slip(0.25, -0.25),  # exponents of U_\star and V_\star swapped
-    "no trace": _limit_slip(0.0, 0.0),   # U_\star = diag(\Sigma^{-1}, 0), V_\star = e e^T
-}
-"""Planted slips of :func:`verify.icl.risk.bayes_point` (same signature)."""

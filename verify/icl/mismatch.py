@@ -35,7 +35,8 @@ from verify.numerics.strategies import random_covariance
 from verify.symbolic import explicit_at, trace
 
 __all__ = ["SIGMA_P", "SIGMA_Q", "SYM2", "GAMMA_P", "DEFINITION", "mismatch_closed_form_of", "CLOSED_MISMATCH",
-           "INVARIANT_MISMATCH", "TAU2", "mismatch_point", "invariant_mismatch_point", "mismatch_value", "mismatch_quadrature",
+           "INVARIANT_MISMATCH", "TAU2", "TAU", "mismatch_point", "invariant_mismatch_point", "mismatch_value", "mismatch_quadrature",
+           "mismatch_gradient_differences",
            "DPS"]
 
 DPS = 40
@@ -53,6 +54,8 @@ DEFINITION = HALF * (E_LAST * V_BLOCKS * GAMMA_P * U_BLOCKS * QUERY - w.T * x - 
 
 TAU2 = sp.Symbol("tau2", positive=True)
 """The task variance: w ~ N(0, tau2 I_d) (the statement has tau2 = 1; the authors' code tau2 = 1/d)."""
+TAU = sp.Symbol("tau", positive=True)
+"""The task standard deviation: w ~ N(0, tau^2 I_d) (a point's ``tau2`` is tau^2)."""
 
 
 def mismatch_closed_form_of(Sp, Sq, U11_=U11, u_=u, a_=a, tau2=1):
@@ -105,11 +108,13 @@ def invariant_mismatch_point(A_, b_, Sigma_p, Sigma_q, s_) -> dict:
 
 
 def mismatch_value(point: dict, expr=CLOSED_MISMATCH):
-    """A general-d scalar expression in U11, u, a, b, A (= U11), Sigma_p, Sigma_q, s at an exact point (rational)."""
+    """A general-d scalar expression in U11, u, a, b, A (= U11), Sigma_p, Sigma_q, s, tau2 (or tau = sqrt(tau2)) at an
+    exact point (rational; ``point["tau2"]`` defaults to 1)."""
     Um, Vm = point["U"], point["V"]
     k = Um.shape[0] - 1
     values = {U11: Um[:k, :k], A: Um[:k, :k], u: Um[k, :k].T, a: Vm[k, :k].T, b: Vm[k, k],
-              SIGMA_P: point["Sigma_p"], SIGMA_Q: point["Sigma_q"], s: point["s"], TAU2: point.get("tau2", 1)}
+              SIGMA_P: point["Sigma_p"], SIGMA_Q: point["Sigma_q"], s: point["s"], TAU2: point.get("tau2", 1),
+              TAU: sp.sqrt(sp.Rational(point.get("tau2", 1)))}
     return sp.Rational(explicit_at(expr, d, k, SYM2, values))
 
 
@@ -160,6 +165,26 @@ def mismatch_quadrature(point: dict, dps: int = DPS) -> mpmath.mpf:
             r = mp.matrix([row[0, j] - wv[j] for j in range(k)])
             total += wt * ((r.T * Sq * r)[0] + s2) / 2
         return +total
+
+
+def mismatch_gradient_differences(point: dict, dps: int = DPS) -> tuple[np.ndarray, np.ndarray]:
+    r"""(\partial R/\partial U, \partial R/\partial V) of the DEFINITION at an exact point: central differences with step
+    1 of :func:`mismatch_quadrature` in every entry of U and V.  p_\infty is linear in each entry, so R_\infty is a
+    quadratic in each single entry and the central difference is exact (to the working precision): neither a closed
+    form nor a derivative formula is used.  Float64 arrays ((d+1) x (d+1) each)."""
+    out = []
+    for key in ("U", "V"):
+        X = sp.Matrix(point[key])
+        G = np.zeros(X.shape)
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                E = sp.zeros(*X.shape)
+                E[i, j] = 1
+                up = mismatch_quadrature({**point, key: sp.ImmutableMatrix(X + E)}, dps)
+                down = mismatch_quadrature({**point, key: sp.ImmutableMatrix(X - E)}, dps)
+                G[i, j] = float((up - down) / 2)
+        out.append(G)
+    return out[0], out[1]
 
 
 def toeplitz(dim: int, rho) -> sp.ImmutableMatrix:

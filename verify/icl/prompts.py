@@ -43,9 +43,10 @@ import numpy as np
 
 from verify._validation import covariance, nonnegative_float, positive_float, positive_int, seed_value
 from verify.numerics.measures import as_generator
+from verify.numerics.montecarlo import mean_estimate
 
 __all__ = ["MAX_BATCH_TOKENS", "MODES", "sample_prompts", "authors_prompts", "sample_with_roots", "sampler",
-           "mode_covariances", "step_generator"]
+           "mode_covariances", "step_generator", "moment_names", "moment_estimates", "moment_values"]
 
 MAX_BATCH_TOKENS = 1 << 26
 """Largest B * L of one batch (about 0.5 GB per float64 working array): a guard against a typo."""
@@ -135,3 +136,63 @@ def step_generator(seed, L, tag: str, k: int) -> np.random.Generator:
     (seed, L, tag, k), same prompts, whatever ran before; steps and runs are independent streams."""
     seed = seed_value(seed)
     return np.random.default_rng(np.random.SeedSequence([seed, int(L), zlib.crc32(tag.encode())], spawn_key=(int(k),)))
+
+
+# ------------------------------------------------------------------------------------------ the law of a batch
+
+
+def moment_names(d: int) -> list[str]:
+    """The names of the estimates of :func:`moment_estimates` in dimension ``d``, in order.
+
+    >>> moment_names(1)
+    ['E z_0z_0', 'E zq_0zq_0', 'E y^2', 'E y_q^2', 'E y y_q x^T Sigma^-1 x_q']
+    """
+    d = positive_int(d, "d")
+    pairs = [(i, j) for i in range(d) for j in range(i, d)]
+    return ([f"E z_{i}z_{j}" for i, j in pairs] + [f"E zq_{i}zq_{j}" for i, j in pairs]
+            + ["E y^2", "E y_q^2", "E y y_q x^T Sigma^-1 x_q"])
+
+
+def moment_estimates(X, Y, Xq, Yq, Sigma) -> list:
+    r"""Monte Carlo estimates of the second moments that pin down the law of a batch (X, Y, Xq, Yq) claimed to be
+    the model of :func:`sample_prompts` with covariance \Sigma: with C = chol(\Sigma), z = C^{-1}x,
+
+    * E[z z^T] (upper triangle) for the prompt covariates, E[z_q z_q^T] for the query: the identity iff the
+      covariances are \Sigma;
+    * E[y_l^2], E[y_q^2]: w_scale^2 tr\Sigma + s^2;
+    * E[y_l y_q x_l^T\Sigma^{-1}x_q]: w_scale^2 tr\Sigma (the labels of the prompt and of the query share one w).
+
+    Each estimate is the mean over prompts of the prompt's average (prompts are independent; tokens share w), with
+    its standard error (:func:`verify.numerics.montecarlo.mean_estimate`), in the order of :func:`moment_names`;
+    :func:`moment_values` gives the values the model implies.
+
+    >>> from verify.icl.risk import toeplitz_sigma
+    >>> S = toeplitz_sigma(2, 0.5)
+    >>> est = moment_estimates(*sample_prompts(S, 4, 20000, 0, noise=0.5), S)
+    >>> max(abs(e.z(v)) for e, v in zip(est, moment_values(S, noise=0.5))) < 5
+    True
+    """
+    X, Y, Xq, Yq = (np.asarray(a, dtype=float) for a in (X, Y, Xq, Yq))
+    S = covariance(Sigma, "Sigma", X.shape[-1])
+    C = np.linalg.cholesky(S)
+    Z = np.linalg.solve(C, X.reshape(-1, X.shape[-1]).T).T.reshape(X.shape)
+    Zq = np.linalg.solve(C, Xq.T).T
+    d = S.shape[0]
+    out = [mean_estimate(np.einsum("bl,bl->b", Z[:, :, i], Z[:, :, j]) / X.shape[1]) for i in range(d) for j in range(i, d)]
+    out += [mean_estimate(Zq[:, i] * Zq[:, j]) for i in range(d) for j in range(i, d)]
+    out.append(mean_estimate((Y * Y).mean(axis=1)))
+    out.append(mean_estimate(Yq * Yq))
+    link = np.einsum("bl,bld,bd->b", Y, Z, Zq) / X.shape[1] * Yq  # y_l x_l^T Sigma^-1 x_q y_q = y_l z_l^T z_q y_q
+    out.append(mean_estimate(link))
+    return out
+
+
+def moment_values(Sigma, noise=0.0, w_scale=1.0) -> list[float]:
+    r"""The values of :func:`moment_estimates` under the model: identity entries (1 on the diagonal, 0 off it) twice,
+    w_scale^2 tr\Sigma + s^2 twice, w_scale^2 tr\Sigma."""
+    S = covariance(Sigma, "Sigma")
+    d = S.shape[0]
+    s, ws = nonnegative_float(noise, "noise"), positive_float(w_scale, "w_scale")
+    eye = [1.0 if i == j else 0.0 for i in range(d) for j in range(i, d)]
+    t = ws * ws * float(np.trace(S))
+    return eye + eye + [t + s * s, t + s * s, t]

@@ -302,13 +302,15 @@ def risk_definition_gh(U, V, Sigma, noise=0.0) -> float:
     return float(_conditional(U, V, S, s, W) @ ww)
 
 
-def gradient_definition(U, V, Sigma, noise=0.0) -> tuple[np.ndarray, np.ndarray]:
+def gradient_definition(U, V, Sigma, noise=0.0, query_cov=None) -> tuple[np.ndarray, np.ndarray]:
     r"""The gradient of R_\infty in all entries of U and V, differentiating the DEFINITION under the integral:
 
         \partial R/\partial U_{ij} = E[(p - y_q) q_i x_j],   \partial R/\partial V_{d+1,k} = E[(p - y_q)(\Gamma_w U (x_q,0))_k],
         q = \Gamma_w^T V^T e_{d+1},  j <= d;  the other entries (last column of U, first d rows of V) give 0,
 
     on the exact Gauss-Hermite rule of :func:`risk_definition_gh`.  Neither the closed form nor its gradient is used.
+    ``query_cov`` (default \Sigma): the query x_q ~ N(0, query_cov) while the prompt tokens keep \Sigma -- the
+    mismatched model of Sec. 7, which no closed form of R_\infty(U, V; \Sigma) covers.
 
     >>> gU, gV = gradient_definition(np.zeros((2, 2)), np.eye(2), [[1.0]])
     >>> gU.round(12).tolist(), gV.round(12).tolist()
@@ -318,8 +320,9 @@ def gradient_definition(U, V, Sigma, noise=0.0) -> tuple[np.ndarray, np.ndarray]
     k = S.shape[0]
     if k > 6:
         raise ValueError(f"Sigma: the tensor rule needs d <= 6, got d = {k}")
+    Sq = S if query_cov is None else covariance(query_cov, "query_cov", k)
     W, ww = _grid(k)
-    X, wx, e, we = _query_rule(S, s)
+    X, wx, e, we = _query_rule(Sq, s)
     r, q, G = _coefficients(U, V, S, s, W)
     D = (r - W) @ X.T  # E over eps of (p - y_q) = p - w^T x_q (the eps nodes are symmetric, weights sum to 1)
     D = sum(wk * (D - ek) for ek, wk in zip(e, we))

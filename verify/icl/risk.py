@@ -67,7 +67,7 @@ import math
 import numpy as np
 
 from verify.numerics.measures import as_generator
-from verify.numerics.montecarlo import DEFAULT_Z, Estimate, RateFit, fit_rate  # noqa: F401  (fit_rate re-exported)
+from verify.numerics.montecarlo import Estimate
 from verify._validation import as_matrix, as_vector, covariance, nonnegative_float, positive_int, real
 
 __all__ = [
@@ -77,14 +77,12 @@ __all__ = [
     "MAX_L",
     "MAX_PROMPTS",
     "MAX_CHUNK_TOKENS",
-    "RateFit",
     "gamma_w",
     "icl_risk_infinite",
     "icl_prediction_infinite",
     "icl_risk_infinite_mc",
     "icl_risk_mc",
     "icl_risk_gap_mc",
-    "fit_rate",
     "invariant_point",
     "bayes_point",
     "toeplitz_sigma",

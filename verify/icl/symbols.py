@@ -12,8 +12,8 @@ Explicit entries (``sympy.Matrix``) at a given d: :func:`icl_symbols`, :func:`ic
 
 At a point: :func:`closed_form_value` evaluates a general-d expression (the closed form, or a planted wrong form
 of it) exactly at a point with rational entries -- the one adapter from a SymPy form to a numeric subject.
-Claim catalogues (``verify claim``): :func:`swap`, :func:`swap_symbols`, :func:`vanishing_at_small_d`,
-:func:`cayley_hamilton3` build wrong formulas from true ones.
+Claim catalogues (``verify claim``): :func:`swap`, :func:`swap_symbols` build wrong formulas from true ones (terms that
+vanish only for small d: :mod:`verify.kernel.catalogue`).
 
 >>> S = icl_symbols(1)
 >>> [str(x) for x in icl_blocks_explicit(S["U"], S["V"], 1)[1:]]
@@ -87,6 +87,20 @@ TRUNCATED_EXCESS = HALF * (C0.T * Sigma * C0 + trace(M_.T * Sigma * M_) * I1)
 
 INVARIANT_FORM = HALF * trace((b * Sigma * A - Id) * Sigma * (b * Sigma * A - Id).T) * I1 + HALF * s**2 * I1
 
+# the gradient of R_\infty (statement icl-gradient), general d: T = tr \Sigma, \kappa = 2 tr(\Sigma^2), e = c_0 + b T u
+_T, _KAPPA = trace(Sigma), 2 * trace(Sigma * Sigma)
+GRAD_U11 = Sigma * a * E_VEC.T * Sigma + b * Sigma * M_.T * Sigma
+GRAD_U = b * (s**2 + _T) * Sigma * E_VEC + _KAPPA * b**2 * Sigma * u + Sigma * M_ * Sigma * a
+GRAD_A = Sigma * U11 * Sigma * E_VEC + Sigma * M_.T * Sigma * u
+GRAD_B = (s**2 + _T) * (u.T * Sigma * E_VEC) + _KAPPA * b * (u.T * Sigma * u) + trace(M_.T * Sigma * U11.T * Sigma) * I1
+r"""\nabla_{U_{11}}, \nabla_u, \nabla_a R_\infty (matrix expressions) and \partial_b R_\infty (1 x 1)."""
+DIR_U11, DIR_U, DIR_A = MatrixSymbol("H", d, d), MatrixSymbol("h", d, 1), MatrixSymbol("k", d, 1)
+DIR_B = sp.Symbol("beta", real=True)
+GRADIENT_FORM = trace(GRAD_U11.T * DIR_U11) * I1 + DIR_U.T * GRAD_U + DIR_A.T * GRAD_A + DIR_B * GRAD_B
+r"""The gradient as one scalar form, the directional derivative
+<\nabla R_\infty, (H, h, k, \beta)> = tr(\nabla_{U_{11}}^T H) + h^T\nabla_u + k^T\nabla_a + \beta\,\partial_b R_\infty:
+linear in the direction (H, h, k, \beta) of (U_{11}, u, a, b); its coefficients are the four blocks."""
+
 # explicit-entry helpers below take their own d, Sigma, ... as arguments; keep the general-d ones reachable.
 Sigma_, U11_, u_, a_, b_ = Sigma, U11, u, a, b
 
@@ -107,6 +121,45 @@ def closed_form_value(point: dict, expr=None) -> sp.Rational:
     values = {U11: Um[:k, :k], u: Um[k, :k].T, a: Vm[k, :k].T, Sigma: point["Sigma"], b: Vm[k, k], s: point["s"],
               A: Um[:k, :k]}
     return sp.Rational(explicit_at(expr, d, k, SYM, values))
+
+
+def directional_blocks(U, V, Sigma_, noise, expr=None) -> tuple:
+    """A general-d form linear in the direction (H, h, k, beta) (default :data:`GRADIENT_FORM`, or a planted slip of
+    it) at (U, V, Sigma, s), exactly (floats taken at their exact dyadic values): its coefficients read as the gradient
+    (gU, gV), two (d+1) x (d+1) float arrays zero on the free entries.  A form that is not linear in the direction
+    (a constant term, a square or an inverse of a direction) is no directional derivative: NaN arrays, which never
+    agree with anything."""
+    import numpy as np
+
+    expr = GRADIENT_FORM if expr is None else expr
+    ex = lambda X: sp.ImmutableMatrix([[sp.Rational(float(v)) for v in row] for row in np.asarray(X, dtype=float)])  # noqa: E731
+    Um, Vm, Sm = ex(U), ex(V), ex(Sigma_)
+    k = Sm.shape[0]
+    H_, h_, k_ = sp.Matrix(k, k, lambda i, j: sp.Symbol(f"H_{i}_{j}")), sp.Matrix(k, 1, lambda i, _: sp.Symbol(f"h_{i}")), \
+        sp.Matrix(k, 1, lambda i, _: sp.Symbol(f"k_{i}"))
+    values = {U11: Um[:k, :k], u: Um[k, :k].T, a: Vm[k, :k].T, b: Vm[k, k], Sigma: Sm, s: sp.Rational(float(noise)),
+              DIR_U11: H_, DIR_U: h_, DIR_A: k_}
+    gens = list(H_) + list(h_) + list(k_) + [DIR_B]
+    form = explicit_at(expr, d, k, SYM, values, expand=False)
+    try:
+        terms = sp.Poly(form, *gens).terms()
+    except sp.PolynomialError:  # not polynomial in the direction (e.g. H^-1)
+        terms = None
+    if terms is None or any(sum(m) != 1 and c != 0 for m, c in terms):
+        # not a linear form in the direction (a constant, a square, an inverse of it): no gradient reads off it
+        nan = np.full((k + 1, k + 1), np.nan)
+        return nan, nan.copy()
+    linear = {m.index(1): c for m, c in terms}
+
+    def coefficient(x):
+        return float(linear.get(gens.index(x), 0))
+
+    gU, gV = np.zeros((k + 1, k + 1)), np.zeros((k + 1, k + 1))
+    gU[:k, :k] = [[coefficient(H_[i, j]) for j in range(k)] for i in range(k)]
+    gU[k, :k] = [coefficient(x) for x in h_]
+    gV[k, :k] = [coefficient(x) for x in k_]
+    gV[k, k] = coefficient(DIR_B)
+    return gU, gV
 
 
 # ------------------------------------------------------------------------------ explicit entries
@@ -299,17 +352,3 @@ def swap_symbols(formula: str, x: str, y: str) -> str:
         if not pat.search(formula):
             raise ValueError(f"formula: symbol {name!r} does not occur")
     return re.sub(rf"\b(?:{re.escape(x)}|{re.escape(y)})\b", lambda m: y if m.group(0) == x else x, formula)
-
-
-def vanishing_at_small_d(term: str) -> str:
-    """A term that is 0 at d = 1, 2, 3 and not above: (tr I - 1)(tr I - 2)(tr I - 3) * term."""
-    return f"(trace(I) - 1)*(trace(I) - 2)*(trace(I) - 3)*({term})"
-
-
-def cayley_hamilton3(X: str) -> str:
-    """The degree-3 Cayley-Hamilton polynomial of X with its invariants written by Newton's identities:
-    X^3 - e1 X^2 + e2 X - e3 I, the zero matrix for every d <= 3 and generically not for d >= 4."""
-    t1, t2, t3 = f"trace({X})", f"trace({X}*{X})", f"trace({X}*{X}*{X})"
-    e2 = f"({t1}**2 - {t2})/2"
-    e3 = f"({t1}**3 - 3*{t1}*{t2} + 2*{t3})/6"
-    return f"({X}*{X}*{X} - {t1}*{X}*{X} + {e2}*{X} - {e3}*I)"

@@ -52,7 +52,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from verify._validation import as_matrix, covariance, nonnegative_float, positive_float, positive_int, real, seed_value
-from verify.icl.gradient import _gradient_blocks, icl_active_vector, icl_from_active_vector, icl_risk_gradient
+from verify.icl.gradient import _gradient_blocks, icl_active_vector, icl_from_active_vector, icl_risk_gradient, invariant_field
 from verify.icl.risk import bayes_point, icl_risk_infinite, invariant_point, toeplitz_sigma
 from verify.numerics.ode import DEFAULT_ATOL, DEFAULT_RTOL, Trajectory, descend, integrate
 
@@ -207,14 +207,24 @@ def _arrival(S: np.ndarray, n: int, stop: float) -> Callable[[float, np.ndarray]
     return arrived
 
 
+def _stationary(g: Callable, n: int, tol: float) -> Callable[[float, np.ndarray], float]:
+    r"""The stop event of a flow on its own convergence: max|G(\theta)| minus ``tol`` (crossing zero downwards when
+    the field has (nearly) vanished).  It reads only the field that drives the flow, never a claimed limit."""
+    def stationary(t, y):
+        return float(np.abs(g(y[:n])).max()) - tol
+
+    return stationary
+
+
 def gradient_flow(U0, V0, Sigma, t_end, *, noise=0.0, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL, gradient=None,
-                  stop_distance=None, dissipation: bool = False, blow_up: float = 1e6,
+                  stop_distance=None, stop_gradient=None, dissipation: bool = False, blow_up: float = 1e6,
                   method: str = "DOP853") -> Trajectory:
     r"""\dot\theta = -G(\theta), G = \nabla R_\infty (or ``gradient``), on [0, t_end] by ``method`` (a solve_ivp method:
     DOP853 by default, LSODA where the flow turns stiff) with ``rtol``/``atol`` (:func:`verify.numerics.ode.integrate`).
 
     Every accepted step is recorded.  ``stop_distance``: stop when :func:`bayes_distance` to (U_\star, V_\star)
-    falls to it (``event_time``).  ``dissipation``: integrate D(t) = \int_0^t ||G||^2 alongside, under the same
+    falls to it (``event_time``; a stopping rule that reads the claimed limit: for studies, never for a reference).
+    ``stop_gradient``: stop when max|G| falls to it (the flow's own convergence; at most one of the two).  ``dissipation``: integrate D(t) = \int_0^t ||G||^2 alongside, under the same
     error control (the series ``"dissipated"``).  The run stops (``diverged``) when max|y| reaches ``blow_up`` (y the
     state and, with ``dissipation``, the integral).
 
@@ -235,7 +245,11 @@ def gradient_flow(U0, V0, Sigma, t_end, *, noise=0.0, rtol=DEFAULT_RTOL, atol=DE
         G = g(y[:n])
         return np.concatenate([-G, [G @ G]]) if dissipation else -G
 
+    if stop_distance is not None and stop_gradient is not None:
+        raise ValueError("stop_distance, stop_gradient: give at most one stopping rule")
     arrived = None if stop_distance is None else _arrival(S, n, positive_float(stop_distance, "stop_distance"))
+    if stop_gradient is not None:
+        arrived = _stationary(g, n, positive_float(stop_gradient, "stop_gradient"))
     y_init = np.concatenate([y0, [0.0]]) if dissipation else y0
     traj = integrate(rhs, y_init, t_end, method=method, rtol=rtol, atol=atol, blow_up=blow_up, stop=arrived,
                      series={"dissipated": n} if dissipation else None)
@@ -400,28 +414,6 @@ def escape_rate(Sigma) -> float:
     """
     S = _sigma(Sigma)
     return float(np.linalg.norm(S @ S))
-
-
-def invariant_field(Sigma, m: int = 1) -> Callable[[float, np.ndarray], np.ndarray]:
-    r"""The invariant-subspace field for m cells at once, y = (vec A_1, b_1, ..., vec A_m, b_m):
-    \dot A = b\Sigma^2 - b^2\Sigma^2A\Sigma, \dot b = <A, \Sigma^2> - b <A, \Sigma^2A\Sigma>  (= -\nabla R_\infty there,
-    statement icl-gradient; the tests compare it with :func:`verify.icl.gradient.icl_risk_gradient`)."""
-    S = _sigma(Sigma)
-    m = positive_int(m, "m")
-    d = S.shape[0]
-    S2 = S @ S
-    k = d * d + 1
-
-    def rhs(t, y):
-        Y = y.reshape(m, k)
-        A, b = Y[:, :-1].reshape(m, d, d), Y[:, -1]
-        X = S2 @ A @ S
-        out = np.empty_like(Y)
-        out[:, :-1] = (b[:, None, None] * S2 - (b * b)[:, None, None] * X).reshape(m, d * d)
-        out[:, -1] = np.einsum("mij,ij->m", A, S2) - b * np.einsum("mij,mij->m", A, X)
-        return out.ravel()
-
-    return rhs
 
 
 def balanced_invariant_flow(Sigma, alpha, times, *, rtol: float = 1e-12, atol: float = 1e-14) -> Trajectory:

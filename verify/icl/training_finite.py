@@ -54,6 +54,7 @@ from verify._validation import (
 )
 from verify.icl.gradient import icl_active_vector, icl_from_active_vector
 from verify.icl.prompts import MAX_BATCH_TOKENS, sample_prompts, sample_with_roots, step_generator
+from verify.icl.references import gradient_definition, risk_definition_gh
 from verify.icl.risk import bayes_point, icl_risk_infinite, icl_risk_mc
 from verify.icl.training import balanced_init, dimension, final_point, gradient_descent
 from verify.numerics.montecarlo import Estimate
@@ -76,6 +77,9 @@ __all__ = [
     "limit_risk",
     "finite_end_risks",
     "excess_over",
+    "active_update",
+    "reference_descent",
+    "limit_risk_reference",
 ]
 
 ATTENTIONS = ("softmax", "linear")
@@ -272,7 +276,7 @@ def finite_gd(U0, V0, Sigma, L, eta, n_steps, *, batch, seed, tag: str = "gd", n
         Uk, Vk = icl_from_active_vector(y, d)
         r, dU, dV = core(Uk, Vk, *sample_with_roots(C.T, C.T, L, B, step_generator(seed, L, tag, k), noise, ws))
         window.append(r)
-        return y - eta * np.concatenate([dU[:d, :d].ravel(), dU[d, :d], dV[d, :d], [dV[d, d]]])  # active entries
+        return y - eta * active_update(dU, dV, d)
 
     def record(k, y):
         mean = float(np.mean(window)) if window else math.nan
@@ -282,6 +286,48 @@ def finite_gd(U0, V0, Sigma, L, eta, n_steps, *, batch, seed, tag: str = "gd", n
     traj = descend(step, icl_active_vector(U, V, d), n_steps, dt=eta, record_every=record_every, blow_up=blow_up,
                    record=record, method=f"{attention} GD on R_L, L={L}, batch {B}, eta={eta:g}, fresh prompts per step")
     return traj.with_data(data={"Sigma": S, "noise": noise, "eta": eta, "L": L, "batch": B})
+
+
+def active_update(dU, dV, d: int) -> np.ndarray:
+    r"""The gradient (dR/dU, dR/dV) in the active coordinates \theta = (vec U11, u, a, b) of
+    :func:`verify.icl.gradient.icl_active_vector`: (dU[:d,:d], dU[d,:d], dV[d,:d], dV[d,d]) -- the update of a descent
+    step is -\eta times this (row d+1 of dV: the query row of V, whose first d entries are a)."""
+    return np.concatenate([dU[:d, :d].ravel(), dU[d, :d], dV[d, :d], [dV[d, d]]])
+
+
+def reference_descent(U0, V0, Sigma, L, eta, n_steps, *, batch, seed, tag: str = "gd", noise=0.0,
+                      attention: str = "softmax", h: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    r"""The reference of :func:`finite_gd`, sharing none of its arithmetic: step k draws its batch by
+    :func:`verify.icl.prompts.sample_prompts` from :func:`verify.icl.prompts.step_generator` (seed, L, tag, k) and
+    moves every entry of (U, V) by -\eta times the central difference (step ``h``) of :func:`risk_definition` (the
+    batch risk token by token) on that batch.  Returns (states, batch_risks): the active vectors \theta_0..\theta_n
+    ((n+1, (d+1)^2)) and the definition's batch risk at \theta_k on batch k (n,).  Central differences: error
+    O(h^2), about 1e-10 relative."""
+    S = covariance(Sigma, "Sigma")
+    d = S.shape[0]
+    L, n_steps, B = positive_int(L, "L"), positive_int(n_steps, "n_steps"), positive_int(batch, "batch")
+    eta, h = positive_float(eta, "eta"), positive_float(h, "h")
+    U = as_matrix(U0, "U0", (d + 1, d + 1)).copy()
+    V = as_matrix(V0, "V0", (d + 1, d + 1)).copy()
+    seed = seed_value(seed)
+    states, risks = [icl_active_vector(U, V, d)], []
+    for k in range(n_steps):
+        data = sample_prompts(S, L, B, step_generator(seed, L, tag, k), noise)
+        risks.append(risk_definition(U, V, *data, attention))
+        grads = []
+        for M in (U, V):
+            G = np.zeros_like(M)
+            for idx in np.ndindex(*M.shape):
+                M[idx] += h
+                up = risk_definition(U, V, *data, attention)
+                M[idx] -= 2 * h
+                down = risk_definition(U, V, *data, attention)
+                M[idx] += h
+                G[idx] = (up - down) / (2 * h)
+            grads.append(G)
+        U, V = U - eta * grads[0], V - eta * grads[1]
+        states.append(icl_active_vector(U, V, d))
+    return np.array(states), np.array(risks)
 
 
 def off_subspace_norm(path: Trajectory) -> np.ndarray:
@@ -360,6 +406,20 @@ def linear_excess_ratio(Sigma, L_small, L_large, n_prompts, seed, *, noise=0.0, 
 #
 # A case is a dict {"Sigma", "noise", "alpha", "eta", "n_steps", "batch", "runs", "n_eval"}: the balanced start, the
 # step and horizon shared by the finite-L runs and their L = \infty reference, and how the finite-L end is measured.
+
+
+def limit_risk_reference(case: dict) -> float:
+    r"""The reference of :func:`limit_risk`, sharing none of its arithmetic: the same gradient descent (start, \eta,
+    number of steps of the case) on R_\infty with the gradient of the DEFINITION differentiated under the integral
+    (:func:`verify.icl.references.gradient_definition`) and R_\infty at the end by the definition's Gauss-Hermite
+    rule (:func:`verify.icl.references.risk_definition_gh`): no closed form of R_\infty or of its gradient."""
+    S = covariance(case["Sigma"], "Sigma")
+    U, V = balanced_init(S, case["alpha"])
+    eta, noise = positive_float(case["eta"], "eta"), nonnegative_float(case["noise"], "noise")
+    for _ in range(positive_int(case["n_steps"], "n_steps")):
+        gU, gV = gradient_definition(U, V, S, noise)
+        U, V = U - eta * gU, V - eta * gV
+    return risk_definition_gh(U, V, S, noise)
 
 
 def limit_risk(case: dict) -> float:

@@ -79,6 +79,10 @@ __all__ = [
     "lsa_trained_minimizer",
     "trained_first_order",
     "minimizer_from_gamma",
+    "gamma_form",
+    "error_form",
+    "error_symbols",
+    "form_at",
     "gamma_sym",
     "error_general_sym",
     "error_sym",
@@ -539,14 +543,81 @@ def trained_first_order(Lambda) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------------------------- symbolic closed forms
+#
+# One source of truth: the general-d SymPy forms (matrix symbols of size d) below; the explicit-entry helpers evaluate
+# them at a given d (``verify.symbolic.explicit_at``), the statements check the numpy forms against them.
+
+
+def _general_symbols():
+    import sympy as sp
+
+    d = sp.Symbol("d", integer=True, positive=True)
+    return d, sp.MatrixSymbol("Lambda", d, d), sp.Identity(d)
+
+
+def gamma_form(n):
+    r"""\Gamma_n = (1 + 1/n)\Lambda + tr(\Lambda)/n I_d as a general-d SymPy matrix expression (\Lambda a d x d
+    ``MatrixSymbol``; ``n`` a symbol or a number)."""
+    import sympy as sp
+
+    _, L, I = _general_symbols()
+    n = sp.sympify(n)
+    return (1 + 1 / n) * L + sp.Trace(L) / n * I
+
+
+def error_form(n=None, m=None, s=None, t=None):
+    r"""E(\hat y_q - y_q)^2 at the ZFB minimizer (general d, SymPy):
+    tr\Lambda - 2 tr(\Gamma_N^{-1}\Lambda^2) + tr(\Gamma_N^{-1}\Lambda\Gamma_N^{-1}\Gamma_M\Lambda) + s^2 tr(\Gamma_N^{-1}\Lambda\Gamma_N^{-1}\Lambda)/M + t^2,
+    in the symbols Lambda (d x d), N, M, s, t (defaults: the symbols of :func:`error_symbols`)."""
+    import sympy as sp
+
+    _, L, _ = _general_symbols()
+    N_, M_, s_, t_ = error_symbols()
+    n, m, s, t = (N_ if n is None else n), (M_ if m is None else m), (s_ if s is None else s), (t_ if t is None else t)
+    Gi = gamma_form(n).I
+    tr = sp.Trace
+    return (tr(L) - 2 * tr(Gi * L**2) + tr(Gi * L * Gi * gamma_form(m) * L) + s**2 * tr(Gi * L * Gi * L) / m + t**2)
+
+
+def error_symbols():
+    """The scalar symbols N, M (prompt lengths, positive), s, t (noise standard deviations) of :func:`error_form`."""
+    import sympy as sp
+
+    N, M = sp.symbols("N M", positive=True)
+    s, t = sp.symbols("s t", nonnegative=True)
+    return N, M, s, t
+
+
+def form_at(expr, Lam, values: dict | None = None):
+    r"""A general-d form of this module (e.g. :func:`error_form`, :func:`gamma_form`) at an explicit \Lambda (SymPy
+    matrix: numbers or symbols) and scalar ``values`` {symbol or name: value}.  Each distinct inverse in the form is
+    evaluated and inverted once (a symbolic \Lambda makes every inversion costly)."""
+    import sympy as sp
+
+    from verify.symbolic import explicit_at
+
+    d, L, _ = _general_symbols()
+    Lam = sp.ImmutableMatrix(Lam)
+    k = Lam.shape[0]
+    names = {str(key) if not isinstance(key, str) else key: v for key, v in (values or {}).items()}
+    expr = sp.sympify(expr)
+    scalars = {x: sp.sympify(names[x.name]) for x in expr.free_symbols if x.name in names}
+    inverses, placeholders = {}, {}
+    for j, inv in enumerate(sorted(expr.atoms(sp.Inverse), key=sp.default_sort_key)):
+        arg = explicit_at(inv.arg, d, k, values={L: Lam, **scalars}, expand=False)
+        arg = arg if isinstance(arg, sp.MatrixBase) else sp.Matrix([[arg]])
+        P = sp.MatrixSymbol(f"_inverse_{j}", d, d)
+        placeholders[inv] = P
+        inverses[P] = sp.ImmutableMatrix(arg.inv() if k > 1 else sp.Matrix([[1 / arg[0, 0]]]))
+    return explicit_at(expr.xreplace(placeholders), d, k, values={L: Lam, **inverses, **scalars}, expand=False)
 
 
 def gamma_sym(Lam, n):
-    r"""SymPy \Gamma_n = (1 + 1/n)\Lambda + tr(\Lambda)/n I for an explicit symbolic \Lambda."""
+    r"""SymPy \Gamma_n = (1 + 1/n)\Lambda + tr(\Lambda)/n I for an explicit symbolic \Lambda: :func:`gamma_form` at \Lambda."""
     import sympy as sp
 
-    n = sp.sympify(n)
-    return (1 + 1 / n) * Lam + Lam.trace() / n * sp.eye(Lam.shape[0])
+    G = form_at(gamma_form(sp.sympify(n)), Lam)
+    return sp.Matrix(G) if isinstance(G, sp.MatrixBase) else sp.Matrix([[G]])
 
 
 def error_general_sym(Lam, P, m, s, t):
@@ -556,8 +627,7 @@ def error_general_sym(Lam, P, m, s, t):
 
 
 def error_sym(Lam, n, m, s, t):
-    r"""SymPy closed form: tr\Lambda - 2tr(\Gamma^{-1}\Lambda^2) + tr(\Gamma^{-1}\Lambda\Gamma^{-1}\Gamma_M\Lambda) + s^2 tr(..)/M + t^2."""
-    tr = lambda A: A.trace()  # noqa: E731
-    Gi = gamma_sym(Lam, n).inv()
-    GM = gamma_sym(Lam, m)
-    return tr(Lam) - 2 * tr(Gi * Lam**2) + tr(Gi * Lam * Gi * GM * Lam) + s**2 * tr(Gi * Lam * Gi * Lam) / m + t**2
+    r"""SymPy closed form at an explicit \Lambda: :func:`error_form` evaluated there,
+    tr\Lambda - 2tr(\Gamma^{-1}\Lambda^2) + tr(\Gamma^{-1}\Lambda\Gamma^{-1}\Gamma_M\Lambda) + s^2 tr(..)/M + t^2."""
+    N, M, s_, t_ = error_symbols()
+    return form_at(error_form(), Lam, {N: n, M: m, s_: s, t_: t})

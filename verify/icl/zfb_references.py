@@ -23,7 +23,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import mpmath
-import numpy as np
 import sympy as sp
 
 from verify.icl.zfb import embed_prompt, lsa_error_conditional_mc, lsa_query_output, lsa_trained_minimizer
