@@ -69,7 +69,8 @@ def provenance(seed: int | None = None, command=None) -> dict:
     ``verify ...`` command line)."""
     commit, dirty = _git()
     if command is None:
-        command = ["verify", *sys.argv[1:]] if Path(sys.argv[0]).name in ("verify", "__main__.py") else sys.argv
+        program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+        command = ["verify" if program in ("verify", "__main__.py") else program, *sys.argv[1:]]
     text = command if isinstance(command, str) else shlex.join(str(c) for c in command)
     return {"package": "softmax-verify", "version": package_version(), "git_commit": commit, "git_dirty": dirty,
             "seed": seed, "versions": dict(_versions()), "command": text}

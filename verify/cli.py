@@ -331,11 +331,13 @@ def _cmd_run(args) -> int:
         else:
             records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
                                      progress=progress, workers=args.workers, scheduler=args.scheduler, log=args.log)
+    if args.json:
+        from verify._provenance import provenance
     if args.mutants:
-        print(to_json(records) if args.json else format_mutants(records))
+        print(to_json(records, provenance=provenance(args.seed, _argv(args))) if args.json else format_mutants(records))
         return 0 if all(r.caught for r in records) else 1
     if args.json:
-        print(to_json(records, statements=sts))
+        print(to_json(records, statements=sts, provenance=provenance(args.seed, _argv(args))))
     else:
         print(format_table(records, verbose=args.verbose, statements=sts))
         print()
@@ -417,7 +419,7 @@ def _cmd_claim(args) -> int:
     if args.json:
         from verify._provenance import provenance
 
-        print(json.dumps({**verdict.to_dict(), "provenance": provenance(args.seed)}))
+        print(json.dumps({**verdict.to_dict(), "provenance": provenance(args.seed, _argv(args))}))
     else:
         print(format_verdict(verdict, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
         if args.save_counterexample and verdict.verdict == "DIFFERENT":
@@ -455,7 +457,7 @@ def _cmd_selftest(args) -> int:
 
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
                "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0,
-               "provenance": provenance(args.seed)}
+               "provenance": provenance(args.seed, _argv(args))}
         print(json.dumps(doc, default=str))
     else:
         print(f"claims: {summary['rejected']}/{summary['mutants']} wrong formulas rejected "
@@ -498,7 +500,7 @@ def _selftest_mutate(args, selftest) -> int:
         from verify._provenance import provenance
 
         print(json.dumps({"summary": summary, "campaigns": campaigns, "ok": ok, "seconds": time.perf_counter() - t0,
-                          "provenance": provenance(args.seed)}, default=str))
+                          "provenance": provenance(args.seed, _argv(args))}, default=str))
         return 0 if ok else 1
     print(f"generated mutants of the closed forms: {summary['generated']} generated, {summary['equivalent']} proved "
           f"equivalent, {summary['killed']} killed, {summary['survived']} survived")
@@ -521,6 +523,7 @@ def _run_study(module: str, args, **options) -> int:
     printed as JSON or as the study's summary; the exit status is 0 when the study's own checks held, else 1."""
     import importlib
 
+    from verify._provenance import provenance
     from verify.studies.figures import output_dir
 
     study = importlib.import_module(module)
@@ -528,6 +531,7 @@ def _run_study(module: str, args, **options) -> int:
     progress = _progress(args, lines=not args.json)
     result = study.run(quick=getattr(args, "quick", False), seed=getattr(args, "seed", 0), progress=progress, **options)
     progress.close()
+    result["provenance"] = provenance(getattr(args, "seed", None), _argv(args))
     written = study.write(result, out) if out is not None else []
     print(json.dumps(result, default=float) if args.json else study.summary(result))
     for p in written if not args.json else []:
@@ -574,6 +578,7 @@ def _cmd_report(args) -> int:
     """Read what is saved (in -o DIR and the --from directories), run and save what is absent, render the page."""
     import importlib
 
+    from verify._provenance import provenance
     from verify.reports import html
 
     with _bad_input():
@@ -592,12 +597,18 @@ def _cmd_report(args) -> int:
 
             progress("statements: loading")
             sts = statements()
-            (out / "run.json").write_text(to_json(run_statements(sts, seed=args.seed, progress=progress), statements=sts))
+            from verify._provenance import provenance
+
+            records = run_statements(sts, seed=args.seed, progress=progress)
+            (out / "run.json").write_text(to_json(records, statements=sts, provenance=provenance(
+                args.seed, ["verify", "run", "--json", "--seed", str(args.seed)])))
             ran.append("records")
         for name, module, run, write in _REPORT_STUDIES:
             if getattr(inputs, name) is None:
                 study = importlib.import_module(module)
                 result = getattr(study, run)(quick=args.quick, seed=args.seed, progress=progress)
+                result["provenance"] = provenance(args.seed, ["verify", name, *(["--quick"] if args.quick else []),
+                                                              "--seed", str(args.seed), "-o", str(out / name)])
                 getattr(study, write)(result, _output_directory(out / name))
                 ran.append(name)
         if ran:
@@ -632,12 +643,18 @@ def _formula_values_joined(argv: list) -> list:
     return out
 
 
+def _argv(args) -> list | None:
+    """The command line that produced ``args`` (``None`` when the command was not parsed by :func:`main`)."""
+    return getattr(args, "argv", None)
+
+
 def main(argv=None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status.  Bad usage or bad
     input prints one line on stderr and returns 2; any other exception propagates with its traceback."""
     argv = _formula_values_joined(list(sys.argv[1:] if argv is None else argv))
     try:
         args = _parser().parse_args(argv)
+        args.argv = ["verify", *argv]  # the command a JSON record names to reproduce itself
         with _bad_input():
             _check_common_options(args)
         return COMMANDS[args.command](args)

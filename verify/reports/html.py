@@ -432,6 +432,35 @@ def _statement_block(st, v, recs: list[dict], anchors: list[str]) -> str:
     return "".join(out)
 
 
+def _provenance_line(label: str, p: dict | None) -> str:
+    if not p:
+        return (f"<li><b>{_esc(label)}</b>: no provenance recorded (written by a version that did not record it)"
+                "</li>")
+    commit = p.get("git_commit")
+    where = (f", commit <code>{_esc(commit[:12])}</code>{' with uncommitted changes' if p.get('git_dirty') else ''}"
+             if commit else "")
+    libs = ", ".join(f"{_esc(k)} {_esc(v)}" for k, v in (p.get("versions") or {}).items() if v)
+    seed = f", seed {_esc(p['seed'])}" if p.get("seed") is not None else ""
+    return (f"<li><b>{_esc(label)}</b>: softmax-verify {_esc(p.get('version', '?'))}{where}{seed}; {libs}. "
+            f"Reproduce: <code>{_esc(p.get('command', ''))}</code></li>")
+
+
+def _provenance_footer(data: ReportInputs) -> str:
+    """The footer: for each input the page renders, the version, commit, seed, library versions and the command
+    that reproduces it (the ``provenance`` each JSON record carries), then the page's own."""
+    from verify._provenance import provenance
+
+    rows = []
+    if data.records:
+        rows.append(_provenance_line("statements (verify run)", data.records[0].get("provenance")))
+    if data.audit is not None:
+        rows.append(_provenance_line("audit", data.audit.get("provenance")))
+    if data.train is not None:
+        rows.append(_provenance_line("training", data.train.get("provenance")))
+    rows.append(_provenance_line("this page", provenance()))
+    return f'<footer id="provenance"><h2>Provenance</h2><ul>{"".join(rows)}</ul></footer>'
+
+
 def render_html(data: ReportInputs, *, meta: dict | None = None, appendix: Iterable = (), base=None) -> str:
     """The whole page for ``data``: the headline findings first (one sentence each, the verdict, the figure that
     shows it and one link to its evidence), then the statement catalogue, the audit and the training.  ``meta``
@@ -591,6 +620,7 @@ def render_html(data: ReportInputs, *, meta: dict | None = None, appendix: Itera
     if links:
         body.append(f'<section id="appendix"><h2>LaTeX/PDF appendix</h2><p>Every statement with its checked '
                     f"derivation and evidence table, typeset:</p><ul>{links}</ul></section>")
+    body.append(_provenance_footer(data))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             '<link rel="icon" href="data:,"><title>softmax-verify: Boursier &amp; Boyer, arXiv 2512.11784</title>'

@@ -267,10 +267,14 @@ def verdict_records(statements: Sequence, records: list[Evidence]) -> list[dict]
     return out
 
 
-def to_json(records: list[Evidence], statements: Sequence | None = None) -> str:
+def to_json(records: list[Evidence], statements: Sequence | None = None, provenance: dict | None = None) -> str:
     """A JSON array, one record per evidence item (id, name, kind, passed, figure, threshold, seconds, ...), then,
-    when ``statements`` are given, one ``kind: "verdict"`` record per statement (:func:`verdict_records`)."""
+    when ``statements`` are given, one ``kind: "verdict"`` record per statement (:func:`verdict_records`).  With
+    ``provenance`` (:func:`verify._provenance.provenance`), every record carries it under ``"provenance"``, so that
+    a record copied out of the array still says how to reproduce it."""
     docs = [r.to_dict() for r in records] + (verdict_records(statements, records) if statements else [])
+    if provenance is not None:
+        docs = [{**d, "provenance": provenance} for d in docs]
     return "[\n" + ",\n".join(json.dumps(d) for d in docs) + "\n]"
 
 
