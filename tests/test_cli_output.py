@@ -155,3 +155,29 @@ def test_run_json_gains_one_verdict_record_per_statement(capsys):
 def test_finding_forms_are_plain_text():
     with pytest.raises(ValueError, match="plain text"):
         Finding("sharpened", "x", form=r"$\alpha$")
+
+
+def test_catalogue_is_the_registry_and_is_rebuilt_when_a_source_changes(tmp_path, monkeypatch):
+    """verify list reads a cached catalogue keyed by the hash of the statement sources: the same entries as the
+    registry's, and a changed source (a new key) is never served the old entries."""
+    from verify.kernel import registry as reg
+
+    monkeypatch.setenv("SOFTMAX_VERIFY_CACHE", str(tmp_path))
+    fresh = [reg.CatalogueEntry.of(s) for s in statements()]
+    reg.reset_registry()
+    assert reg.catalogue() == fresh                       # built from the registry, written
+    (cached,) = tmp_path.glob("catalogue-*.json")
+    reg.reset_registry()
+    assert reg.catalogue() == fresh                       # read back
+    doc = json.loads(cached.read_text())
+    doc[0]["summary"] = "A STALE SUMMARY"
+    cached.write_text(json.dumps(doc))
+    reg.reset_registry()
+    assert reg.catalogue()[0].summary.startswith("A STALE SUMMARY")  # the cache is what is read ...
+    monkeypatch.setattr(reg, "_catalogue_key", lambda: "another-source-tree")
+    reg.reset_registry()
+    assert reg.catalogue() == fresh                       # ... but only for the sources it was written from
+    assert [p.name for p in tmp_path.glob("catalogue-*.json")] == ["catalogue-another-source-tree.json"]
+    assert [e.id for e in reg.catalogue(["linear-limit"])] == ["linear-limit"]
+    with pytest.raises(ValueError, match="bogus"):
+        reg.catalogue(["bogus"])

@@ -307,10 +307,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_list(args) -> int:
-    from verify.kernel.registry import statements
+    from verify.kernel.registry import catalogue
     from verify.reports.table import format_list
 
-    print(format_list(statements()))
+    print(format_list(catalogue()))
     return 0
 
 

@@ -8,14 +8,21 @@ registering its own module or package under the same group.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import json
+import os
 import pkgutil
+from dataclasses import asdict, dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Iterable
 
 from verify.kernel.statement import Statement
 
-__all__ = ["ENTRY_POINT_GROUP", "registry", "get_statement", "statements", "claim_specs", "find_claim", "reset_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "registry", "get_statement", "statements", "claim_specs", "find_claim", "reset_registry",
+           "CatalogueEntry", "catalogue"]
 
 ENTRY_POINT_GROUP = "softmax_verify.statements"
 
@@ -131,3 +138,91 @@ def get_statement(statement_id: str) -> Statement:
     if statement_id not in reg:
         raise ValueError(f"statement id: unknown {statement_id!r}; known: {', '.join(reg)}")
     return reg[statement_id]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the catalogue: what ``verify list`` prints, without building the statements
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """What a listing shows of a statement: its id, the paper's number, its declared verdict and its summary."""
+
+    id: str
+    number: str
+    verdict: str
+    summary: str
+
+    @classmethod
+    def of(cls, st: Statement) -> "CatalogueEntry":
+        return cls(st.id, st.number, st.finding.kind, st.summary)
+
+
+def _source_files() -> list[Path]:
+    """The Python files that define the statements and the kernel (located without importing them)."""
+    roots = [Path(__file__).resolve().parents[1]]
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        spec = importlib.util.find_spec(ep.value.split(":")[0])
+        if spec is None:
+            continue
+        roots += [Path(p) for p in (spec.submodule_search_locations or [])] or ([Path(spec.origin)] if spec.origin else [])
+    files: set[Path] = set()
+    for r in roots:
+        files.update(r.rglob("*.py") if r.is_dir() else [r])
+    return sorted(files)
+
+
+def _catalogue_key() -> str:
+    """A hash of every statement-defining source file and of the library versions: a cached catalogue is used only
+    when it was written from exactly these sources."""
+    h = hashlib.sha256()
+    for lib in ("softmax-verify", "sympy"):
+        try:
+            h.update(metadata.version(lib).encode())
+        except metadata.PackageNotFoundError:
+            pass
+    for f in _source_files():
+        h.update(str(f).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:24]
+
+
+def _cache_dir() -> Path | None:
+    """``$SOFTMAX_VERIFY_CACHE`` (``off`` disables caching), else ``$XDG_CACHE_HOME/softmax-verify`` or
+    ``~/.cache/softmax-verify``."""
+    env = os.environ.get("SOFTMAX_VERIFY_CACHE")
+    if env is not None:
+        return None if env.lower() in ("", "0", "off", "no") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "softmax-verify"
+
+
+def catalogue(ids: Iterable[str] | None = None) -> list[CatalogueEntry]:
+    """One :class:`CatalogueEntry` per statement (all, or those named by ``ids``), in the paper's order.
+
+    Building the statements costs seconds (their SymPy derivations are constructed at import); the catalogue is
+    therefore kept in a small JSON file of the user's cache directory, keyed by a hash of every source file that
+    defines a statement, and rebuilt from the registry whenever one of them changed.  The registry itself stays the
+    one source of truth: a cached entry is the registry's entry for exactly the sources hashed."""
+    ids = list(dict.fromkeys(ids or []))
+    if _REGISTRY is None:
+        directory = _cache_dir()
+        path = directory / f"catalogue-{_catalogue_key()}.json" if directory is not None else None
+        if path is not None and path.exists():
+            try:
+                entries = [CatalogueEntry(**e) for e in json.loads(path.read_text())]
+            except (ValueError, TypeError):
+                entries = []
+            known = {e.id: e for e in entries}
+            if entries and all(i in known for i in ids):
+                return [known[i] for i in ids] if ids else entries
+        entries = [CatalogueEntry.of(st) for st in registry().values()]
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                for old in path.parent.glob("catalogue-*.json"):
+                    old.unlink()
+                path.write_text(json.dumps([asdict(e) for e in entries]))
+            except OSError:  # a read-only home: list without caching
+                pass
+    return [CatalogueEntry.of(st) for st in statements(ids)]

@@ -282,9 +282,13 @@ def to_json(records: list[Evidence], statements: Sequence | None = None, provena
 # verify list
 
 def format_list(statements: Sequence, width: int | None = None) -> str:
-    """``verify list``: each statement's id, paper number and declared verdict, and its summary under it."""
+    """``verify list``: each statement's id, paper number and declared verdict, and its summary under it
+    (``statements``: :class:`~verify.kernel.registry.CatalogueEntry` or statements)."""
+    from verify.kernel.registry import CatalogueEntry
+
     width = max(MIN_WIDTH, width or terminal_width())
-    rows = [(s.id, plain(s.number), s.finding.kind) for s in statements]
+    statements = [s if isinstance(s, CatalogueEntry) else CatalogueEntry.of(s) for s in statements]
+    rows = [(s.id, plain(s.number), s.verdict) for s in statements]
     idw = max(text_width(r[0]) for r in rows)
     verdict_w = max(text_width(r[2]) for r in rows)
     numw = max(12, min(max(text_width(r[1]) for r in rows), width - idw - verdict_w - 4))
