@@ -137,7 +137,8 @@ def test_cli_quick_json_parses_and_writes_figures(smoke, tmp_path, capsys):
     assert main(["dynamics", "--quick", "--json", "--seed", "1", "-o", str(tmp_path / "out")]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [r["N"] for r in doc["convergence"]] == list(S.SIZES["smoke"]["conv_Ns"]) and S.ok(doc)
-    assert set(doc) == {"convergence", "blowup", "collapse", "t_star", "field", "findings"}
+    assert set(doc) == {"convergence", "blowup", "collapse", "t_star", "field", "findings", "provenance"}
+    assert doc["provenance"]["command"].startswith("verify dynamics --quick")
     assert abs(doc["blowup"]["blowup_time"] - doc["t_star"]) <= 1e-3 * doc["t_star"] and doc["findings"]
     assert doc["field"]["N"] == S.SIZES["smoke"]["n_big"] and doc["field"]["rms_error"] < 0.5
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"dynamics.json", "convergence_in_N.png", "blowup.png",

@@ -52,9 +52,10 @@ def grid(seed=7, marker=None, delay=0.0, sizes=(10, 1000, 5000)):
 
 
 def _strip(doc):
-    """A JSON document without its timings."""
+    """A JSON document without its timings, nor the command line its provenance records (it names the backend,
+    which must not matter)."""
     if isinstance(doc, dict):
-        return {k: _strip(v) for k, v in doc.items() if k != "seconds"}
+        return {k: _strip(v) for k, v in doc.items() if k != "seconds" and not (k == "command" and "git_commit" in doc)}
     if isinstance(doc, list):
         return [_strip(v) for v in doc]
     return doc

@@ -15,6 +15,7 @@ import hashlib
 import html
 import json
 import math
+import os
 import re
 import time
 from pathlib import Path
@@ -256,10 +257,29 @@ def _decode(d: dict):
     return Evidence(**d)
 
 
+def _campaign_of(sid: str, seed: int) -> dict:
+    from verify.kernel.mutate import mutation_campaign
+    from verify.kernel.registry import get_statement
+
+    return mutation_campaign(get_statement(sid), seed=seed)
+
+
+def _campaigns(ids: list, seed: int) -> dict:
+    """The generated-mutant campaign of each statement in ``ids``, one statement per process (a campaign is
+    deterministic for its seed, so the pages do not depend on the number of processes)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = max(1, min(len(ids), os.cpu_count() or 1))
+    if workers == 1:
+        return {sid: _campaign_of(sid, seed) for sid in ids}
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {sid: pool.submit(_campaign_of, sid, seed) for sid in ids}
+        return {sid: futures[sid].result() for sid in ids}
+
+
 def evidence(root: Path, cache_dir: Path, sts: list, seed: int) -> dict:
     """``{"records", "mutants", "campaigns", "seconds"}`` for ``sts`` at ``seed`` (from the cache when the
     package and proof sources are unchanged)."""
-    from verify.kernel.mutate import mutation_campaign
     from verify.kernel.runner import Preparations, run_mutants, run_statements
 
     cache = cache_dir / f"sv-evidence-{_source_hash(root, seed)}.json"
@@ -273,7 +293,7 @@ def evidence(root: Path, cache_dir: Path, sts: list, seed: int) -> dict:
         t1 = time.perf_counter()
         mutants = run_mutants(sts, seed=seed, preparations=store)
         t2 = time.perf_counter()
-        campaigns = {st.id: mutation_campaign(st, seed=seed) for st in sts if st.closed_form is not None}
+        campaigns = _campaigns([st.id for st in sts if st.closed_form is not None], seed)
         t3 = time.perf_counter()
         data = {"records": [r.to_dict() for r in records], "mutants": [r.to_dict() for r in mutants],
                 "campaigns": campaigns, "seconds": {"run": t1 - t0, "mutants": t2 - t1, "campaigns": t3 - t2}}
