@@ -175,3 +175,43 @@ def test_the_site_has_the_promised_pages(site):
 
     for name in verify.__all__:
         assert f"{name}" in api, f"the API page does not document {name}"
+
+
+def _sv_pages():
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import sv_pages
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    return sv_pages
+
+
+def test_the_recorded_mutant_campaigns_are_of_todays_closed_forms_and_none_survived():
+    """The statement pages show the generated-mutant campaigns of a record (scoring them all takes ~20 minutes of
+    CPU): the record must have mutated today's closed form of every statement that has one, and kill every mutant
+    not proved equivalent."""
+    from verify.kernel.registry import statements
+
+    sts = statements()
+    found = _sv_pages().recorded_campaigns(ROOT, sts)
+    ids = {st.id for st in sts if st.closed_form is not None}
+    assert ids and ids <= set(found)
+    assert all(found[i]["survived"] == 0 and found[i]["killed"] + found[i]["equivalent"] == found[i]["generated"]
+               for i in ids)
+    assert found["provenance"]["command"] == "verify selftest --mutate --json"
+
+
+def test_a_record_of_another_closed_form_is_refused(tmp_path):
+    import gzip
+
+    from verify.kernel.registry import statements
+
+    pages = _sv_pages()
+    with gzip.open(ROOT / pages.CAMPAIGN_RECORD, "rt") as f:
+        doc = json.load(f)
+    doc["campaigns"][0]["closed_form"] += " + V*m"          # a record scored on a different closed form
+    (tmp_path / pages.CAMPAIGN_RECORD).parent.mkdir(parents=True)
+    with gzip.open(tmp_path / pages.CAMPAIGN_RECORD, "wt") as f:
+        json.dump(doc, f)
+    with pytest.raises(ValueError, match="other closed forms"):
+        pages.recorded_campaigns(tmp_path, statements())

@@ -11,6 +11,7 @@ cached under the build's doctree directory by a hash of the package and proof so
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
@@ -243,6 +244,8 @@ def _source_hash(root: Path, seed: int) -> str:
         for p in sorted((root / sub).rglob("*.py")):
             h.update(str(p.relative_to(root)).encode())
             h.update(p.read_bytes())
+    if (root / CAMPAIGN_RECORD).exists():
+        h.update((root / CAMPAIGN_RECORD).read_bytes())
     return h.hexdigest()[:20]
 
 
@@ -277,6 +280,36 @@ def _campaigns(ids: list, seed: int) -> dict:
         return {sid: futures[sid].result() for sid in ids}
 
 
+CAMPAIGN_RECORD = Path("docs") / "_data" / "mutate.json.gz"
+"""The generated-mutant campaigns the pages show: the output of ``verify selftest --mutate --json`` (gzipped).
+Scoring every generated mutant of every statement takes about 20 minutes of CPU, too long for each build; the
+record is regenerated with ``verify selftest --mutate --json | gzip > docs/_data/mutate.json.gz`` (or by building
+with ``SV_DOCS_CAMPAIGNS=run``), and a build refuses a record whose closed forms are not today's."""
+
+
+def recorded_campaigns(root: Path, sts: list) -> dict:
+    """The campaigns by statement id: computed now when ``SV_DOCS_CAMPAIGNS=run``, else read from
+    :data:`CAMPAIGN_RECORD` after checking that each statement's closed form is the one the record mutated."""
+    from verify.kernel.mutate import to_formula
+
+    ids = [st.id for st in sts if st.closed_form is not None]
+    if os.environ.get("SV_DOCS_CAMPAIGNS") == "run":
+        return {"provenance": None, **_campaigns(ids, 0)}
+    path = root / CAMPAIGN_RECORD
+    if not path.exists():
+        raise ValueError(f"{CAMPAIGN_RECORD} is missing: regenerate it with "
+                         f"verify selftest --mutate --json | gzip > {CAMPAIGN_RECORD}")
+    with gzip.open(path, "rt") as f:
+        doc = json.load(f)
+    found = {c["id"]: c for c in doc["campaigns"]}
+    stale = [st.id for st in sts if st.closed_form is not None and (
+        st.id not in found or found[st.id].get("closed_form") != to_formula(st.closed_form, dict(st.formula_names)))]
+    if stale:
+        raise ValueError(f"{CAMPAIGN_RECORD} was computed for other closed forms of {stale}: regenerate it with "
+                         f"verify selftest --mutate --json | gzip > {CAMPAIGN_RECORD}")
+    return {"provenance": doc.get("provenance"), **{i: found[i] for i in ids}}
+
+
 def evidence(root: Path, cache_dir: Path, sts: list, seed: int) -> dict:
     """``{"records", "mutants", "campaigns", "seconds"}`` for ``sts`` at ``seed`` (from the cache when the
     package and proof sources are unchanged)."""
@@ -293,7 +326,7 @@ def evidence(root: Path, cache_dir: Path, sts: list, seed: int) -> dict:
         t1 = time.perf_counter()
         mutants = run_mutants(sts, seed=seed, preparations=store)
         t2 = time.perf_counter()
-        campaigns = _campaigns([st.id for st in sts if st.closed_form is not None], seed)
+        campaigns = recorded_campaigns(root, sts)
         t3 = time.perf_counter()
         data = {"records": [r.to_dict() for r in records], "mutants": [r.to_dict() for r in mutants],
                 "campaigns": campaigns, "seconds": {"run": t1 - t0, "mutants": t2 - t1, "campaigns": t3 - t2}}
@@ -391,6 +424,11 @@ def _campaign(c: dict) -> str:
             f"the exact decision and set aside.  Of the other {others}, {c['killed']} "
             f"{'was' if c['killed'] == 1 else 'were'} refused by at least one check "
             f"({', '.join(c['checks'])}) and {c['survived']} survived.")
+    record = c.get("record")
+    if record:
+        commit = f" at commit {record['git_commit'][:12]}" if record.get("git_commit") else ""
+        text += (f"  (Scored by `{record.get('command', '')}`, softmax-verify "
+                 f"{record.get('version', '?')}{commit}, seed {record.get('seed')}.)")
     rows = "\n".join(f'<tr><td><code>{html.escape(m["formula"] or m["mutant"])}</code></td>'
                      f'<td>{html.escape(m["mutant"])}</td><td>{html.escape(m["status"])}</td>'
                      f'<td>{html.escape(", ".join(m["red"]) or "-")}</td></tr>' for m in c["mutants"])
@@ -649,7 +687,10 @@ def generate(app) -> None:
         if old.name not in keep:
             old.unlink()
     for i, st in reg.items():
-        _write(out / f"{i}.md", statement_page(st, records[i], mutants[i], data["campaigns"].get(i), reg, used_by))
+        campaign = data["campaigns"].get(i)
+        if campaign is not None:
+            campaign = {**campaign, "record": data["campaigns"].get("provenance")}
+        _write(out / f"{i}.md", statement_page(st, records[i], mutants[i], campaign, reg, used_by))
     _write(out / "index.md", index_page(reg, verdicts))
     _write(src / "findings.md", findings_page(reg, verdicts, vs))
     _write(src / "reference" / "api.md", api_page())

@@ -287,8 +287,8 @@ def mutation_campaign(statement, seed: int = 0, *, slow: bool = False, budget_se
     (discarded), or scored on every check that declares an ``adapter`` -- killed when one goes red, survived
     otherwise (listed with the checks that stayed green).  Each check is prepared once for all mutants.
 
-    Returns ``{"id", "generated", "equivalent", "killed", "survived", "undecided", "invalid", "checks",
-    "mutants": [...]}``; a statement without a closed form or without an adapted check says so in ``"note"``."""
+    Returns ``{"id", "closed_form", "generated", "equivalent", "killed", "survived", "undecided", "invalid",
+    "checks", "mutants": [...]}`` (``closed_form``: the mutated form, as a claim formula); a statement without a closed form or without an adapted check says so in ``"note"``."""
     from verify.kernel.decide import decide
     from verify.kernel.runner import Preparations, score_subject
 
@@ -304,6 +304,7 @@ def mutation_campaign(statement, seed: int = 0, *, slow: bool = False, budget_se
         out["note"] = "no check declares an adapter for the closed form"
     names = dict(statement.formula_names)
     closed = to_formula(expr, names)
+    out["closed_form"] = closed
     shape = _shape_function(expr)
     domains = {names.get(k, k): v for k, v in statement.domains.items()}
     store = Preparations()

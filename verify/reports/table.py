@@ -26,9 +26,11 @@ from verify.reports.plain import derived_tex, plain, text_width
 MIN_WIDTH = 80
 """Tables are never narrower than this; in a pipe (no terminal) they are :data:`PIPE_WIDTH` wide."""
 PIPE_WIDTH = 100
+"""The width of a table written to a pipe or a file (no terminal to measure): ids and names are never cut, the
+detail column wraps."""
 
 __all__ = ["format_table", "format_mutants", "format_verdicts", "format_list", "to_json", "verdict_records",
-           "format_figure", "format_number", "terminal_width", "MIN_WIDTH"]
+           "format_figure", "format_number", "terminal_width", "MIN_WIDTH", "PIPE_WIDTH"]
 
 _FORM_LABEL = {
     "verified under hypotheses": "hypothesis",
