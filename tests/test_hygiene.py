@@ -448,3 +448,13 @@ def test_bound_and_rejection_nan_at_a_later_point(relation):
                                          mutants=[Mutant("m", None)]))
     assert _fails(lambda: evidence.rejection("r", None, lambda p, _, s: figs[p["k"]] * 10, [{"k": 0}, {"k": 1}],
                                              threshold=5.0, unit="|z|", mutants=[Mutant("m", None)]))
+
+
+def test_every_public_function_and_class_has_an_example_that_runs_as_a_doctest():
+    """The reference pages are generated from these docstrings: each shows how the name is used (the doctest
+    collection of ``verify/`` runs the examples)."""
+    import inspect
+
+    names = [n for n in verify.__all__ if inspect.isfunction(getattr(verify, n)) or inspect.isclass(getattr(verify, n))]
+    without = [n for n in names if ">>>" not in (inspect.getdoc(getattr(verify, n)) or "")]
+    assert len(names) >= 30 and not without, without

@@ -40,7 +40,16 @@ DECLARABLE = tuple(k for k in VERDICTS if k != "not established")
 class Finding:
     """What a statement's evidence is built to establish: ``kind`` (one of :data:`DECLARABLE`), ``summary`` (one
     line of plain text: what was found), ``form`` (the witness, the correct form or the hypothesis, plain text;
-    required for every kind but verified) and ``evidence`` (the names of the checks that carry the finding)."""
+    required for every kind but verified) and ``evidence`` (the names of the checks that carry the finding).
+
+    >>> f = Finding("falsified as written", "the bound fails at L = 1", form="L = 1: left side 1, right side 0")
+    >>> f.kind, f.evidence
+    ('falsified as written', ())
+    >>> Finding("sharpened", "a stronger form holds")
+    Traceback (most recent call last):
+    ...
+    ValueError: form: a 'sharpened' finding states its witness, hypothesis or correct form
+    """
 
     kind: str = "verified"
     summary: str = ""
