@@ -1,0 +1,68 @@
+"""The attention kernels of ``verify.numerics.attention`` against references computed independently of them.
+
+Each reference is written from the definition (a softmax of explicit exponentials, a weighted sum over the atoms of a
+discrete prompt law, the exact value a tilted mean takes), never from the kernel under test nor the closed form it
+implements; the inputs sit on both sides of every boundary the kernels test (the batch-size limit, the query's rank).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from verify.numerics import attention
+from verify.numerics.attention import softmax_attention, softmax_batch_means, softmax_weights
+from verify.numerics.measures import Rademacher
+
+
+def _softmax_by_hand(scores, axis):
+    """exp(s) / sum exp(s) along ``axis``, one slice at a time with math.exp (scores small enough not to overflow)."""
+    s = np.asarray(scores, dtype=float)
+    out = np.empty_like(s)
+    moved, target = np.moveaxis(s, axis, -1), np.moveaxis(out, axis, -1)
+    for idx in np.ndindex(moved.shape[:-1]):
+        e = [math.exp(x) for x in moved[idx]]
+        target[idx] = [x / math.fsum(e) for x in e]
+    return out
+
+
+@pytest.mark.parametrize("shape, axis", [((3, 5), 1), ((4, 4), 1), ((3, 5), 0), ((2, 3, 4), 2), ((2, 3, 4), 1)])
+def test_softmax_weights_normalise_along_the_requested_axis(shape, axis):
+    scores = np.random.default_rng(1).normal(scale=3.0, size=shape)
+    assert np.allclose(softmax_weights(scores, axis=axis), _softmax_by_hand(scores, axis), rtol=1e-13, atol=0)
+
+
+def test_query_of_rank_three_is_refused_naming_z():
+    with pytest.raises(ValueError, match="z"):
+        softmax_attention(np.ones((2, 2)), np.ones((3, 2, 2)), np.eye(2), np.eye(2), np.eye(2))
+
+
+def test_batch_of_queries_accepted_in_dimension_above_256():
+    # d = 300: the query length is compared by value with the token length, not by identity
+    d, rng = 300, np.random.default_rng(2)
+    tokens, queries = rng.normal(size=(2, d)), rng.normal(size=(3, d)) / d
+    out = softmax_attention(tokens, queries, np.eye(d), np.eye(d), np.eye(d))
+    for q, row in zip(queries, out):
+        w = _softmax_by_hand(tokens @ q, 0)
+        assert np.allclose(row, w @ tokens, rtol=1e-12, atol=1e-14)
+
+
+def test_batch_size_limit_admits_exactly_the_limit(monkeypatch):
+    # per * L * d = 4 * 5 * 1 = 20 floats a batch
+    def run():
+        return softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [0.5], L=5, prompts=8,
+                                   rng=np.random.default_rng(0), batches=2)
+
+    monkeypatch.setattr(attention, "MAX_BATCH_FLOATS", 20)
+    assert run().shape == (2, 1)
+    monkeypatch.setattr(attention, "MAX_BATCH_FLOATS", 19)
+    with pytest.raises(ValueError, match="limit of 19"):
+        run()
+
+
+def test_batch_means_stay_finite_at_huge_scores():
+    # Rademacher tokens, score 400 * z_l: the tilted mean is (n+ e^400 - n- e^-400)/(n+ e^400 + n- e^-400) = 1 to
+    # double precision unless all 50 tokens are -1 (probability 2^-50)
+    out = softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [400.0], L=50, prompts=40,
+                              rng=np.random.default_rng(4), batches=20)
+    assert np.all(out == 1.0)
