@@ -48,16 +48,24 @@ def test_batch_of_queries_accepted_in_dimension_above_256():
 
 
 def test_batch_size_limit_admits_exactly_the_limit(monkeypatch):
-    # per * L * d = 4 * 5 * 1 = 20 floats a batch
+    # per * L * d = 4 * 5 * 2 = 40 floats a batch
     def run():
-        return softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [0.5], L=5, prompts=8,
+        return softmax_batch_means(Rademacher(2), np.eye(2), np.eye(2), np.eye(2), [0.5, -0.25], L=5, prompts=8,
                                    rng=np.random.default_rng(0), batches=2)
 
-    monkeypatch.setattr(attention, "MAX_BATCH_FLOATS", 20)
-    assert run().shape == (2, 1)
-    monkeypatch.setattr(attention, "MAX_BATCH_FLOATS", 19)
-    with pytest.raises(ValueError, match="limit of 19"):
+    monkeypatch.setattr(attention, "MAX_BATCH_FLOATS", 40)
+    assert run().shape == (2, 2)
+    monkeypatch.setattr(attention, "MAX_BATCH_FLOATS", 39)
+    with pytest.raises(ValueError) as err:
         run()
+    assert "a batch of 4 prompts x L=5 tokens x d=2 is 40 floats, above the limit of 39" in str(err.value)
+
+
+def test_a_single_token_prompt_returns_its_value():
+    # L = 1: the one softmax weight is 1, so the output is V z_1 whatever the query
+    V = np.array([[1.0, 2.0], [-0.5, 3.0]])
+    out = softmax_attention(np.array([[0.25, -1.0]]), [[3.0, 1.0], [-2.0, 0.5]], np.eye(2), np.eye(2), V)
+    assert np.array_equal(out, np.array([[-1.75, -3.125]] * 2))
 
 
 def test_batch_means_stay_finite_at_huge_scores():
