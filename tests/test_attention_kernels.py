@@ -74,3 +74,24 @@ def test_batch_means_stay_finite_at_huge_scores():
     out = softmax_batch_means(Rademacher(1), [[1.0]], [[1.0]], [[1.0]], [400.0], L=50, prompts=40,
                               rng=np.random.default_rng(4), batches=20)
     assert np.all(out == 1.0)
+
+
+class _Admitted(Exception):
+    """Raised by :class:`_NoSampling` when the kernel gets past its batch-size check and asks for tokens."""
+
+
+class _NoSampling:
+    dim = 2
+
+    def sample(self, n, rng):
+        raise _Admitted(n)
+
+
+def test_batch_size_limit_is_two_to_the_24_floats():
+    # 2^22 prompts a batch x L = 2 x d = 2 is 2^24 floats: admitted (sampling is reached); 2^22 + 1 prompts is refused
+    args = (np.eye(2), np.eye(2), np.eye(2), [1.0, 0.0])
+    with pytest.raises(_Admitted) as admitted:
+        softmax_batch_means(_NoSampling(), *args, L=2, prompts=2 * 2**22, rng=None, batches=2)
+    assert admitted.value.args == (2**23,)
+    with pytest.raises(ValueError, match="above the limit of 16777216"):
+        softmax_batch_means(_NoSampling(), *args, L=2, prompts=2 * (2**22 + 1), rng=None, batches=2)
