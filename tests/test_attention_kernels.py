@@ -95,3 +95,12 @@ def test_batch_size_limit_is_two_to_the_24_floats():
     assert admitted.value.args == (2**23,)
     with pytest.raises(ValueError, match="above the limit of 16777216"):
         softmax_batch_means(_NoSampling(), *args, L=2, prompts=2 * (2**22 + 1), rng=None, batches=2)
+
+
+def test_batch_means_default_to_forty_batches_and_need_at_least_two():
+    mu, args = Rademacher(1), ([[1.0]], [[1.0]], [[1.0]], [0.5])
+    assert softmax_batch_means(mu, *args, L=2, prompts=40, rng=np.random.default_rng(0)).shape == (40, 1)
+    assert [e.n for e in attention.softmax_estimates(mu, *args, 2, 80, np.random.default_rng(0))] == [40]
+    assert softmax_batch_means(mu, *args, L=2, prompts=4, rng=np.random.default_rng(0), batches=2).shape == (2, 1)
+    with pytest.raises(ValueError, match="batches"):  # one batch has no standard error
+        softmax_batch_means(mu, *args, L=2, prompts=4, rng=np.random.default_rng(0), batches=1)
