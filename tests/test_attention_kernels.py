@@ -104,3 +104,10 @@ def test_batch_means_default_to_forty_batches_and_need_at_least_two():
     assert softmax_batch_means(mu, *args, L=2, prompts=4, rng=np.random.default_rng(0), batches=2).shape == (2, 1)
     with pytest.raises(ValueError, match="batches"):  # one batch has no standard error
         softmax_batch_means(mu, *args, L=2, prompts=4, rng=np.random.default_rng(0), batches=1)
+
+
+def test_batch_of_queries_of_the_wrong_length_is_refused_with_the_token_length():
+    tokens = np.ones((3, 2))  # L = 3 tokens of length d = 2
+    with pytest.raises(ValueError) as err:
+        softmax_attention(tokens, np.ones((4, 3)), np.eye(2), np.eye(2), np.eye(2))
+    assert "z: expected queries of length 2, got shape (4, 3)" in str(err.value)
