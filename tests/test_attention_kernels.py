@@ -111,3 +111,9 @@ def test_batch_of_queries_of_the_wrong_length_is_refused_with_the_token_length()
     with pytest.raises(ValueError) as err:
         softmax_attention(tokens, np.ones((4, 3)), np.eye(2), np.eye(2), np.eye(2))
     assert "z: expected queries of length 2, got shape (4, 3)" in str(err.value)
+
+
+def test_softmax_weights_default_to_the_first_axis():
+    # scores of L = 3 tokens (rows) for n = 2 queries (columns): each column is a distribution over the tokens
+    scores = np.array([[0.5, -1.0], [2.0, 0.0], [-0.25, 1.5]])
+    assert np.allclose(softmax_weights(scores), _softmax_by_hand(scores, 0), rtol=1e-13, atol=0)
