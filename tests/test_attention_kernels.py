@@ -106,11 +106,12 @@ def test_batch_means_default_to_forty_batches_and_need_at_least_two():
         softmax_batch_means(mu, *args, L=2, prompts=4, rng=np.random.default_rng(0), batches=1)
 
 
-def test_batch_of_queries_of_the_wrong_length_is_refused_with_the_token_length():
-    tokens = np.ones((3, 2))  # L = 3 tokens of length d = 2
+@pytest.mark.parametrize("length", [1, 3])
+def test_batch_of_queries_of_the_wrong_length_is_refused_with_the_token_length(length):
+    tokens = np.ones((3, 2))  # L = 3 tokens of length d = 2; queries one shorter or one longer
     with pytest.raises(ValueError) as err:
-        softmax_attention(tokens, np.ones((4, 3)), np.eye(2), np.eye(2), np.eye(2))
-    assert "z: expected queries of length 2, got shape (4, 3)" in str(err.value)
+        softmax_attention(tokens, np.ones((4, length)), np.eye(2), np.eye(2), np.eye(2))
+    assert f"z: expected queries of length 2, got shape (4, {length})" in str(err.value)
 
 
 def test_softmax_weights_default_to_the_first_axis():
