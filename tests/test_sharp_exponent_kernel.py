@@ -105,6 +105,11 @@ def test_sharp_exponent_accepts_any_real_sigma_type(sigma):
     assert sharp_exponent(sigma, [[1.0]]) == pytest.approx((math.sqrt(5) - 1) / 2, rel=1e-15)
 
 
+def test_sharp_exponent_accepts_a_square_U_in_dimension_above_256():
+    # d = 300: the two sides of U are compared by value, not by identity
+    assert sharp_exponent(1.0, np.eye(300)) == pytest.approx((math.sqrt(5) - 1) / 2, rel=1e-15)
+
+
 @pytest.mark.parametrize("U", [[1.0, 2.0], [[1.0, 2.0]], [[1.0], [2.0]], np.zeros((0, 0)), np.ones((2, 2, 2))],
                          ids=["vector", "wide", "tall", "empty", "rank-3"])
 def test_sharp_exponent_refuses_a_U_that_is_not_square(U):
