@@ -33,6 +33,13 @@ def test_regime_exponent_matches_the_statement_on_both_sides_of_each_boundary(cv
     assert regime_exponent(float(cv)) == pytest.approx(float(_e_exact(cv).evalf(30)), rel=1e-14, abs=1e-15)
 
 
+def test_regime_exponent_is_exact_on_the_clt_piece_up_to_the_float_nearest_two_thirds():
+    # fl(2/3) < 2/3, so e(fl(2/3)) = fl(2/3) - 1 exactly, and that difference is a double (Sterbenz)
+    cv = 2.0 / 3.0
+    assert sp.Rational(cv) < sp.Rational(2, 3)
+    assert regime_exponent(cv) == float(sp.Rational(cv) - 1)
+
+
 @pytest.mark.parametrize("bad", [-1e-12, -0.5, -2.0, math.inf, math.nan])
 def test_regime_exponent_refuses_negative_or_non_finite_c(bad):
     with pytest.raises(ValueError, match="c: expected a finite number >= 0"):
