@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 from proofs.sharp_exponent import ALPHA_PIECEWISE, E_CLT, E_MID, c, s
-from verify.concentration.exponent import alpha_of_s, regime_exponent, sharp_exponent
+from verify.concentration.exponent import alpha_of_s, alpha_variational, regime_exponent, sharp_exponent
 
 EPS = sp.Rational(1, 64)
 C_POINTS = [sp.S(0), sp.Rational(1, 4), sp.Rational(2, 3) - EPS, sp.Rational(2, 3) + EPS, sp.S(1), sp.Rational(3, 2),
@@ -122,3 +122,9 @@ def test_sharp_exponent_accepts_a_square_U_in_dimension_above_256():
 def test_sharp_exponent_refuses_a_U_that_is_not_square(U):
     with pytest.raises(ValueError, match="U: expected a square d x d matrix"):
         sharp_exponent(1.0, U)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, math.inf, math.nan])
+def test_alpha_variational_refuses_s_not_finite_and_positive(bad):
+    with pytest.raises(ValueError, match="s: expected a finite number > 0"):
+        alpha_variational(bad)
