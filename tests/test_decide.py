@@ -164,3 +164,22 @@ def test_bad_declarations_and_formulas_name_what_is_wrong():
     with pytest.raises(ValueError, match="counterexample"):
         Counterexample.from_json({"dim": 1, "values": {"x": "one half"}})
     assert MAX_BITS >= 1 << 18
+
+
+def test_huge_exact_rationals_are_bounded_by_the_formula_caps_and_still_decided():
+    """A sum of rationals with ~4096-bit denominators cannot make the exact evaluator crawl: a formula is at most
+    2000 characters (a 4096-bit literal alone has 1233 digits) and an exponent at most 64 in size, so the largest
+    rationals reachable are (1/(2^64 + k))^64; the exact route then hands over to Arb and the formula is still
+    DIFFERENT, with its tiny difference certified."""
+    import time
+
+    import verify
+
+    with pytest.raises(ValueError, match="too long"):
+        verify.check_claim("gaussian-limit", "V*m + V*Gamma*K.T*Q*z + (" + "+".join(
+            f"1/{2**4090 + 2 * k + 1}" for k in range(3)) + ")*V*m")
+    t0 = time.perf_counter()
+    tiny = "+".join(f"(1/(2**64+{2 * k + 1}))**64" for k in range(4))
+    r = verify.check_claim("gaussian-limit", f"V*m + V*Gamma*K.T*Q*z + ({tiny})*V*m")
+    assert r.verdict == "DIFFERENT" and not r.accepted and "e-123" in r.detail
+    assert time.perf_counter() - t0 < 60
