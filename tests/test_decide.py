@@ -183,3 +183,16 @@ def test_huge_exact_rationals_are_bounded_by_the_formula_caps_and_still_decided(
     r = verify.check_claim("gaussian-limit", f"V*m + V*Gamma*K.T*Q*z + ({tiny})*V*m")
     assert r.verdict == "DIFFERENT" and not r.accepted and "e-123" in r.detail
     assert time.perf_counter() - t0 < 60
+
+
+@pytest.mark.parametrize("big", ["1e25", "1e200"])
+def test_a_cancellation_written_into_a_true_formula_is_accepted(big):
+    """A true rewriting whose own evaluation cancels catastrophically is EQUAL (proved), and the numeric line stays
+    honest: at 1e25 the evaluation is carried at a higher working precision; at 1e200 (beyond it: every evaluation
+    below 200 digits returns exactly 0) the proved-equal closed form is the one judged against the definition."""
+    import verify
+
+    r = verify.check_claim("gaussian-limit", f"V*m + V*Gamma*K.T*Q*z + {big}*V*m - {big}*V*m")
+    assert r.verdict == "EQUAL" and r.accepted
+    if big == "1e200":
+        assert "loses digits (cancellation)" in r.detail
