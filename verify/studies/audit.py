@@ -44,7 +44,7 @@ from verify.concentration.montecarlo import (boundary_witness, concentration_err
                                              concentration_error_grad, concentration_error_linear,
                                              concentration_error_linear_gaussian, gaussian_method_error)
 from verify.numerics.measures import Rademacher, UniformCube, isotropic_gaussian
-from verify.studies.figures import output_dir, pyplot, save
+from verify.studies.figures import legend_beside, output_dir, pyplot, save
 from verify.sweep import Backend, Cell, run_sweep
 
 __all__ = ["run", "ok", "summary", "write", "GRID", "local_fits", "paper_constants", "findings", "headlines",
@@ -674,7 +674,7 @@ def _figures(result: dict, out: Path) -> list[Path]:
     ax.set_xlabel("prompt length $L$")
     ax.set_ylabel(r"$\mathbb{E}\,\|T[\hat\mu_L] - T[\mu]\|^2_{L^2(\nu)}$")
     ax.set_title(r"Prop 3.1: the error of softmax attention on $L$ Gaussian tokens ($d = 1$, $U = V = 1$)", fontsize=10)
-    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend_beside(ax, handles)
     fig.tight_layout()
     paths.append(save(fig, out / "error_vs_L.png"))
 
@@ -694,7 +694,7 @@ def _figures(result: dict, out: Path) -> list[Path]:
     ax.set_xlabel("prompt length $L$ (geometric middle of each pair of points)")
     ax.set_ylabel(r"local slope $d\ln E/d\ln L$")
     ax.set_title(r"The local slope converges to the sharp exponent $-\alpha(\sigma\|U\|)$ like $1/\ln L$", fontsize=10)
-    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend_beside(ax, handles)
     fig.tight_layout()
     paths.append(save(fig, out / "local_slope.png"))
 

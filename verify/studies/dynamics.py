@@ -27,7 +27,7 @@ import numpy as np
 from verify.gaussian.dynamics import (attention_field, blowup_time, moment_flow, moments, particle_flow,
                                       particle_moments, sample_replicas)
 from verify.numerics.montecarlo import stream
-from verify.studies.figures import output_dir, pyplot, save
+from verify.studies.figures import legend_beside, output_dir, pyplot, save
 
 __all__ = ["run", "ok", "summary", "write", "SIZES", "BLOWUP_CASE", "COLLAPSE_CASE", "GENERIC_CASE",
            "convergence_in_n", "regime_curves"]
@@ -176,7 +176,7 @@ def write(result: dict, directory) -> list[Path]:
     ax.plot(Ns, conv[0]["cov_err"] * (np.array(Ns) / Ns[0]) ** -0.5, "k--", lw=0.8, label=r"$N^{-1/2}$ (Monte Carlo rate)")
     ax.set(xscale="log", yscale="log", xlabel="particles $N$", ylabel="error at $t = 0.4$")
     ax.set_title("N particles follow the moment ODEs of the Gaussian dynamics (d = 2)", fontsize=10)
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend_beside(ax)
     fig.tight_layout()
     paths.append(save(fig, out / "convergence_in_N.png", dpi=120))
     titles = {"blowup": "V = A = I: the covariance ODE blows up at t*, N particles cannot",
@@ -191,7 +191,7 @@ def write(result: dict, directory) -> list[Path]:
             ax.axvline(result["t_star"], color="r", ls=":", label=f"t* = 1/(2λ_max(Γ₀)) = {result['t_star']:.4f}")
         ax.set(yscale="log", xscale="log" if logx else "linear", xlabel="t", ylabel="tr Γ(t)")
         ax.set_title(titles[key], fontsize=10)
-        ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        legend_beside(ax)
         fig.tight_layout()
         paths.append(save(fig, out / f"{key}.png", dpi=120))
     return paths

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["output_dir", "pyplot", "save"]
+__all__ = ["legend_beside", "output_dir", "pyplot", "save"]
 
 
 def output_dir(directory) -> Path:
@@ -48,6 +48,13 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def legend_beside(ax, handles=None, fontsize: float = 7.5):
+    """The legend of ``ax`` to the right of the axes, off the data (``handles``: the entries, default all labelled
+    lines); :func:`save`'s tight bounding box keeps it in the image."""
+    kwargs = {} if handles is None else {"handles": handles}
+    return ax.legend(**kwargs, fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def save(fig, path, dpi: int = 110) -> Path:

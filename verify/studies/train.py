@@ -75,7 +75,7 @@ from verify.icl.training_sgd import (
 )
 from verify.numerics.montecarlo import Estimate, fit_rate, stream
 from verify.numerics.strategies import random_covariance
-from verify.studies.figures import output_dir, pyplot, save
+from verify.studies.figures import legend_beside, output_dir, pyplot, save
 
 __all__ = ["PARTS", "AUDIT_REPO", "run", "ok", "summary", "headlines", "write", "run_infinite_part", "run_finite", "run_sgd",
            "init_interval_audit", "write_finite_figures", "write_sgd_figures", "alpha_figure"]
@@ -950,7 +950,7 @@ def write_finite_figures(result: dict, directory) -> list[Path]:
         ax.plot(t[1:], r["batch_risk"][1:], label=f"GD on $R_L$, $L = {r['L']}$ (batch risk, seed mean)")
     ax.plot(t, np.maximum(inf["risk"], 1e-4), "k--", label=r"GD on $\mathcal{R}_\infty$ (floored at $10^{-4}$)")
     ax.set_yscale("log"), ax.set_xlabel(r"time $t = k\eta$"), ax.set_ylabel("risk")
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend_beside(ax)
     ax.set_title(r"Training at finite $L$ (fresh prompts each step) against training at $L = \infty$, same start",
                  fontsize=10)
     fig.tight_layout()
@@ -975,7 +975,7 @@ def write_finite_figures(result: dict, directory) -> list[Path]:
     ax.set_xscale("log"), ax.set_yscale("log"), ax.set_xlabel("prompt length $L$")
     ax.set_ylabel("excess risk over the Bayes risk")
     ax.set_title("Thm 4.3: the excess risk of training at finite $L$ decays with $L$", fontsize=10)
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend_beside(ax)
     fig.tight_layout()
     paths.append(save(fig, out / "finite_excess_vs_L.png"))
 
@@ -1053,7 +1053,7 @@ def write_sgd_figures(result: dict, directory) -> list[Path]:
         ax.set_xlabel("SGD step")
         ax.set_title(f"{names[mode]}: training risk along SGD (window means)", fontsize=10)
         if mode == MODES[-1]:  # one legend, beside the panels (the lines are the same in both)
-            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+            legend_beside(ax, fontsize=7)
     axes[0].set_ylabel("training risk")
     fig.tight_layout()
     paths.append(save(fig, out / "sgd_risk_vs_step.png"))
@@ -1069,7 +1069,7 @@ def write_sgd_figures(result: dict, directory) -> list[Path]:
     ax.set_ylabel(r"$\|\theta_L - \theta_\infty\| / \|\theta_\infty\|$")
     ax.set_title(f"SGD at $L$ against GD on $\\mathcal{{R}}_\\infty$: relative parameter gap at step {cfg['n_steps']}",
                  fontsize=10)
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend_beside(ax)
     fig.tight_layout()
     paths.append(save(fig, out / "sgd_trajectory_gap.png"))
     if result.get("init_interval"):
