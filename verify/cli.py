@@ -331,13 +331,11 @@ def _cmd_run(args) -> int:
         else:
             records = run_statements(sts, seed=args.seed, slow=args.slow, derivations=not args.no_derivations,
                                      progress=progress, workers=args.workers, scheduler=args.scheduler, log=args.log)
-    if args.json:
-        from verify._provenance import provenance
     if args.mutants:
-        print(to_json(records, provenance=provenance(args.seed, _argv(args))) if args.json else format_mutants(records))
+        print(to_json(records, provenance=_provenance(args)) if args.json else format_mutants(records))
         return 0 if all(r.caught for r in records) else 1
     if args.json:
-        print(to_json(records, statements=sts, provenance=provenance(args.seed, _argv(args))))
+        print(to_json(records, statements=sts, provenance=_provenance(args)))
     else:
         print(format_table(records, verbose=args.verbose, statements=sts))
         print()
@@ -417,9 +415,7 @@ def _cmd_claim(args) -> int:
     if args.save_counterexample and verdict.verdict == "DIFFERENT" and verdict.decision is not None:
         Path(args.save_counterexample).write_text(json.dumps(counterexample_document(verdict), indent=1) + "\n")
     if args.json:
-        from verify._provenance import provenance
-
-        print(json.dumps({**verdict.to_dict(), "provenance": provenance(args.seed, _argv(args))}))
+        print(json.dumps({**verdict.to_dict(), "provenance": _provenance(args)}))
     else:
         print(format_verdict(verdict, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
         if args.save_counterexample and verdict.verdict == "DIFFERENT":
@@ -453,11 +449,9 @@ def _cmd_selftest(args) -> int:
             sweep = selftest.summarise_seeds(seeds, args.seeds, excluded)
     ok = not summary["failures"] and all(s.failures == 0 for s in seeds)
     if args.json:
-        from verify._provenance import provenance
-
         doc = {"claims": summary, "claim_records": [r.to_dict() for r in records],
                "sweep": sweep, "seeds": [s.to_dict() for s in seeds], "ok": ok, "seconds": time.perf_counter() - t0,
-               "provenance": provenance(args.seed, _argv(args))}
+               "provenance": _provenance(args)}
         print(json.dumps(doc, default=str))
     else:
         print(f"claims: {summary['rejected']}/{summary['mutants']} wrong formulas rejected "
@@ -497,10 +491,8 @@ def _selftest_mutate(args, selftest) -> int:
     summary = selftest.summarise_campaigns(campaigns)
     ok = summary["survived"] == 0
     if args.json:
-        from verify._provenance import provenance
-
         print(json.dumps({"summary": summary, "campaigns": campaigns, "ok": ok, "seconds": time.perf_counter() - t0,
-                          "provenance": provenance(args.seed, _argv(args))}, default=str))
+                          "provenance": _provenance(args)}, default=str))
         return 0 if ok else 1
     print(f"generated mutants of the closed forms: {summary['generated']} generated, {summary['equivalent']} proved "
           f"equivalent, {summary['killed']} killed, {summary['survived']} survived")
@@ -523,7 +515,6 @@ def _run_study(module: str, args, **options) -> int:
     printed as JSON or as the study's summary; the exit status is 0 when the study's own checks held, else 1."""
     import importlib
 
-    from verify._provenance import provenance
     from verify.studies.figures import output_dir
 
     study = importlib.import_module(module)
@@ -531,7 +522,7 @@ def _run_study(module: str, args, **options) -> int:
     progress = _progress(args, lines=not args.json)
     result = study.run(quick=getattr(args, "quick", False), seed=getattr(args, "seed", 0), progress=progress, **options)
     progress.close()
-    result["provenance"] = provenance(getattr(args, "seed", None), _argv(args))
+    result["provenance"] = _provenance(args)
     written = study.write(result, out) if out is not None else []
     print(json.dumps(result, default=float) if args.json else study.summary(result))
     for p in written if not args.json else []:
@@ -578,7 +569,6 @@ def _cmd_report(args) -> int:
     """Read what is saved (in -o DIR and the --from directories), run and save what is absent, render the page."""
     import importlib
 
-    from verify._provenance import provenance
     from verify.reports import html
 
     with _bad_input():
@@ -597,18 +587,17 @@ def _cmd_report(args) -> int:
 
             progress("statements: loading")
             sts = statements()
-            from verify._provenance import provenance
-
             records = run_statements(sts, seed=args.seed, progress=progress)
-            (out / "run.json").write_text(to_json(records, statements=sts, provenance=provenance(
-                args.seed, ["verify", "run", "--json", "--seed", str(args.seed)])))
+            (out / "run.json").write_text(to_json(records, statements=sts, provenance=_provenance(
+                args, ["verify", "run", "--json", "--seed", str(args.seed)])))
             ran.append("records")
         for name, module, run, write in _REPORT_STUDIES:
             if getattr(inputs, name) is None:
                 study = importlib.import_module(module)
                 result = getattr(study, run)(quick=args.quick, seed=args.seed, progress=progress)
-                result["provenance"] = provenance(args.seed, ["verify", name, *(["--quick"] if args.quick else []),
-                                                              "--seed", str(args.seed), "-o", str(out / name)])
+                command = ["verify", name, *(["--quick"] if args.quick else []), "--seed", str(args.seed), "-o",
+                           str(out / name)]
+                result["provenance"] = _provenance(args, command)
                 getattr(study, write)(result, _output_directory(out / name))
                 ran.append(name)
         if ran:
@@ -643,9 +632,12 @@ def _formula_values_joined(argv: list) -> list:
     return out
 
 
-def _argv(args) -> list | None:
-    """The command line that produced ``args`` (``None`` when the command was not parsed by :func:`main`)."""
-    return getattr(args, "argv", None)
+def _provenance(args, command=None) -> dict:
+    """The provenance of a record this command prints or saves (:func:`verify._provenance.provenance`): the seed
+    and the command line :func:`main` parsed (or ``command``, for a record another command would reproduce)."""
+    from verify._provenance import provenance
+
+    return provenance(getattr(args, "seed", None), command if command is not None else getattr(args, "argv", None))
 
 
 def main(argv=None) -> int:
