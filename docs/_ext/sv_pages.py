@@ -289,12 +289,13 @@ with ``SV_DOCS_CAMPAIGNS=run``), and a build refuses a record whose closed forms
 
 def recorded_campaigns(root: Path, sts: list) -> dict:
     """The campaigns by statement id: computed now when ``SV_DOCS_CAMPAIGNS=run``, else read from
-    :data:`CAMPAIGN_RECORD` after checking that each statement's closed form is the one the record mutated."""
+    :data:`CAMPAIGN_RECORD` after checking that each statement's closed form is the one the record mutated; a
+    campaign read from the record carries the record's provenance under ``"record"``."""
     from verify.kernel.mutate import to_formula
 
     ids = [st.id for st in sts if st.closed_form is not None]
     if os.environ.get("SV_DOCS_CAMPAIGNS") == "run":
-        return {"provenance": None, **_campaigns(ids, 0)}
+        return _campaigns(ids, 0)
     path = root / CAMPAIGN_RECORD
     if not path.exists():
         raise ValueError(f"{CAMPAIGN_RECORD} is missing: regenerate it with "
@@ -307,7 +308,7 @@ def recorded_campaigns(root: Path, sts: list) -> dict:
     if stale:
         raise ValueError(f"{CAMPAIGN_RECORD} was computed for other closed forms of {stale}: regenerate it with "
                          f"verify selftest --mutate --json | gzip > {CAMPAIGN_RECORD}")
-    return {"provenance": doc.get("provenance"), **{i: found[i] for i in ids}}
+    return {i: {**found[i], "record": doc.get("provenance")} for i in ids}
 
 
 def evidence(root: Path, cache_dir: Path, sts: list, seed: int) -> dict:
@@ -687,10 +688,7 @@ def generate(app) -> None:
         if old.name not in keep:
             old.unlink()
     for i, st in reg.items():
-        campaign = data["campaigns"].get(i)
-        if campaign is not None:
-            campaign = {**campaign, "record": data["campaigns"].get("provenance")}
-        _write(out / f"{i}.md", statement_page(st, records[i], mutants[i], campaign, reg, used_by))
+        _write(out / f"{i}.md", statement_page(st, records[i], mutants[i], data["campaigns"].get(i), reg, used_by))
     _write(out / "index.md", index_page(reg, verdicts))
     _write(src / "findings.md", findings_page(reg, verdicts, vs))
     _write(src / "reference" / "api.md", api_page())
